@@ -1,0 +1,58 @@
+# The few commands a newcomer needs; README.md explains them.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+
+# torch first and on its own: a bare `torch` requirement pulls a multi-GB CUDA build.
+# Where a local wheel folder is configured (PIP_FIND_LINKS) use it, else PyTorch's CPU index.
+ifneq ($(strip $(PIP_FIND_LINKS)),)
+TORCH_SOURCE := --find-links $(PIP_FIND_LINKS)
+else
+TORCH_SOURCE := --extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match
+endif
+
+export DO_NOT_TRACK := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export WANDB_MODE ?= offline
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run materialize ui serve test lint format clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --python $(PY) $(TORCH_SOURCE) torch==2.13.0
+	$(UV) pip install --python $(PY) $(TORCH_SOURCE) -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed  ## create .venv and install the project
+
+run: setup  ## materialise the whole graph, then serve the Dagster UI and the API until Ctrl-C
+	$(PY) -m trending_assets.cli run
+
+materialize: setup  ## materialise the whole graph and print a summary (non-zero exit on failure)
+	$(PY) -m trending_assets.cli materialize
+
+ui: setup  ## serve the Dagster UI on TRENDING_UI_PORT (3000)
+	$(PY) -m trending_assets.cli ui
+
+serve: setup  ## serve the HTTP API on TRENDING_API_PORT (8000)
+	$(PY) -m trending_assets.cli serve
+
+test: setup  ## the whole test suite
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:  ## remove generated data (keeps the venv)
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,16 @@
+with resolved_reviews as (
+
+    select * from {{ ref('int_reviews_resolved') }}
+    where title_id is not null
+
+)
+
+select
+    review_id,
+    title_id,
+    source,
+    author,
+    rating,
+    review_date,
+    review_text as text
+from resolved_reviews

@@ -1,0 +1,18 @@
+with resolved_titles as (
+
+    select * from {{ ref('int_titles_resolved') }}
+
+)
+
+select
+    title_id,
+    title,
+    year,
+    title_type,
+    plot,
+    original_language,
+    release_date,
+    sources,
+    source_count,
+    first_crawled_on
+from resolved_titles

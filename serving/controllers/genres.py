@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+
+from serving.dependencies import SNAPSHOT_HEADER
+from serving.errors import PROBLEM_JSON
+from serving.queries import list_genres
+from serving.schemas import GenreList, ProblemDetail
+from serving.snapshot_store import SnapshotLease
+
+NO_SNAPSHOT = ResponseSpec(
+    ProblemDetail, description="No snapshot published yet", media_type=PROBLEM_JSON
+)
+
+
+class GenresController(Controller):
+    path = "/genres"
+    tags = ["genres"]
+
+    @get(
+        sync_to_thread=True,
+        summary="The genre taxonomy with title counts",
+        responses={503: NO_SNAPSHOT},
+    )
+    def list_genres(self, snapshot: SnapshotLease) -> Response[GenreList]:
+        """Every canonical genre, including those with no titles yet (``title_count`` 0)."""
+        body = GenreList(items=list_genres(snapshot.cursor))
+        return Response(body, headers={SNAPSHOT_HEADER: snapshot.version})

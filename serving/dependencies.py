@@ -1,0 +1,34 @@
+"""Dependencies injected into handlers: the snapshot store and a per-request lease on it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+
+from serving.snapshot_store import NoSnapshotError, SnapshotLease, SnapshotStore
+
+SNAPSHOT_HEADER = "X-Snapshot-Version"
+
+
+def provide_store(state: State) -> SnapshotStore:
+    return state.snapshot_store
+
+
+def provide_snapshot(state: State) -> Generator[SnapshotLease, None, None]:
+    """Lease the current snapshot for the whole request, so it never changes mid-request."""
+    store: SnapshotStore = state.snapshot_store
+    try:
+        lease = store.acquire()
+    except NoSnapshotError as exc:
+        raise HTTPException(
+            status_code=503,
+            detail=f"No serving snapshot is available ({exc}). "
+            "Materialise the serving_snapshot asset, then retry.",
+            headers={"Retry-After": "5"},
+        ) from exc
+    try:
+        yield lease
+    finally:
+        store.release(lease)

@@ -1,0 +1,155 @@
+"""Test helpers: a small warehouse shaped like the dbt marts, and the real API on loopback.
+
+A uniquely named module (not conftest) so test files can import it without clashing
+with other folders' conftest modules.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import httpx
+import uvicorn
+
+from serving.app import create_app
+
+GENRES_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "genres.csv"
+
+
+@dataclass(frozen=True)
+class FixtureTitle:
+    title_id: str
+    title: str
+    year: int | None
+    title_type: str
+    genre_ids: tuple[str, ...] = ()
+    ratings: tuple[int | None, ...] = ()
+    plot: str | None = None
+    sources: tuple[str, ...] = ("reelhub",)
+    review_dates: tuple[date, ...] = field(default=())
+
+
+TITLES: tuple[FixtureTitle, ...] = (
+    FixtureTitle("t01", "Alpha Quest", 2019, "movie", ("action", "adventure"), (8, 9, 7)),
+    FixtureTitle("t02", "Bright Lights", 2021, "tv", ("drama",), (6, None)),
+    FixtureTitle("t03", "Cold Case Files", 2015, "tv", ("crime", "drama", "mystery"), (9,)),
+    FixtureTitle("t04", "Dune Riders", 2022, "movie", ("action", "science_fiction"), ()),
+    FixtureTitle("t05", "Echoes", None, "movie", (), (3, 4), plot="A <b>quiet</b> film."),
+    FixtureTitle("t06", "Alpha Quest", 2020, "tv", ("adventure", "kids"), (10,)),
+    FixtureTitle("t07", "Funny Business", 2018, "movie", ("comedy",), (7, 8, 8)),
+)
+
+
+def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path:
+    """Create the marts and the genres seed as docs/contracts.md describes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(
+            "create table genres as select * from read_csv(?, header = true, all_varchar = true)",
+            [str(GENRES_SEED)],
+        )
+        con.execute(
+            """
+            create table titles (
+                title_id varchar, title varchar, year integer, title_type varchar,
+                plot varchar, original_language varchar, release_date date,
+                sources varchar[], source_count integer, first_crawled_on date
+            )
+            """
+        )
+        con.execute(
+            "create table title_genres (title_id varchar, genre_id varchar, genre_name varchar)"
+        )
+        con.execute(
+            """
+            create table reviews (
+                review_id varchar, title_id varchar, source varchar, author varchar,
+                rating integer, review_date date, text varchar
+            )
+            """
+        )
+        names = dict(con.execute("select genre_id, genre_name from genres").fetchall())
+        for t in titles:
+            release = date(t.year, 6, 1) if t.year else None
+            con.execute(
+                "insert into titles values (?, ?, ?, ?, ?, 'en', ?, ?, ?, date '2024-05-01')",
+                [
+                    t.title_id,
+                    t.title,
+                    t.year,
+                    t.title_type,
+                    t.plot,
+                    release,
+                    list(t.sources),
+                    len(t.sources),
+                ],
+            )
+            for genre_id in t.genre_ids:
+                con.execute(
+                    "insert into title_genres values (?, ?, ?)",
+                    [t.title_id, genre_id, names[genre_id]],
+                )
+            for i, rating in enumerate(t.ratings):
+                review_date = date(2024, 5, 1 + (i * 9) % 28)
+                con.execute(
+                    "insert into reviews values (?, ?, 'reelhub', 'someone', ?, ?, 'text')",
+                    [f"{t.title_id}-r{i}", t.title_id, rating, review_date],
+                )
+        con.execute(
+            """
+            create table title_review_stats as
+            with latest as (select max(review_date) as d from reviews)
+            select
+                title_id,
+                count(*) as review_count,
+                count(rating) as rated_review_count,
+                avg(rating) as mean_rating,
+                min(review_date) as first_review_date,
+                max(review_date) as last_review_date,
+                count(*) filter (where review_date > (select d from latest) - 7) as reviews_last_7d,
+                count(*) filter (where review_date > (select d from latest) - 30) as reviews_last_30d
+            from reviews
+            group by title_id
+            """
+        )
+    finally:
+        con.close()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_api(serving_dir: Path, *, poll_interval_s: float = 0.1) -> Iterator[httpx.Client]:
+    """Run the real app under uvicorn in a thread; yield an httpx client bound to it."""
+    port = free_port()
+    app = create_app(serving_dir, poll_interval_s=poll_interval_s)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

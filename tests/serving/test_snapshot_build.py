@@ -1,0 +1,245 @@
+"""The snapshot writer: contents, versions, required/optional tables, publish and prune."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from serving_fixtures import TITLES, write_warehouse
+
+from trending_assets.lib.snapshot import (
+    CURRENT_FILENAME,
+    SNAPSHOT_TABLES,
+    STAGING_DIRNAME,
+    MissingWarehouseTableError,
+    SnapshotError,
+    SnapshotTable,
+    build_snapshot,
+    current_version,
+    list_versions,
+    prune_snapshots,
+    publish_snapshot,
+    read_snapshot_info,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return write_warehouse(tmp_path / "warehouse.duckdb")
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None:
+    info = build_snapshot(warehouse, tmp_path / "serving")
+
+    assert info.path == tmp_path / "serving" / "versions" / info.version / "serving.duckdb"
+    assert info.path.is_file()
+    assert info.row_counts == {"titles": len(TITLES), "title_genres": 11, "genres": 24}
+    assert info.skipped_tables == {}
+
+    row = _rows(
+        info.path,
+        "select title, year, title_type, genres, genre_ids, review_count, rated_review_count, "
+        "mean_rating, first_review_date, last_review_date, sources "
+        "from titles where title_id = 't03'",
+    )[0]
+    assert row == (
+        "Cold Case Files",
+        2015,
+        "tv",
+        ["Crime", "Drama", "Mystery"],
+        ["crime", "drama", "mystery"],
+        1,
+        1,
+        9.0,
+        date(2024, 5, 1),
+        date(2024, 5, 1),
+        ["reelhub"],
+    )
+    assert _rows(info.path, "select mean_rating from titles where title_id = 't07'") == [(7.67,)]
+    # Left joins: a title without reviews (t04) or without genres (t05) is still served.
+    no_stats = (
+        "select review_count, reviews_last_30d, mean_rating from titles where title_id = 't04'"
+    )
+    assert _rows(info.path, no_stats) == [(0, 0, None)]
+    no_genres = "select genres, genre_ids from titles where title_id = 't05'"
+    assert _rows(info.path, no_genres) == [([], [])]
+
+    genres = dict(_rows(info.path, "select genre_id, title_count from genres"))
+    assert len(genres) == 24
+    assert genres["action"] == 2 and genres["drama"] == 2 and genres["western"] == 0
+
+    indexes = {name for (name,) in _rows(info.path, "select index_name from duckdb_indexes()")}
+    assert {"titles_title_id", "title_genres_genre_id", "genres_genre_id"} <= indexes
+
+
+def test_snapshot_info_describes_the_build(warehouse: Path, tmp_path: Path) -> None:
+    info = build_snapshot(warehouse, tmp_path / "serving")
+    stored = read_snapshot_info(info.path)
+    assert stored.version == info.version
+    assert stored.row_counts == info.row_counts
+    assert stored.source_warehouse == str(warehouse.resolve())
+    assert stored.content_hash == info.content_hash
+    assert abs((stored.created_at - info.created_at).total_seconds()) < 1e-3
+
+
+def test_warehouse_is_only_read(warehouse: Path, tmp_path: Path) -> None:
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    # A second reader holding the warehouse open must not block the build.
+    reader = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        build_snapshot(warehouse, tmp_path / "serving")
+    finally:
+        reader.close()
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+    assert not (warehouse.parent / "warehouse.duckdb.wal").exists()
+
+
+def test_versions_sort_by_time_and_hash_the_content(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    first = build_snapshot(warehouse, serving)
+    assert first.version[:16].endswith("Z") and first.version[16] == "-"
+    other = write_warehouse(tmp_path / "other.duckdb", TITLES[:3])
+    second = build_snapshot(other, serving, version="29990101T000000Z-manual")
+    assert first.content_hash != second.content_hash
+    assert list_versions(serving) == [first.version, second.version]
+    with pytest.raises(FileExistsError):
+        build_snapshot(other, serving, version=second.version)
+    with pytest.raises(ValueError, match="invalid snapshot version"):
+        build_snapshot(other, serving, version="../escape")
+
+
+def test_missing_required_table_fails_clearly(tmp_path: Path) -> None:
+    warehouse = write_warehouse(tmp_path / "warehouse.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("drop table title_review_stats")
+    con.close()
+    with pytest.raises(MissingWarehouseTableError, match="titles needs title_review_stats"):
+        build_snapshot(warehouse, tmp_path / "serving")
+    assert list_versions(tmp_path / "serving") == []
+    assert list((tmp_path / "serving" / STAGING_DIRNAME).iterdir()) == []
+
+
+def test_missing_warehouse_file_fails_clearly(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="warehouse not found"):
+        build_snapshot(tmp_path / "nope.duckdb", tmp_path / "serving")
+
+
+def test_optional_table_is_skipped_until_its_stage_runs(warehouse: Path, tmp_path: Path) -> None:
+    trending = SnapshotTable(
+        name="trending_scores",
+        select_sql="select title_id, score from trending_scores order by score desc",
+        reads=("trending_scores",),
+        required=False,
+    )
+    tables = (*SNAPSHOT_TABLES, trending)
+
+    skipped = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
+    assert skipped.skipped_tables == {"trending_scores": "missing in warehouse: trending_scores"}
+    assert "trending_scores" not in skipped.row_counts
+    stored = _rows(skipped.path, "select skipped_tables from snapshot_info")[0][0]
+    assert json.loads(stored) == skipped.skipped_tables
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("create table trending_scores as select 't01' as title_id, 0.9 as score")
+    con.close()
+    built = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
+    assert built.skipped_tables == {}
+    assert built.row_counts["trending_scores"] == 1
+    assert built.content_hash != skipped.content_hash
+
+
+def test_publish_and_current_version(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    assert current_version(serving) is None
+    info = build_snapshot(warehouse, serving)
+    publish_snapshot(serving, info.version)
+    assert current_version(serving) == info.version
+    assert (serving / CURRENT_FILENAME).read_text() == info.version + "\n"
+    with pytest.raises(SnapshotError, match="does not exist"):
+        publish_snapshot(serving, "20000101T000000Z-missing")
+    assert current_version(serving) == info.version
+    assert [p.name for p in serving.iterdir() if p.name.startswith(".CURRENT")] == []
+
+
+def _run_until_replace_crashes(code: str) -> None:
+    """Run ``code`` in a child whose os.replace kills the process, as a power cut would."""
+    prelude = "import os\nos.replace = lambda *a, **k: os._exit(17)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 17, result.stderr
+
+
+def test_crash_between_write_and_replace_keeps_old_current(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    old = build_snapshot(warehouse, serving)
+    publish_snapshot(serving, old.version)
+    new = build_snapshot(write_warehouse(tmp_path / "w2.duckdb", TITLES[:2]), serving)
+
+    _run_until_replace_crashes(
+        f"""
+        from trending_assets.lib.snapshot import publish_snapshot
+        publish_snapshot({str(serving)!r}, {new.version!r})
+        """
+    )
+    # The temp pointer was written, the rename never happened: readers still see the old one.
+    assert any(p.name.startswith(".CURRENT") for p in serving.iterdir())
+    assert current_version(serving) == old.version
+    assert _rows(old.path, "select count(*) from titles") == [(len(TITLES),)]
+
+    publish_snapshot(serving, new.version)
+    assert current_version(serving) == new.version
+
+
+def test_crash_during_build_publishes_nothing(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    _run_until_replace_crashes(
+        f"""
+        from trending_assets.lib.snapshot import build_snapshot
+        build_snapshot({str(warehouse)!r}, {str(serving)!r})
+        """
+    )
+    assert list_versions(serving) == []
+    assert current_version(serving) is None
+    assert list((serving / STAGING_DIRNAME).iterdir())  # the half-built file is left behind
+    prune_snapshots(serving, stale_after_s=0)
+    assert list((serving / STAGING_DIRNAME).iterdir()) == []
+    assert build_snapshot(warehouse, serving).path.is_file()
+
+
+def test_prune_keeps_newest_and_current(warehouse: Path, tmp_path: Path) -> None:
+    serving = tmp_path / "serving"
+    versions = [
+        build_snapshot(warehouse, serving, version=f"2025010{i}T000000Z-test").version
+        for i in range(1, 6)
+    ]
+    publish_snapshot(serving, versions[0])  # an old version still published (a rollback)
+
+    pruned = prune_snapshots(serving, keep=2)
+
+    assert pruned == versions[1:3]
+    assert list_versions(serving) == [versions[0], *versions[3:]]
+    assert prune_snapshots(serving, keep=2) == []
+    with pytest.raises(ValueError):
+        prune_snapshots(serving, keep=0)

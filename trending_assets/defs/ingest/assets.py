@@ -1,0 +1,250 @@
+"""Raw assets: crawls of the listing sites, public datasets and the TMDb API, into the lake and `raw.*`."""
+
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.defs.resources import (
+    WAREHOUSE_POOL,
+    CrawlerResource,
+    DatasetsResource,
+    LakeResource,
+    TmdbApiResource,
+)
+from trending_assets.lib import crawl
+from trending_assets.lib.ingest import StoredBatch, store_raw_batch
+from trending_assets.lib.validation import (
+    ApiRelease,
+    CrawledListing,
+    CrawledReview,
+    ListingRecord,
+    ReviewRecord,
+)
+from trending_assets.settings import get_settings
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=get_settings().partitions_start.isoformat(), end_offset=1
+)
+
+RAW_LISTINGS = dg.AssetKey(["raw", "listings"])
+RAW_REVIEWS = dg.AssetKey(["raw", "reviews"])
+RAW_DATASET_LISTINGS = dg.AssetKey(["raw", "dataset_listings"])
+RAW_DATASET_REVIEWS = dg.AssetKey(["raw", "dataset_reviews"])
+RAW_API_RELEASES = dg.AssetKey(["raw", "api_releases"])
+
+
+def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "dagster/row_count": batch.rows,
+        "quarantined_rows": batch.quarantined,
+        "quarantine_reasons": dg.MetadataValue.json(batch.reasons),
+        "preview": dg.MetadataValue.md(
+            batch.preview.astype(str).to_markdown(index=False) if len(batch.preview) else "_no rows_"
+        ),
+    }
+    if batch.lake_uri:
+        metadata["lake_uri"] = dg.MetadataValue.path(batch.lake_uri)
+    metadata.update(extra)
+    return metadata
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_LISTINGS,
+            description="Title listings, one crawl of the listing sites per day (JSON-LD first, HTML fallback).",
+            kinds={"scrapy", "parquet", "duckdb"},
+        ),
+        dg.AssetSpec(
+            RAW_REVIEWS,
+            description="User reviews (text, 1-10 rating, date, author) from the same daily crawl.",
+            kinds={"scrapy", "parquet", "duckdb"},
+        ),
+    ],
+    name="raw_crawl",
+    group_name="ingest",
+    partitions_def=daily_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def raw_crawl(
+    context: dg.AssetExecutionContext,
+    crawler: CrawlerResource,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+):
+    """Crawl the sources as they stand on the partition's day and store both feeds."""
+    day = date.fromisoformat(context.partition_key)
+    store = lake.get_lake()
+    with tempfile.TemporaryDirectory(prefix=f"crawl-{day}-") as tmp:
+        out_dir = Path(tmp)
+        if crawler.sources:
+            sources = get_settings().model_copy(update={"sources": crawler.sources}).source_urls()
+            output = crawl.run_crawl(
+                sources, out_dir, crawl_date=day, timeout_s=crawler.timeout_s, max_pages=crawler.max_pages
+            )
+        else:
+            with crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed) as sources:
+                context.log.info(f"demo catalog sites for {day}: {sources}")
+                output = crawl.run_crawl(
+                    sources, out_dir, crawl_date=day, timeout_s=crawler.timeout_s, max_pages=crawler.max_pages
+                )
+        # The feeds and stats are the raw record of the crawl: keep them as they came.
+        for path in sorted(out_dir.iterdir()):
+            store.write_bytes(f"landing/crawl/{day}/{path.name}", path.read_bytes())
+
+        feeds = {
+            "listings": (RAW_LISTINGS, CrawledListing),
+            "reviews": (RAW_REVIEWS, CrawledReview),
+        }
+        with warehouse.get_connection() as con:
+            for feed, (key, model) in feeds.items():
+                rows, unreadable = crawl.read_jsonl(output.feed_path(feed))
+                if len(rows):
+                    rows["crawl_date"] = day
+                batch = store_raw_batch(
+                    con,
+                    store,
+                    table=feed,
+                    model=model,
+                    rows=rows,
+                    asset=key.to_user_string(),
+                    partition=context.partition_key,
+                    lake_key=f"raw/{feed}/crawl_date={day}/{feed}.parquet",
+                    where="crawl_date = ?",
+                    params=[day],
+                    rejects=unreadable,
+                )
+                summary = crawl.summarise_stats(output.stats.get(feed, {}))
+                yield dg.MaterializeResult(
+                    asset_key=key,
+                    metadata=batch_metadata(
+                        batch,
+                        sources=dg.MetadataValue.json(sources),
+                        crawl_pages=summary["pages"],
+                        crawl_items=summary["items"],
+                        crawl_drops=dg.MetadataValue.json(summary["drops"]),
+                        crawl_errors=dg.MetadataValue.json(summary["errors"]),
+                    ),
+                )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_DATASET_LISTINGS,
+            description="Listings from public datasets (TMDB 5000, Netflix/Hulu/Disney+, Wikipedia plots, CMU) in their published formats.",
+            kinds={"pandas", "parquet", "duckdb"},
+        ),
+        dg.AssetSpec(
+            RAW_DATASET_REVIEWS,
+            description="Reviews from public datasets (the aclImdb tarball layout).",
+            kinds={"pandas", "parquet", "duckdb"},
+        ),
+    ],
+    name="raw_datasets",
+    group_name="ingest",
+    pool=WAREHOUSE_POOL,
+)
+def raw_datasets(
+    context: dg.AssetExecutionContext,
+    datasets: DatasetsResource,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+):
+    """Load every configured dataset; with none configured (the demo profile) the tables are emptied."""
+    from trending_assets.lib.datasets import load_listings, load_reviews
+
+    loaded: dict[str, tuple[list[pd.DataFrame], list[pd.DataFrame]]] = {
+        "dataset_listings": ([], []),
+        "dataset_reviews": ([], []),
+    }
+    for spec in datasets.paths:
+        for table, loader in (("dataset_listings", load_listings), ("dataset_reviews", load_reviews)):
+            result = loader(spec)
+            frame = result.frame.head(datasets.max_rows) if datasets.max_rows else result.frame
+            loaded[table][0].append(frame)
+            loaded[table][1].append(result.rejects)
+            context.log.info(f"{spec}: {table} {len(frame)} rows, {len(result.rejects)} rejects")
+
+    def combined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    note = (
+        f"{len(datasets.paths)} dataset spec(s): {', '.join(datasets.paths)}"
+        if datasets.paths
+        else "no datasets configured (TRENDING_DATASET_PATHS is empty, as in the demo profile)"
+    )
+    store = lake.get_lake()
+    with warehouse.get_connection() as con:
+        for table, key, model in (
+            ("dataset_listings", RAW_DATASET_LISTINGS, ListingRecord),
+            ("dataset_reviews", RAW_DATASET_REVIEWS, ReviewRecord),
+        ):
+            frames, rejects = loaded[table]
+            batch = store_raw_batch(
+                con,
+                store,
+                table=table,
+                model=model,
+                rows=combined(frames),
+                asset=key.to_user_string(),
+                partition="all",
+                lake_key=f"raw/{table}/{table}.parquet",
+                where="true",
+                params=[],
+                rejects=combined(rejects),
+            )
+            yield dg.MaterializeResult(asset_key=key, metadata=batch_metadata(batch, datasets=note))
+
+
+@dg.asset(
+    key=RAW_API_RELEASES,
+    group_name="ingest",
+    description="Last week's new movie and TV releases from the TMDb discover API (off without TMDB_API_KEY or a base URL).",
+    kinds={"api", "parquet", "duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def raw_api_releases(
+    context: dg.AssetExecutionContext,
+    tmdb: TmdbApiResource,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+) -> dg.MaterializeResult:
+    today = date.today()
+    if tmdb.enabled:
+        from trending_assets.lib.tmdb_api import fetch_recent_releases
+
+        since, until = tmdb.window(today)
+        kwargs = {"base_url": tmdb.base_url} if tmdb.base_url else {}
+        result = fetch_recent_releases(
+            api_key=tmdb.api_key, since=since, until=until, max_pages=tmdb.max_pages, **kwargs
+        )
+        rows, rejects = result.frame, result.rejects
+        note = f"releases from {since} to {until}"
+    else:
+        rows, rejects = pd.DataFrame(), None
+        note = "off: set TMDB_API_KEY (or TRENDING_TMDB_BASE_URL) to fetch new releases"
+    if len(rows):
+        rows = rows.assign(fetched_on=today)
+    with warehouse.get_connection() as con:
+        batch = store_raw_batch(
+            con,
+            lake.get_lake(),
+            table="api_releases",
+            model=ApiRelease,
+            rows=rows,
+            asset=RAW_API_RELEASES.to_user_string(),
+            partition=today.isoformat(),
+            lake_key=f"raw/api_releases/fetched_on={today}/api_releases.parquet",
+            where="fetched_on = ?",
+            params=[today],
+            rejects=rejects,
+        )
+    context.log.info(note)
+    return dg.MaterializeResult(metadata=batch_metadata(batch, window=note))

@@ -1,0 +1,124 @@
+"""Typed resources, configured in one place from the settings module.
+
+Switching between the local demo and a deployment is a matter of environment
+variables (see `.env.example`); nothing branches on them outside this module and
+`trending_assets.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.lib.lake import Lake, LocalLake, S3Lake
+from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
+
+WAREHOUSE_POOL = "duckdb_warehouse"  # every step that opens warehouse.duckdb runs in it
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Raw files and Parquet: a local directory, or S3 (via dagster-aws) when a bucket is set."""
+
+    local_root: str
+    s3_bucket: str | None = None
+    s3_prefix: str = "lake"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+
+    def get_lake(self) -> Lake:
+        if self.s3_bucket:
+            client = S3Resource(
+                endpoint_url=self.s3_endpoint_url, region_name=self.s3_region
+            ).get_client()
+            return S3Lake(client, self.s3_bucket, self.s3_prefix)
+        return LocalLake(Path(self.local_root))
+
+
+class CrawlerResource(dg.ConfigurableResource):
+    """Where and how the spiders crawl. No sources: the project's own demo sites."""
+
+    sources: list[str] = []
+    demo_titles: int = 1000
+    demo_seed: int = 42
+    timeout_s: int = 900
+    max_pages: int = 0
+
+
+class DatasetsResource(dg.ConfigurableResource):
+    """Public dataset files or URLs to load; empty (the demo profile) loads nothing."""
+
+    paths: list[str] = []
+    max_rows: int = 0
+
+
+class TmdbApiResource(dg.ConfigurableResource):
+    """The TMDb discover API; off unless an API key or a base URL is configured."""
+
+    # The key itself never enters resource config (the UI shows config): only the
+    # name of the variable that holds it.
+    api_key_env_var: str = "TMDB_API_KEY"
+    base_url: str | None = None
+    max_pages: int = 5
+    lookback_days: int = 7
+
+    @property
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env_var) or None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key or self.base_url)
+
+    def window(self, today: date) -> tuple[date, date]:
+        return today - timedelta(days=self.lookback_days), today
+
+
+class ServingResource(dg.ConfigurableResource):
+    """Where serving snapshots are published, and where the API listens (for summaries)."""
+
+    serving_dir: str
+    api_url: str = "http://127.0.0.1:8000"
+    keep_versions: int = 3
+
+
+def build_resources() -> dict[str, object]:
+    settings = get_settings()
+    return {
+        "lake": LakeResource(
+            local_root=str(settings.lake_root),
+            s3_bucket=settings.s3_bucket,
+            s3_prefix=settings.s3_prefix,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+        ),
+        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            dbt_executable=DBT_EXECUTABLE,
+        ),
+        "crawler": CrawlerResource(
+            sources=settings.sources,
+            demo_titles=settings.demo_titles,
+            demo_seed=settings.demo_seed,
+            timeout_s=settings.crawl_timeout_s,
+            max_pages=settings.crawl_max_pages,
+        ),
+        "datasets": DatasetsResource(
+            paths=settings.dataset_paths, max_rows=settings.dataset_max_rows
+        ),
+        "tmdb": TmdbApiResource(
+            base_url=settings.tmdb_base_url,
+            max_pages=settings.tmdb_max_pages,
+        ),
+        "serving": ServingResource(
+            serving_dir=str(settings.serving_root),
+            api_url=f"http://{settings.api_host}:{settings.api_port}",
+        ),
+    }

@@ -1,0 +1,17 @@
+"""Resources and the whole-graph job, shared by every domain folder."""
+
+import dagster as dg
+
+from trending_assets.defs.resources import build_resources
+
+# The job `make materialize` runs: every asset and check, for one crawl partition.
+all_assets_job = dg.define_asset_job(
+    "all_assets_job",
+    selection=dg.AssetSelection.all(),
+    description="The whole asset graph for one day: crawl, datasets, dbt build, profile, serving snapshot.",
+)
+
+
+@dg.definitions
+def shared_definitions() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources(), jobs=[all_assets_job])

@@ -1,0 +1,439 @@
+"""Build, publish and prune the read-only serving snapshot.
+
+The API never reads the warehouse: the pipeline copies what it serves into a fresh,
+versioned DuckDB file and then flips the one-line ``CURRENT`` pointer. Building never
+touches a published version, and publishing is a single ``os.replace``, so a crash at any
+point leaves the previous snapshot readable.
+
+Layout under ``serving_dir``::
+
+    CURRENT                          one line: the published version
+    versions/<version>/serving.duckdb
+    .staging/                        files being built (never read by the API)
+
+Tables are declared in :data:`SNAPSHOT_TABLES` as (name, select over the warehouse)
+pairs; a later stage adds its table by appending a :class:`SnapshotTable`, marked
+``required=False`` until that stage is part of every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+SNAPSHOT_FILENAME = "serving.duckdb"
+CURRENT_FILENAME = "CURRENT"
+VERSIONS_DIRNAME = "versions"
+STAGING_DIRNAME = ".staging"
+SNAPSHOT_FORMAT = 1
+
+# Versions are path segments and sort by time: "20250101T120000Z-1a2b3c4d".
+VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot could not be built, published or read."""
+
+
+class MissingWarehouseTableError(SnapshotError):
+    """A required snapshot table reads a relation the warehouse does not have yet."""
+
+
+@dataclass(frozen=True)
+class SnapshotTable:
+    """One table of the snapshot.
+
+    ``select_sql`` runs with the warehouse as the default catalog, so it names warehouse
+    relations unqualified (``titles``, ``title_genres``). ``reads`` lists those relations
+    so a missing one is reported by name instead of as a SQL error. ``post_sql`` runs
+    against the new table afterwards (``{table}`` is replaced by its qualified name),
+    for indexes.
+    """
+
+    name: str
+    select_sql: str
+    reads: tuple[str, ...]
+    required: bool = True
+    post_sql: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """What :func:`build_snapshot` wrote; mirrors the ``snapshot_info`` table."""
+
+    version: str
+    path: Path
+    created_at: datetime
+    source_warehouse: str
+    content_hash: str
+    row_counts: dict[str, int] = field(default_factory=dict)
+    skipped_tables: dict[str, str] = field(default_factory=dict)
+
+
+TITLES_SQL = """
+with genre_lists as (
+    select
+        title_id,
+        list(genre_name order by genre_name, genre_id) as genres,
+        list(genre_id order by genre_name, genre_id) as genre_ids
+    from title_genres
+    group by title_id
+)
+select
+    t.title_id::varchar as title_id,
+    t.title::varchar as title,
+    t.year::integer as year,
+    t.title_type::varchar as title_type,
+    t.plot::varchar as plot,
+    t.original_language::varchar as original_language,
+    t.release_date::date as release_date,
+    coalesce(t.sources, [])::varchar[] as sources,
+    coalesce(g.genres, [])::varchar[] as genres,
+    coalesce(g.genre_ids, [])::varchar[] as genre_ids,
+    coalesce(s.review_count, 0)::bigint as review_count,
+    coalesce(s.rated_review_count, 0)::bigint as rated_review_count,
+    round(s.mean_rating, 2)::double as mean_rating,
+    s.first_review_date::date as first_review_date,
+    s.last_review_date::date as last_review_date,
+    coalesce(s.reviews_last_7d, 0)::bigint as reviews_last_7d,
+    coalesce(s.reviews_last_30d, 0)::bigint as reviews_last_30d
+from titles as t
+left join genre_lists as g on g.title_id = t.title_id
+left join title_review_stats as s on s.title_id = t.title_id
+order by t.title, t.title_id
+"""
+
+TITLE_GENRES_SQL = """
+select
+    tg.title_id::varchar as title_id,
+    tg.genre_id::varchar as genre_id,
+    tg.genre_name::varchar as genre_name
+from title_genres as tg
+where tg.title_id in (select title_id from titles)
+order by tg.genre_id, tg.title_id
+"""
+
+GENRES_SQL = """
+select
+    g.genre_id::varchar as genre_id,
+    g.genre_name::varchar as genre_name,
+    count(distinct tg.title_id)::bigint as title_count
+from genres as g
+left join title_genres as tg
+    on tg.genre_id = g.genre_id
+    and tg.title_id in (select title_id from titles)
+group by g.genre_id, g.genre_name
+order by g.genre_id
+"""
+
+# Stored sorted by (title, title_id) for the list endpoint; the unique index serves
+# /titles/{id}. title_genres is sorted by genre so genre filters scan few row groups.
+SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
+    SnapshotTable(
+        name="titles",
+        select_sql=TITLES_SQL,
+        reads=("titles", "title_genres", "title_review_stats"),
+        post_sql=("create unique index titles_title_id on {table} (title_id)",),
+    ),
+    SnapshotTable(
+        name="title_genres",
+        select_sql=TITLE_GENRES_SQL,
+        reads=("title_genres", "titles"),
+        post_sql=(
+            "create index title_genres_genre_id on {table} (genre_id)",
+            "create index title_genres_title_id on {table} (title_id)",
+        ),
+    ),
+    SnapshotTable(
+        name="genres",
+        select_sql=GENRES_SQL,
+        reads=("genres", "title_genres", "titles"),
+        post_sql=("create unique index genres_genre_id on {table} (genre_id)",),
+    ),
+)
+
+
+def build_snapshot(
+    warehouse_path: Path,
+    serving_dir: Path,
+    *,
+    version: str | None = None,
+    tables: Sequence[SnapshotTable] = SNAPSHOT_TABLES,
+) -> SnapshotInfo:
+    """Copy the served tables from the warehouse into a new, unpublished snapshot version.
+
+    The warehouse is attached read-only. The file is built under ``.staging`` and moved
+    into ``versions/<version>/`` only when complete, so a reader never sees a partial one.
+    ``version`` defaults to a UTC timestamp plus a hash of the content.
+    """
+    warehouse_path = Path(warehouse_path)
+    serving_dir = Path(serving_dir)
+    if not warehouse_path.is_file():
+        raise SnapshotError(f"warehouse not found at {warehouse_path}")
+    if version is not None:
+        _check_version(version)
+
+    staging_dir = serving_dir / STAGING_DIRNAME
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    staging_path = staging_dir / f"{uuid.uuid4().hex}.duckdb"
+    created_at = datetime.now(UTC)
+    try:
+        row_counts, skipped, content_hash = _write_tables(warehouse_path, staging_path, tables)
+        auto_version = version is None
+        if version is None:
+            version = f"{created_at:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
+        info = SnapshotInfo(
+            version=version,
+            path=serving_dir / VERSIONS_DIRNAME / version / SNAPSHOT_FILENAME,
+            created_at=created_at,
+            source_warehouse=str(warehouse_path.resolve()),
+            content_hash=content_hash,
+            row_counts=row_counts,
+            skipped_tables=skipped,
+        )
+        if info.path.exists():
+            if auto_version:
+                # Same content built within the same second: that version already is this build.
+                return read_snapshot_info(info.path)
+            raise FileExistsError(f"snapshot version {version!r} already exists at {info.path}")
+        _write_info(staging_path, info)
+        _fsync_file(staging_path)
+        info.path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging_path, info.path)
+        _fsync_dir(info.path.parent)
+        return info
+    finally:
+        for leftover in (staging_path, staging_path.with_name(staging_path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _write_tables(
+    warehouse_path: Path, staging_path: Path, tables: Sequence[SnapshotTable]
+) -> tuple[dict[str, int], dict[str, str], str]:
+    """Create every table in the staging file; return row counts, skips and a content hash."""
+    con = duckdb.connect()
+    try:
+        con.execute("attach ? as warehouse (read_only)", [str(warehouse_path)])
+        con.execute("attach ? as snapshot", [str(staging_path)])
+        con.execute("use warehouse")
+        available = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'warehouse' and table_schema = 'main'"
+            ).fetchall()
+        }
+        missing_required = {
+            t.name: sorted(set(t.reads) - available)
+            for t in tables
+            if t.required and not set(t.reads) <= available
+        }
+        if missing_required:
+            detail = "; ".join(
+                f"{name} needs {', '.join(rels)}" for name, rels in missing_required.items()
+            )
+            raise MissingWarehouseTableError(
+                f"warehouse {warehouse_path} lacks relations required by the snapshot: {detail}. "
+                "Materialise the upstream assets first."
+            )
+
+        row_counts: dict[str, int] = {}
+        skipped: dict[str, str] = {}
+        digest = hashlib.sha256(f"format={SNAPSHOT_FORMAT}".encode())
+        for table in tables:
+            missing = sorted(set(table.reads) - available)
+            if missing:
+                skipped[table.name] = f"missing in warehouse: {', '.join(missing)}"
+                continue
+            qualified = f'snapshot.main."{table.name}"'
+            con.execute(f"create table {qualified} as {table.select_sql}")
+            for statement in table.post_sql:
+                con.execute(statement.format(table=qualified))
+            count, row_hash = con.execute(
+                f"select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from {qualified} t"
+            ).fetchone()
+            row_counts[table.name] = int(count)
+            digest.update(f"|{table.name}:{count}:{row_hash}".encode())
+        con.execute("checkpoint snapshot")
+        return row_counts, skipped, digest.hexdigest()
+    finally:
+        con.close()
+
+
+def _write_info(staging_path: Path, info: SnapshotInfo) -> None:
+    con = duckdb.connect(str(staging_path))
+    try:
+        con.execute(
+            """
+            create table snapshot_info (
+                version varchar not null,
+                created_at timestamptz not null,
+                source_warehouse varchar not null,
+                content_hash varchar not null,
+                format integer not null,
+                row_counts json not null,
+                skipped_tables json not null
+            )
+            """
+        )
+        con.execute(
+            "insert into snapshot_info values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.version,
+                info.created_at,
+                info.source_warehouse,
+                info.content_hash,
+                SNAPSHOT_FORMAT,
+                json.dumps(info.row_counts, sort_keys=True),
+                json.dumps(info.skipped_tables, sort_keys=True),
+            ],
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def read_snapshot_info(path: Path) -> SnapshotInfo:
+    """Read the ``snapshot_info`` row of a snapshot file (opened read-only)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute(
+            "select version, created_at, source_warehouse, content_hash, row_counts, "
+            "skipped_tables from snapshot_info"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise SnapshotError(f"{path} is not a readable snapshot: {exc}") from exc
+    finally:
+        con.close()
+    if row is None:
+        raise SnapshotError(f"{path} has an empty snapshot_info table")
+    version, created_at, source_warehouse, content_hash, row_counts, skipped = row
+    return SnapshotInfo(
+        version=version,
+        path=Path(path),
+        created_at=created_at.astimezone(UTC),
+        source_warehouse=source_warehouse,
+        content_hash=content_hash,
+        row_counts=json.loads(row_counts),
+        skipped_tables=json.loads(skipped),
+    )
+
+
+def snapshot_path(serving_dir: Path, version: str) -> Path:
+    """Where the DuckDB file of ``version`` lives."""
+    _check_version(version)
+    return Path(serving_dir) / VERSIONS_DIRNAME / version / SNAPSHOT_FILENAME
+
+
+def publish_snapshot(serving_dir: Path, version: str) -> None:
+    """Point ``CURRENT`` at ``version`` with one atomic rename.
+
+    The new pointer is written and fsynced under a temporary name in the same directory
+    first, so ``CURRENT`` always holds either the old or the new version, never a mix.
+    """
+    serving_dir = Path(serving_dir)
+    target = snapshot_path(serving_dir, version)
+    if not target.is_file():
+        raise SnapshotError(f"cannot publish {version!r}: {target} does not exist")
+    current = serving_dir / CURRENT_FILENAME
+    tmp = serving_dir / f".{CURRENT_FILENAME}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, current)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(serving_dir)
+
+
+def current_version(serving_dir: Path) -> str | None:
+    """The published version, or None when nothing has been published yet."""
+    try:
+        text = (Path(serving_dir) / CURRENT_FILENAME).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text if text and VERSION_PATTERN.match(text) else None
+
+
+def list_versions(serving_dir: Path) -> list[str]:
+    """Complete snapshot versions on disk, oldest first (versions sort by their timestamp)."""
+    versions_dir = Path(serving_dir) / VERSIONS_DIRNAME
+    if not versions_dir.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in versions_dir.iterdir()
+        if VERSION_PATTERN.match(entry.name) and (entry / SNAPSHOT_FILENAME).is_file()
+    )
+
+
+def prune_snapshots(serving_dir: Path, keep: int = 3, *, stale_after_s: float = 3600) -> list[str]:
+    """Delete all but the ``keep`` newest versions, never the published one.
+
+    Readers that still have a deleted file open keep reading it (POSIX unlink semantics),
+    so pruning does not break requests in flight. Staging files older than
+    ``stale_after_s`` (left by killed builds) are removed too. Returns the pruned versions.
+    """
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    serving_dir = Path(serving_dir)
+    in_use = current_version(serving_dir)
+    versions = list_versions(serving_dir)
+    retained = set(versions[-keep:])
+    if in_use is not None:
+        retained.add(in_use)
+    pruned = [v for v in versions if v not in retained]
+    for version in pruned:
+        shutil.rmtree(serving_dir / VERSIONS_DIRNAME / version, ignore_errors=True)
+
+    staging_dir = serving_dir / STAGING_DIRNAME
+    if staging_dir.is_dir():
+        cutoff = time.time() - stale_after_s
+        for leftover in staging_dir.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+    return pruned
+
+
+def _check_version(version: str) -> None:
+    if not VERSION_PATTERN.match(version):
+        raise ValueError(
+            f"invalid snapshot version {version!r}: use letters, digits, '.', '_', '-'"
+        )
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

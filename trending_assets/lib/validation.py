@@ -1,0 +1,202 @@
+"""pandera models for every raw and mart table, and the split into valid and quarantined rows.
+
+The same models serve twice: raw assets split each incoming batch (failing rows go to
+quarantine with their reasons, the rest are stored), and blocking asset checks validate
+what is stored, so a table that drifts out of shape stops everything downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from trending_assets.lib.records import records_as_json
+
+CANONICAL_GENRES: tuple[str, ...] = (
+    "action", "adventure", "animation", "comedy", "crime", "documentary", "drama", "family",
+    "fantasy", "history", "horror", "music", "mystery", "romance", "science_fiction",
+    "tv_movie", "thriller", "war", "western", "kids", "news", "reality", "soap", "talk",
+)  # fmt: skip
+TITLE_TYPES = ("movie", "tv")
+MIN_YEAR, MAX_YEAR = 1870, 2100
+
+
+def _is_str_list(value: object) -> bool:
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+class ListingRecord(pa.DataFrameModel):
+    """One listing as a source published it (crawl, dataset or API)."""
+
+    source: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    source_title_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    url: Series[str] = pa.Field(nullable=True)
+    title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 500})
+    year: Series[pd.Int64Dtype] = pa.Field(ge=MIN_YEAR, le=MAX_YEAR, nullable=True, coerce=True)
+    title_type: Series[str] = pa.Field(isin=TITLE_TYPES)
+    plot: Series[str] = pa.Field(nullable=True)
+    genres: Series[object] = pa.Field()
+    original_language: Series[str] = pa.Field(nullable=True, str_length={"min_value": 2, "max_value": 12})
+
+    @pa.check("genres", name="genres_are_label_lists", element_wise=True)
+    def _genres_are_lists(cls, value: object) -> bool:  # noqa: N805 - pandera's signature
+        return _is_str_list(value) or value == []
+
+    class Config:
+        unique = ["source", "source_title_id"]
+        strict = False
+
+
+class ReviewRecord(pa.DataFrameModel):
+    """One user review as a source published it."""
+
+    source: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    source_review_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    source_title_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    author: Series[str] = pa.Field(nullable=True)
+    rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        unique = ["source", "source_review_id"]
+        strict = False
+
+
+class CrawledListing(ListingRecord):
+    """A listing from one day's crawl: unique per source, id and crawl day."""
+
+    class Config:
+        unique = ["source", "source_title_id", "crawl_date"]
+        strict = False
+
+
+class CrawledReview(ReviewRecord):
+    """A review from one day's crawl: unique per source, id and crawl day."""
+
+    class Config:
+        unique = ["source", "source_review_id", "crawl_date"]
+        strict = False
+
+
+class ApiRelease(ListingRecord):
+    """A release from the TMDb API: unique per source, id and fetch day."""
+
+    class Config:
+        unique = ["source", "source_title_id", "fetched_on"]
+        strict = False
+
+
+class TitlesMart(pa.DataFrameModel):
+    title_id: Series[str] = pa.Field(unique=True)
+    title: Series[str] = pa.Field(str_length={"min_value": 1})
+    year: Series[pd.Int64Dtype] = pa.Field(ge=MIN_YEAR, le=MAX_YEAR, nullable=True, coerce=True)
+    title_type: Series[str] = pa.Field(isin=TITLE_TYPES)
+    plot: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+
+class TitleGenresMart(pa.DataFrameModel):
+    title_id: Series[str]
+    genre_id: Series[str] = pa.Field(isin=CANONICAL_GENRES)
+
+    class Config:
+        unique = ["title_id", "genre_id"]
+        strict = False
+
+
+class ReviewsMart(pa.DataFrameModel):
+    review_id: Series[str] = pa.Field(unique=True)
+    title_id: Series[str]
+    rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = False
+
+
+class TitleReviewStatsMart(pa.DataFrameModel):
+    title_id: Series[str] = pa.Field(unique=True)
+    review_count: Series[pd.Int64Dtype] = pa.Field(ge=0, coerce=True)
+    mean_rating: Series[float] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
+
+    class Config:
+        strict = False
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame  # columns: reason, record (JSON)
+    failure_cases: pd.DataFrame
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        if self.quarantined.empty:
+            return {}
+        return self.quarantined["reason"].value_counts().sort_index().to_dict()
+
+
+class TableShapeError(ValueError):
+    """The batch as a whole is unusable (a missing column, a wrong type): no row is trusted."""
+
+
+def _reason(row: pd.Series) -> str:
+    column = row.get("column")
+    check = str(row.get("check"))
+    return f"{column}: {check}" if column is not None and not pd.isna(column) else check
+
+
+def validate_frame(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """Raise ``pa.errors.SchemaErrors`` listing every failure (lazy), else the frame."""
+    return model.validate(frame, lazy=True)
+
+
+def split_valid_rows(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> ValidationOutcome:
+    """Rows that pass ``model`` and rows that do not, each failing row with its reasons.
+
+    A duplicate key quarantines every copy but the first: the first one is as good as
+    any and keeps the row's data flowing; the later copies are kept, not lost.
+    """
+    frame = frame.reset_index(drop=True)
+    empty = pd.DataFrame({"reason": pd.Series(dtype=str), "record": pd.Series(dtype=str)})
+    try:
+        model.validate(frame, lazy=True)
+        return ValidationOutcome(frame, empty, pd.DataFrame())
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+
+    row_cases = cases[cases["index"].notna()].copy()
+    table_cases = cases[cases["index"].isna()]
+    if not table_cases.empty:
+        problems = "; ".join(
+            sorted({f"{r['check']} ({r['failure_case']})" for _, r in table_cases.iterrows()})
+        )
+        raise TableShapeError(f"{model.__name__}: the batch is malformed: {problems}")
+
+    row_cases["index"] = row_cases["index"].astype(int)
+    unique_cols = list(getattr(model.Config, "unique", None) or [])
+    if unique_cols:
+        first_copies = set(frame.index[~frame.duplicated(subset=unique_cols, keep="first")])
+        is_dup_case = row_cases["schema_context"].eq("DataFrameSchema")
+        row_cases = row_cases[~(is_dup_case & row_cases["index"].isin(first_copies))]
+        row_cases.loc[is_dup_case, "column"] = None
+        row_cases.loc[is_dup_case, "check"] = "duplicate key " + "+".join(unique_cols)
+
+    reasons = (
+        row_cases.assign(reason=row_cases.apply(_reason, axis=1))
+        .groupby("index")["reason"]
+        .apply(lambda rs: "; ".join(sorted(set(rs))))
+    )
+    bad = frame.loc[reasons.index]
+    quarantined = pd.DataFrame(
+        {"reason": reasons.tolist(), "record": records_as_json(bad)}
+    ).reset_index(drop=True)
+    valid = frame.drop(index=reasons.index).reset_index(drop=True)
+    return ValidationOutcome(valid, quarantined, cases)

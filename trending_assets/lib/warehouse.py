@@ -1,0 +1,115 @@
+"""Loading raw batches and quarantined rows into the DuckDB warehouse.
+
+The warehouse has one writer at a time (DuckDB's rule); the pipeline guarantees it with
+a Dagster pool, and each load here is a single transaction, so a run killed half-way
+leaves the previous partition in place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from trending_assets.lib.records import RAW_TABLE_SCHEMAS, to_arrow
+
+RAW_SCHEMA = "raw"
+QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
+
+_DUCKDB_TYPES = {
+    pa.string(): "varchar",
+    pa.int32(): "integer",
+    pa.date32(): "date",
+    pa.timestamp("us"): "timestamp",
+    pa.list_(pa.string()): "varchar[]",
+}
+
+
+def raw_table_ddl(table: str) -> str:
+    columns = ",\n    ".join(
+        f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in RAW_TABLE_SCHEMAS[table]
+    )
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n)"
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, every raw table and the quarantine table if missing.
+
+    dbt's sources read all of them, so they exist (possibly empty) from the first run on,
+    whatever subset of the raw assets has been materialised.
+    """
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for table in RAW_TABLE_SCHEMAS:
+        con.execute(raw_table_ddl(table))
+    con.execute(
+        f"""create table if not exists {QUARANTINE_TABLE} (
+            asset varchar, partition varchar, reason varchar, record json,
+            quarantined_at timestamp
+        )"""
+    )
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    where: str,
+    params: list[object],
+) -> int:
+    """Delete the rows matching ``where`` and insert ``frame``, in one transaction.
+
+    ``frame`` must hold the raw table's columns except ``ingested_at``, which is set here.
+    """
+    frame = frame.copy()
+    frame["ingested_at"] = pd.Timestamp(now_utc())
+    arrow_table = to_arrow(frame, table)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {RAW_SCHEMA}.{table} where {where}", params)
+        con.register("incoming_batch", arrow_table)
+        con.execute(f"insert into {RAW_SCHEMA}.{table} by name select * from incoming_batch")
+        con.unregister("incoming_batch")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return arrow_table.num_rows
+
+
+def replace_quarantine(
+    con: duckdb.DuckDBPyConnection, asset: str, partition: str, quarantined: pd.DataFrame
+) -> int:
+    """Record an asset partition's quarantined rows, replacing its earlier ones."""
+    batch = pd.DataFrame(
+        {
+            "asset": asset,
+            "partition": partition,
+            "reason": quarantined["reason"].astype(str) if len(quarantined) else pd.Series(dtype=str),
+            "record": quarantined["record"].astype(str) if len(quarantined) else pd.Series(dtype=str),
+            "quarantined_at": pd.Timestamp(now_utc()),
+        }
+    )
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"delete from {QUARANTINE_TABLE} where asset = ? and partition = ?", [asset, partition]
+        )
+        if len(batch):
+            con.register("quarantine_batch", batch)
+            con.execute(
+                f"insert into {QUARANTINE_TABLE} "
+                "select asset, partition, reason, record::json, quarantined_at from quarantine_batch"
+            )
+            con.unregister("quarantine_batch")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(batch)

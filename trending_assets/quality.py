@@ -1,0 +1,54 @@
+"""One factory turning a pandera model into a blocking Dagster asset check on a warehouse table."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandera.pandas as pa
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.defs.resources import WAREHOUSE_POOL
+from trending_assets.lib.validation import validate_frame
+
+MAX_FAILURES_SHOWN = 20
+
+
+def pandera_table_check(
+    *,
+    asset_key: dg.AssetKey,
+    table: str,
+    model: type[pa.DataFrameModel],
+) -> dg.AssetChecksDefinition:
+    """A blocking check that validates the stored ``table`` against ``model``.
+
+    Blocking: in the same run, nothing downstream of ``asset_key`` materialises while
+    the check fails. The failure cases (column, check, value, row) come back as metadata.
+    """
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"{table.replace('.', '_')}_matches_{model.__name__}",
+        description=f"pandera: `{table}` satisfies {model.__name__} ({(model.__doc__ or '').strip()})",
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            frame = con.execute(f"select * from {table}").df()
+        try:
+            validate_frame(frame, model)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+            shown = cases.head(MAX_FAILURES_SHOWN)[["column", "check", "failure_case", "index"]]
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "rows": len(frame),
+                    "failure_cases": len(cases),
+                    "failing_rows": int(cases["index"].nunique()),
+                    "sample": dg.MetadataValue.md(shown.astype(str).to_markdown(index=False)),
+                },
+            )
+        return dg.AssetCheckResult(passed=True, metadata={"rows": len(frame)})
+
+    return _check

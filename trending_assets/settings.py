@@ -1,0 +1,111 @@
+"""Every knob of the platform, read once from the environment (prefix ``TRENDING_``).
+
+This module imports neither dagster nor serving code, so the API and the scrapers'
+launcher can share it. Secrets are never fields here: they are read from the
+environment where they are used (``dg.EnvVar`` in resources), so they cannot end up
+in a settings dump, a log line or asset metadata.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# The venv's own dbt, so nothing depends on an activated venv being on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+# The demo catalog's first crawl day. Daily partitions start here.
+DEMO_START_DATE = date(2026, 9, 24)
+
+Profile = Literal["demo", "full"]
+
+
+class TrendingSettings(BaseSettings):
+    """Paths, profile and crawl limits. See `.env.example` for every variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRENDING_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    profile: Profile = "demo"
+    data_dir: Path = Field(default=REPO_ROOT / "data")
+    lake_dir: Path | None = None
+    warehouse_path: Path | None = None
+    serving_dir: Path | None = None
+
+    # S3 lake (full profile or explicit): credentials come from the usual AWS variables.
+    s3_bucket: str | None = None
+    s3_prefix: str = "lake"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+
+    # Crawl: `name=url` pairs of start pages. Empty in the demo profile, where the
+    # project's own demo sites are started on loopback for every crawl.
+    sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    crawl_timeout_s: int = 900
+    crawl_max_pages: int = 0  # 0: no limit (Scrapy's CLOSESPIDER_PAGECOUNT)
+
+    # Demo catalog (the project's own stand-in sites).
+    demo_titles: int = 1000
+    demo_seed: int = 42
+    partitions_start: date = DEMO_START_DATE
+
+    # Public datasets: local paths or URLs, `format:path` to force a format.
+    dataset_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dataset_max_rows: int = 0  # 0: everything
+
+    # TMDb discover API: on when TMDB_API_KEY or a base URL is set.
+    tmdb_base_url: str | None = None
+    tmdb_max_pages: int = 5
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ui_port: int = 3000
+
+    @field_validator("sources", "dataset_paths", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @cached_property
+    def lake_root(self) -> Path:
+        return (self.lake_dir or self.data_dir / "lake").resolve()
+
+    @cached_property
+    def warehouse(self) -> Path:
+        return (self.warehouse_path or self.data_dir / "warehouse.duckdb").resolve()
+
+    @cached_property
+    def serving_root(self) -> Path:
+        return (self.serving_dir or self.data_dir / "serving").resolve()
+
+    @property
+    def uses_demo_sites(self) -> bool:
+        return not self.sources
+
+    def source_urls(self) -> dict[str, str]:
+        """Configured `name=url` sources as a mapping; a malformed entry is an error."""
+        parsed: dict[str, str] = {}
+        for entry in self.sources:
+            name, sep, url = entry.partition("=")
+            if not sep or not name.strip() or not url.strip().startswith(("http://", "https://")):
+                raise ValueError(
+                    f"TRENDING_SOURCES entry {entry!r} is not of the form name=http(s)://..."
+                )
+            parsed[name.strip()] = url.strip()
+        return parsed
+
+
+def get_settings() -> TrendingSettings:
+    """A fresh read of the environment (tests change it between calls)."""
+    return TrendingSettings()
