@@ -1,4 +1,4 @@
-"""``python -m serving``: run the API with uvicorn."""
+"""Run the API with uvicorn: ``python -m serving --host 127.0.0.1 --port 8000``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ import uvicorn
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("TRENDING_API_HOST", "127.0.0.1"))
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("TRENDING_API_PORT", "8000"))
+    parser = argparse.ArgumentParser(
+        prog="python -m serving",
+        description="Serve the published Trending Now snapshot over HTTP. The snapshot "
+        "directory comes from TRENDING_SERVING_DIR (else $TRENDING_DATA_DIR/serving).",
     )
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("TRENDING_API_HOST", "127.0.0.1"),
+        help="default: $TRENDING_API_HOST or 127.0.0.1",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("TRENDING_API_PORT", "8000")),
+        help="default: $TRENDING_API_PORT or 8000",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     # A factory string, so each worker process builds its own app and snapshot connection.

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.exceptions import HTTPException
 
 from serving.snapshot_store import NoSnapshotError, SnapshotLease, SnapshotStore
 
 SNAPSHOT_HEADER = "X-Snapshot-Version"
+SNAPSHOT_RESPONSE_HEADER = ResponseHeader(
+    name=SNAPSHOT_HEADER,
+    description="The snapshot version that produced this response",
+    documentation_only=True,
+)
 
 
 def provide_store(state: State) -> SnapshotStore:

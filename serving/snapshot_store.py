@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from trending_assets.lib.snapshot import current_version, snapshot_path
 logger = logging.getLogger(__name__)
 
 REQUIRED_TABLES = frozenset({"titles", "title_genres", "genres", "snapshot_info"})
+RETRY_FAILED_AFTER_S = 30.0
 
 
 class NoSnapshotError(RuntimeError):
@@ -77,6 +79,7 @@ class SnapshotStore:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._failed_version: str | None = None
+        self._failed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -112,7 +115,8 @@ class SnapshotStore:
     def refresh(self) -> bool:
         """Switch to the version named by ``CURRENT`` if it changed; True when it switched.
 
-        A version that cannot be opened is logged once and the previous one keeps serving.
+        A version that cannot be opened is logged and the previous one keeps serving; it
+        is retried every ``RETRY_FAILED_AFTER_S`` in case the failure was transient.
         """
         with self._refresh_lock:
             wanted = current_version(self.serving_dir)
@@ -122,12 +126,15 @@ class SnapshotStore:
                 return False
             if wanted is None:
                 return False
-            if wanted == self._failed_version:
+            if (
+                wanted == self._failed_version
+                and time.monotonic() - self._failed_at < RETRY_FAILED_AFTER_S
+            ):
                 return False
             try:
                 opened = self._open(wanted)
             except Exception as exc:
-                self._failed_version = wanted
+                self._failed_version, self._failed_at = wanted, time.monotonic()
                 self.last_error = f"cannot open snapshot {wanted!r}: {exc}"
                 logger.error("%s; still serving %s", self.last_error, current and current.version)
                 return False

@@ -207,9 +207,12 @@ class _Writer:
                 name = f"{rng.choice(phrases.ACCENTED_WORDS)} {rng.choice(phrases.TITLE_NOUNS)}"
             else:
                 nouns = rng.sample(phrases.TITLE_NOUNS, 2)
+                adj = rng.choice(phrases.TITLE_ADJECTIVES)
                 name = rng.choice(phrases.TITLE_PATTERNS).format(
-                    adj=rng.choice(phrases.TITLE_ADJECTIVES),
+                    adj=adj,
+                    article="An" if adj[0] in "AEIOU" else "A",
                     noun=nouns[0],
+                    nouns=nouns[0] if nouns[0].endswith("s") else nouns[0] + "s",
                     noun2=nouns[1],
                     place=rng.choice(phrases.TITLE_PLACES),
                     first=rng.choice(phrases.FIRST_NAMES),

@@ -52,8 +52,8 @@ TITLE_PATTERNS: tuple[str, ...] = (
     "{noun} of {place}",
     "{first}'s {noun}",
     "The {noun} & the {noun2}",
-    "{adj} {noun}s",
-    "A {adj} {noun}",
+    "{adj} {nouns}",
+    "{article} {adj} {noun}",
     "{noun}: {adj} {noun2}",
 )
 TITLE_PLACES: tuple[str, ...] = (

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from serving.schemas import Health
 from serving.snapshot_store import SnapshotStore
@@ -11,7 +12,7 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get(sync_to_thread=False, summary="Liveness and the snapshot being served")
-    def health(self, store: SnapshotStore) -> Health:
+    def health(self, store: NamedDependency[SnapshotStore]) -> Health:
         """Always 200 while the process runs; ``snapshot`` is null until one is published."""
         snap = store.current
         if snap is None:

@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from serving.controllers.genres import NO_SNAPSHOT
-from serving.dependencies import SNAPSHOT_HEADER
+from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
 from serving.errors import PROBLEM_JSON
 from serving.queries import get_title, known_genre_ids, list_titles
 from serving.schemas import ProblemDetail, TitleDetail, TitlePage
@@ -20,6 +21,7 @@ MAX_GENRE_FILTERS = 10
 class TitlesController(Controller):
     path = "/titles"
     tags = ["titles"]
+    response_headers = [SNAPSHOT_RESPONSE_HEADER]
 
     @get(
         sync_to_thread=True,
@@ -33,7 +35,7 @@ class TitlesController(Controller):
     )
     def list_titles(
         self,
-        snapshot: SnapshotLease,
+        snapshot: NamedDependency[SnapshotLease],
         limit: Annotated[int, Parameter(ge=1, le=100, description="Page size, 1..100")] = 20,
         offset: Annotated[int, Parameter(ge=0, description="Items to skip")] = 0,
         genre: Annotated[
@@ -55,6 +57,7 @@ class TitlesController(Controller):
         if len(genre_ids) > MAX_GENRE_FILTERS:
             raise ValidationException(
                 detail=f"At most {MAX_GENRE_FILTERS} genre filters are allowed.",
+                extra=[{"key": "genre", "source": "query", "message": "too many values"}],
                 headers={SNAPSHOT_HEADER: snapshot.version},
             )
         if genre_ids:
@@ -90,7 +93,9 @@ class TitlesController(Controller):
             503: NO_SNAPSHOT,
         },
     )
-    def get_title(self, snapshot: SnapshotLease, title_id: str) -> Response[TitleDetail]:
+    def get_title(
+        self, snapshot: NamedDependency[SnapshotLease], title_id: FromPath[str]
+    ) -> Response[TitleDetail]:
         detail = get_title(snapshot.cursor, title_id)
         if detail is None:
             raise NotFoundException(

@@ -48,7 +48,9 @@ TMDB_HEADER = ["budget", "genres", "homepage", "id", "keywords", "original_langu
                "vote_average"]  # fmt: skip
 
 
-def tmdb_row(tid: str, title: str, genres: str, overview: str, released: str, lang: str = "en") -> list[str]:
+def tmdb_row(
+    tid: str, title: str, genres: str, overview: str, released: str, lang: str = "en"
+) -> list[str]:
     return ["1000", genres, "", tid, "[]", lang, title, overview, "1.5", released, title, "7.1"]
 
 
@@ -92,7 +94,9 @@ def test_tmdb_5000_records_types_and_rejects(tmdb_csv: Path) -> None:
 
     rejects = result.rejects
     assert list(rejects.columns) == REJECT_COLUMNS
-    reasons = dict(zip([json.loads(r)["id"] for r in rejects["record"]], rejects["reason"], strict=True))
+    reasons = dict(
+        zip([json.loads(r)["id"] for r in rejects["record"]], rejects["reason"], strict=True)
+    )
     assert reasons == {
         "14": "genres is not valid JSON",
         "15": "missing title",
@@ -105,13 +109,32 @@ STREAMING_HEADER = ["show_id", "type", "title", "director", "cast", "country", "
                     "release_year", "rating", "duration", "listed_in", "description"]  # fmt: skip
 
 
-def streaming_row(sid: str, kind: str, title: str, year: str, listed_in: str, description: str) -> list[str]:
-    return [sid, kind, title, "", "A, B", "United States", "2021-09-25", year, "TV-MA", "90 min", listed_in, description]
+def streaming_row(
+    sid: str, kind: str, title: str, year: str, listed_in: str, description: str
+) -> list[str]:
+    return [
+        sid,
+        kind,
+        title,
+        "",
+        "A, B",
+        "United States",
+        "2021-09-25",
+        year,
+        "TV-MA",
+        "90 min",
+        listed_in,
+        description,
+    ]
 
 
 @pytest.mark.parametrize(
     ("file_name", "source"),
-    [("netflix_titles.csv", "netflix"), ("hulu_titles.csv", "hulu"), ("disney_plus_titles.csv", "disney_plus")],
+    [
+        ("netflix_titles.csv", "netflix"),
+        ("hulu_titles.csv", "hulu"),
+        ("disney_plus_titles.csv", "disney_plus"),
+    ],
 )
 def test_streaming_catalogues(tmp_path: Path, file_name: str, source: str) -> None:
     rows = [
@@ -135,10 +158,22 @@ def test_streaming_catalogues(tmp_path: Path, file_name: str, source: str) -> No
     assert set(frame["dataset"]) == {file_name}
     reasons = sorted(result.rejects["reason"])
     assert reasons[0].startswith("expected 12 fields, found 3")
-    assert reasons[1:] == ["unknown type 'Podcast' (expected Movie or TV Show)", "unparseable year '20x0'"]
+    assert reasons[1:] == [
+        "unknown type 'Podcast' (expected Movie or TV Show)",
+        "unparseable year '20x0'",
+    ]
 
 
-WIKI_HEADER = ["Release Year", "Title", "Origin/Ethnicity", "Director", "Cast", "Genre", "Wiki Page", "Plot"]
+WIKI_HEADER = [
+    "Release Year",
+    "Title",
+    "Origin/Ethnicity",
+    "Director",
+    "Cast",
+    "Genre",
+    "Wiki Page",
+    "Plot",
+]
 
 
 def test_wiki_plots_genres_ids_and_duplicates(tmp_path: Path) -> None:
@@ -238,7 +273,9 @@ def acl_members(split: str) -> dict[str, bytes]:
         f"aclImdb/{split}/neg/1_3.txt": b"No URL line for me.",
         f"aclImdb/{split}/neg/notes.txt": b"not a review",
         f"aclImdb/{split}/unsup/0_0.txt": b"unlabelled",
-        f"aclImdb/{split}/urls_pos.txt": "\n".join([url.format("tt0453418"), url.format("tt0064354")]).encode(),
+        f"aclImdb/{split}/urls_pos.txt": "\n".join(
+            [url.format("tt0453418"), url.format("tt0064354")]
+        ).encode(),
         f"aclImdb/{split}/urls_neg.txt": url.format("tt0000001").encode() + b"\n",
         f"aclImdb/{split}/labeledBow.feat": b"9 0:1\n",
     }
@@ -257,7 +294,9 @@ def check_acl(result, dataset: str, splits: list[str]) -> None:
     frame = result.frame
     assert list(frame.columns) == REVIEW_FRAME_COLUMNS
     assert str(frame["rating"].dtype) == "Int64"
-    expected_ids = [f"{s}_{label}_{i}" for s in splits for label, i in (("pos", 0), ("pos", 1), ("neg", 0))]
+    expected_ids = [
+        f"{s}_{label}_{i}" for s in splits for label, i in (("pos", 0), ("pos", 1), ("neg", 0))
+    ]
     assert frame["source_review_id"].tolist() == expected_ids
     first = frame.iloc[0]
     assert first["source"] == "aclimdb"
@@ -301,7 +340,11 @@ def test_directory_loads_every_known_file(tmp_path: Path, tmdb_csv: Path) -> Non
     write_tar(tmp_path / "aclImdb_v1.tar.gz", acl_members("train"))
     (tmp_path / "notes.txt").write_text("unrelated")
     listings = load_listings(tmp_path)
-    assert listings.frame.groupby("source").size().to_dict() == {"cmu": 3, "hulu": 1, "tmdb_5000": 3}
+    assert listings.frame.groupby("source").size().to_dict() == {
+        "cmu": 3,
+        "hulu": 1,
+        "tmdb_5000": 3,
+    }
     assert set(listings.rejects["dataset"]) == {"tmdb_5000_movies.csv", "movie.metadata.tsv"}
     reviews = load_reviews(tmp_path)
     assert len(reviews.frame) == 3
@@ -332,6 +375,13 @@ def test_unknown_format_and_wrong_kind(tmp_path: Path, tmdb_csv: Path) -> None:
         load_listings(reviews_only)
 
 
+def test_truncated_archive_is_a_clear_error(tmp_path: Path) -> None:
+    archive = write_tar(tmp_path / "aclImdb_v1.tar.gz", acl_members("train"))
+    archive.write_bytes(archive.read_bytes()[:200])
+    with pytest.raises(ValueError, match="aclImdb_v1.tar.gz is not a readable archive"):
+        load_reviews(archive)
+
+
 def test_empty_directory_and_missing_path(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no listings dataset found.*supported formats"):
@@ -342,10 +392,22 @@ def test_empty_directory_and_missing_path(tmp_path: Path) -> None:
 
 def test_cp1252_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "netflix_titles.csv"
-    text = "\r\n".join([",".join(STREAMING_HEADER), 's1,Movie,Amélie,,,,,2001,,,"Comedies, Romantic Movies",Café']) + "\r\n"
+    text = (
+        "\r\n".join(
+            [
+                ",".join(STREAMING_HEADER),
+                's1,Movie,Amélie,,,,,2001,,,"Comedies, Romantic Movies",Café',
+            ]
+        )
+        + "\r\n"
+    )
     path.write_bytes(text.encode("cp1252"))
     row = load_listings(path).frame.iloc[0]
-    assert (row["title"], row["plot"], row["genres"]) == ("Amélie", "Café", ["Comedies", "Romantic Movies"])
+    assert (row["title"], row["plot"], row["genres"]) == (
+        "Amélie",
+        "Café",
+        ["Comedies", "Romantic Movies"],
+    )
 
 
 def test_empty_result_keeps_shape(tmp_path: Path) -> None:
@@ -367,7 +429,7 @@ def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", root
@@ -390,7 +452,9 @@ def test_load_from_url(http_root: tuple[str, Path], tmdb_csv: Path) -> None:
 
 def test_url_failure_is_clear(http_root: tuple[str, Path]) -> None:
     base, _ = http_root
-    with pytest.raises(DatasetDownloadError, match=r"could not download dataset .*/missing.csv: HTTP 404") as err:
+    with pytest.raises(
+        DatasetDownloadError, match=r"could not download dataset .*/missing.csv: HTTP 404"
+    ) as err:
         load_listings(f"netflix:{base}/missing.csv?token=s3cret")
     assert "s3cret" not in str(err.value)
     with pytest.raises(DatasetDownloadError, match="ConnectError"):

@@ -28,7 +28,11 @@ V3_KEY = "v3secretkey0123456789"
 V4_TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.sig-secret-part"
 SINCE, UNTIL = date(2026, 11, 13), date(2026, 11, 20)
 
-MOVIE_GENRES = [{"id": 28, "name": "Action"}, {"id": 18, "name": "Drama"}, {"id": 878, "name": "Science Fiction"}]
+MOVIE_GENRES = [
+    {"id": 28, "name": "Action"},
+    {"id": 18, "name": "Drama"},
+    {"id": 878, "name": "Science Fiction"},
+]
 TV_GENRES = [{"id": 18, "name": "Drama"}, {"id": 10764, "name": "Reality"}]
 
 
@@ -64,17 +68,27 @@ class FakeTmdb:
     delays: dict[tuple[str, int], list[float]] = field(default_factory=dict)
     base_url: str = ""
 
-    def answer(self, path: str, query: dict[str, str], headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    def answer(
+        self, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
         self.requests.append({"path": path, "query": query, "headers": headers})
         page = int(query.get("page", "0"))
         if self.delays.get((path, page)):
             time.sleep(self.delays[(path, page)].pop(0))
         if self.failures.get((path, page)):
             status, extra = self.failures[(path, page)].pop(0)
-            return status, extra, {"status_code": 25, "status_message": "Try again.", "success": False}
+            return (
+                status,
+                extra,
+                {"status_code": 25, "status_message": "Try again.", "success": False},
+            )
         bearer = headers.get("authorization") == f"Bearer {V4_TOKEN}"
         if not bearer and query.get("api_key") != V3_KEY:
-            body = {"status_code": 7, "status_message": "Invalid API key: You must be granted a valid key.", "success": False}
+            body = {
+                "status_code": 7,
+                "status_message": "Invalid API key: You must be granted a valid key.",
+                "success": False,
+            }
             return 401, {}, body
         if path == "/3/genre/movie/list":
             return 200, {}, {"genres": MOVIE_GENRES}
@@ -85,7 +99,11 @@ class FakeTmdb:
             return 404, {}, {"status_code": 34, "status_message": "Not found.", "success": False}
         results = pages[page - 1] if 1 <= page <= len(pages) else []
         total = sum(len(p) for p in pages)
-        return 200, {}, {"page": page, "results": results, "total_pages": len(pages), "total_results": total}
+        return (
+            200,
+            {},
+            {"page": page, "results": results, "total_pages": len(pages), "total_results": total},
+        )
 
 
 @pytest.fixture
@@ -114,7 +132,7 @@ def tmdb() -> Iterator[FakeTmdb]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}/3"
     try:
         yield state
@@ -133,7 +151,7 @@ class Sleeps(list[float]):
 def fetch(tmdb: FakeTmdb, sleeps: Sleeps, **overrides: Any):
     options: dict[str, Any] = {
         "api_key": V3_KEY, "base_url": tmdb.base_url, "since": SINCE, "until": UNTIL,
-        "sleep": sleeps, "requests_per_second": 1000.0,
+        "sleep": sleeps, "requests_per_second": None,
     }  # fmt: skip
     return fetch_recent_releases(**{**options, **overrides})
 
@@ -147,7 +165,14 @@ def test_paginates_maps_genres_and_retries(tmdb: FakeTmdb) -> None:
 
     assert list(frame.columns) == LISTING_COLUMNS
     assert str(frame["year"].dtype) == "Int64"
-    assert frame["source_title_id"].tolist() == ["movie/101", "movie/102", "movie/103", "movie/104", "tv/201", "tv/202"]
+    assert frame["source_title_id"].tolist() == [
+        "movie/101",
+        "movie/102",
+        "movie/103",
+        "movie/104",
+        "tv/201",
+        "tv/202",
+    ]
     alpha = frame.iloc[0]
     assert alpha["source"] == "tmdb_api"
     assert alpha["genres"] == ["Action", "Science Fiction"]
@@ -159,7 +184,11 @@ def test_paginates_maps_genres_and_retries(tmdb: FakeTmdb) -> None:
     delta = frame.iloc[3]
     assert delta["release_date"] is None and frame["year"].isna().tolist()[3]
     show = frame.iloc[4]
-    assert (show["title"], show["title_type"], show["url"]) == ("Show One", "tv", "https://www.themoviedb.org/tv/201")
+    assert (show["title"], show["title_type"], show["url"]) == (
+        "Show One",
+        "tv",
+        "https://www.themoviedb.org/tv/201",
+    )
     assert show["genres"] == ["Reality", "99999"]  # unknown id kept visibly, not dropped
     assert show["plot"] is None
     assert result.rejects["reason"].tolist() == ["result has no title"]
@@ -172,7 +201,10 @@ def test_paginates_maps_genres_and_retries(tmdb: FakeTmdb) -> None:
     assert query["primary_release_date.lte"] == "2026-11-20"
     assert query["sort_by"] == "primary_release_date.desc"
     tv_query = next(r for r in tmdb.requests if r["path"] == "/3/discover/tv")["query"]
-    assert (tv_query["first_air_date.gte"], tv_query["first_air_date.lte"]) == ("2026-11-13", "2026-11-20")
+    assert (tv_query["first_air_date.gte"], tv_query["first_air_date.lte"]) == (
+        "2026-11-13",
+        "2026-11-20",
+    )
     assert all(r["query"].get("api_key") == V3_KEY for r in tmdb.requests)
     assert all("authorization" not in r["headers"] for r in tmdb.requests)
 
@@ -244,9 +276,24 @@ def test_bad_window_is_refused() -> None:
 
 
 def test_rate_limiter_spaces_requests() -> None:
+    now = [100.0]
     sleeps = Sleeps()
-    limiter = _RateLimiter(10.0, sleeps)
-    for _ in range(3):
-        limiter.wait()
-    assert len(sleeps) == 2
-    assert all(0.05 < s <= 0.1 for s in sleeps)
+
+    def sleep(seconds: float) -> None:
+        sleeps(seconds)
+        now[0] += seconds
+
+    limiter = _RateLimiter(10.0, sleep, clock=lambda: now[0])
+    limiter.wait()
+    limiter.wait()
+    now[0] += 0.03
+    limiter.wait()
+    now[0] += 0.5
+    limiter.wait()
+    assert sleeps == pytest.approx([0.1, 0.07])
+
+
+def test_default_limiter_is_used(tmdb: FakeTmdb) -> None:
+    sleeps = Sleeps()
+    fetch(tmdb, sleeps, requests_per_second=35.0)
+    assert sleeps  # loopback answers faster than 35/s, so the limiter paused

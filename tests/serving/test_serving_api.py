@@ -142,6 +142,7 @@ def test_genres_include_empty_ones(api: httpx.Client) -> None:
         ("genre=' OR 1=1 --", "Unknown genre id"),
         ("genre=drama&genre=1);drop table titles;--", "Unknown genre id"),
         ("genre=Action", "Unknown genre id"),
+        ("&".join(f"genre=g{i}" for i in range(11)), "At most 10 genre filters"),
     ],
 )
 def test_bad_parameters_are_400_problems(api: httpx.Client, query: str, needle: str) -> None:
@@ -163,6 +164,7 @@ def test_openapi_is_served(api: httpx.Client) -> None:
     params = {p["name"] for p in spec["paths"]["/titles"]["get"]["parameters"]}
     assert {"limit", "offset", "genre", "type"} <= params
     assert "TitlePage" in spec["components"]["schemas"]
+    assert "X-Snapshot-Version" in spec["paths"]["/titles"]["get"]["responses"]["200"]["headers"]
     for page in ("/schema", "/schema/swagger"):
         docs = api.get(page)
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]

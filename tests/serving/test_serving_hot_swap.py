@@ -91,7 +91,6 @@ def test_hot_swap_under_load(tmp_path: Path) -> None:
     assert errors == []
     assert set(seen) == set(expected), seen
     assert all(n > 5 for n in seen.values()), seen
-    print(seen)
 
 
 def test_store_keeps_leased_snapshot_until_released(tmp_path: Path) -> None:

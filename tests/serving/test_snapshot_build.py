@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 import duckdb
 import pytest
 from serving_fixtures import TITLES, write_warehouse
 
+from trending_assets.lib import snapshot
 from trending_assets.lib.snapshot import (
     CURRENT_FILENAME,
     SNAPSHOT_TABLES,
@@ -123,6 +124,24 @@ def test_versions_sort_by_time_and_hash_the_content(warehouse: Path, tmp_path: P
         build_snapshot(other, serving, version=second.version)
     with pytest.raises(ValueError, match="invalid snapshot version"):
         build_snapshot(other, serving, version="../escape")
+
+
+def test_same_content_in_the_same_second_is_the_same_version(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return frozen
+
+    monkeypatch.setattr(snapshot, "datetime", FrozenClock)
+    first = build_snapshot(warehouse, tmp_path / "serving")
+    again = build_snapshot(warehouse, tmp_path / "serving")
+    assert first.version.startswith("20250301T120000Z-")
+    assert again.version == first.version
+    assert list_versions(tmp_path / "serving") == [first.version]
 
 
 def test_missing_required_table_fails_clearly(tmp_path: Path) -> None:

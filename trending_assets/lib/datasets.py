@@ -26,21 +26,25 @@ the contract allows HTML in ``text``. The unlabelled ``unsup`` reviews are skipp
 
 from __future__ import annotations
 
+import bz2
 import csv
 import fnmatch
+import gzip
 import io
 import json
 import logging
+import lzma
 import os
 import re
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
@@ -87,6 +91,9 @@ FORMATS: dict[str, _Format] = {
 SUPPORTED_FORMATS: tuple[str, ...] = tuple(FORMATS)
 
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+_ARCHIVE_ERRORS = (
+    tarfile.TarError, zipfile.BadZipFile, EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError,
+)  # fmt: skip
 _ACL_REVIEW = re.compile(r"(?:^|/)(train|test)/(pos|neg)/([^/]+)$")
 _ACL_REVIEW_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
 _ACL_URLS = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
@@ -251,11 +258,23 @@ def _load_path(path: Path, kind: Kind, forced: str | None) -> LoadResult:
     if path.is_dir() or _is_archive(path):
         collected = _Collected()
         entries = _dir_entries(path) if path.is_dir() else _archive_entries(path)
-        for name, read in entries:
-            _collect(collected, name, read, kind, forced)
+        try:
+            for name, read in entries:
+                _collect(collected, name, read, kind, forced)
+        except (
+            tarfile.TarError,
+            zipfile.BadZipFile,
+            EOFError,
+            gzip.BadGzipFile,
+            zlib.error,
+        ) as exc:
+            raise ValueError(f"{path.name} is not a readable archive: {exc}") from exc
         results = _run_loaders(collected, None if path.is_dir() else path.name)
         if path.is_dir():
-            results += [_load_path(archive, kind, forced) for archive in _nested_archives(path, kind, forced)]
+            results += [
+                _load_path(archive, kind, forced)
+                for archive in _nested_archives(path, kind, forced)
+            ]
         if not results:
             wanted = forced or f"{kind} dataset"
             raise ValueError(f"no {wanted} found in {path}; supported formats: {_supported()}")
@@ -281,7 +300,9 @@ def _load_single_file(path: Path, kind: Kind, forced: str | None) -> LoadResult:
         other = "load_reviews" if kind == "listings" else "load_listings"
         raise ValueError(f"{path.name} is a {fmt} file holding {FORMATS[fmt].kind}; use {other}()")
     if fmt == "aclimdb":
-        raise ValueError(f"aclimdb is read from its .tar.gz or extracted directory, not {path.name}")
+        raise ValueError(
+            f"aclimdb is read from its .tar.gz or extracted directory, not {path.name}"
+        )
     if fmt != "cmu":
         return _CSV_LOADERS[fmt](path.read_bytes(), path.name)
     data = path.read_bytes()
@@ -329,7 +350,7 @@ def _archive_entries(path: Path) -> Iterator[Entry]:
                 if not info.is_dir():
                     yield info.filename, lambda info=info: archive.read(info)
         return
-    with tarfile.open(path, mode="r|*") as archive:
+    with _decompressed(path) as raw, tarfile.open(fileobj=raw, mode="r|") as archive:
         for member in archive:
             if member.isfile():
 
@@ -338,9 +359,26 @@ def _archive_entries(path: Path) -> Iterator[Entry]:
                     return handle.read() if handle else b""
 
                 yield member.name, read
+        # tarfile stops quietly at a truncated header; reading the compressed stream to
+        # its end makes gzip/bz2/xz check their trailer, so a cut-off download fails loudly.
+        while raw.read(1 << 20):
+            pass
 
 
-def _collect(into: _Collected, name: str, read: Callable[[], bytes], kind: Kind, forced: str | None) -> None:
+def _decompressed(path: Path) -> BinaryIO:
+    lower = path.name.lower()
+    if lower.endswith((".gz", ".tgz")):
+        return gzip.open(path, "rb")
+    if lower.endswith((".bz2", ".tbz2")):
+        return bz2.open(path, "rb")
+    if lower.endswith((".xz", ".txz")):
+        return lzma.open(path, "rb")
+    return path.open("rb")
+
+
+def _collect(
+    into: _Collected, name: str, read: Callable[[], bytes], kind: Kind, forced: str | None
+) -> None:
     """Keep ``name``'s bytes if it belongs to a format of ``kind`` (and to ``forced``, if set)."""
     wanted = (lambda fmt: fmt == forced) if forced else (lambda fmt: FORMATS[fmt].kind == kind)
     if wanted("aclimdb"):
@@ -388,11 +426,14 @@ def _decode(data: bytes, dataset: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _reject(dataset: str, reason: str, record: Any) -> dict[str, str]:
+def _reject(dataset: str, reason: str, record: dict[str, Any]) -> dict[str, str]:
+    """A reject row. ``reason`` stays short and stable (it is counted in asset metadata);
+    where it happened (file, line) goes into ``record``, which also names the dataset
+    because the quarantine table keeps only reason and record."""
     return {
         "dataset": dataset,
         "reason": reason,
-        "record": json.dumps(record, ensure_ascii=False, default=str),
+        "record": json.dumps({"dataset": dataset, **record}, ensure_ascii=False, default=str),
     }
 
 
@@ -429,7 +470,9 @@ def _unique_ids(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
     occurrence = frame.groupby(["source", id_column]).cumcount()
     repeated = occurrence > 0
     if repeated.any():
-        log.warning("%d rows repeat an id already seen in the same source; suffixed", repeated.sum())
+        log.warning(
+            "%d rows repeat an id already seen in the same source; suffixed", repeated.sum()
+        )
         frame = frame.copy()
         frame.loc[repeated, id_column] = (
             frame.loc[repeated, id_column] + "~" + (occurrence[repeated] + 1).astype(str)
@@ -535,8 +578,8 @@ def _csv_rows(
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            reason = f"expected {len(header)} fields, found {len(row)} (line {reader.line_num})"
-            rejects.append(_reject(dataset, reason, row))
+            reason = f"expected {len(header)} fields, found {len(row)}"
+            rejects.append(_reject(dataset, reason, {"line": reader.line_num, "fields": row}))
             continue
         yield dict(zip(header, row, strict=True))
 
@@ -627,9 +670,7 @@ def _wiki_row(row: dict[str, str]) -> dict[str, Any]:
         raise RowError("missing title")
     page = _required(row, "Wiki Page")
     genres = [
-        label
-        for label in _labels(re.split(r"[,/]", row["Genre"]))
-        if label.lower() != "unknown"
+        label for label in _labels(re.split(r"[,/]", row["Genre"])) if label.lower() != "unknown"
     ]
     return {
         "source": "wiki_plots",
@@ -750,9 +791,11 @@ def _load_cmu(metadata: bytes | None, plots: bytes | None, dataset: str) -> Load
                 continue
             wiki_id, sep, plot = line.partition("\t")
             if not sep or not wiki_id.strip().isdigit():
-                rejects.append(_reject(dataset, f"plot_summaries.txt line {number}: expected <id>\\t<plot>", line))
+                reason = "plot_summaries.txt: expected <wikipedia id><tab><plot>"
+                rejects.append(_reject(dataset, reason, {"line": number, "text": line}))
             elif wiki_id.strip() in plot_by_id:
-                rejects.append(_reject(dataset, f"duplicate plot for Wikipedia id {wiki_id.strip()}", line))
+                reason = "plot_summaries.txt: a second plot for the same Wikipedia id"
+                rejects.append(_reject(dataset, reason, {"line": number, "text": line}))
             else:
                 plot_by_id[wiki_id.strip()] = plot
     records: list[dict[str, Any]] = []
@@ -762,8 +805,8 @@ def _load_cmu(metadata: bytes | None, plots: bytes | None, dataset: str) -> Load
             continue
         cells = line.split("\t")
         if len(cells) != len(_CMU_FIELDS):
-            reason = f"movie.metadata.tsv line {number}: expected {len(_CMU_FIELDS)} fields, found {len(cells)}"
-            rejects.append(_reject(dataset, reason, cells))
+            reason = f"movie.metadata.tsv: expected {len(_CMU_FIELDS)} fields, found {len(cells)}"
+            rejects.append(_reject(dataset, reason, {"line": number, "fields": cells}))
             continue
         row = dict(zip(_CMU_FIELDS, cells, strict=True))
         wiki_id = row["wiki_id"].strip()
@@ -807,22 +850,25 @@ def _load_aclimdb(parts: _AclParts, dataset: str) -> LoadResult:
         where = f"{split}/{label}/{name}"
         match = _ACL_REVIEW_NAME.match(name)
         if not match:
-            rejects.append(_reject(dataset, f"{where}: file name is not <id>_<rating>.txt", {"file": where, "text": text}))
+            reason = "review file name is not <id>_<rating>.txt"
+            rejects.append(_reject(dataset, reason, {"file": where, "text": text}))
             continue
         review_id, rating = int(match.group(1)), int(match.group(2))
         urls = title_ids.get((split, label))
         title_id = urls[review_id] if urls is not None and review_id < len(urls) else None
         problem = None
         if urls is None:
-            problem = f"{where}: no {split}/urls_{label}.txt in the dataset"
+            problem = f"no urls_{label}.txt for this split (the reviewed title is unknown)"
         elif title_id is None:
-            problem = f"{where}: line {review_id} of {split}/urls_{label}.txt has no IMDb title URL"
+            problem = f"no IMDb title URL at the review's line of urls_{label}.txt"
         elif not 1 <= rating <= 10:
-            problem = f"{where}: rating {rating} is outside 1..10"
+            problem = f"rating {rating} is outside 1..10"
         elif not text.strip():
-            problem = f"{where}: empty review"
+            problem = "empty review"
         if problem:
-            rejects.append(_reject(dataset, problem, {"file": where, "text": text}))
+            urls_file = f"{split}/urls_{label}.txt"
+            record = {"file": where, "urls_file": urls_file, "urls_line": review_id, "text": text}
+            rejects.append(_reject(dataset, problem, record))
             continue
         records.append(
             {

@@ -77,15 +77,23 @@ _MEDIA: tuple[_Media, ...] = (
 
 
 class _RateLimiter:
-    """Spaces requests at least ``1/rate`` seconds apart (TMDb allows ~40-50/s)."""
+    """Spaces requests at least ``1/rate`` seconds apart (TMDb allows ~40-50/s); None: no limit."""
 
-    def __init__(self, rate: float, sleep: Callable[[float], None]) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
+    def __init__(
+        self,
+        rate: float | None,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
         self._sleep = sleep
+        self._clock = clock
         self._next = 0.0
 
     def wait(self) -> None:
-        now = time.monotonic()
+        if not self._interval:
+            return
+        now = self._clock()
         if now < self._next:
             self._sleep(self._next - now)
             now = self._next
@@ -104,7 +112,7 @@ class _TmdbClient:
         sleep: Callable[[float], None],
         max_retries: int,
         max_wait: float,
-        requests_per_second: float,
+        requests_per_second: float | None,
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
@@ -204,15 +212,17 @@ def fetch_recent_releases(
     sleep: Callable[[float], None] = time.sleep,
     max_retries: int = 4,
     max_wait: float = 60.0,
-    requests_per_second: float = 35.0,
+    requests_per_second: float | None = 35.0,
     timeout: float = 15.0,
 ) -> LoadResult:
     """Movies first released and TV series first aired between ``since`` and ``until``.
 
     ``api_key`` is a v4 read-access token (``eyJ…``, sent as a Bearer header) or a v3
     key (sent as the ``api_key`` query parameter); None sends no credential (for a local
-    stand-in). At most ``max_pages`` pages per media type. ``sleep`` and ``max_wait``
-    bound every pause (429 ``Retry-After`` included), so tests can make them instant.
+    stand-in). At most ``max_pages`` pages per media type. Every pause (rate limit, 429
+    ``Retry-After``, backoff) goes through ``sleep`` and is capped at ``max_wait``, so
+    tests can make them instant; ``requests_per_second=None`` turns the client-side
+    limiter off (e.g. behind a proxy that already limits).
     Returns listing records (no ``dataset`` column; the caller adds ``fetched_on``);
     results without an id or title come back as rejects.
     """
@@ -302,7 +312,9 @@ def _record(item: dict[str, Any], media: _Media, genre_names: dict[int, str]) ->
     for genre_id in item.get("genre_ids") or []:
         name = genre_names.get(genre_id)
         if name is None:
-            log.warning("TMDb %s genre id %s is not in /genre/%s/list", media.kind, genre_id, media.kind)
+            log.warning(
+                "TMDb %s genre id %s is not in /genre/%s/list", media.kind, genre_id, media.kind
+            )
             name = str(genre_id)
         genres.append(name)
     return {

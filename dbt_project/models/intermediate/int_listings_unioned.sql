@@ -91,7 +91,7 @@ keyed as (
         all_listings.url,
         all_listings.title,
         {{ normalize_title('all_listings.title') }} as normalized_title,
-        coalesce(all_listings.year, year(all_listings.release_date)) as year,
+        cast(coalesce(all_listings.year, year(all_listings.release_date)) as integer) as year,
         all_listings.title_type,
         all_listings.plot,
         all_listings.genres,

@@ -1,0 +1,108 @@
+"""Save each crawl's stats as ``<spider>.stats.json`` next to its feed, so the pipeline
+reports pages, items, drops and errors instead of losing them with the log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+PAGE_KINDS = ("listing", "title", "reviews")
+
+
+def _feed_dir(feeds: dict[Any, Any]) -> Path | None:
+    """Directory of the first local-file feed (``file://`` URIs or bare paths)."""
+    for uri in feeds:
+        text = str(uri)
+        if text.startswith("file:"):
+            return Path(urlsplit(text).path).parent
+        if "://" not in text:
+            return Path(text).parent
+    return None
+
+
+def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dict[str, Any]:
+    """The stats file's shape: headline numbers first, Scrapy's raw stats under ``stats``."""
+    drops = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("drops/")}
+    errors = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("errors/")}
+    sources: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, value in stats.items():
+        parts = key.split("/")
+        if parts[0] == "source" and len(parts) == 3:
+            sources[parts[1]][parts[2]] = value
+    pages = {kind: stats.get(f"pages/{kind}", 0) for kind in PAGE_KINDS}
+    pages["total"] = sum(pages.values())
+    start = stats.get("start_time")
+    elapsed = (datetime.now(UTC) - start).total_seconds() if isinstance(start, datetime) else None
+    return {
+        "spider": spider_name,
+        "finish_reason": reason,
+        "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
+        "pages": pages,
+        "responses": stats.get("response_received_count", 0),
+        "items": stats.get("item_scraped_count", 0),
+        "drops": drops,
+        "dropped": sum(drops.values()),
+        "errors": errors,
+        "retries": stats.get("retry/count", 0),
+        "robots_forbidden": stats.get("robotstxt/forbidden", 0),
+        "extraction": {
+            k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")
+        },
+        "sources": dict(sources),
+        "stats": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())},
+    }
+
+
+class CrawlStatsExport:
+    """Writes the summary on ``spider_closed``; the path comes from ``CRAWL_STATS_PATH``
+    (may hold ``%(name)s``) or else sits beside the first local feed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlStatsExport:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def item_scraped(self, item: Any, spider: Spider) -> None:
+        source = item.get("source") if hasattr(item, "get") else None
+        if source and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"source/{source}/items")
+
+    def stats_path(self, spider: Spider) -> Path | None:
+        template = self.crawler.settings.get("CRAWL_STATS_PATH")
+        if template:
+            return Path(str(template) % {"name": spider.name})
+        feed_dir = _feed_dir(self.crawler.settings.getdict("FEEDS"))
+        return feed_dir / f"{spider.name}.stats.json" if feed_dir is not None else None
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        path = self.stats_path(spider)
+        if path is None or self.crawler.stats is None:
+            logger.info("No feed or CRAWL_STATS_PATH: crawl stats not saved")
+            return
+        summary = summarize_stats(self.crawler.stats.get_stats(), spider.name, reason)
+        summary["crawl_date"] = getattr(spider, "crawl_date", None)
+        summary["source_urls"] = getattr(spider, "sources", {})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2, sort_keys=False, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+        logger.info("Crawl stats written to %s", path)

@@ -1,0 +1,1 @@
+"""Spiders for movie catalog sites: ``listings`` (title pages) and ``reviews``."""

@@ -1,0 +1,359 @@
+"""The real `dbt build` (seeds, models, tests) on a small handmade raw warehouse.
+
+The fixture is built with the contract DDL of the raw tables (docs/contracts.md) and
+holds, on purpose: one title listed by reelhub, filmfolio and cmu with case, article,
+whitespace and `&amp;` differences (one title_id), a listing crawled on two days, HTML
+and entities in plots and reviews, a review crawled twice, a review of an unknown
+listing and an aclimdb review (both quarantined), unmapped and multi-genre labels, and
+a tmdb_5000 title also returned by the TMDb API. A second build on a bad fixture
+(a rating of 11) must fail on a dbt test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+RAW_DDL = """
+create schema raw;
+create table raw.listings (
+    source varchar, source_title_id varchar, url varchar, title varchar, year integer,
+    title_type varchar, plot varchar, genres varchar[], original_language varchar,
+    release_date date, ingested_at timestamp, crawl_date date
+);
+create table raw.dataset_listings (
+    source varchar, source_title_id varchar, url varchar, title varchar, year integer,
+    title_type varchar, plot varchar, genres varchar[], original_language varchar,
+    release_date date, ingested_at timestamp, dataset varchar
+);
+create table raw.api_releases (
+    source varchar, source_title_id varchar, url varchar, title varchar, year integer,
+    title_type varchar, plot varchar, genres varchar[], original_language varchar,
+    release_date date, ingested_at timestamp, fetched_on date
+);
+create table raw.reviews (
+    source varchar, source_review_id varchar, source_title_id varchar, author varchar,
+    rating integer, review_date date, text varchar, ingested_at timestamp, crawl_date date
+);
+create table raw.dataset_reviews (
+    source varchar, source_review_id varchar, source_title_id varchar, author varchar,
+    rating integer, review_date date, text varchar, ingested_at timestamp, dataset varchar
+);
+create table raw.quarantine (
+    asset varchar, partition varchar, reason varchar, record json, quarantined_at timestamp
+);
+"""
+
+D1, D2, D3 = date(2026, 9, 24), date(2026, 9, 25), date(2026, 9, 26)
+T1, T2, T3 = (datetime(2026, 9, 24, 6), datetime(2026, 9, 25, 6), datetime(2026, 9, 26, 6))
+RH = "https://reelhub.test/title/"
+FF = "https://filmfolio.test/film/"
+
+# source, source_title_id, url, title, year, title_type, plot, genres, language,
+# release_date, ingested_at, crawl_date
+CRAWL_LISTINGS = [
+    # the first crawl of rh-1: superseded by the crawl of D3
+    ("reelhub", "rh-1", RH + "rh-1", "Moon &amp; Sixpence", 2024, "movie",
+     "Old plot.", ["Drama"], None, date(2024, 3, 1), T1, D1),
+    ("reelhub", "rh-1", RH + "rh-1", "Moon &amp; Sixpence", 2024, "movie",
+     "<p>A painter&#39;s flight to Tahiti.<br />A &quot;classic&quot; &mdash; retold"
+     " for Caf&eacute; &amp; stage.</p>",
+     ["Drama", "Romcom"], None, date(2024, 3, 1), T3, D3),
+    ("filmfolio", "ff-9", FF + "ff-9", "  the MOON &   sixpence ", 2024, "MOVIE",
+     "A painter leaves.", ["love story", "new arrival", "art house"], "EN", None, T2, D2),
+    ("reelhub", "rh-2", RH + "rh-2", "Night Shift&nbsp;Diaries", 2025, "tv",
+     "<div>Nurses&#x27; <b>long</b>\n\n nights.</div>", ["Action &amp; Adventure", " "],
+     "en", date(2025, 1, 15), T3, D3),
+]
+
+# ... + dataset
+DATASET_LISTINGS = [
+    ("tmdb_5000", "19995", None, "STARFALL", 2009, "movie",
+     "A marine on an alien moon, torn between orders and a people he comes to love.",
+     ["Science Fiction", "Foreign", "TV Movie"], "en", date(2009, 12, 10), T1,
+     "tmdb_5000_movies.csv"),
+    ("hulu", "h-1", None, "Little Bears", 2020, "movie", "Cubs learn to fish.",
+     ["Kids", "Comedy"], None, None, T1, "hulu_titles.csv"),
+    ("cmu", "975900", None, "Moon and Sixpence, The", None, "movie", None,
+     ["Romance Film", "Black-and-white"], None, None, T1, "movie.metadata.tsv"),
+    ("wiki_plots", "w-1", None, "<b> </b>", 1923, "movie", "Lost film.", ["drama"], None,
+     None, T1, "wiki_movie_plots_deduped.csv"),
+]
+
+# ... + fetched_on
+API_RELEASES = [
+    ("tmdb_api", "19995", "https://www.themoviedb.org/movie/19995", "Starfall", None,
+     "movie", "A marine on an alien moon.", ["Science Fiction", "Adventure"], "en",
+     date(2009, 12, 10), T2, D2),
+]
+
+# source, source_review_id, source_title_id, author, rating, review_date, text,
+# ingested_at, crawl_date
+CRAWL_REVIEWS = [
+    ("reelhub", "rv-1", "rh-1", "Ann &amp; Bo", 8, date(2026, 9, 20),
+     "Loved it!<br /><br />Truly &lt;great&gt; &#8220;art&#8221;.", T1, D1),
+    ("reelhub", "rv-1", "rh-1", "Ann &amp; Bo", 8, date(2026, 9, 20),
+     "Loved it!<br /><br />Truly &lt;great&gt; &#8220;art&#8221;.", T2, D2),
+    ("filmfolio", "fv-1", "ff-9", "Cy", 6, date(2026, 9, 1), "Fine.", T2, D2),
+    ("reelhub", "rv-2", "rh-2", None, None, date(2026, 9, 24),
+     "<p>No   rating here</p>", T3, D3),
+    ("reelhub", "rv-3", "rh-404", "Dee", 3, date(2026, 9, 22), "Who am I about?", T3, D3),
+]
+
+# ... + dataset
+DATASET_REVIEWS = [
+    ("aclimdb", "123_9", "tt0000001", None, 9, None, "Great film.<br /><br />Really.", T1,
+     "aclImdb_v1_train.tar.gz"),
+]
+
+
+def title_id(normalized_title: str, year: int | None, title_type: str) -> str:
+    """The mart's title_id formula, restated: a change to it breaks every stored id."""
+    key = f"{normalized_title}|{'' if year is None else year}|{title_type}"
+    return hashlib.md5(key.encode()).hexdigest()[:16]
+
+
+def review_id(source: str, source_review_id: str) -> str:
+    return hashlib.md5(f"{source}|{source_review_id}".encode()).hexdigest()[:16]
+
+
+MOON = title_id("moon and sixpence", 2024, "movie")
+NIGHT = title_id("night shift diaries", 2025, "tv")
+STARFALL = title_id("starfall", 2009, "movie")
+BEARS = title_id("little bears", 2020, "movie")
+
+
+def write_raw_warehouse(path: Path, crawl_reviews: list[tuple] = CRAWL_REVIEWS) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(RAW_DDL)
+        con.executemany("insert into raw.listings values (?,?,?,?,?,?,?,?,?,?,?,?)", CRAWL_LISTINGS)
+        con.executemany(
+            "insert into raw.dataset_listings values (?,?,?,?,?,?,?,?,?,?,?,?)", DATASET_LISTINGS
+        )
+        con.executemany("insert into raw.api_releases values (?,?,?,?,?,?,?,?,?,?,?,?)", API_RELEASES)
+        con.executemany("insert into raw.reviews values (?,?,?,?,?,?,?,?,?)", crawl_reviews)
+        con.executemany(
+            "insert into raw.dataset_reviews values (?,?,?,?,?,?,?,?,?)", DATASET_REVIEWS
+        )
+
+
+def dbt_command() -> list[str]:
+    dbt = Path(sys.executable).parent / "dbt"
+    if dbt.exists():
+        return [str(dbt)]
+    found = shutil.which("dbt")
+    return [found] if found else [sys.executable, "-m", "dbt.cli.main"]
+
+
+def run_dbt_build(tmp_path: Path, warehouse: Path) -> tuple[int, dict[str, str], str]:
+    """`dbt build` against `warehouse`; (exit code, status by node name, output)."""
+    target, logs = tmp_path / "target", tmp_path / "logs"
+    env = {
+        **os.environ,
+        "TRENDING_WAREHOUSE_PATH": str(warehouse),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    completed = subprocess.run(
+        [
+            *dbt_command(),
+            "build",
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target),
+            "--log-path", str(logs),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = completed.stdout + completed.stderr
+    results_file = target / "run_results.json"
+    statuses: dict[str, str] = {}
+    if results_file.exists():
+        for result in json.loads(results_file.read_text())["results"]:
+            statuses[result["unique_id"]] = result["status"]
+    return completed.returncode, statuses, output
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    tmp_path = tmp_path_factory.mktemp("dbt_build")
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(warehouse)
+    started = time.monotonic()
+    code, statuses, output = run_dbt_build(tmp_path, warehouse)
+    elapsed = time.monotonic() - started
+    failed = {node: status for node, status in statuses.items() if status not in ("success", "pass")}
+    assert code == 0, f"dbt build failed ({failed}):\n{output[-6000:]}"
+    assert not failed, failed
+    print(f"dbt build on the fixture took {elapsed:.1f}s")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def test_titles_merge_across_sources_and_pick_the_best_fields(built_warehouse) -> None:
+    titles = rows(
+        built_warehouse,
+        "select title_id, title, year, title_type, plot, original_language, release_date,"
+        " sources, source_count, first_crawled_on from titles order by title",
+    )
+    assert titles == [
+        (BEARS, "Little Bears", 2020, "movie", "Cubs learn to fish.", None, None,
+         ["hulu"], 1, None),
+        (MOON, "Moon & Sixpence", 2024, "movie",
+         'A painter\'s flight to Tahiti. A "classic" — retold for Café & stage.',
+         "en", date(2024, 3, 1), ["cmu", "filmfolio", "reelhub"], 3, D1),
+        (NIGHT, "Night Shift Diaries", 2025, "tv", "Nurses' long nights.", "en",
+         date(2025, 1, 15), ["reelhub"], 1, D3),
+        (STARFALL, "Starfall", 2009, "movie",
+         "A marine on an alien moon, torn between orders and a people he comes to love.",
+         "en", date(2009, 12, 10), ["tmdb_5000", "tmdb_api"], 2, None),
+    ]
+
+
+def test_title_genres_are_mapped_deduplicated_and_type_checked(built_warehouse) -> None:
+    pairs = rows(
+        built_warehouse, "select title_id, genre_id, genre_name from title_genres order by 1, 2"
+    )
+    expected = sorted(
+        [
+            # Drama + Romcom (two genres) + love story (romance again) + Romance Film
+            (MOON, "comedy", "Comedy"),
+            (MOON, "drama", "Drama"),
+            (MOON, "romance", "Romance"),
+            # Action &amp; Adventure -> two genres
+            (NIGHT, "action", "Action"),
+            (NIGHT, "adventure", "Adventure"),
+            # tmdb_5000 + tmdb_api labels; Foreign maps to nothing
+            (STARFALL, "adventure", "Adventure"),
+            (STARFALL, "science_fiction", "Science Fiction"),
+            (STARFALL, "tv_movie", "TV Movie"),
+            # Hulu's Kids on a movie becomes family (kids is a TV-only genre)
+            (BEARS, "comedy", "Comedy"),
+            (BEARS, "family", "Family"),
+        ]
+    )
+    assert pairs == expected
+
+
+def test_unmapped_labels_are_reported(built_warehouse) -> None:
+    unmapped = rows(
+        built_warehouse,
+        "select source, genre_vocabulary, source_genre, listing_count, title_count"
+        " from int_unmapped_genre_labels order by all",
+    )
+    assert unmapped == [("filmfolio", "filmfolio", "art house", 1, 1)]
+
+
+def test_reviews_are_deduplicated_cleaned_and_resolved(built_warehouse) -> None:
+    reviews = rows(
+        built_warehouse,
+        "select review_id, title_id, source, author, rating, review_date, text"
+        " from reviews order by review_date",
+    )
+    assert reviews == [
+        (review_id("filmfolio", "fv-1"), MOON, "filmfolio", "Cy", 6, date(2026, 9, 1), "Fine."),
+        (review_id("reelhub", "rv-1"), MOON, "reelhub", "Ann & Bo", 8, date(2026, 9, 20),
+         "Loved it! Truly <great> “art”."),
+        (review_id("reelhub", "rv-2"), NIGHT, "reelhub", None, None, date(2026, 9, 24),
+         "No rating here"),
+    ]
+
+
+def test_unresolvable_rows_are_quarantined_with_a_reason(built_warehouse) -> None:
+    quarantined_reviews = rows(
+        built_warehouse,
+        "select review_id, source, source_title_id, reason, review_text"
+        " from quarantine_reviews_unresolved order by source",
+    )
+    assert quarantined_reviews == [
+        (review_id("aclimdb", "123_9"), "aclimdb", "tt0000001", "no listings from this source",
+         "Great film. Really."),
+        (review_id("reelhub", "rv-3"), "reelhub", "rh-404", "no listing with this source_title_id",
+         "Who am I about?"),
+    ]
+    quarantined_listings = rows(
+        built_warehouse,
+        "select source, source_title_id, reason from quarantine_listings_unresolved",
+    )
+    assert quarantined_listings == [("wiki_plots", "w-1", "empty title after cleaning")]
+
+
+def test_title_review_stats_are_relative_to_the_latest_review(built_warehouse) -> None:
+    stats = rows(
+        built_warehouse,
+        "select title_id, review_count, rated_review_count, mean_rating, first_review_date,"
+        " last_review_date, reviews_last_7d, reviews_last_30d from title_review_stats"
+        " order by title_id",
+    )
+    expected = sorted(
+        [
+            # latest review in the data: 2026-09-24 -> 7 days from 09-18, 30 from 08-26
+            (MOON, 2, 2, 7.0, date(2026, 9, 1), date(2026, 9, 20), 1, 2),
+            (NIGHT, 1, 0, None, date(2026, 9, 24), date(2026, 9, 24), 1, 1),
+            (STARFALL, 0, 0, None, None, None, 0, 0),
+            (BEARS, 0, 0, None, None, None, 0, 0),
+        ]
+    )
+    assert stats == expected
+
+
+def test_crawl_staging_keeps_latest_crawl_and_first_sighting(built_warehouse) -> None:
+    staged = rows(
+        built_warehouse,
+        "select source_title_id, first_crawled_on, last_crawled_on, plot, genres"
+        " from stg_crawl__listings where source = 'reelhub' order by 1",
+    )
+    assert staged[0][:3] == ("rh-1", D1, D3)
+    assert staged[0][3].startswith("A painter's flight")
+    assert staged[0][4] == ["Drama", "Romcom"]
+    # the blank label is gone, the entity decoded
+    assert staged[1][4] == ["Action & Adventure"]
+
+
+def test_dbt_build_fails_when_a_test_catches_bad_data(tmp_path: Path) -> None:
+    bad_review = ("reelhub", "rv-9", "rh-1", "Eve", 11, date(2026, 9, 23), "Off the scale!", T3, D3)
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(warehouse, crawl_reviews=[*CRAWL_REVIEWS, bad_review])
+    code, statuses, output = run_dbt_build(tmp_path, warehouse)
+    assert code != 0, output[-3000:]
+    failed_tests = {node for node, status in statuses.items() if status in ("fail", "error")}
+    assert any(
+        node.startswith("test.trending_now.value_between_stg_crawl__reviews_rating")
+        for node in failed_tests
+    ), failed_tests
+    # what depends on the failed test's model is skipped, so the bad rating never
+    # reaches the marts
+    assert statuses.get("model.trending_now.reviews") == "skipped"
+
+
+def test_data_dictionary_is_up_to_date() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "data_dictionary.py"), "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -1,0 +1,88 @@
+"""A snapshot of the asset graph: keys, groups, edges and checks can't silently disappear."""
+
+import dagster as dg
+import pytest
+
+from trending_assets.definitions import defs
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs().resolve_asset_graph()
+
+
+def _parents(graph, key: str) -> set[str]:
+    return {k.to_user_string() for k in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
+
+
+def test_groups_hold_the_expected_assets(graph) -> None:
+    groups: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
+    assert groups["ingest"] == {
+        "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
+    }  # fmt: skip
+    assert groups["serving"] == {"serving_snapshot"}
+    assert {"titles", "title_genres", "reviews", "title_review_stats", "genres", "data_profile"} <= groups[
+        "warehouse"
+    ]
+    assert {g for g in groups} == {"ingest", "warehouse", "serving"}
+
+
+def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
+    # dbt sources are the raw Dagster assets, not free-floating source nodes.
+    assert _parents(graph, "stg_crawl__listings") == {"raw/listings"}
+    assert _parents(graph, "stg_crawl__reviews") == {"raw/reviews"}
+    assert _parents(graph, "stg_datasets__listings") == {"raw/dataset_listings"}
+    assert _parents(graph, "stg_datasets__reviews") == {"raw/dataset_reviews"}
+    assert _parents(graph, "stg_tmdb_api__releases") == {"raw/api_releases"}
+    assert {"titles", "title_genres", "title_review_stats", "genres"} <= _parents(graph, "serving_snapshot")
+    assert {"titles", "title_genres", "reviews", "title_review_stats"} <= _parents(graph, "data_profile")
+
+    # The snapshot reaches back to every raw source.
+    ancestors = dg.AssetSelection.assets("serving_snapshot").upstream().resolve(graph)
+    assert {
+        "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
+    } <= {k.to_user_string() for k in ancestors}  # fmt: skip
+
+
+def test_crawl_assets_are_daily_partitioned_and_writers_share_the_warehouse_pool(graph) -> None:
+    for key in ("raw/listings", "raw/reviews"):
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+    for key in ("raw/listings", "raw/dataset_listings", "raw/api_releases", "titles", "data_profile", "serving_snapshot"):
+        assets_def = graph.assets_def_for_key(dg.AssetKey.from_user_string(key))
+        pools = {node.pool for node in assets_def.node_def.iterate_node_defs()}
+        assert pools == {"duckdb_warehouse"}, key
+
+
+def test_blocking_pandera_checks_guard_raw_tables_and_marts(graph) -> None:
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    expected = {
+        ("raw/listings", "raw_listings_matches_CrawledListing"),
+        ("raw/reviews", "raw_reviews_matches_CrawledReview"),
+        ("raw/dataset_listings", "raw_dataset_listings_matches_ListingRecord"),
+        ("raw/dataset_reviews", "raw_dataset_reviews_matches_ReviewRecord"),
+        ("raw/api_releases", "raw_api_releases_matches_ApiRelease"),
+        ("titles", "titles_matches_TitlesMart"),
+        ("title_genres", "title_genres_matches_TitleGenresMart"),
+        ("reviews", "reviews_matches_ReviewsMart"),
+        ("title_review_stats", "title_review_stats_matches_TitleReviewStatsMart"),
+    }
+    assert expected <= checks
+    for asset_key, name in expected:
+        spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey.from_user_string(asset_key), name))
+        assert spec.blocking, name
+
+
+def test_dbt_tests_are_asset_checks_on_every_mart_key(graph) -> None:
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for mart, column in (("titles", "title_id"), ("reviews", "review_id"), ("title_review_stats", "title_id")):
+        assert any(a == mart and n.startswith(("unique_", "not_null_")) and column in n for a, n in checks), mart
+    assert any(a == "title_genres" and n.startswith("relationships_") for a, n in checks)
+
+
+def test_the_whole_graph_job_selects_everything(graph) -> None:
+    job = defs().resolve_job_def("all_assets_job")
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} <= selected

@@ -1,0 +1,149 @@
+"""The whole asset graph, materialised for real on a small demo catalog, then served over HTTP.
+
+This runs exactly what `make materialize` and `make serve` run (the CLI), in a temporary
+DAGSTER_HOME and data directory, and then reads what the Dagster instance recorded.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import httpx
+import pytest
+
+from trending_assets.settings import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+PARTITION = "2026-11-20"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "TRENDING_DATA_DIR": str(root / "data"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "TRENDING_DEMO_TITLES": "150",
+        "TRENDING_API_PORT": str(_free_port()),
+    }
+    env.pop("TRENDING_SOURCES", None)
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    return root, env, completed, elapsed
+
+
+def test_materialize_succeeds_and_prints_a_summary(pipeline_run) -> None:
+    _, _, completed, elapsed = pipeline_run
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    out = completed.stdout
+    assert "materialisation summary" in out
+    assert "result           OK" in out
+    assert "checks" in out and " 0 failed" in out
+    assert f"partition        {PARTITION}" in out
+    print(f"materialised in {elapsed:.0f}s")
+
+
+def test_instance_recorded_every_asset_and_check(pipeline_run) -> None:
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    from trending_assets.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        for key in graph.get_all_asset_keys():
+            partition = PARTITION if graph.get(key).partitions_def else None
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None, f"{key.to_user_string()} was not materialised"
+            if partition:
+                assert event.dagster_event.partition == partition
+        raw = instance.get_latest_materialization_event(dg.AssetKey(["raw", "listings"]))
+        metadata = raw.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value > 100
+        assert metadata["crawl_pages"].value > 0
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("titles"), "titles_matches_TitlesMart"), limit=1
+        )
+        assert checks and checks[0].status.value == "SUCCEEDED"
+
+
+def test_warehouse_holds_resolved_titles_and_quarantine(pipeline_run) -> None:
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        titles = con.execute("select count(*) from titles").fetchone()[0]
+        sources = con.execute(
+            "select count(*) from titles where source_count > 1"
+        ).fetchone()[0]
+        genres = con.execute("select count(distinct genre_id) from title_genres").fetchone()[0]
+        reviews = con.execute("select count(*) from reviews").fetchone()[0]
+        listings = con.execute("select count(distinct source || source_title_id) from raw.listings").fetchone()[0]
+        quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+    # Titles listed on both demo sites are merged into one.
+    assert sources > 0
+    assert titles < listings
+    assert titles > 50
+    assert genres >= 15
+    assert reviews > 5 * titles
+    # The demo sites' deliberate trouble (bad ratings, empty reviews…) is quarantined, not lost.
+    assert quarantined > 0
+    assert (root / "data" / "lake" / "landing" / "crawl" / PARTITION / "listings.jsonl").exists()
+    assert (root / "data" / "serving" / "CURRENT").exists()
+
+
+def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
+    root, env, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    port = int(env["TRENDING_API_PORT"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "serving", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert health.status_code == 200
+        version = (root / "data" / "serving" / "CURRENT").read_text().strip()
+        assert version in health.text
+
+        page = httpx.get(f"{base}/titles", params={"limit": 5}).json()
+        assert page["total"] > 50 and len(page["items"]) == 5
+        first = page["items"][0]
+        detail = httpx.get(f"{base}/titles/{first['id']}")
+        assert detail.status_code == 200
+        assert detail.json()["title"] == first["title"]
+
+        horror = httpx.get(f"{base}/titles", params={"genre": "horror", "type": "movie"}).json()
+        assert horror["total"] > 0
+        assert all("Horror" in item["genres"] for item in horror["items"])
+
+        missing = httpx.get(f"{base}/titles/does-not-exist")
+        assert missing.status_code == 404
+        assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
