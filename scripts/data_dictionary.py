@@ -12,7 +12,9 @@ can check that the committed page is current:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +60,7 @@ def describe_test(test: Any) -> str:
     """A generic test entry as short text: `accepted_values (movie, tv)`."""
     if isinstance(test, str):
         return f"`{test}`"
-    (name, spec), = test.items()
+    ((name, spec),) = test.items()
     spec = spec or {}
     arguments = spec.get("arguments", {k: v for k, v in spec.items() if k != "config"})
     severity = (spec.get("config") or {}).get("severity")
@@ -116,10 +118,16 @@ def folder_materializations() -> dict[str, str]:
 def columns_table(columns: list[dict[str, Any]], with_types: bool) -> list[str]:
     if not columns:
         return []
-    header = "| column | type | description | tests |" if with_types else "| column | description | tests |"
+    header = (
+        "| column | type | description | tests |"
+        if with_types
+        else "| column | description | tests |"
+    )
     lines = [header, "|---|---|---|---|" if with_types else "|---|---|---|"]
     for column in columns:
-        tests = ", ".join(describe_test(t) for t in column.get("data_tests", column.get("tests", [])))
+        tests = ", ".join(
+            describe_test(t) for t in column.get("data_tests", column.get("tests", []))
+        )
         parts = [f"`{column['name']}`"]
         if with_types:
             parts.append(f"`{column['data_type']}`" if column.get("data_type") else "")
@@ -149,6 +157,23 @@ def singular_tests() -> list[tuple[str, str]]:
                 break
             comment.append(line.removeprefix("--").strip())
         found.append((sql.stem, " ".join(comment)))
+    return found
+
+
+MACRO_DOC = re.compile(
+    r"\{#-?(?P<doc>.*?)-?#\}\s*\{%-?\s*macro\s+(?P<name>\w+)\((?P<args>[^)]*)\)", re.S
+)
+
+
+def documented_macros() -> list[tuple[str, str]]:
+    """Public macros with the comment block right above them, as (signature, text)."""
+    found = []
+    for sql in sorted(DBT_PROJECT_DIR.joinpath("macros").rglob("*.sql")):
+        for match in MACRO_DOC.finditer(sql.read_text(encoding="utf-8")):
+            if match["name"].startswith("_"):
+                continue
+            text = textwrap.dedent(match["doc"].strip("\n")).strip()
+            found.append((f"{match['name']}({match['args'].strip()})", text))
     return found
 
 
@@ -204,6 +229,9 @@ def render() -> str:
 
     lines += ["## Singular tests", "", "| test | checks |", "|---|---|"]
     lines += [f"| `{name}` | {cell(text)} |" for name, text in singular_tests()]
+    lines += ["", "## Macros", ""]
+    for signature, text in documented_macros():
+        lines += [f"### `{signature}`", "", "```text", text, "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

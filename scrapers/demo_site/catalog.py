@@ -244,11 +244,18 @@ class _Writer:
         """1-5 sentences: mostly the title's genres, some neutral, ~25% from other genres."""
         rng = self.rng
         n = rng.choices((1, 2, 3, 4, 5), weights=(1, 3, 4, 3, 2))[0]
+        if rng.random() < 0.75:
+            n = max(n, min(len(genres), 4))
+        # Most plots touch each of the title's genres once before mixing freely.
+        own = rng.sample(list(genres), len(genres))
         others = [g for g in CANONICAL_GENRES if g not in genres and _fits(g, title_type)]
         sentences = []
         for i in range(n):
             roll = rng.random()
-            if i == 0 or roll < 0.55:
+            if i < len(own) and (i == 0 or roll < 0.8):
+                genre = own[i]
+                template = rng.choice(phrases.GENRE_TEMPLATES[genre])
+            elif roll < 0.55:
                 genre = rng.choice(list(genres))
                 template = rng.choice(phrases.GENRE_TEMPLATES[genre])
             elif roll < 0.75:
@@ -396,7 +403,7 @@ def build_catalog(n_titles: int = 1000, seed: int = 42) -> Catalog:
         else:
             title_type, forced_genres = ("movie" if rng.random() < 0.7 else "tv"), ()
         genres = _pick_genres(rng, title_type, forced_genres)
-        is_new = i >= len(forced) and rng.random() < 0.15
+        is_new = i >= len(forced) and i not in accented_idx and rng.random() < 0.15
         if is_new:
             listed_on = _random_date(rng, NEW_RELEASES_FROM, CATALOG_END)
             release = listed_on - timedelta(days=rng.randint(0, 3))
@@ -409,7 +416,7 @@ def build_catalog(n_titles: int = 1000, seed: int = 42) -> Catalog:
                 rng, max(release, date(2023, 1, 1)), NEW_RELEASES_FROM - timedelta(days=1)
             )
         roll = rng.random()
-        if i < len(forced) or roll < 0.30:
+        if i < len(forced) or i in accented_idx or roll < 0.30:
             sites: tuple[str, ...] = SITES
         elif roll < 0.75:
             sites = ("reelhub",)
@@ -450,8 +457,10 @@ def _publish(
     n = len(titles)
     few = max(2, n // 50)
     established = [i for i, t in enumerate(titles) if t.listed_on < NEW_RELEASES_FROM]
-    missing_plot = set(rng.sample(established, few))
-    markup_plot = set(rng.sample([i for i in established if i not in missing_plot], few))
+    # Plot trouble goes to titles on both sites, so each site shows every kind.
+    on_both = [i for i in established if membership[i] == SITES and i not in accented_idx]
+    missing_plot = set(rng.sample(on_both, few))
+    markup_plot = set(rng.sample([i for i in on_both if i not in missing_plot], few))
     titles = [replace(t, plot=None) if i in missing_plot else t for i, t in enumerate(titles)]
     established_set = set(established)
     special = missing_plot | markup_plot | accented_idx

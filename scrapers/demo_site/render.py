@@ -229,7 +229,7 @@ class ReelhubRenderer(SiteRenderer):
             nav.append(f'<a rel="next" class="next" href="{self._page_href(page + 1)}">Next</a>')
         body = (
             (f'<section class="featured"><h2>Staff favourites</h2><ul>{feat}</ul></section>\n' if feat else "")
-            + f'<h1>All titles</h1>\n<ol class="title-grid">\n' + "\n".join(cards) + "\n</ol>\n"
+            + '<h1>All titles</h1>\n<ol class="title-grid">\n' + "\n".join(cards) + "\n</ol>\n"
             + f'<nav class="pagination">{" ".join(nav)}</nav>'
         )
         return self._shell(f"All titles, page {page}", "", body)

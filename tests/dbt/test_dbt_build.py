@@ -4,9 +4,10 @@ The fixture is built with the contract DDL of the raw tables (docs/contracts.md)
 holds, on purpose: one title listed by reelhub, filmfolio and cmu with case, article,
 whitespace and `&amp;` differences (one title_id), a listing crawled on two days, HTML
 and entities in plots and reviews, a review crawled twice, a review of an unknown
-listing and an aclimdb review (both quarantined), unmapped and multi-genre labels, and
-a tmdb_5000 title also returned by the TMDb API. A second build on a bad fixture
-(a rating of 11) must fail on a dbt test.
+listing, an aclimdb review and a review with no text left (all quarantined), an
+untitled listing (quarantined), unmapped and multi-genre labels, and a tmdb_5000 title
+also returned by the TMDb API. A second build on a bad fixture (a rating of 11) must
+fail on a dbt test.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ create table raw.quarantine (
 );
 """
 
+# fmt: off
+# The fixture reads best as one row per line, like the tables it fills.
 D1, D2, D3 = date(2026, 9, 24), date(2026, 9, 25), date(2026, 9, 26)
 T1, T2, T3 = (datetime(2026, 9, 24, 6), datetime(2026, 9, 25, 6), datetime(2026, 9, 26, 6))
 RH = "https://reelhub.test/title/"
@@ -111,6 +114,8 @@ CRAWL_REVIEWS = [
     ("reelhub", "rv-2", "rh-2", None, None, date(2026, 9, 24),
      "<p>No   rating here</p>", T3, D3),
     ("reelhub", "rv-3", "rh-404", "Dee", 3, date(2026, 9, 22), "Who am I about?", T3, D3),
+    # nothing left once the markup is gone
+    ("reelhub", "rv-4", "rh-2", "Flo", 5, date(2026, 9, 23), "<br /><br />&nbsp;", T3, D3),
 ]
 
 # ... + dataset
@@ -118,6 +123,8 @@ DATASET_REVIEWS = [
     ("aclimdb", "123_9", "tt0000001", None, 9, None, "Great film.<br /><br />Really.", T1,
      "aclImdb_v1_train.tar.gz"),
 ]
+
+# fmt: on
 
 
 def title_id(normalized_title: str, year: int | None, title_type: str) -> str:
@@ -143,7 +150,9 @@ def write_raw_warehouse(path: Path, crawl_reviews: list[tuple] = CRAWL_REVIEWS) 
         con.executemany(
             "insert into raw.dataset_listings values (?,?,?,?,?,?,?,?,?,?,?,?)", DATASET_LISTINGS
         )
-        con.executemany("insert into raw.api_releases values (?,?,?,?,?,?,?,?,?,?,?,?)", API_RELEASES)
+        con.executemany(
+            "insert into raw.api_releases values (?,?,?,?,?,?,?,?,?,?,?,?)", API_RELEASES
+        )
         con.executemany("insert into raw.reviews values (?,?,?,?,?,?,?,?,?)", crawl_reviews)
         con.executemany(
             "insert into raw.dataset_reviews values (?,?,?,?,?,?,?,?,?)", DATASET_REVIEWS
@@ -171,10 +180,14 @@ def run_dbt_build(tmp_path: Path, warehouse: Path) -> tuple[int, dict[str, str],
         [
             *dbt_command(),
             "build",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target),
-            "--log-path", str(logs),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(logs),
         ],
         cwd=REPO_ROOT,
         env=env,
@@ -203,7 +216,9 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPy
     started = time.monotonic()
     code, statuses, output = run_dbt_build(tmp_path, warehouse)
     elapsed = time.monotonic() - started
-    failed = {node: status for node, status in statuses.items() if status not in ("success", "pass")}
+    failed = {
+        node: status for node, status in statuses.items() if status not in ("success", "pass")
+    }
     assert code == 0, f"dbt build failed ({failed}):\n{output[-6000:]}"
     assert not failed, failed
     print(f"dbt build on the fixture took {elapsed:.1f}s")
@@ -219,16 +234,54 @@ def test_titles_merge_across_sources_and_pick_the_best_fields(built_warehouse) -
         " sources, source_count, first_crawled_on from titles order by title",
     )
     assert titles == [
-        (BEARS, "Little Bears", 2020, "movie", "Cubs learn to fish.", None, None,
-         ["hulu"], 1, None),
-        (MOON, "Moon & Sixpence", 2024, "movie",
-         'A painter\'s flight to Tahiti. A "classic" — retold for Café & stage.',
-         "en", date(2024, 3, 1), ["cmu", "filmfolio", "reelhub"], 3, D1),
-        (NIGHT, "Night Shift Diaries", 2025, "tv", "Nurses' long nights.", "en",
-         date(2025, 1, 15), ["reelhub"], 1, D3),
-        (STARFALL, "Starfall", 2009, "movie",
-         "A marine on an alien moon, torn between orders and a people he comes to love.",
-         "en", date(2009, 12, 10), ["tmdb_5000", "tmdb_api"], 2, None),
+        (
+            BEARS,
+            "Little Bears",
+            2020,
+            "movie",
+            "Cubs learn to fish.",
+            None,
+            None,
+            ["hulu"],
+            1,
+            None,
+        ),
+        (
+            MOON,
+            "Moon & Sixpence",
+            2024,
+            "movie",
+            'A painter\'s flight to Tahiti. A "classic" — retold for Café & stage.',
+            "en",
+            date(2024, 3, 1),
+            ["cmu", "filmfolio", "reelhub"],
+            3,
+            D1,
+        ),
+        (
+            NIGHT,
+            "Night Shift Diaries",
+            2025,
+            "tv",
+            "Nurses' long nights.",
+            "en",
+            date(2025, 1, 15),
+            ["reelhub"],
+            1,
+            D3,
+        ),
+        (
+            STARFALL,
+            "Starfall",
+            2009,
+            "movie",
+            "A marine on an alien moon, torn between orders and a people he comes to love.",
+            "en",
+            date(2009, 12, 10),
+            ["tmdb_5000", "tmdb_api"],
+            2,
+            None,
+        ),
     ]
 
 
@@ -274,24 +327,58 @@ def test_reviews_are_deduplicated_cleaned_and_resolved(built_warehouse) -> None:
     )
     assert reviews == [
         (review_id("filmfolio", "fv-1"), MOON, "filmfolio", "Cy", 6, date(2026, 9, 1), "Fine."),
-        (review_id("reelhub", "rv-1"), MOON, "reelhub", "Ann & Bo", 8, date(2026, 9, 20),
-         "Loved it! Truly <great> “art”."),
-        (review_id("reelhub", "rv-2"), NIGHT, "reelhub", None, None, date(2026, 9, 24),
-         "No rating here"),
+        (
+            review_id("reelhub", "rv-1"),
+            MOON,
+            "reelhub",
+            "Ann & Bo",
+            8,
+            date(2026, 9, 20),
+            "Loved it! Truly <great> “art”.",
+        ),
+        (
+            review_id("reelhub", "rv-2"),
+            NIGHT,
+            "reelhub",
+            None,
+            None,
+            date(2026, 9, 24),
+            "No rating here",
+        ),
     ]
 
 
 def test_unresolvable_rows_are_quarantined_with_a_reason(built_warehouse) -> None:
     quarantined_reviews = rows(
         built_warehouse,
-        "select review_id, source, source_title_id, reason, review_text"
-        " from quarantine_reviews_unresolved order by source",
+        "select review_id, title_id, source, source_title_id, reason, review_text"
+        " from quarantine_reviews_unresolved order by source, source_review_id",
     )
     assert quarantined_reviews == [
-        (review_id("aclimdb", "123_9"), "aclimdb", "tt0000001", "no listings from this source",
-         "Great film. Really."),
-        (review_id("reelhub", "rv-3"), "reelhub", "rh-404", "no listing with this source_title_id",
-         "Who am I about?"),
+        (
+            review_id("aclimdb", "123_9"),
+            None,
+            "aclimdb",
+            "tt0000001",
+            "no listings from this source",
+            "Great film. Really.",
+        ),
+        (
+            review_id("reelhub", "rv-3"),
+            None,
+            "reelhub",
+            "rh-404",
+            "no listing with this source_title_id",
+            "Who am I about?",
+        ),
+        (
+            review_id("reelhub", "rv-4"),
+            NIGHT,
+            "reelhub",
+            "rh-2",
+            "empty text after cleaning",
+            None,
+        ),
     ]
     quarantined_listings = rows(
         built_warehouse,
@@ -346,6 +433,24 @@ def test_dbt_build_fails_when_a_test_catches_bad_data(tmp_path: Path) -> None:
     # what depends on the failed test's model is skipped, so the bad rating never
     # reaches the marts
     assert statuses.get("model.trending_now.reviews") == "skipped"
+
+
+def test_fixture_ddl_matches_the_pipelines_raw_tables() -> None:
+    """The fixture's hand-written contract DDL is what the ingest assets really create."""
+    warehouse_lib = pytest.importorskip("trending_assets.lib.warehouse")
+
+    def columns(setup) -> dict[str, list[tuple[str, str]]]:
+        with duckdb.connect() as con:
+            setup(con)
+            found: dict[str, list[tuple[str, str]]] = {}
+            for table, column, data_type in con.execute(
+                "select table_name, column_name, data_type from information_schema.columns"
+                " where table_schema = 'raw' order by table_name, ordinal_position"
+            ).fetchall():
+                found.setdefault(table, []).append((column, data_type))
+            return found
+
+    assert columns(lambda con: con.execute(RAW_DDL)) == columns(warehouse_lib.ensure_raw_tables)
 
 
 def test_data_dictionary_is_up_to_date() -> None:

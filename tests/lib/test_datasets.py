@@ -100,9 +100,12 @@ def test_tmdb_5000_records_types_and_rejects(tmdb_csv: Path) -> None:
     assert reasons == {
         "14": "genres is not valid JSON",
         "15": "missing title",
-        "16": "unparseable release_date 'sometime in 2001'",
+        "16": "unparseable release_date",
     }
     assert set(rejects["dataset"]) == {"tmdb_5000_movies.csv"}
+    bad_date = json.loads(rejects["record"].iloc[2])
+    assert bad_date["dataset"] == "tmdb_5000_movies.csv"
+    assert bad_date["release_date"] == "sometime in 2001"
 
 
 STREAMING_HEADER = ["show_id", "type", "title", "director", "cast", "country", "date_added",
@@ -156,12 +159,18 @@ def test_streaming_catalogues(tmp_path: Path, file_name: str, source: str) -> No
     assert frame.iloc[2]["plot"] is None
     assert frame.iloc[0]["plot"] == "A film, about a father."
     assert set(frame["dataset"]) == {file_name}
-    reasons = sorted(result.rejects["reason"])
-    assert reasons[0].startswith("expected 12 fields, found 3")
-    assert reasons[1:] == [
-        "unknown type 'Podcast' (expected Movie or TV Show)",
-        "unparseable year '20x0'",
+    assert sorted(result.rejects["reason"]) == [
+        "expected 12 fields, found 3",
+        "unknown type (expected Movie or TV Show)",
+        "unparseable year",
     ]
+    short = result.rejects[result.rejects["reason"].str.startswith("expected")]
+    short_row = json.loads(short["record"].iloc[0])
+    assert short_row == {
+        "dataset": file_name,
+        "line": 7,
+        "fields": ["s6", "Movie", "Too Few Fields"],
+    }
 
 
 WIKI_HEADER = [
@@ -197,7 +206,7 @@ def test_wiki_plots_genres_ids_and_duplicates(tmp_path: Path) -> None:
     assert frame.iloc[1]["genres"] == ["comedy", "drama", "romance"]
     assert frame.iloc[1]["url"] == wiki + "Bob%27s_Baby"
     assert set(frame["source"]) == {"wiki_plots"}
-    assert sorted(result.rejects["reason"]) == ["missing Wiki Page", "unparseable year '19x'"]
+    assert sorted(result.rejects["reason"]) == ["missing Wiki Page", "unparseable year"]
 
 
 def write_cmu(folder: Path) -> None:
@@ -245,9 +254,9 @@ def test_cmu_joins_metadata_and_plots(tmp_path: Path) -> None:
     assert frame.loc["28463795"]["original_language"] == "no"
     reasons = result.rejects["reason"].tolist()
     assert "genres is not valid JSON" in reasons
-    assert "implausible year 1010" in reasons
-    assert any(r.startswith("movie.metadata.tsv line 6: expected 9 fields") for r in reasons)
-    assert any(r.startswith("plot_summaries.txt line 5") for r in reasons)
+    assert any(r.startswith("implausible year (outside 1870..") for r in reasons)
+    assert "movie.metadata.tsv: expected 9 fields, found 3" in reasons
+    assert "plot_summaries.txt: expected <wikipedia id><tab><plot>" in reasons
     assert "plot summary has no movie.metadata.tsv row (no title)" in reasons
     bad_json = result.rejects[result.rejects["reason"] == "genres is not valid JSON"].iloc[0]
     assert json.loads(bad_json["record"])["plot"] == "A killer stalks Tucson."
@@ -309,9 +318,19 @@ def check_acl(result, dataset: str, splits: list[str]) -> None:
     assert frame.iloc[2]["rating"] == 2
     assert set(frame["dataset"]) == {dataset}
     reasons = sorted(result.rejects["reason"])
-    assert len(reasons) == 2 * len(splits)
-    assert any("neg/1_3.txt: line 1 of" in r for r in reasons)
-    assert any("neg/notes.txt: file name is not <id>_<rating>.txt" in r for r in reasons)
+    assert reasons == sorted(
+        [
+            "no IMDb title URL at the review's line of urls_neg.txt",
+            "review file name is not <id>_<rating>.txt",
+        ]
+        * len(splits)
+    )
+    records = [json.loads(r) for r in result.rejects["record"]]
+    assert {r["file"] for r in records} == {
+        f"{s}/neg/{f}" for s in splits for f in ("1_3.txt", "notes.txt")
+    }
+    missing_url = next(r for r in records if r["file"].endswith("1_3.txt"))
+    assert (missing_url["urls_line_index"], missing_url["text"]) == (1, "No URL line for me.")
 
 
 def test_aclimdb_tarball_streams_both_splits(tmp_path: Path) -> None:
@@ -365,14 +384,21 @@ def test_zip_archive_and_forced_format(tmp_path: Path, tmdb_csv: Path) -> None:
     assert set(forced.frame["dataset"]) == {"movies.csv"}
 
 
-def test_unknown_format_and_wrong_kind(tmp_path: Path, tmdb_csv: Path) -> None:
+def test_unknown_format(tmdb_csv: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown dataset format 'imdb'.*tmdb_5000.*aclimdb"):
         load_listings(f"imdb:{tmdb_csv}")
-    with pytest.raises(ValueError, match="use load_listings"):
-        load_reviews(tmdb_csv)
+
+
+def test_the_other_kind_loads_empty(tmp_path: Path, tmdb_csv: Path) -> None:
+    """The pipeline asks every spec for both listings and reviews."""
     reviews_only = write_tar(tmp_path / "aclImdb_v1.tar.gz", acl_members("train"))
-    with pytest.raises(ValueError, match="no listings dataset found"):
-        load_listings(reviews_only)
+    for result, columns in (
+        (load_reviews(tmdb_csv), REVIEW_FRAME_COLUMNS),
+        (load_listings(reviews_only), LISTING_FRAME_COLUMNS),
+        (load_reviews(f"tmdb_5000:{tmdb_csv}"), REVIEW_FRAME_COLUMNS),
+    ):
+        assert result.frame.empty and result.rejects.empty
+        assert list(result.frame.columns) == columns
 
 
 def test_truncated_archive_is_a_clear_error(tmp_path: Path) -> None:
@@ -384,7 +410,8 @@ def test_truncated_archive_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_empty_directory_and_missing_path(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no listings dataset found.*supported formats"):
+    (tmp_path / "empty" / "notes.txt").write_text("nothing known here")
+    with pytest.raises(ValueError, match="no known dataset found.*supported formats"):
         load_listings(tmp_path / "empty")
     with pytest.raises(FileNotFoundError):
         load_listings(tmp_path / "nope.csv")

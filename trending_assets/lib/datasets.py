@@ -8,7 +8,15 @@ adds ``ingested_at``.
 
 A row that cannot be read (bad JSON in a genres cell, no title, an unparseable year, a
 CSV row with the wrong number of fields) never crashes a load and never disappears: it
-comes back in ``LoadResult.rejects`` with the reason, for the quarantine table.
+comes back in ``LoadResult.rejects`` (columns ``dataset``, ``reason``, ``record``: the raw
+row as a JSON object that also names the dataset, file and line) for the quarantine table.
+Reasons are short and stable so they can be counted; the offending values are in ``record``.
+
+A spec that holds only the other kind (``load_reviews`` on a listings CSV) loads empty,
+since the pipeline asks every spec for both; a spec with nothing recognisable in it is a
+``ValueError`` naming the supported formats. Within one source, a repeated id gets a
+``~2``, ``~3`` suffix (the Wikipedia plots list a few pages twice) so that
+``(source, source_title_id)`` stays a key and no row is lost.
 
 Supported formats (the name is what a ``format:`` prefix forces):
 
@@ -181,8 +189,8 @@ def _split_spec(spec: str | os.PathLike[str]) -> tuple[str | None, str]:
 def _load(spec: str | os.PathLike[str], kind: Kind, timeout: float) -> LoadResult:
     forced, location = _split_spec(spec)
     if forced and FORMATS[forced].kind != kind:
-        other = "load_reviews" if kind == "listings" else "load_listings"
-        raise ValueError(f"{forced} holds {FORMATS[forced].kind}; use {other}()")
+        log.info("%s is forced to %s, which holds no %s", location, forced, kind)
+        return LoadResult(_typed(pd.DataFrame(), _columns(kind)))
     if urlsplit(location).scheme in {"http", "https"}:
         with tempfile.TemporaryDirectory(prefix="dataset-") as tmp:
             path = _download(location, Path(tmp), timeout)
@@ -244,6 +252,7 @@ class _Collected:
     csv_files: list[tuple[str, str, bytes]] = field(default_factory=list)  # format, name, data
     cmu: dict[str, dict[str, bytes]] = field(default_factory=dict)  # dir -> role -> data
     acl: dict[str, _AclParts] = field(default_factory=dict)  # root -> parts
+    seen: set[str] = field(default_factory=set)  # every known format met, of either kind
 
 
 @dataclass
@@ -255,6 +264,10 @@ class _AclParts:
 def _load_path(path: Path, kind: Kind, forced: str | None) -> LoadResult:
     if not path.exists():
         raise FileNotFoundError(f"dataset not found: {path}")
+    named = _classify_name(path.name) if _is_archive(path) else None
+    if named and FORMATS[named].kind != kind:
+        log.info("%s is a %s archive, holding no %s", path.name, named, kind)
+        return LoadResult(_typed(pd.DataFrame(), _columns(kind)))
     if path.is_dir() or _is_archive(path):
         collected = _Collected()
         entries = _dir_entries(path) if path.is_dir() else _archive_entries(path)
@@ -271,13 +284,14 @@ def _load_path(path: Path, kind: Kind, forced: str | None) -> LoadResult:
             raise ValueError(f"{path.name} is not a readable archive: {exc}") from exc
         results = _run_loaders(collected, None if path.is_dir() else path.name)
         if path.is_dir():
-            results += [
-                _load_path(archive, kind, forced)
-                for archive in _nested_archives(path, kind, forced)
-            ]
+            for archive, fmt in _nested_archives(path):
+                collected.seen.add(fmt)
+                if FORMATS[fmt].kind == kind and forced in (None, fmt):
+                    results.append(_load_path(archive, kind, forced))
+        if not collected.seen:
+            raise ValueError(f"no known dataset found in {path}; supported formats: {_supported()}")
         if not results:
-            wanted = forced or f"{kind} dataset"
-            raise ValueError(f"no {wanted} found in {path}; supported formats: {_supported()}")
+            log.info("%s holds no %s (found %s)", path, kind, ", ".join(sorted(collected.seen)))
     else:
         results = [_load_single_file(path, kind, forced)]
     result = LoadResult.concat(results, _columns(kind))
@@ -297,8 +311,8 @@ def _load_single_file(path: Path, kind: Kind, forced: str | None) -> LoadResult:
             f"with a format (e.g. tmdb_5000:{path}). Supported formats: {_supported()}"
         )
     if FORMATS[fmt].kind != kind:
-        other = "load_reviews" if kind == "listings" else "load_listings"
-        raise ValueError(f"{path.name} is a {fmt} file holding {FORMATS[fmt].kind}; use {other}()")
+        log.info("%s is a %s file, holding no %s", path.name, fmt, kind)
+        return LoadResult(_typed(pd.DataFrame(), _columns(kind)))
     if fmt == "aclimdb":
         raise ValueError(
             f"aclimdb is read from its .tar.gz or extracted directory, not {path.name}"
@@ -332,13 +346,13 @@ def _dir_entries(root: Path) -> Iterator[Entry]:
             yield full.relative_to(root.parent).as_posix(), full.read_bytes
 
 
-def _nested_archives(root: Path, kind: Kind, forced: str | None) -> list[Path]:
-    """Archives in a directory whose names say they hold a dataset of ``kind``."""
+def _nested_archives(root: Path) -> list[tuple[Path, str]]:
+    """Archives in a directory whose names say which dataset they hold."""
     found = []
     for full in _walk(root):
         fmt = _classify_name(full.name) if _is_archive(full) else None
-        if fmt and FORMATS[fmt].kind == kind and forced in (None, fmt):
-            found.append(full)
+        if fmt:
+            found.append((full, fmt))
     return found
 
 
@@ -380,29 +394,28 @@ def _collect(
     into: _Collected, name: str, read: Callable[[], bytes], kind: Kind, forced: str | None
 ) -> None:
     """Keep ``name``'s bytes if it belongs to a format of ``kind`` (and to ``forced``, if set)."""
-    wanted = (lambda fmt: fmt == forced) if forced else (lambda fmt: FORMATS[fmt].kind == kind)
-    if wanted("aclimdb"):
-        if match := _ACL_URLS.search(name):
-            root = name[: match.start()]
-            text = read().decode("utf-8", errors="replace")
-            parts = into.acl.setdefault(root, _AclParts())
-            parts.urls[(match.group(1), match.group(2))] = text.splitlines()
-            return
-        if match := _ACL_REVIEW.search(name):
-            root = name[: match.start()]
-            parts = into.acl.setdefault(root, _AclParts())
-            parts.reviews.append((match.group(1), match.group(2), match.group(3), read()))
-            return
-    fmt = _classify_name(name)
-    if fmt is None or not wanted(fmt) or fmt == "aclimdb":
+    acl_urls = _ACL_URLS.search(name)
+    acl_review = None if acl_urls else _ACL_REVIEW.search(name)
+    fmt = "aclimdb" if acl_urls or acl_review else _classify_name(name)
+    if fmt is None:
         return
-    if fmt == "cmu":
+    into.seen.add(fmt)
+    if (forced and fmt != forced) or FORMATS[fmt].kind != kind:
+        return
+    if acl_urls:
+        parts = into.acl.setdefault(name[: acl_urls.start()], _AclParts())
+        text = read().decode("utf-8", errors="replace")
+        parts.urls[(acl_urls.group(1), acl_urls.group(2))] = text.splitlines()
+    elif acl_review:
+        parts = into.acl.setdefault(name[: acl_review.start()], _AclParts())
+        split, label, file_name = acl_review.groups()
+        parts.reviews.append((split, label, file_name, read()))
+    elif fmt == "cmu":
         role = _cmu_role(name)
         if role:
-            folder = str(PurePosixPath(name).parent)
-            into.cmu.setdefault(folder, {})[role] = read()
-        return
-    into.csv_files.append((fmt, PurePosixPath(name).name, read()))
+            into.cmu.setdefault(str(PurePosixPath(name).parent), {})[role] = read()
+    elif fmt != "aclimdb":  # an aclImdb tarball nested in another archive is not opened
+        into.csv_files.append((fmt, PurePosixPath(name).name, read()))
 
 
 def _run_loaders(collected: _Collected, container: str | None) -> list[LoadResult]:
@@ -500,13 +513,13 @@ def _year(value: str | None) -> int | None:
         return None
     match = _YEAR.match(text)
     if not match:
-        raise RowError(f"unparseable year {text!r}")
+        raise RowError("unparseable year")
     return _plausible(int(match.group(1)))
 
 
 def _plausible(year: int) -> int:
     if not MIN_YEAR <= year <= date.today().year + 10:
-        raise RowError(f"implausible year {year}")
+        raise RowError(f"implausible year (outside {MIN_YEAR}..{date.today().year + 10})")
     return year
 
 
@@ -519,7 +532,7 @@ def _iso_date(value: str | None) -> date | None:
             raise ValueError
         parsed = date.fromisoformat(text)
     except ValueError:
-        raise RowError(f"unparseable release_date {text!r}") from None
+        raise RowError("unparseable release_date") from None
     _plausible(parsed.year)
     return parsed
 
@@ -606,7 +619,7 @@ def _convert_csv(
 def _tmdb_5000_row(row: dict[str, str]) -> dict[str, Any]:
     title_id = _required(row, "id")
     if not title_id.isdigit():
-        raise RowError(f"non-numeric id {title_id!r}")
+        raise RowError("non-numeric id")
     title = _text(row["title"])
     if title is None:
         raise RowError("missing title")
@@ -636,7 +649,7 @@ def _streaming_row(source: str) -> Callable[[dict[str, str]], dict[str, Any]]:
             raise RowError("missing title")
         kind = row["type"].strip().lower()
         if kind not in _STREAMING_TYPES:
-            raise RowError(f"unknown type {row['type']!r} (expected Movie or TV Show)")
+            raise RowError("unknown type (expected Movie or TV Show)")
         return {
             "source": source,
             "source_title_id": show_id,
@@ -657,10 +670,10 @@ def _wiki_page_id(url: str) -> str:
     """The article name from a Wikipedia URL (``…/wiki/Bob%27s_Baby`` -> ``Bob's_Baby``)."""
     parts = urlsplit(url.strip())
     if "/wiki/" not in parts.path:
-        raise RowError(f"Wiki Page is not a Wikipedia article URL: {url!r}")
+        raise RowError("Wiki Page is not a Wikipedia article URL")
     page = unquote(parts.path.split("/wiki/", 1)[1])
     if not page:
-        raise RowError(f"Wiki Page has no article name: {url!r}")
+        raise RowError("Wiki Page has no article name")
     return f"{page}#{unquote(parts.fragment)}" if parts.fragment else page
 
 
@@ -730,13 +743,13 @@ def _cmu_date(value: str) -> tuple[int | None, date | None]:
         return None, None
     match = _CMU_DATE.match(text)
     if not match:
-        raise RowError(f"unparseable release date {text!r}")
+        raise RowError("unparseable release date")
     year = _plausible(int(match.group(1)))
     if match.group(3):
         try:
             return year, date.fromisoformat(text)
         except ValueError:
-            raise RowError(f"unparseable release date {text!r}") from None
+            raise RowError("unparseable release date") from None
     return year, None
 
 
@@ -751,7 +764,7 @@ def _cmu_language(languages: list[str]) -> str | None:
 def _cmu_row(row: dict[str, str], plot: str | None) -> dict[str, Any]:
     wiki_id = _required(row, "wiki_id")
     if not wiki_id.isdigit():
-        raise RowError(f"non-numeric Wikipedia id {wiki_id!r}")
+        raise RowError("non-numeric Wikipedia id")
     title = _text(row["name"])
     if title is None:
         raise RowError("missing title")
@@ -867,7 +880,12 @@ def _load_aclimdb(parts: _AclParts, dataset: str) -> LoadResult:
             problem = "empty review"
         if problem:
             urls_file = f"{split}/urls_{label}.txt"
-            record = {"file": where, "urls_file": urls_file, "urls_line": review_id, "text": text}
+            record = {
+                "file": where,
+                "urls_file": urls_file,
+                "urls_line_index": review_id,
+                "text": text,
+            }
             rejects.append(_reject(dataset, problem, record))
             continue
         records.append(

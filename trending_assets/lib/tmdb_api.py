@@ -341,8 +341,9 @@ def _parse_date(value: Any) -> date | None:
 
 
 def _reject(kind: MediaType, reason: str, item: dict[str, Any]) -> dict[str, str]:
+    dataset = f"tmdb_api/discover/{kind}"
     return {
-        "dataset": f"tmdb_api/discover/{kind}",
+        "dataset": dataset,
         "reason": reason,
-        "record": json.dumps(item, ensure_ascii=False, default=str),
+        "record": json.dumps({"dataset": dataset, **item}, ensure_ascii=False, default=str),
     }

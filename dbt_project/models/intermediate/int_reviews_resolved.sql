@@ -1,6 +1,7 @@
 -- Every deduplicated review with the title it is about, through the listing with the
--- same (source, source_title_id). Reviews that cannot be placed keep a null title_id
--- and a reason; they go to quarantine_reviews_unresolved, the rest to the reviews mart.
+-- same (source, source_title_id). A review that cannot be placed keeps a null title_id
+-- and an unresolved_reason; it and a review with no text left after cleaning get a
+-- quarantine_reason and go to quarantine_reviews_unresolved, the rest to the reviews mart.
 with crawl_reviews as (
 
     select
@@ -102,4 +103,10 @@ resolved as (
 
 )
 
-select * from resolved
+select
+    *,
+    coalesce(
+        unresolved_reason,
+        case when review_text is null then 'empty text after cleaning' end
+    ) as quarantine_reason
+from resolved

@@ -1,7 +1,7 @@
 with resolved_reviews as (
 
     select * from {{ ref('int_reviews_resolved') }}
-    where title_id is not null
+    where quarantine_reason is null
 
 )
 

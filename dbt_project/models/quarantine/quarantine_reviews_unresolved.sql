@@ -1,4 +1,5 @@
--- Reviews whose title could not be resolved, with the reason; never silently dropped.
+-- Reviews that cannot be published (title not resolved, or no text left after
+-- cleaning), with the reason; never silently dropped.
 with resolved_reviews as (
 
     select * from {{ ref('int_reviews_resolved') }}
@@ -7,6 +8,7 @@ with resolved_reviews as (
 
 select
     review_id,
+    title_id,
     source,
     source_review_id,
     source_title_id,
@@ -14,7 +16,7 @@ select
     rating,
     review_date,
     review_text,
-    unresolved_reason as reason,
+    quarantine_reason as reason,
     ingested_at
 from resolved_reviews
-where title_id is null
+where quarantine_reason is not null
