@@ -69,14 +69,24 @@ def check_crawl(out: Path, sources: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="landing directory")
-    parser.add_argument("--date", type=date.fromisoformat, default=date.today(),
-                        help="crawl_date stamped on every record (the daily partition)")
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=date.today(),
+        help="crawl_date stamped on every record (the daily partition)",
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--timeout", type=float, default=0, help="close spiders after N seconds")
-    parser.add_argument("sources", nargs="+", metavar="NAME=URL",
-                        help="start URLs, named (reelhub=http://...); a bare URL is named after its host")
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        metavar="NAME=URL",
+        help="start URLs, named (reelhub=http://...); a bare URL is named after its host",
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -57,11 +57,11 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "errors": errors,
         "retries": stats.get("retry/count", 0),
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
-        "extraction": {
-            k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")
-        },
+        "extraction": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")},
         "sources": dict(sources),
-        "stats": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())},
+        "stats": {
+            k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())
+        },
     }
 
 

@@ -22,8 +22,16 @@ from parsel import Selector
 MOVIE_TYPES = frozenset({"movie", "film", "feature film", "tvmovie", "tv movie"})
 TV_TYPES = frozenset({"tvseries", "tv series", "series", "tv", "tvshow", "tv show", "miniseries"})
 LANGUAGE_CODES = {
-    "english": "en", "french": "fr", "spanish": "es", "japanese": "ja", "korean": "ko",
-    "german": "de", "hindi": "hi", "italian": "it", "portuguese": "pt", "chinese": "zh",
+    "english": "en",
+    "french": "fr",
+    "spanish": "es",
+    "japanese": "ja",
+    "korean": "ko",
+    "german": "de",
+    "hindi": "hi",
+    "italian": "it",
+    "portuguese": "pt",
+    "chinese": "zh",
 }
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
@@ -337,29 +345,35 @@ def reviews_from_html(sel: Selector, title_id: str | None = None) -> list[dict[s
     records = []
     section_id = sel.css("section.reviews::attr(data-title-id)").get()
     for art in sel.css("article.review"):
-        records.append({
-            "source_review_id": art.attrib.get("data-review-id"),
-            "source_title_id": section_id or title_id,
-            "author": _joined_text(art.css(".review-author")),
-            "rating": parse_rating(art.css(".review-rating::attr(data-rating)").get()),
-            "review_date": parse_date(art.css("time.review-date::attr(datetime)").get()),
-            "text": _inner_html(art.css(".review-body")),
-        })
+        records.append(
+            {
+                "source_review_id": art.attrib.get("data-review-id"),
+                "source_title_id": section_id or title_id,
+                "author": _joined_text(art.css(".review-author")),
+                "rating": parse_rating(art.css(".review-rating::attr(data-rating)").get()),
+                "review_date": parse_date(art.css("time.review-date::attr(datetime)").get()),
+                "text": _inner_html(art.css(".review-body")),
+            }
+        )
     film_id = sel.css("#reviews::attr(data-film)").get()
     for rev in sel.css("#reviews div.rev"):
         facts = {}
         for dt in rev.css("dl dt"):
             label = " ".join(dt.xpath("string()").get("").split()).lower()
-            facts[label] = " ".join(dt.xpath("following-sibling::dd[1]").xpath("string()").get("").split())
+            facts[label] = " ".join(
+                dt.xpath("following-sibling::dd[1]").xpath("string()").get("").split()
+            )
         score = facts.get("score", "")
-        records.append({
-            "source_review_id": rev.attrib.get("id"),
-            "source_title_id": film_id or title_id,
-            "author": facts.get("by") or None,
-            "rating": parse_rating(score.split("/")[0]) if re.search(r"\d", score) else None,
-            "review_date": parse_date(facts.get("date")),
-            "text": _inner_html(rev.css("blockquote")),
-        })
+        records.append(
+            {
+                "source_review_id": rev.attrib.get("id"),
+                "source_title_id": film_id or title_id,
+                "author": facts.get("by") or None,
+                "rating": parse_rating(score.split("/")[0]) if re.search(r"\d", score) else None,
+                "review_date": parse_date(facts.get("date")),
+                "text": _inner_html(rev.css("blockquote")),
+            }
+        )
     return records
 
 

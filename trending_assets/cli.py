@@ -52,8 +52,8 @@ def quiet_environment() -> None:
 def materialize(partition: str | None) -> int:
     import dagster as dg
 
-    from trending_assets.defs.ingest.assets import daily_partitions
     from trending_assets.definitions import defs
+    from trending_assets.defs.ingest.assets import daily_partitions
 
     home = ensure_dagster_home()
     settings = get_settings()
@@ -72,7 +72,7 @@ def materialize(partition: str | None) -> int:
     materialized = result.get_asset_materialization_events()
     rows = {}
     for event in materialized:
-        mat = event.asset_materialization
+        mat = event.materialization
         count = mat.metadata.get("dagster/row_count")
         if count is not None:
             rows[mat.asset_key.to_user_string()] = count.value

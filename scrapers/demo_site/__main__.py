@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--titles", type=int, default=1000, help="catalog size")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--as-of", type=date.fromisoformat, default=date.today(),
-                        help="the sites' clock (YYYY-MM-DD): what is listed and reviewed by then")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=date.today(),
+        help="the sites' clock (YYYY-MM-DD): what is listed and reviewed by then",
+    )
     parser.add_argument("--reelhub-port", type=int, default=8101)
     parser.add_argument("--filmfolio-port", type=int, default=8102)
     args = parser.parse_args(argv)

@@ -18,45 +18,123 @@ from scrapers.demo_site import phrases
 SITES: tuple[str, ...] = ("reelhub", "filmfolio")
 
 CANONICAL_GENRES: tuple[str, ...] = (
-    "action", "adventure", "animation", "comedy", "crime", "documentary", "drama",
-    "family", "fantasy", "history", "horror", "music", "mystery", "romance",
-    "science_fiction", "tv_movie", "thriller", "war", "western",
-    "kids", "news", "reality", "soap", "talk",
+    "action",
+    "adventure",
+    "animation",
+    "comedy",
+    "crime",
+    "documentary",
+    "drama",
+    "family",
+    "fantasy",
+    "history",
+    "horror",
+    "music",
+    "mystery",
+    "romance",
+    "science_fiction",
+    "tv_movie",
+    "thriller",
+    "war",
+    "western",
+    "kids",
+    "news",
+    "reality",
+    "soap",
+    "talk",
 )
 MOVIE_ONLY: frozenset[str] = frozenset({"tv_movie"})
 TV_ONLY: frozenset[str] = frozenset({"kids", "news", "reality", "soap", "talk"})
 
 # Relative popularity, so common genres dominate as they do on real sites.
 GENRE_WEIGHTS: dict[str, float] = {
-    "drama": 10, "comedy": 8, "thriller": 6, "action": 6, "romance": 5, "crime": 5,
-    "horror": 4, "adventure": 4, "science_fiction": 4, "mystery": 4, "fantasy": 3,
-    "family": 3, "animation": 3, "documentary": 3, "history": 2, "music": 2, "war": 2,
-    "western": 1.5, "tv_movie": 1.5, "kids": 4, "news": 2, "reality": 4, "soap": 3,
+    "drama": 10,
+    "comedy": 8,
+    "thriller": 6,
+    "action": 6,
+    "romance": 5,
+    "crime": 5,
+    "horror": 4,
+    "adventure": 4,
+    "science_fiction": 4,
+    "mystery": 4,
+    "fantasy": 3,
+    "family": 3,
+    "animation": 3,
+    "documentary": 3,
+    "history": 2,
+    "music": 2,
+    "war": 2,
+    "western": 1.5,
+    "tv_movie": 1.5,
+    "kids": 4,
+    "news": 2,
+    "reality": 4,
+    "soap": 3,
     "talk": 2,
 }
 
 REELHUB_LABELS: dict[str, str] = {
-    "action": "Action", "adventure": "Adventure", "animation": "Animation",
-    "comedy": "Comedy", "crime": "Crime", "documentary": "Documentary", "drama": "Drama",
-    "family": "Family", "fantasy": "Fantasy", "history": "History", "horror": "Horror",
-    "music": "Music", "mystery": "Mystery", "romance": "Romance",
-    "science_fiction": "Sci-Fi", "tv_movie": "TV Movie", "thriller": "Thriller",
-    "war": "War", "western": "Western", "kids": "Kids", "news": "News",
-    "reality": "Reality", "soap": "Soap", "talk": "Talk",
+    "action": "Action",
+    "adventure": "Adventure",
+    "animation": "Animation",
+    "comedy": "Comedy",
+    "crime": "Crime",
+    "documentary": "Documentary",
+    "drama": "Drama",
+    "family": "Family",
+    "fantasy": "Fantasy",
+    "history": "History",
+    "horror": "Horror",
+    "music": "Music",
+    "mystery": "Mystery",
+    "romance": "Romance",
+    "science_fiction": "Sci-Fi",
+    "tv_movie": "TV Movie",
+    "thriller": "Thriller",
+    "war": "War",
+    "western": "Western",
+    "kids": "Kids",
+    "news": "News",
+    "reality": "Reality",
+    "soap": "Soap",
+    "talk": "Talk",
 }
 FILMFOLIO_LABELS: dict[str, str] = {
-    "action": "action", "adventure": "adventure", "animation": "cartoon",
-    "comedy": "funny", "crime": "crime", "documentary": "docu", "drama": "drama",
-    "family": "family", "fantasy": "fantasy", "history": "period", "horror": "scary",
-    "music": "musical", "mystery": "whodunit", "romance": "love story",
-    "science_fiction": "sci-fi", "tv_movie": "tv-movie", "thriller": "suspense",
-    "war": "war", "western": "western", "kids": "kids", "news": "news",
-    "reality": "reality", "soap": "soap", "talk": "talk show",
+    "action": "action",
+    "adventure": "adventure",
+    "animation": "cartoon",
+    "comedy": "funny",
+    "crime": "crime",
+    "documentary": "docu",
+    "drama": "drama",
+    "family": "family",
+    "fantasy": "fantasy",
+    "history": "period",
+    "horror": "scary",
+    "music": "musical",
+    "mystery": "whodunit",
+    "romance": "love story",
+    "science_fiction": "sci-fi",
+    "tv_movie": "tv-movie",
+    "thriller": "suspense",
+    "war": "war",
+    "western": "western",
+    "kids": "kids",
+    "news": "news",
+    "reality": "reality",
+    "soap": "soap",
+    "talk": "talk show",
 }
 UNMAPPED_LABELS: dict[str, str] = {"reelhub": "Staff Pick", "filmfolio": "new arrival"}
 
 LANGUAGES: tuple[tuple[str, float], ...] = (
-    ("en", 0.70), ("fr", 0.06), ("es", 0.06), ("ja", 0.05), ("ko", 0.05), ("de", 0.04),
+    ("en", 0.70),
+    ("fr", 0.06),
+    ("es", 0.06),
+    ("ja", 0.05),
+    ("ko", 0.05),
+    ("de", 0.04),
     ("hi", 0.04),
 )
 NEW_RELEASES_FROM = date(2026, 10, 1)
@@ -64,8 +142,17 @@ CATALOG_END = date(2026, 12, 31)
 
 # Kinds of deliberate trouble; tests map each to how it must surface in a crawl.
 TROUBLE_KINDS: tuple[str, ...] = (
-    "malformed_jsonld", "missing_plot", "markup_in_text", "non_utf8", "duplicate_title",
-    "duplicate_link", "broken_link", "private_link", "transient_500", "slow", "bad_review_rating",
+    "malformed_jsonld",
+    "missing_plot",
+    "markup_in_text",
+    "non_utf8",
+    "duplicate_title",
+    "duplicate_link",
+    "broken_link",
+    "private_link",
+    "transient_500",
+    "slow",
+    "bad_review_rating",
     "bad_review_text",
 )
 
@@ -226,8 +313,10 @@ class _Writer:
 
     def _fill(self, template: str, genre: str | None, place: str | None = None) -> str:
         rng = self.rng
-        pool = phrases.GENRE_KEYWORDS[genre] if genre else rng.choice(
-            list(phrases.GENRE_KEYWORDS.values())
+        pool = (
+            phrases.GENRE_KEYWORDS[genre]
+            if genre
+            else rng.choice(list(phrases.GENRE_KEYWORDS.values()))
         )
         kw, kw2 = rng.sample(pool, 2)
         hero, other = rng.sample(phrases.FIRST_NAMES, 2)
@@ -274,8 +363,18 @@ class _Writer:
 
     def review_text(self, rating: int, genres: Sequence[str]) -> str:
         rng = self.rng
-        band = ("awful", "awful", "awful", "poor", "poor", "mixed", "mixed", "good", "good",
-                "great")[rating - 1]
+        band = (
+            "awful",
+            "awful",
+            "awful",
+            "poor",
+            "poor",
+            "mixed",
+            "mixed",
+            "good",
+            "good",
+            "great",
+        )[rating - 1]
         templates = phrases.REVIEW_TEMPLATES[band]
         sentences = []
         for template in rng.sample(templates, rng.choice((1, 1, 2, 2, 3))):
@@ -557,8 +656,7 @@ def _plant_bad_reviews(rng: random.Random, site: SiteCatalog) -> None:
 def _plant_duplicate(rng: random.Random, site: SiteCatalog) -> None:
     """The same title listed twice under two ids (no reviews on the second copy)."""
     candidates = [
-        lst for lst in site.listings
-        if lst.listed_on < NEW_RELEASES_FROM and not lst.troubles
+        lst for lst in site.listings if lst.listed_on < NEW_RELEASES_FROM and not lst.troubles
     ]
     original = rng.choice(candidates)
     duplicate = replace(
@@ -616,16 +714,25 @@ def _manifest(site: SiteCatalog) -> list[Trouble]:
             if kind:
                 out.append(
                     Trouble(
-                        site.name, kind, f"{_title_path(site.name, lst.site_id)}/reviews",
-                        max(r.review_date, lst.listed_on), site_id=lst.site_id,
+                        site.name,
+                        kind,
+                        f"{_title_path(site.name, lst.site_id)}/reviews",
+                        max(r.review_date, lst.listed_on),
+                        site_id=lst.site_id,
                         review_id=r.review_id,
                     )
                 )
     for site_id in site.featured:
         path = f"{_title_path(site.name, site_id)}?ref=featured"
-        out.append(Trouble(site.name, "duplicate_link", path, site.by_id[site_id].listed_on, site_id))
+        out.append(
+            Trouble(site.name, "duplicate_link", path, site.by_id[site_id].listed_on, site_id)
+        )
     for anchor_id, path in site.broken_links.items():
-        out.append(Trouble(site.name, "broken_link", path, site.by_id[anchor_id].listed_on, anchor_id))
+        out.append(
+            Trouble(site.name, "broken_link", path, site.by_id[anchor_id].listed_on, anchor_id)
+        )
     for anchor_id, path in site.private_links.items():
-        out.append(Trouble(site.name, "private_link", path, site.by_id[anchor_id].listed_on, anchor_id))
+        out.append(
+            Trouble(site.name, "private_link", path, site.by_id[anchor_id].listed_on, anchor_id)
+        )
     return out

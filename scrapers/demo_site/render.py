@@ -26,8 +26,13 @@ from scrapers.demo_site.catalog import (
 
 LISTING_PAGE_SIZE = 24
 LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "es": "Spanish", "ja": "Japanese", "ko": "Korean",
-    "de": "German", "hi": "Hindi",
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "de": "German",
+    "hi": "Hindi",
 }
 
 
@@ -45,7 +50,11 @@ class Page:
         return self.body.encode(self.charset, errors="xmlcharrefreplace")
 
     def content_type_header(self) -> str:
-        return f"{self.content_type}; charset={self.charset}" if self.header_charset else self.content_type
+        return (
+            f"{self.content_type}; charset={self.charset}"
+            if self.header_charset
+            else self.content_type
+        )
 
 
 def with_markup(text: str) -> str:
@@ -115,7 +124,9 @@ class SiteRenderer:
         if route == "/sitemap.xml":
             return self.sitemap(as_of, base_url)
         if route.startswith("/private"):
-            return Page(200, "<html><body><h1>Press screener</h1><p>Internal only.</p></body></html>")
+            return Page(
+                200, "<html><body><h1>Press screener</h1><p>Internal only.</p></body></html>"
+            )
         if route in ("/", self.listing_path):
             page = _page_number(parts.query, self.page_param)
             return self.listing_page(page, as_of) if page else self.not_found()
@@ -141,8 +152,10 @@ class SiteRenderer:
 
     def sitemap(self, as_of: date, base_url: str) -> Page:
         listed = self.catalog.listed(as_of)
-        urls = [f"{base_url}{self.listing_path.lstrip('/')}?{self.page_param}={n}"
-                for n in range(1, self._page_count(len(listed)) + 1)]
+        urls = [
+            f"{base_url}{self.listing_path.lstrip('/')}?{self.page_param}={n}"
+            for n in range(1, self._page_count(len(listed)) + 1)
+        ]
         urls += [f"{base_url}{title_path(self.name, lst.site_id).lstrip('/')}" for lst in listed]
         entries = "\n".join(f"  <url><loc>{_esc(u)}</loc></url>" for u in urls)
         body = (
@@ -174,13 +187,17 @@ class SiteRenderer:
         if listing.site_id in self.catalog.broken_links:
             links.append((self.catalog.broken_links[listing.site_id], "Coming soon"))
         if listing.site_id in self.catalog.private_links:
-            links.append((self.catalog.private_links[listing.site_id], f"Screener: {listing.title.name}"))
+            links.append(
+                (self.catalog.private_links[listing.site_id], f"Screener: {listing.title.name}")
+            )
         return links
 
     def _page_href(self, n: int) -> str:
         return f"{self.listing_path}?{self.page_param}={n}"
 
-    def listing_html(self, chunk: list[Listing], featured: list[Listing], page: int, pages: int) -> str:
+    def listing_html(
+        self, chunk: list[Listing], featured: list[Listing], page: int, pages: int
+    ) -> str:
         raise NotImplementedError
 
     def title_page(self, listing: Listing, as_of: date, base_url: str) -> Page:
@@ -205,7 +222,9 @@ class ReelhubRenderer(SiteRenderer):
             f"<main>\n{body}\n</main>\n<footer>ReelHub demo catalog</footer>\n</body>\n</html>\n"
         )
 
-    def listing_html(self, chunk: list[Listing], featured: list[Listing], page: int, pages: int) -> str:
+    def listing_html(
+        self, chunk: list[Listing], featured: list[Listing], page: int, pages: int
+    ) -> str:
         cards = []
         for lst in chunk:
             t = lst.title
@@ -216,7 +235,9 @@ class ReelhubRenderer(SiteRenderer):
                 f' <span class="card-year">{t.year}</span> <span class="card-type">{kind}</span></li>'
             )
             for href, label in self._extra_links(lst):
-                cards.append(f'<li class="title-card"><a class="title-link" href="{href}">{_esc(label)}</a></li>')
+                cards.append(
+                    f'<li class="title-card"><a class="title-link" href="{href}">{_esc(label)}</a></li>'
+                )
         feat = "".join(
             f'<li><a class="title-link featured" href="{title_path(self.name, lst.site_id)}?ref=featured">'
             f"{_esc(lst.display_name)}</a></li>"
@@ -228,8 +249,14 @@ class ReelhubRenderer(SiteRenderer):
         if page < pages:
             nav.append(f'<a rel="next" class="next" href="{self._page_href(page + 1)}">Next</a>')
         body = (
-            (f'<section class="featured"><h2>Staff favourites</h2><ul>{feat}</ul></section>\n' if feat else "")
-            + '<h1>All titles</h1>\n<ol class="title-grid">\n' + "\n".join(cards) + "\n</ol>\n"
+            (
+                f'<section class="featured"><h2>Staff favourites</h2><ul>{feat}</ul></section>\n'
+                if feat
+                else ""
+            )
+            + '<h1>All titles</h1>\n<ol class="title-grid">\n'
+            + "\n".join(cards)
+            + "\n</ol>\n"
             + f'<nav class="pagination">{" ".join(nav)}</nav>'
         )
         return self._shell(f"All titles, page {page}", "", body)
@@ -280,7 +307,8 @@ class ReelhubRenderer(SiteRenderer):
         link = (
             f'<a class="reviews-link" href="{reviews_path(self.name, listing.site_id)}">'
             f"Read {len(reviews)} reviews</a>"
-            if reviews else '<p class="no-reviews">No reviews yet.</p>'
+            if reviews
+            else '<p class="no-reviews">No reviews yet.</p>'
         )
         body = (
             f'<article class="title-detail" data-id="{listing.site_id}">\n'
@@ -292,7 +320,11 @@ class ReelhubRenderer(SiteRenderer):
             f"{t.release_date.strftime('%B %d, %Y')}</time></p>\n"
             f'<ul class="genres">{genres}</ul>\n{synopsis}\n{link}\n</article>'
         )
-        return Page(200, self._shell(listing.display_name, head, body, listing.charset), charset=listing.charset)
+        return Page(
+            200,
+            self._shell(listing.display_name, head, body, listing.charset),
+            charset=listing.charset,
+        )
 
     def reviews_page(self, listing: Listing, page: int, as_of: date, base_url: str) -> Page:
         reviews = _visible_reviews(listing, as_of)
@@ -323,9 +355,14 @@ class ReelhubRenderer(SiteRenderer):
             rating_html = '<span class="review-rating unrated">Not rated</span>'
             if r.rating is not None:
                 review["reviewRating"] = {
-                    "@type": "Rating", "ratingValue": r.rating, "bestRating": 10, "worstRating": 1,
+                    "@type": "Rating",
+                    "ratingValue": r.rating,
+                    "bestRating": 10,
+                    "worstRating": 1,
                 }
-                rating_html = f'<span class="review-rating" data-rating="{r.rating}">{r.rating}/10</span>'
+                rating_html = (
+                    f'<span class="review-rating" data-rating="{r.rating}">{r.rating}/10</span>'
+                )
             graph.append(review)
             body_html = text if r.markup else _esc(text)
             articles.append(
@@ -335,10 +372,14 @@ class ReelhubRenderer(SiteRenderer):
                 f"{r.review_date.strftime('%d %b %Y')}</time> {rating_html}"
                 f'<div class="review-body">{body_html}</div></article>'
             )
-        head = _jsonld({"@context": "https://schema.org", "@graph": graph}, _malformed_variant(listing))
+        head = _jsonld(
+            {"@context": "https://schema.org", "@graph": graph}, _malformed_variant(listing)
+        )
         nav = []
         if page < pages:
-            nav.append(f'<a rel="next" class="next" href="{reviews_path(self.name, listing.site_id, page + 1)}">More reviews</a>')
+            nav.append(
+                f'<a rel="next" class="next" href="{reviews_path(self.name, listing.site_id, page + 1)}">More reviews</a>'
+            )
         body = (
             f'<section class="reviews" data-title-id="{listing.site_id}">\n'
             f'<h1>Reviews of <a class="title-ref" href="{title_path(self.name, listing.site_id)}">'
@@ -366,8 +407,14 @@ class FilmfolioRenderer(SiteRenderer):
             f'<div id="main">\n{body}\n</div>\n</body>\n</html>\n'
         )
 
-    def listing_html(self, chunk: list[Listing], featured: list[Listing], page: int, pages: int) -> str:
-        rows = []
+    def listing_html(
+        self, chunk: list[Listing], featured: list[Listing], page: int, pages: int
+    ) -> str:
+        rows = [
+            f'<tr class="pick"><td class="film"><a href="{title_path(self.name, lst.site_id)}?ref=featured">'
+            f"{_esc(lst.display_name)}</a></td><td>{lst.title.year}</td><td>editor's pick</td></tr>"
+            for lst in featured
+        ]
         for lst in chunk:
             t = lst.title
             rows.append(
@@ -375,14 +422,16 @@ class FilmfolioRenderer(SiteRenderer):
                 f"<td>{t.year}</td><td>{'film' if t.title_type == 'movie' else 'series'}</td></tr>"
             )
             for href, label in self._extra_links(lst):
-                rows.append(f'<tr><td class="film"><a href="{href}">{_esc(label)}</a></td><td></td><td></td></tr>')
+                rows.append(
+                    f'<tr><td class="film"><a href="{href}">{_esc(label)}</a></td><td></td><td></td></tr>'
+                )
         pager = [f"page {page}/{pages}"]
         if page > 1:
             pager.append(f'<a href="{self._page_href(page - 1)}">&laquo; prev</a>')
         if page < pages:
             pager.append(f'<a href="{self._page_href(page + 1)}" rel="next">next &raquo;</a>')
         body = (
-            "<h2>Catalog</h2>\n<table class=\"catalog\">\n<tr><th>Film</th><th>Year</th><th>Kind</th></tr>\n"
+            '<h2>Catalog</h2>\n<table class="catalog">\n<tr><th>Film</th><th>Year</th><th>Kind</th></tr>\n'
             + "\n".join(rows)
             + f'\n</table>\n<p class="pager">{" | ".join(pager)}</p>'
         )
@@ -399,7 +448,8 @@ class FilmfolioRenderer(SiteRenderer):
         plot_row = f"<dt>Synopsis</dt><dd>{synopsis}</dd>" if t.plot else ""
         more = (
             f'<p><a class="more" href="{reviews_path(self.name, listing.site_id)}">User reviews ({len(reviews)})</a></p>'
-            if reviews else "<p>No user reviews.</p>"
+            if reviews
+            else "<p>No user reviews.</p>"
         )
         body = (
             f'<h2 id="film-title">{_esc(listing.display_name)}</h2>\n'
@@ -437,7 +487,8 @@ class FilmfolioRenderer(SiteRenderer):
             )
         more = (
             f'<a rel="next" href="{reviews_path(self.name, listing.site_id, page + 1)}">older reviews</a>'
-            if page < pages else ""
+            if page < pages
+            else ""
         )
         body = (
             f'<h2>Reviews of <a href="{title_path(self.name, listing.site_id)}">{_esc(listing.display_name)}</a></h2>\n'
@@ -452,4 +503,7 @@ class FilmfolioRenderer(SiteRenderer):
         )
 
 
-RENDERERS: dict[str, type[SiteRenderer]] = {"reelhub": ReelhubRenderer, "filmfolio": FilmfolioRenderer}
+RENDERERS: dict[str, type[SiteRenderer]] = {
+    "reelhub": ReelhubRenderer,
+    "filmfolio": FilmfolioRenderer,
+}

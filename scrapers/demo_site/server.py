@@ -46,11 +46,13 @@ class DemoSite:
         self._failed_once: set[str] = set()
         self._transient = {
             title_path(catalog.name, lst.site_id)
-            for lst in catalog.listings if "transient_500" in lst.troubles
+            for lst in catalog.listings
+            if "transient_500" in lst.troubles
         }
         self._slow = {
             title_path(catalog.name, lst.site_id)
-            for lst in catalog.listings if "slow" in lst.troubles
+            for lst in catalog.listings
+            if "slow" in lst.troubles
         }
 
     def set_as_of(self, as_of: date) -> None:
@@ -93,7 +95,10 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
             site.log.append(
                 RequestRecord(
-                    site.catalog.name, self.command, self.path, page.status,
+                    site.catalog.name,
+                    self.command,
+                    self.path,
+                    page.status,
                     self.headers.get("User-Agent", ""),
                 )
             )
@@ -143,7 +148,9 @@ class DemoSites:
 
     def start(self) -> DemoSites:
         for name, site in self.sites.items():
-            server = ThreadingHTTPServer(("127.0.0.1", self._ports.get(name, 0)), _handler_for(site))
+            server = ThreadingHTTPServer(
+                ("127.0.0.1", self._ports.get(name, 0)), _handler_for(site)
+            )
             server.daemon_threads = True
             site.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
             thread = threading.Thread(target=server.serve_forever, name=f"demo-{name}", daemon=True)

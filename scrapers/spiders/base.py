@@ -47,7 +47,9 @@ class CatalogSpider(scrapy.Spider):
         self.sources = parse_sources(sources)
         if not self.sources:
             raise ValueError("no sources: pass -a sources=name=URL[,name=URL...]")
-        self.crawl_date = date.fromisoformat(crawl_date).isoformat() if crawl_date else date.today().isoformat()
+        self.crawl_date = (
+            date.fromisoformat(crawl_date).isoformat() if crawl_date else date.today().isoformat()
+        )
 
     def count(self, key: str, n: int = 1) -> None:
         assert self.crawler.stats is not None
@@ -72,7 +74,9 @@ class CatalogSpider(scrapy.Spider):
             )
         if links.next_page:
             yield response.follow(
-                links.next_page, callback=self.parse_listing, errback=self.on_error,
+                links.next_page,
+                callback=self.parse_listing,
+                errback=self.on_error,
                 cb_kwargs={"source": source},
             )
 

@@ -28,7 +28,9 @@ class ReviewsSpider(CatalogSpider):
         listing = extract.extract_listing(response, response.url)
         title_id = listing.records[0]["source_title_id"] if listing.records else None
         yield response.follow(
-            href, callback=self.parse_reviews, errback=self.on_error,
+            href,
+            callback=self.parse_reviews,
+            errback=self.on_error,
             cb_kwargs={"source": source, "title_id": title_id},
         )
 
@@ -44,6 +46,8 @@ class ReviewsSpider(CatalogSpider):
         next_page = extract.next_page_link(response)
         if next_page:
             yield response.follow(
-                next_page, callback=self.parse_reviews, errback=self.on_error,
+                next_page,
+                callback=self.parse_reviews,
+                errback=self.on_error,
                 cb_kwargs={"source": source, "title_id": title_id},
             )

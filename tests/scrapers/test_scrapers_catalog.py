@@ -95,12 +95,43 @@ def test_reviews_volume_spread_and_sentiment(catalog):
     assert sum(counts) / len(counts) >= 10
     assert max(counts) <= 40 and min(counts) == 0
     reviews = [r for t in catalog.titles for r in t.reviews]
-    assert all(t.release_date <= r.review_date <= date(2026, 12, 31) for t in catalog.titles for r in t.reviews)
+    assert all(
+        t.release_date <= r.review_date <= date(2026, 12, 31)
+        for t in catalog.titles
+        for r in t.reviews
+    )
     assert len({r.review_date.year for r in reviews}) > 5
-    positive = ("excellent", "loved", "brilliant", "superb", "masterpiece", "stunning", "great", "impressive",
-                "enjoyable", "very good", "hooked", "easy to recommend", "adored", "flawless")
-    negative = ("awful", "hated", "terrible", "dreadful", "boring", "worst", "disappointing", "weak",
-                "dull", "flat", "mediocre", "forgettable", "avoid")
+    positive = (
+        "excellent",
+        "loved",
+        "brilliant",
+        "superb",
+        "masterpiece",
+        "stunning",
+        "great",
+        "impressive",
+        "enjoyable",
+        "very good",
+        "hooked",
+        "easy to recommend",
+        "adored",
+        "flawless",
+    )
+    negative = (
+        "awful",
+        "hated",
+        "terrible",
+        "dreadful",
+        "boring",
+        "worst",
+        "disappointing",
+        "weak",
+        "dull",
+        "flat",
+        "mediocre",
+        "forgettable",
+        "avoid",
+    )
 
     def tone(text: str) -> int:
         low = text.lower()
@@ -117,7 +148,16 @@ def test_plots_carry_genre_vocabulary_with_distractors(catalog):
     plotted = [t for t in catalog.titles if t.plot]
     assert len(plotted) / len(catalog.titles) > 0.95
     horror = [t for t in plotted if "horror" in t.genres]
-    horror_words = ("haunted", "dread", "demon", "possessed", "cursed", "slasher", "blood", "nightmare")
+    horror_words = (
+        "haunted",
+        "dread",
+        "demon",
+        "possessed",
+        "cursed",
+        "slasher",
+        "blood",
+        "nightmare",
+    )
     assert sum(any(w in t.plot for w in horror_words) for t in horror) / len(horror) > 0.75
     not_horror = [t for t in plotted if "horror" not in t.genres]
     leak = sum(any(w in t.plot for w in horror_words) for t in not_horror) / len(not_horror)
@@ -131,8 +171,10 @@ def test_new_titles_arrive_after_october(catalog):
     assert 0.1 < len(new) / len(catalog.titles) < 0.2
     assert {t.listed_on.month for t in new} == {10, 11, 12}
     for site in catalog.sites.values():
-        assert len(site.listed(date(2026, 10, 15))) < len(site.listed(date(2026, 11, 20))) < len(
-            site.listed(date(2026, 12, 31))
+        assert (
+            len(site.listed(date(2026, 10, 15)))
+            < len(site.listed(date(2026, 11, 20)))
+            < len(site.listed(date(2026, 12, 31)))
         )
 
 
@@ -156,7 +198,9 @@ def test_trouble_manifest_covers_every_kind(catalog):
     assert kinds == set(TROUBLE_KINDS)
     for site in SITES:
         site_kinds = {t.kind for t in catalog.sites[site].troubles}
-        expected = set(TROUBLE_KINDS) - ({"malformed_jsonld", "duplicate_title"} if site == "filmfolio" else set())
+        expected = set(TROUBLE_KINDS) - (
+            {"malformed_jsonld", "duplicate_title"} if site == "filmfolio" else set()
+        )
         assert site_kinds == expected
         # Planted on established titles, so any crawl from October on meets all of them.
         assert all(t.visible_from < NEW_RELEASES_FROM for t in catalog.sites[site].troubles)
@@ -189,17 +233,27 @@ def test_server_clock_robots_and_transient_errors():
     with serve_demo_sites(small, as_of=date(2026, 9, 30)) as sites:
         base = sites.urls["reelhub"]
         status, robots = _get(base + "robots.txt")
-        assert status == 200 and "Disallow: /private/" in robots and f"Sitemap: {base}sitemap.xml" in robots
+        assert (
+            status == 200
+            and "Disallow: /private/" in robots
+            and f"Sitemap: {base}sitemap.xml" in robots
+        )
         status, sitemap = _get(base + "sitemap.xml")
         assert status == 200 and "<urlset" in sitemap
 
-        late = next(lst for lst in small.sites["reelhub"].listings if lst.listed_on > date(2026, 10, 1))
+        late = next(
+            lst for lst in small.sites["reelhub"].listings if lst.listed_on > date(2026, 10, 1)
+        )
         assert _get(f"{base}title/{late.site_id}")[0] == 404
         sites.set_as_of(date(2026, 12, 31))
         assert _get(f"{base}title/{late.site_id}")[0] == 200
 
-        flaky = next(lst for lst in small.sites["reelhub"].listings if "transient_500" in lst.troubles)
+        flaky = next(
+            lst for lst in small.sites["reelhub"].listings if "transient_500" in lst.troubles
+        )
         assert _get(f"{base}title/{flaky.site_id}")[0] == 500
         assert _get(f"{base}title/{flaky.site_id}")[0] == 200
-        statuses = [r.status for r in sites.requests_for("reelhub") if r.path == f"/title/{flaky.site_id}"]
+        statuses = [
+            r.status for r in sites.requests_for("reelhub") if r.path == f"/title/{flaky.site_id}"
+        ]
         assert statuses == [500, 200]

@@ -19,9 +19,22 @@ from scrapers.demo_site import TROUBLE_KINDS, build_catalog, serve_demo_sites
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 20)
 STATS_KEYS = {
-    "spider", "finish_reason", "elapsed_seconds", "pages", "responses", "items", "drops",
-    "dropped", "errors", "retries", "robots_forbidden", "extraction", "sources", "stats",
-    "crawl_date", "source_urls",
+    "spider",
+    "finish_reason",
+    "elapsed_seconds",
+    "pages",
+    "responses",
+    "items",
+    "drops",
+    "dropped",
+    "errors",
+    "retries",
+    "robots_forbidden",
+    "extraction",
+    "sources",
+    "stats",
+    "crawl_date",
+    "source_urls",
 }
 
 
@@ -40,18 +53,36 @@ def crawl(tmp_path_factory):
     with serve_demo_sites(catalog, as_of=AS_OF) as sites:
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "scrapers.crawl", "--out", str(out), "--date", "2026-11-20",
-             "--log-level", "WARNING", *(f"{name}={url}" for name, url in sites.urls.items())],
-            cwd=REPO, capture_output=True, text=True, timeout=180,
+            [
+                sys.executable,
+                "-m",
+                "scrapers.crawl",
+                "--out",
+                str(out),
+                "--date",
+                "2026-11-20",
+                "--log-level",
+                "WARNING",
+                *(f"{name}={url}" for name, url in sites.urls.items()),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         elapsed = time.perf_counter() - started
         yield {
-            "catalog": catalog, "sites": sites, "out": out, "result": result, "elapsed": elapsed,
+            "catalog": catalog,
+            "sites": sites,
+            "out": out,
+            "result": result,
+            "elapsed": elapsed,
             "listings": _jsonl(out / "listings.jsonl") if (out / "listings.jsonl").exists() else [],
             "reviews": _jsonl(out / "reviews.jsonl") if (out / "reviews.jsonl").exists() else [],
             "stats": {
                 name: json.loads((out / f"{name}.stats.json").read_text())
-                for name in ("listings", "reviews") if (out / f"{name}.stats.json").exists()
+                for name in ("listings", "reviews")
+                if (out / f"{name}.stats.json").exists()
             },
             "log": list(sites.log),
         }
@@ -63,7 +94,7 @@ def test_crawl_succeeds_and_lands_the_contract_files(crawl):
     for name in ("listings.jsonl", "reviews.jsonl", "listings.stats.json", "reviews.stats.json"):
         assert (crawl["out"] / name).is_file()
     for name, stats in crawl["stats"].items():
-        assert STATS_KEYS <= set(stats), name
+        assert set(stats) >= STATS_KEYS, name
         assert stats["finish_reason"] == "finished"
         assert stats["crawl_date"] == "2026-11-20"
         assert set(stats["sources"]) == {"reelhub", "filmfolio"}
@@ -71,12 +102,27 @@ def test_crawl_succeeds_and_lands_the_contract_files(crawl):
     assert crawl["stats"]["listings"]["items"] == len(crawl["listings"])
     assert crawl["stats"]["reviews"]["items"] == len(crawl["reviews"])
     assert set(crawl["listings"][0]) == {
-        "source", "source_title_id", "url", "title", "year", "title_type", "plot", "genres",
-        "original_language", "release_date", "crawl_date",
+        "source",
+        "source_title_id",
+        "url",
+        "title",
+        "year",
+        "title_type",
+        "plot",
+        "genres",
+        "original_language",
+        "release_date",
+        "crawl_date",
     }
     assert set(crawl["reviews"][0]) == {
-        "source", "source_review_id", "source_title_id", "author", "rating", "review_date",
-        "text", "crawl_date",
+        "source",
+        "source_review_id",
+        "source_title_id",
+        "author",
+        "rating",
+        "review_date",
+        "text",
+        "crawl_date",
     }
 
 
@@ -92,19 +138,28 @@ def test_every_listed_title_and_shown_review_is_crawled_exactly(crawl):
         for lst in listed:
             item, title = listings[(site, lst.site_id)], lst.title
             assert item["title"] == _norm(lst.display_name)
-            assert (item["year"], item["title_type"], item["plot"]) == (title.year, title.title_type, title.plot)
+            assert (item["year"], item["title_type"], item["plot"]) == (
+                title.year,
+                title.title_type,
+                title.plot,
+            )
             assert item["genres"] == list(lst.labels)
             assert item["release_date"] == title.release_date.isoformat()
             assert item["original_language"] == title.original_language
             for r in lst.reviews:
-                bad = (r.rating is not None and not 1 <= r.rating <= 10) or not _norm(r.text.replace("<p>", "").replace("</p>", ""))
+                bad = (r.rating is not None and not 1 <= r.rating <= 10) or not _norm(
+                    r.text.replace("<p>", "").replace("</p>", "")
+                )
                 if r.review_date > AS_OF or bad:
                     assert (site, r.review_id) not in reviews
                     continue
                 expected_reviews += 1
                 got = reviews[(site, r.review_id)]
                 assert (got["source_title_id"], got["rating"], got["text"], got["author"]) == (
-                    lst.site_id, r.rating, r.text, r.author,
+                    lst.site_id,
+                    r.rating,
+                    r.text,
+                    r.author,
                 )
     assert expected_reviews == len(reviews)
 
@@ -131,11 +186,20 @@ def test_every_trouble_page_is_accounted_for(crawl):
     for record in crawl["log"]:
         by_path.setdefault((record.site, record.path), []).append(record.status)
     lst_stats, rev_stats = crawl["stats"]["listings"], crawl["stats"]["reviews"]
-    title_of = {(s, lst.site_id): lst.title for s, c in crawl["catalog"].sites.items() for lst in c.listings}
+    title_of = {
+        (s, lst.site_id): lst.title for s, c in crawl["catalog"].sites.items() for lst in c.listings
+    }
 
     for t in troubles:
         key = (t.site, t.site_id)
-        if t.kind in ("malformed_jsonld", "slow", "transient_500", "duplicate_title", "non_utf8", "markup_in_text"):
+        if t.kind in (
+            "malformed_jsonld",
+            "slow",
+            "transient_500",
+            "duplicate_title",
+            "non_utf8",
+            "markup_in_text",
+        ):
             assert key in listings, t
             assert listings[key]["plot"] == title_of[key].plot, t
         if t.kind == "missing_plot":
@@ -147,7 +211,11 @@ def test_every_trouble_page_is_accounted_for(crawl):
         elif t.kind == "slow":
             assert 200 in by_path[(t.site, t.path)]
         elif t.kind == "duplicate_title":
-            twins = [k for k, v in listings.items() if k[0] == t.site and v["title"] == listings[key]["title"]]
+            twins = [
+                k
+                for k, v in listings.items()
+                if k[0] == t.site and v["title"] == listings[key]["title"]
+            ]
             assert len(twins) == 2
         elif t.kind == "duplicate_link":
             assert set(by_path[(t.site, t.path)]) == {200}
@@ -163,11 +231,13 @@ def test_every_trouble_page_is_accounted_for(crawl):
     assert extraction.get("jsonld_malformed", 0) + extraction.get("jsonld_repaired", 0) == malformed
     assert lst_stats["drops"] == {"duplicate": kinds["duplicate_link"]}
     assert rev_stats["drops"] == {
-        "rating_out_of_range": kinds["bad_review_rating"], "missing_text": kinds["bad_review_text"],
+        "rating_out_of_range": kinds["bad_review_rating"],
+        "missing_text": kinds["bad_review_text"],
     }
     for stats in (lst_stats, rev_stats):
         assert stats["errors"] == {"status/404": kinds["broken_link"]}
-    assert lst_stats["retries"] == kinds["transient_500"]
+    # The one-shot 500 goes to whichever spider asks first; the retry recovers it.
+    assert lst_stats["retries"] + rev_stats["retries"] == kinds["transient_500"]
 
 
 def test_shared_titles_appear_in_both_sources(crawl):
@@ -180,7 +250,8 @@ def test_shared_titles_appear_in_both_sources(crawl):
     }
     shared = by_source["reelhub"] & by_source["filmfolio"]
     expected = sum(
-        1 for t in crawl["catalog"].titles
+        1
+        for t in crawl["catalog"].titles
         if t.listed_on <= AS_OF
         and t.key in {lst.title.key for lst in crawl["catalog"].sites["filmfolio"].listings}
         and t.key in {lst.title.key for lst in crawl["catalog"].sites["reelhub"].listings}
@@ -188,7 +259,9 @@ def test_shared_titles_appear_in_both_sources(crawl):
     assert len(shared) == expected > 20
     quirky = [d for d in crawl["listings"] if d["source"] == "filmfolio" and key(d) in shared]
     reel = {key(d): d["title"] for d in crawl["listings"] if d["source"] == "reelhub"}
-    assert any(d["title"] != reel[key(d)] for d in quirky), "case variants should survive to staging"
+    assert any(d["title"] != reel[key(d)] for d in quirky), (
+        "case variants should survive to staging"
+    )
 
 
 def test_standalone_scrapy_crawl_command(tmp_path):
@@ -196,10 +269,25 @@ def test_standalone_scrapy_crawl_command(tmp_path):
     with serve_demo_sites(catalog, as_of=AS_OF) as sites:
         out = tmp_path / "out.jsonl"
         result = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "listings",
-             "-a", f"sources=filmfolio={sites.urls['filmfolio']}", "-a", "crawl_date=2026-11-20",
-             "-O", str(out), "-s", "LOG_LEVEL=WARNING"],
-            cwd=REPO, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "listings",
+                "-a",
+                f"sources=filmfolio={sites.urls['filmfolio']}",
+                "-a",
+                "crawl_date=2026-11-20",
+                "-O",
+                str(out),
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 0, result.stderr[-3000:]
     items = _jsonl(out)

@@ -25,16 +25,18 @@ def catalog():
 def _page(catalog, site: str, listing, reviews: bool = False) -> Selector:
     renderer = RENDERERS[site](catalog.sites[site])
     page = (
-        renderer.reviews_page(listing, 1, AS_OF, BASE) if reviews else renderer.title_page(listing, AS_OF, BASE)
+        renderer.reviews_page(listing, 1, AS_OF, BASE)
+        if reviews
+        else renderer.title_page(listing, AS_OF, BASE)
     )
     return Selector(text=page.encoded().decode(page.charset))
 
 
 def _first(catalog, site: str, trouble: str | None = None, with_reviews: bool = False):
     for lst in catalog.sites[site].listings:
-        if (trouble is None and not lst.troubles) or (trouble in lst.troubles):
-            if not with_reviews or len(lst.reviews) > 3:
-                return lst
+        wanted = (trouble is None and not lst.troubles) or (trouble in lst.troubles)
+        if wanted and (not with_reviews or len(lst.reviews) > 3):
+            return lst
     raise LookupError(trouble)
 
 
@@ -77,7 +79,9 @@ def test_reelhub_html_fallback_matches_jsonld(catalog):
 
 
 def test_malformed_jsonld_is_repaired_or_falls_back(catalog):
-    broken = [lst for lst in catalog.sites["reelhub"].listings if "malformed_jsonld" in lst.troubles]
+    broken = [
+        lst for lst in catalog.sites["reelhub"].listings if "malformed_jsonld" in lst.troubles
+    ]
     assert broken
     for lst in broken:
         result = extract.extract_listing(_page(catalog, "reelhub", lst), BASE)
@@ -93,7 +97,12 @@ def test_malformed_jsonld_is_repaired_or_falls_back(catalog):
     [
         ('{"@type": "Movie", "name": "A"}', 1, 0, 0),
         ('[{"@type": "Movie", "name": "A"}, {"@type": "Thing"}]', 2, 0, 0),
-        ('{"@context": "https://schema.org", "@graph": [{"@type": ["Movie"], "name": "A"}]}', 1, 0, 0),
+        (
+            '{"@context": "https://schema.org", "@graph": [{"@type": ["Movie"], "name": "A"}]}',
+            1,
+            0,
+            0,
+        ),
         ('{"@type": "Movie", "name": "A",}', 1, 0, 1),
         ('{"@type": "Movie", "description": "line\nbreak"}', 1, 0, 1),
         ('<!-- {"@type": "Movie", "name": "A"} -->', 1, 0, 0),
@@ -104,7 +113,11 @@ def test_malformed_jsonld_is_repaired_or_falls_back(catalog):
 )
 def test_parse_jsonld_tolerates_broken_blocks(block, objects, malformed, repaired):
     result = extract.parse_jsonld([block])
-    assert (len(result.objects), result.malformed, result.repaired) == (objects, malformed, repaired)
+    assert (len(result.objects), result.malformed, result.repaired) == (
+        objects,
+        malformed,
+        repaired,
+    )
 
 
 def test_jsonld_value_shapes():
@@ -114,8 +127,14 @@ def test_jsonld_value_shapes():
     </script></head><body></body></html>"""
     record = extract.extract_listing(Selector(text=html)).records[0]
     assert record == {
-        "source_title_id": "abc-1", "url": "http://s/tv/abc-1", "title": "Show", "year": 2019,
-        "title_type": "tv", "plot": None, "genres": ["Drama"], "original_language": "fr",
+        "source_title_id": "abc-1",
+        "url": "http://s/tv/abc-1",
+        "title": "Show",
+        "year": 2019,
+        "title_type": "tv",
+        "plot": None,
+        "genres": ["Drama"],
+        "original_language": "fr",
         "release_date": "2019-04-02",
     }
 
@@ -140,7 +159,9 @@ def test_missing_plot_and_markup_plot_on_both_sites(catalog):
         lst = _first(catalog, site, "markup_in_text")
         raw = extract.extract_listing(_page(catalog, site, lst), BASE).records[0]["plot"]
         assert "<" in raw or "&lt;" in raw
-        record = normalize_listing({"source": site, **extract.extract_listing(_page(catalog, site, lst), BASE).records[0]})
+        record = normalize_listing(
+            {"source": site, **extract.extract_listing(_page(catalog, site, lst), BASE).records[0]}
+        )
         assert record["plot"] == lst.title.plot
 
 
@@ -158,7 +179,11 @@ def test_reviews_page(catalog, site):
     sel = _page(catalog, site, lst, reviews=True)
     result = extract.extract_reviews(sel, None)
     assert result.method == ("jsonld" if site == "reelhub" else "html")
-    shown = sorted((r for r in lst.reviews if r.review_date <= AS_OF), key=lambda r: (r.review_date, r.review_id), reverse=True)[:10]
+    shown = sorted(
+        (r for r in lst.reviews if r.review_date <= AS_OF),
+        key=lambda r: (r.review_date, r.review_id),
+        reverse=True,
+    )[:10]
     got = {r["source_review_id"]: r for r in result.records}
     assert list(got) == [r.review_id for r in shown]
     for review in shown:
@@ -166,7 +191,11 @@ def test_reviews_page(catalog, site):
         assert record["source_title_id"] == lst.site_id
         assert record["rating"] == review.rating
         assert record["review_date"] == review.review_date.isoformat()
-        assert normalize_review({"source": site, **record})["text"] == review.text if review.text.strip() else True
+        assert (
+            normalize_review({"source": site, **record})["text"] == review.text
+            if review.text.strip()
+            else True
+        )
     if site == "reelhub":
         html_only = extract.reviews_from_html(sel)
         assert [r["source_review_id"] for r in html_only] == list(got)
@@ -180,14 +209,22 @@ def test_listing_links_on_both_markups(catalog):
         links = extract.listing_links(Selector(text=page.body))
         assert len(links.titles) >= 24
         assert links.next_page == f"{renderer.listing_path}?{renderer.page_param}=2"
-        last = renderer.listing_page(renderer._page_count(len(catalog.sites[site].listed(AS_OF))), AS_OF)
+        last = renderer.listing_page(
+            renderer._page_count(len(catalog.sites[site].listed(AS_OF))), AS_OF
+        )
         assert extract.listing_links(Selector(text=last.body)).next_page is None
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("2024-03-05", "2024-03-05"), ("05/03/2024", "2024-03-05"), ("March 05, 2024", "2024-03-05"),
-     ("2024-03-05T10:00:00Z", "2024-03-05"), ("soon", None), (None, None)],
+    [
+        ("2024-03-05", "2024-03-05"),
+        ("05/03/2024", "2024-03-05"),
+        ("March 05, 2024", "2024-03-05"),
+        ("2024-03-05T10:00:00Z", "2024-03-05"),
+        ("soon", None),
+        (None, None),
+    ],
 )
 def test_parse_date(value, expected):
     assert extract.parse_date(value) == expected
@@ -195,7 +232,16 @@ def test_parse_date(value, expected):
 
 @pytest.mark.parametrize(
     "value, best, expected",
-    [(7, None, 7), ("7/10", None, 7), ("8", "10", 8), (4, 5, 8), (3.5, 5, 7), ("n/a", None, "n/a"), (None, None, None), (42, None, 42)],
+    [
+        (7, None, 7),
+        ("7/10", None, 7),
+        ("8", "10", 8),
+        (4, 5, 8),
+        (3.5, 5, 7),
+        ("n/a", None, "n/a"),
+        (None, None, None),
+        (42, None, 42),
+    ],
 )
 def test_parse_rating(value, best, expected):
     assert extract.parse_rating(value, best) == expected

@@ -22,19 +22,31 @@ from scrapers.spiders.base import parse_sources
 
 def listing(**overrides) -> dict:
     record = {
-        "source": "reelhub", "source_title_id": "rh-1", "url": "http://x/title/rh-1",
-        "title": "The Last Harbor", "year": 2019, "title_type": "movie",
-        "plot": "A detective returns.", "genres": ["Drama", "Mystery"],
-        "original_language": "en", "release_date": "2019-03-04", "crawl_date": "2026-11-20",
+        "source": "reelhub",
+        "source_title_id": "rh-1",
+        "url": "http://x/title/rh-1",
+        "title": "The Last Harbor",
+        "year": 2019,
+        "title_type": "movie",
+        "plot": "A detective returns.",
+        "genres": ["Drama", "Mystery"],
+        "original_language": "en",
+        "release_date": "2019-03-04",
+        "crawl_date": "2026-11-20",
     }
     return {**record, **overrides}
 
 
 def review(**overrides) -> dict:
     record = {
-        "source": "reelhub", "source_review_id": "rr-1", "source_title_id": "rh-1",
-        "author": "Ada K.", "rating": 7, "review_date": "2026-01-02",
-        "text": "Very good, the mystery kept me hooked.", "crawl_date": "2026-11-20",
+        "source": "reelhub",
+        "source_review_id": "rr-1",
+        "source_title_id": "rh-1",
+        "author": "Ada K.",
+        "rating": 7,
+        "review_date": "2026-01-02",
+        "text": "Very good, the mystery kept me hooked.",
+        "crawl_date": "2026-11-20",
     }
     return {**record, **overrides}
 
@@ -60,8 +72,13 @@ def test_clean_text(raw, clean):
 
 def test_listing_normalised():
     record = normalize_listing(
-        listing(title=" The&nbsp;Last  Harbor ", genres=["Drama", " Drama", "Action &amp; Adventure", ""],
-                original_language="EN", year="2019", plot="<p>A <b>detective</b> returns.</p>")
+        listing(
+            title=" The&nbsp;Last  Harbor ",
+            genres=["Drama", " Drama", "Action &amp; Adventure", ""],
+            original_language="EN",
+            year="2019",
+            plot="<p>A <b>detective</b> returns.</p>",
+        )
     )
     assert record["title"] == "The Last Harbor"
     assert record["genres"] == ["Drama", "Action & Adventure"]
@@ -72,7 +89,9 @@ def test_listing_normalised():
 
 
 def test_listing_year_from_release_date_and_bad_optional_fields_become_null():
-    record = normalize_listing(listing(year=None, release_date="2018-07-01", original_language="English", plot="  "))
+    record = normalize_listing(
+        listing(year=None, release_date="2018-07-01", original_language="English", plot="  ")
+    )
     assert record["year"] == 2018
     assert record["original_language"] is None
     assert record["plot"] is None
@@ -155,10 +174,18 @@ def test_pipelines_drop_with_reason_stats_and_deduplicate():
 
 def test_summarize_stats_shape():
     raw = {
-        "pages/listing": 3, "pages/title": 40, "pages/reviews": 10, "item_scraped_count": 38,
-        "drops/duplicate": 2, "errors/status/404": 3, "errors/type/TimeoutError": 1,
-        "retry/count": 2, "robotstxt/forbidden": 3, "source/reelhub/pages": 3,
-        "source/reelhub/items": 38, "extract/jsonld_malformed": 1,
+        "pages/listing": 3,
+        "pages/title": 40,
+        "pages/reviews": 10,
+        "item_scraped_count": 38,
+        "drops/duplicate": 2,
+        "errors/status/404": 3,
+        "errors/type/TimeoutError": 1,
+        "retry/count": 2,
+        "robotstxt/forbidden": 3,
+        "source/reelhub/pages": 3,
+        "source/reelhub/items": 38,
+        "extract/jsonld_malformed": 1,
     }
     summary = summarize_stats(raw, "listings", "finished")
     assert summary["pages"] == {"listing": 3, "title": 40, "reviews": 10, "total": 53}
@@ -173,7 +200,8 @@ def test_feed_dir_and_sources():
     assert str(_feed_dir({"file:///tmp/x/%(name)s.jsonl": {}})) == "/tmp/x"
     assert _feed_dir({"s3://bucket/x.jsonl": {}}) is None
     assert parse_sources("reelhub=http://a:1/, filmfolio=http://b:2/") == {
-        "reelhub": "http://a:1/", "filmfolio": "http://b:2/",
+        "reelhub": "http://a:1/",
+        "filmfolio": "http://b:2/",
     }
     assert parse_sources("https://www.reelhub.com/") == {"reelhub": "https://www.reelhub.com/"}
     with pytest.raises(ValueError):
