@@ -33,7 +33,9 @@ def _feed_dir(feeds: dict[Any, Any]) -> Path | None:
 
 
 def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dict[str, Any]:
-    """The stats file's shape: headline numbers first, Scrapy's raw stats under ``stats``."""
+    """The stats file's shape: headline numbers first, then every raw Scrapy stat at the
+    top level too (``item_scraped_count``, ``drops/<reason>``, ``retry/count`` ...), so
+    readers of either the summary or plain Scrapy stats find what they expect."""
     drops = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("drops/")}
     errors = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("errors/")}
     sources: dict[str, dict[str, int]] = defaultdict(dict)
@@ -45,7 +47,7 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
     pages["total"] = sum(pages.values())
     start = stats.get("start_time")
     elapsed = (datetime.now(UTC) - start).total_seconds() if isinstance(start, datetime) else None
-    return {
+    summary = {
         "spider": spider_name,
         "finish_reason": reason,
         "elapsed_seconds": round(elapsed, 3) if elapsed is not None else None,
@@ -59,10 +61,9 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
         "extraction": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")},
         "sources": dict(sources),
-        "stats": {
-            k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())
-        },
     }
+    raw = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())}
+    return {**raw, **summary}
 
 
 class CrawlStatsExport:

@@ -138,6 +138,7 @@ LANGUAGES: tuple[tuple[str, float], ...] = (
     ("hi", 0.04),
 )
 NEW_RELEASES_FROM = date(2026, 10, 1)
+REVIEWS_PER_PAGE = 10
 CATALOG_END = date(2026, 12, 31)
 
 # Kinds of deliberate trouble; tests map each to how it must surface in a crawl.
@@ -228,6 +229,10 @@ class SiteCatalog:
     troubles: list[Trouble] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Rebuild the id index after listings are replaced or added."""
         self.by_id: dict[str, Listing] = {lst.site_id: lst for lst in self.listings}
 
     def listed(self, as_of: date) -> list[Listing]:
@@ -283,9 +288,6 @@ class _Writer:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.used_names: set[str] = set()
-
-    def person(self) -> str:
-        return self.rng.choice(phrases.FIRST_NAMES)
 
     def title_name(self, accented: bool = False) -> str:
         rng = self.rng
@@ -650,7 +652,7 @@ def _plant_bad_reviews(rng: random.Random, site: SiteCatalog) -> None:
         reviews = list(lst.reviews)
         reviews[ri] = replace(reviews[ri], **change)
         site.listings[li] = replace(lst, reviews=tuple(reviews))
-    site.__post_init__()
+    site.reindex()
 
 
 def _plant_duplicate(rng: random.Random, site: SiteCatalog) -> None:
@@ -666,14 +668,14 @@ def _plant_duplicate(rng: random.Random, site: SiteCatalog) -> None:
         troubles=frozenset({"duplicate_title"}),
     )
     site.listings.append(duplicate)
-    site.__post_init__()
+    site.reindex()
 
 
 def _plant_links(rng: random.Random, site: SiteCatalog) -> None:
     """Links from listing cards to pages that 404, and to /private/ pages robots.txt forbids."""
     anchors = [lst for lst in site.listings if lst.listed_on < NEW_RELEASES_FROM]
     for k, anchor in enumerate(rng.sample(anchors, 3)):
-        site.broken_links[anchor.site_id] = f"{_title_path(site.name, 'gone-' + str(k))}"
+        site.broken_links[anchor.site_id] = title_path(site.name, f"gone-{k}")
     for k, anchor in enumerate(rng.sample(anchors, 3)):
         site.private_links[anchor.site_id] = f"/private/screener/{k + 1}"
     # Listed twice on the first listing page (as "featured" too), under a second URL.
@@ -681,27 +683,20 @@ def _plant_links(rng: random.Random, site: SiteCatalog) -> None:
     site.featured = [lst.site_id for lst in rng.sample(plain, 2)]
 
 
-def _title_path(site: str, site_id: str) -> str:
-    return f"/title/{site_id}" if site == "reelhub" else f"/film/{site_id}"
-
-
 def title_path(site: str, site_id: str) -> str:
-    """Path of a title page on a demo site."""
-    return _title_path(site, site_id)
+    """Path of a title page on a demo site (the two sites lay out URLs differently)."""
+    return f"/title/{site_id}" if site == "reelhub" else f"/film/{site_id}"
 
 
 def reviews_path(site: str, site_id: str, page: int = 1) -> str:
     """Path of one page of a title's reviews on a demo site."""
-    return f"{_title_path(site, site_id)}/reviews?page={page}"
-
-
-REVIEWS_PER_PAGE = 10
+    return f"{title_path(site, site_id)}/reviews?page={page}"
 
 
 def _manifest(site: SiteCatalog) -> list[Trouble]:
     out: list[Trouble] = []
     for lst in site.listings:
-        path = _title_path(site.name, lst.site_id)
+        path = title_path(site.name, lst.site_id)
         for kind in sorted(lst.troubles):
             out.append(Trouble(site.name, kind, path, lst.listed_on, site_id=lst.site_id))
         ordered = sorted(lst.reviews, key=lambda r: (r.review_date, r.review_id), reverse=True)
@@ -716,14 +711,14 @@ def _manifest(site: SiteCatalog) -> list[Trouble]:
                     Trouble(
                         site.name,
                         kind,
-                        f"{_title_path(site.name, lst.site_id)}/reviews",
+                        f"{title_path(site.name, lst.site_id)}/reviews",
                         max(r.review_date, lst.listed_on),
                         site_id=lst.site_id,
                         review_id=r.review_id,
                     )
                 )
     for site_id in site.featured:
-        path = f"{_title_path(site.name, site_id)}?ref=featured"
+        path = f"{title_path(site.name, site_id)}?ref=featured"
         out.append(
             Trouble(site.name, "duplicate_link", path, site.by_id[site_id].listed_on, site_id)
         )

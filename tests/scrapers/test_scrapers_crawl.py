@@ -32,7 +32,8 @@ STATS_KEYS = {
     "robots_forbidden",
     "extraction",
     "sources",
-    "stats",
+    "item_scraped_count",
+    "response_received_count",
     "crawl_date",
     "source_urls",
 }
@@ -296,3 +297,27 @@ def test_standalone_scrapy_crawl_command(tmp_path):
     assert {d["source"] for d in items} == {"filmfolio"}
     stats = json.loads((tmp_path / "listings.stats.json").read_text())
     assert stats["items"] == len(items) and stats["finish_reason"] == "finished"
+
+
+def test_page_capped_smoke_crawl_is_not_a_failure(tmp_path):
+    catalog = build_catalog(40, seed=3)
+    with serve_demo_sites(catalog, as_of=AS_OF) as sites:
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapers.crawl", "--out", str(tmp_path), "--max-pages", "8",
+             "--log-level", "WARNING", *(f"{n}={u}" for n, u in sites.urls.items())],
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = json.loads((tmp_path / "listings.stats.json").read_text())
+    assert stats["finish_reason"] == "closespider_pagecount"
+    assert 0 < stats["items"] < len(catalog.sites["reelhub"].listed(AS_OF))
+
+
+def test_unreachable_source_is_a_hard_failure(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapers.crawl", "--out", str(tmp_path), "--log-level", "ERROR",
+         "reelhub=http://127.0.0.1:9/"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "no listing page read from reelhub" in result.stderr

@@ -192,7 +192,7 @@ def test_summarize_stats_shape():
     assert summary["drops"] == {"duplicate": 2} and summary["dropped"] == 2
     assert summary["errors"] == {"status/404": 3, "type/TimeoutError": 1}
     assert summary["sources"] == {"reelhub": {"pages": 3, "items": 38}}
-    assert summary["stats"]["drops/duplicate"] == 2
+    assert summary["drops/duplicate"] == 2 and summary["item_scraped_count"] == 38
 
 
 def test_feed_dir_and_sources():

@@ -8,6 +8,7 @@ variables (see `.env.example`); nothing branches on them outside this module and
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from trending_assets.lib.lake import Lake, LocalLake, S3Lake
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # every step that opens warehouse.duckdb runs in it
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource that creates the warehouse's folder on first use (a fresh data dir)."""
+
+    @contextmanager
+    def get_connection(self):
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with super().get_connection() as con:
+            yield con
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -97,7 +108,7 @@ def build_resources() -> dict[str, object]:
             s3_endpoint_url=settings.s3_endpoint_url,
             s3_region=settings.s3_region,
         ),
-        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        "warehouse": WarehouseResource(database=str(settings.warehouse)),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
