@@ -1,5 +1,7 @@
 """Save each crawl's stats as ``<spider>.stats.json`` next to its feed, so the pipeline
-reports pages, items, drops and errors instead of losing them with the log."""
+reports pages, items, drops and errors instead of losing them with the log; and every
+dropped item, with its reason, as ``<spider>.dropped.jsonl``, so a drop is quarantined
+downstream rather than lost."""
 
 from __future__ import annotations
 
@@ -77,8 +79,23 @@ class CrawlStatsExport:
     def from_crawler(cls, crawler: Crawler) -> CrawlStatsExport:
         ext = cls(crawler)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    def item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Spider) -> None:
+        path = self.dropped_path(spider)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = dict(item) if hasattr(item, "keys") else {"item": repr(item)}
+        line = {"reason": str(exception), "record": record}
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def dropped_path(self, spider: Spider) -> Path | None:
+        stats = self.stats_path(spider)
+        return stats.with_name(f"{spider.name}.dropped.jsonl") if stats is not None else None
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
         source = item.get("source") if hasattr(item, "get") else None
@@ -93,6 +110,10 @@ class CrawlStatsExport:
         return feed_dir / f"{spider.name}.stats.json" if feed_dir is not None else None
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        dropped = self.dropped_path(spider)
+        if dropped is not None:
+            dropped.parent.mkdir(parents=True, exist_ok=True)
+            dropped.touch()  # present even when nothing was dropped
         path = self.stats_path(spider)
         if path is None or self.crawler.stats is None:
             logger.info("No feed or CRAWL_STATS_PATH: crawl stats not saved")

@@ -70,12 +70,15 @@ def materialize(partition: str | None) -> int:
     elapsed = time.monotonic() - started
 
     materialized = result.get_asset_materialization_events()
-    rows = {}
+    rows: dict[str, int] = {}
     for event in materialized:
-        mat = event.materialization
-        count = mat.metadata.get("dagster/row_count")
-        if count is not None:
-            rows[mat.asset_key.to_user_string()] = count.value
+        metadata = event.materialization.metadata
+        key = event.asset_key.to_user_string()
+        if "dagster/row_count" in metadata:
+            rows[key] = metadata["dagster/row_count"].value
+        # dbt models report no counts themselves; the profile and the snapshot count the marts.
+        if key in ("data_profile", "serving_snapshot") and "row_counts" in metadata:
+            rows.update(metadata["row_counts"].value)
     checks = result.get_asset_check_evaluations()
     outcome = Counter("passed" if c.passed else "failed" for c in checks)
     failed_checks = [
@@ -95,9 +98,16 @@ def materialize(partition: str | None) -> int:
     print(f"run id           {result.run_id}")
     print(f"time             {elapsed:.1f} s")
     print(f"assets           {len({e.asset_key for e in materialized})} materialised")
-    for key in ("raw/listings", "raw/reviews", "titles", "title_genres", "reviews", "serving_snapshot"):
+    for key in ("raw/listings", "raw/reviews", "titles", "title_genres", "reviews", "genres"):
         if key in rows:
             print(f"  rows {key:<22} {rows[key]}")
+    if "raw/listings" in rows or "raw/reviews" in rows:
+        quarantined = sum(
+            e.materialization.metadata["quarantined_rows"].value
+            for e in materialized
+            if "quarantined_rows" in e.materialization.metadata
+        )
+        print(f"  quarantined rows            {quarantined}  (table raw.quarantine)")
     print(f"checks           {outcome['passed']} passed, {outcome['failed']} failed")
     for name in failed_checks:
         print(f"  FAILED check   {name}")

@@ -37,6 +37,28 @@ class CrawlOutput:
     def stats_path(self, feed: str) -> Path:
         return self.directory / f"{feed}.stats.json"
 
+    def dropped_path(self, feed: str) -> Path:
+        return self.directory / f"{feed}.dropped.jsonl"
+
+    def dropped(self, feed: str) -> pd.DataFrame:
+        """Items the spiders' pipeline dropped, as quarantine rows (reason, record JSON)."""
+        path = self.dropped_path(feed)
+        rows: list[dict[str, str]] = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                    rows.append(
+                        # "duplicate: reelhub/rh-1" -> "crawl: duplicate"; the id is in the record
+                        {"reason": f"crawl: {str(entry['reason']).split(':', 1)[0]}",
+                         "record": json.dumps(entry["record"], ensure_ascii=False)}
+                    )  # fmt: skip
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    rows.append({"reason": "crawl: unreadable drop record", "record": line[:2000]})
+        return pd.DataFrame(rows, columns=["reason", "record"])
+
 
 @contextmanager
 def demo_sources(as_of: date, *, n_titles: int, seed: int) -> Iterator[dict[str, str]]:

@@ -47,9 +47,9 @@ def store_raw_batch(
     """
     frame = coerce_frame(rows, table)
     outcome = split_valid_rows(frame, model)
-    quarantined = pd.concat(
-        [outcome.quarantined, rejects if rejects is not None else None], ignore_index=True
-    ) if rejects is not None and len(rejects) else outcome.quarantined
+    quarantined = outcome.quarantined
+    if rejects is not None and len(rejects):
+        quarantined = pd.concat([quarantined, rejects], ignore_index=True)
 
     uri = write_parquet(lake, lake_key, outcome.valid)
     if len(quarantined):

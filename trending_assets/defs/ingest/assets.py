@@ -117,7 +117,7 @@ def raw_crawl(
                     lake_key=f"raw/{feed}/crawl_date={day}/{feed}.parquet",
                     where="crawl_date = ?",
                     params=[day],
-                    rejects=unreadable,
+                    rejects=pd.concat([unreadable, output.dropped(feed)], ignore_index=True),
                 )
                 summary = crawl.summarise_stats(output.stats.get(feed, {}))
                 yield dg.MaterializeResult(
