@@ -57,7 +57,12 @@ def materialize(partition: str | None) -> int:
 
     home = ensure_dagster_home()
     settings = get_settings()
-    partition = partition or daily_partitions.get_last_partition_key()
+    last = daily_partitions.get_last_partition_key()
+    partition = partition or last
+    if not daily_partitions.has_partition_key(partition):
+        first = daily_partitions.get_first_partition_key()
+        print(f"no crawl partition {partition!r}: days run from {first} to {last} (YYYY-MM-DD)", file=sys.stderr)
+        return 2
     print(f"materialising the whole asset graph for {partition} into {settings.data_dir}")
     print(f"DAGSTER_HOME={home}")
 

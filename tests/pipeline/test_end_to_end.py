@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -19,7 +20,7 @@ from trending_assets.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-PARTITION = "2026-11-20"
+PARTITION = "2026-10-10"
 
 
 def _free_port() -> int:
@@ -146,3 +147,73 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout_s: float) -> httpx.Response:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.5)
+
+
+def test_dagster_ui_shows_the_graph_and_the_run(pipeline_run) -> None:
+    """The webserver `make ui` starts loads the code location and lists the run it made."""
+    root, env, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    port = _free_port()
+    webserver = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait_for(f"{base}/server_info", webserver, 120).status_code == 200
+        query = """{
+          assetNodes { assetKey { path } groupName }
+          runsOrError { ... on Runs { results { jobName status } } }
+        }"""
+        deadline = time.monotonic() + 120
+        while True:  # the code location loads in the background after the server is up
+            data = httpx.post(f"{base}/graphql", json={"query": query}, timeout=30).json()["data"]
+            if data["assetNodes"] or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        keys = {"/".join(node["assetKey"]["path"]) for node in data["assetNodes"]}
+        assert {"raw/listings", "titles", "data_profile", "serving_snapshot"} <= keys
+        runs = data["runsOrError"]["results"]
+        assert {"jobName": "all_assets_job", "status": "SUCCESS"} in runs
+    finally:
+        webserver.terminate()
+        webserver.wait(timeout=20)
+
+
+def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
+    """Daily partitions: a crawl weeks later sees titles released since, and keeps the old day."""
+    root, env, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    warehouse = root / "data" / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = con.execute("select count(*) from titles").fetchone()[0]
+    later = subprocess.run(
+        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", "2026-11-20"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert later.returncode == 0, later.stdout[-3000:] + later.stderr[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = con.execute("select count(*) from titles").fetchone()[0]
+        days = con.execute(
+            "select crawl_date::varchar, count(*) from raw.listings group by 1 order by 1"
+        ).fetchall()
+        first_seen = dict(
+            con.execute(
+                "select first_crawled_on::varchar, count(*) from titles group by 1"
+            ).fetchall()
+        )
+    assert [d for d, _ in days] == [PARTITION, "2026-11-20"]
+    assert after > before
+    assert first_seen.get("2026-11-20", 0) == after - before

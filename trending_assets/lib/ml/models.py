@@ -1,0 +1,502 @@
+"""Genre models behind one interface, and ``load_model`` to read any of them back.
+
+Every model is multi-label over the genres of its training split, tunes one decision
+threshold per genre on the validation split inside ``fit``, and saves to a directory
+holding ``model.json`` (name, class, genres, thresholds, config) plus its own files.
+:func:`load_model` reads ``model.json`` and hands the directory to the right class.
+
+- ``keyword``  :class:`trending_assets.lib.ml.keyword.KeywordGenreModel` (rules baseline)
+- ``logreg``   :class:`LogRegGenreModel` (TF-IDF + one-vs-rest logistic regression)
+- ``xgboost``  :class:`XGBoostGenreModel` (TF-IDF [+ sentence embeddings] + XGBoost)
+- ``bert``     ``trending_assets.lib.ml.finetune.EncoderGenreModel`` (fine-tuned MiniLM)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from trending_assets.lib.ml.data import GenreExamples
+from trending_assets.lib.ml.features import TfidfFeaturizer
+from trending_assets.lib.ml.metrics import evaluate
+from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
+
+MODEL_JSON = "model.json"
+FORMAT_VERSION = 1
+
+# name -> "module:Class"; imported only when a model of that name is loaded.
+MODEL_CLASSES: dict[str, str] = {
+    "keyword": "trending_assets.lib.ml.keyword:KeywordGenreModel",
+    "logreg": "trending_assets.lib.ml.models:LogRegGenreModel",
+    "xgboost": "trending_assets.lib.ml.models:XGBoostGenreModel",
+    "bert": "trending_assets.lib.ml.finetune:EncoderGenreModel",
+}
+
+
+class GenreModel(ABC):
+    """A multi-label genre classifier over plot text.
+
+    Attributes: ``name`` (registry name, e.g. ``logreg``), ``genres`` (column order of
+    every label and probability matrix), ``thresholds`` (one per genre, tuned on
+    validation in ``fit``), ``config`` (JSON-able settings, written to ``model.json``).
+    """
+
+    name: ClassVar[str]
+    genres: list[str]
+    thresholds: np.ndarray
+    config: dict[str, Any]
+
+    @abstractmethod
+    def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
+        """Train on ``train``, choose settings and tune thresholds on ``validation``.
+
+        Returns a JSON-able training report (best params, validation macro F1, timings).
+        """
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, G) float scores in [0, 1], columns in the order of ``genres``."""
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, G) uint8 genre decisions from the tuned thresholds (at least one genre each)."""
+        return apply_thresholds(self.predict_proba(texts), self.thresholds)
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the model (``model.json`` included, see :func:`write_model_json`)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path) -> GenreModel:
+        """Read a model written by :meth:`save`."""
+
+
+def _class_path(model: object) -> str:
+    return f"{type(model).__module__}:{type(model).__qualname__}"
+
+
+def write_model_json(model: GenreModel, directory: Path, **extra: Any) -> Path:
+    """Write ``directory/model.json``: name, class, genres, thresholds, config (+ extra)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "name": model.name,
+        "class": _class_path(model),
+        "genres": list(model.genres),
+        "thresholds": [float(t) for t in model.thresholds],
+        "config": model.config,
+        **extra,
+    }
+    path = directory / MODEL_JSON
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default))
+    return path
+
+
+def read_model_json(directory: Path) -> dict[str, Any]:
+    """The ``model.json`` of a saved model directory."""
+    path = Path(directory) / MODEL_JSON
+    if not path.is_file():
+        raise FileNotFoundError(f"no {MODEL_JSON} in {directory}: not a saved genre model")
+    return json.loads(path.read_text())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple | set):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def load_model(directory: Path | str) -> GenreModel:
+    """Load any saved genre model, dispatching on the ``name`` in its ``model.json``."""
+    meta = read_model_json(Path(directory))
+    target = MODEL_CLASSES.get(meta.get("name", ""))
+    if target is None:
+        raise ValueError(
+            f"unknown model name {meta.get('name')!r} in {directory}; "
+            f"known: {', '.join(sorted(MODEL_CLASSES))}"
+        )
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls.load(Path(directory))
+
+
+def validation_macro_f1(y_true: np.ndarray, proba: np.ndarray) -> tuple[float, np.ndarray]:
+    """Tune thresholds on (y_true, proba) and return (macro F1 with them, thresholds)."""
+    thresholds = tune_thresholds(y_true, proba)
+    pred = apply_thresholds(proba, thresholds)
+    genres = [str(j) for j in range(y_true.shape[1])]
+    return float(evaluate(y_true, pred, genres)["macro_f1"]), thresholds
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return float(np.log(p / (1 - p)))
+
+
+# --- TF-IDF + logistic regression -------------------------------------------------------
+
+
+class LogRegGenreModel(GenreModel):
+    """TF-IDF + one-vs-rest logistic regression (``class_weight="balanced"``).
+
+    ``C`` is chosen from ``c_grid`` by validation macro F1 (thresholds tuned per C).
+    The fitted weights are kept as a float32 matrix (saved as ``.npz``, no pickle), so
+    predictions are one sparse matrix product.
+    """
+
+    name = "logreg"
+
+    def __init__(
+        self,
+        featurizer: TfidfFeaturizer | None = None,
+        *,
+        c_grid: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0),
+        max_iter: int = 1000,
+    ) -> None:
+        self.featurizer = featurizer or TfidfFeaturizer()
+        self.c_grid = [float(c) for c in c_grid]
+        self.max_iter = max_iter
+        self.genres: list[str] = []
+        self.thresholds = np.zeros(0)
+        self.coef: np.ndarray | None = None  # (G, V) float32
+        self.intercept: np.ndarray | None = None  # (G,) float32
+        self.best_c: float | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "featurizer": self.featurizer.config,
+            "c_grid": self.c_grid,
+            "max_iter": self.max_iter,
+            "C": self.best_c,
+        }
+
+    def _fit_weights(self, x: sp.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.linear_model import LogisticRegression
+
+        coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
+        intercept = np.zeros(y.shape[1], dtype=np.float32)
+        for j in range(y.shape[1]):
+            column = y[:, j]
+            if column.min() == column.max():  # one class only: a constant prior
+                intercept[j] = _logit(float(column.mean()))
+                continue
+            estimator = LogisticRegression(
+                C=c, class_weight="balanced", solver="liblinear", max_iter=self.max_iter
+            )
+            estimator.fit(x, column)
+            coef[j] = estimator.coef_[0]
+            intercept[j] = estimator.intercept_[0]
+        return coef, intercept
+
+    @staticmethod
+    def _proba(x: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        scores = np.asarray(x @ coef.T, dtype=np.float64) + intercept.astype(np.float64)
+        return _sigmoid(scores)
+
+    def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
+        started = time.perf_counter()
+        self.genres = list(train.genres)
+        x_train = self.featurizer.fit_transform(train.texts)
+        x_val = self.featurizer.transform(validation.texts)
+        search: list[dict[str, float]] = []
+        best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
+        for c in self.c_grid:
+            coef, intercept = self._fit_weights(x_train, train.labels, c)
+            score, thresholds = validation_macro_f1(
+                validation.labels, self._proba(x_val, coef, intercept)
+            )
+            search.append({"C": c, "validation_macro_f1": score})
+            if best is None or score > best[0]:
+                best = (score, c, coef, intercept, thresholds)
+        assert best is not None, "c_grid must not be empty"
+        score, self.best_c, self.coef, self.intercept, self.thresholds = best
+        return {
+            "model": self.name,
+            "best_params": {"C": self.best_c},
+            "validation_macro_f1": score,
+            "search": search,
+            "vocabulary_size": self.featurizer.vocabulary_size,
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.coef is None or self.intercept is None:
+            raise RuntimeError("LogRegGenreModel is not fitted")
+        return self._proba(self.featurizer.transform(list(texts)), self.coef, self.intercept)
+
+    def save(self, directory: Path) -> None:
+        if self.coef is None or self.intercept is None:
+            raise RuntimeError("LogRegGenreModel is not fitted")
+        directory = Path(directory)
+        write_model_json(self, directory)
+        self.featurizer.save(directory / "featurizer.joblib")
+        np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
+
+    @classmethod
+    def load(cls, directory: Path) -> LogRegGenreModel:
+        directory = Path(directory)
+        meta = read_model_json(directory)
+        config = meta["config"]
+        model = cls(
+            TfidfFeaturizer.load(directory / "featurizer.joblib"),
+            c_grid=config["c_grid"],
+            max_iter=config["max_iter"],
+        )
+        model.genres = list(meta["genres"])
+        model.thresholds = np.asarray(meta["thresholds"], dtype=float)
+        model.best_c = config.get("C")
+        with np.load(directory / "weights.npz") as weights:
+            model.coef, model.intercept = weights["coef"], weights["intercept"]
+        return model
+
+
+# --- TF-IDF (+ embeddings) + XGBoost -----------------------------------------------------
+
+DEFAULT_XGB_SEARCH: list[dict[str, Any]] = [
+    {"max_depth": 4, "learning_rate": 0.2, "min_child_weight": 1.0, "colsample_bytree": 0.5},
+    {"max_depth": 6, "learning_rate": 0.2, "min_child_weight": 1.0, "colsample_bytree": 0.3},
+    {"max_depth": 2, "learning_rate": 0.3, "min_child_weight": 1.0, "colsample_bytree": 0.5},
+]
+_XGB_FIXED = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist"}
+
+
+def _make_embedder(config: dict[str, Any]) -> Any:
+    """Re-create an embedder from its config ({"class": "module:Class", "kwargs": {...}})."""
+    target = config.get("class", "trending_assets.lib.ml.embeddings:SentenceEmbedder")
+    module_name, _, class_name = target.partition(":")
+    if not module_name.startswith("trending_assets."):
+        raise ValueError(f"refusing to import embedder class outside the project: {target}")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**config.get("kwargs", {}))
+
+
+def _embedder_config(embedder: Any, explicit: dict[str, Any] | None) -> dict[str, Any] | None:
+    if embedder is None:
+        return None
+    if explicit is not None:
+        return explicit
+    kwargs = getattr(embedder, "config", None)
+    if callable(kwargs):
+        kwargs = kwargs()
+    if not isinstance(kwargs, dict):
+        raise ValueError(
+            "pass embedder_config={'class': ..., 'kwargs': {...}} for an embedder without "
+            "a .config dict, so that the model can re-create it on load"
+        )
+    return {"class": _class_path(embedder), "kwargs": kwargs}
+
+
+class XGBoostGenreModel(GenreModel):
+    """TF-IDF (optionally + sentence embeddings) + gradient-boosted trees, one per genre.
+
+    One binary booster per genre (``hist``, ``n_jobs`` threads), each stopping early on
+    its own validation log-loss and weighting positives by sqrt(negatives / positives):
+    rare genres need more help than common ones, and per-genre boosters let each stop
+    at its own round count. A small search over ``search`` (list of XGBoost parameter
+    dicts) picks the configuration with the best validation macro F1 after threshold
+    tuning. The embedder is not pickled: its config is saved and it is re-created on load.
+    """
+
+    name = "xgboost"
+
+    def __init__(
+        self,
+        featurizer: TfidfFeaturizer | None = None,
+        embedder: Any = None,
+        search: list[dict[str, Any]] | None = None,
+        *,
+        embedder_config: dict[str, Any] | None = None,
+        num_boost_round: int = 300,
+        early_stopping_rounds: int = 25,
+        n_jobs: int = 2,
+        seed: int = 42,
+    ) -> None:
+        self.featurizer = featurizer or TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
+        self.embedder = embedder
+        self.embedder_config = _embedder_config(embedder, embedder_config)
+        self.search = [dict(s) for s in (search or DEFAULT_XGB_SEARCH)]
+        self.num_boost_round = num_boost_round
+        self.early_stopping_rounds = early_stopping_rounds
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.genres: list[str] = []
+        self.thresholds = np.zeros(0)
+        self.best_params: dict[str, Any] | None = None
+        self.boosters: list[Any] = []  # xgboost.Booster, or a float prior for a constant genre
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "featurizer": self.featurizer.config,
+            "embedder": self.embedder_config,
+            "search": self.search,
+            "num_boost_round": self.num_boost_round,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "n_jobs": self.n_jobs,
+            "seed": self.seed,
+            "best_params": self.best_params,
+        }
+
+    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        x = self.featurizer.transform(texts)
+        if self.embedder is not None:
+            embeddings = np.asarray(self.embedder.encode(list(texts)), dtype=np.float32)
+            x = sp.hstack([x, sp.csr_matrix(embeddings)], format="csr", dtype=np.float32)
+        return x
+
+    def _params(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        return {**_XGB_FIXED, "nthread": self.n_jobs, "seed": self.seed, "verbosity": 0, **overrides}
+
+    def _train_genres(
+        self, d_train: Any, d_val: Any, y_train: np.ndarray, y_val: np.ndarray, params: dict[str, Any]
+    ) -> tuple[list[Any], np.ndarray, list[int]]:
+        import xgboost as xgb
+
+        boosters: list[Any] = []
+        proba = np.zeros(y_val.shape, dtype=np.float64)
+        rounds: list[int] = []
+        for j in range(y_train.shape[1]):
+            column = y_train[:, j].astype(np.float32)
+            positives = float(column.sum())
+            if positives in (0.0, float(len(column))):  # one class only: a constant prior
+                prior = float(column.mean())
+                boosters.append(prior)
+                proba[:, j] = prior
+                rounds.append(0)
+                continue
+            d_train.set_label(column)
+            d_val.set_label(y_val[:, j].astype(np.float32))
+            weight = float(np.sqrt((len(column) - positives) / positives))
+            booster = xgb.train(
+                {**params, "scale_pos_weight": weight},
+                d_train,
+                num_boost_round=self.num_boost_round,
+                evals=[(d_val, "validation")],
+                early_stopping_rounds=self.early_stopping_rounds,
+                verbose_eval=False,
+            )
+            best_iteration = int(booster.best_iteration)
+            booster = booster[: best_iteration + 1]  # keep the rounds up to the best one
+            boosters.append(booster)
+            proba[:, j] = booster.predict(d_val)
+            rounds.append(best_iteration + 1)
+        return boosters, proba, rounds
+
+    def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
+        import xgboost as xgb
+
+        started = time.perf_counter()
+        self.genres = list(train.genres)
+        self.featurizer.fit(train.texts)
+        d_train = xgb.DMatrix(self._features(train.texts), nthread=self.n_jobs)
+        d_val = xgb.DMatrix(self._features(validation.texts), nthread=self.n_jobs)
+        search_report: list[dict[str, Any]] = []
+        best: tuple[float, dict[str, Any], list[Any], np.ndarray] | None = None
+        for overrides in self.search:
+            tried = time.perf_counter()
+            boosters, proba, rounds = self._train_genres(
+                d_train, d_val, train.labels, validation.labels, self._params(overrides)
+            )
+            score, thresholds = validation_macro_f1(validation.labels, proba)
+            search_report.append(
+                {
+                    "params": overrides,
+                    "validation_macro_f1": score,
+                    "mean_rounds": float(np.mean(rounds)),
+                    "seconds": round(time.perf_counter() - tried, 2),
+                }
+            )
+            if best is None or score > best[0]:
+                best = (score, overrides, boosters, thresholds)
+        assert best is not None, "search must not be empty"
+        score, self.best_params, self.boosters, self.thresholds = best
+        return {
+            "model": self.name,
+            "best_params": self.best_params,
+            "validation_macro_f1": score,
+            "search": search_report,
+            "n_features": int(d_train.num_col()),
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        import xgboost as xgb
+
+        if not self.boosters:
+            raise RuntimeError("XGBoostGenreModel is not fitted")
+        texts = list(texts)
+        matrix = xgb.DMatrix(self._features(texts), nthread=self.n_jobs)
+        proba = np.zeros((len(texts), len(self.boosters)), dtype=np.float64)
+        for j, booster in enumerate(self.boosters):
+            proba[:, j] = booster if isinstance(booster, float) else booster.predict(matrix)
+        return proba
+
+    def save(self, directory: Path) -> None:
+        if not self.boosters:
+            raise RuntimeError("XGBoostGenreModel is not fitted")
+        directory = Path(directory)
+        boosters_dir = directory / "boosters"
+        boosters_dir.mkdir(parents=True, exist_ok=True)
+        entries: list[dict[str, Any]] = []
+        for genre, booster in zip(self.genres, self.boosters, strict=True):
+            if isinstance(booster, float):
+                entries.append({"genre": genre, "prior": booster})
+            else:
+                file_name = f"{genre}.ubj"
+                booster.save_model(boosters_dir / file_name)
+                entries.append({"genre": genre, "file": f"boosters/{file_name}"})
+        write_model_json(self, directory, boosters=entries)
+        self.featurizer.save(directory / "featurizer.joblib")
+
+    @classmethod
+    def load(cls, directory: Path) -> XGBoostGenreModel:
+        import xgboost as xgb
+
+        directory = Path(directory)
+        meta = read_model_json(directory)
+        config = meta["config"]
+        embedder = _make_embedder(config["embedder"]) if config.get("embedder") else None
+        model = cls(
+            TfidfFeaturizer.load(directory / "featurizer.joblib"),
+            embedder,
+            config["search"],
+            embedder_config=config.get("embedder"),
+            num_boost_round=config["num_boost_round"],
+            early_stopping_rounds=config["early_stopping_rounds"],
+            n_jobs=config["n_jobs"],
+            seed=config["seed"],
+        )
+        model.genres = list(meta["genres"])
+        model.thresholds = np.asarray(meta["thresholds"], dtype=float)
+        model.best_params = config.get("best_params")
+        boosters: list[Any] = []
+        for entry in meta["boosters"]:
+            if "prior" in entry:
+                boosters.append(float(entry["prior"]))
+            else:
+                booster = xgb.Booster()
+                booster.load_model(directory / entry["file"])
+                booster.set_param({"nthread": model.n_jobs})
+                boosters.append(booster)
+        model.boosters = boosters
+        return model
