@@ -7,7 +7,15 @@ from typing import Any
 
 import duckdb
 
-from serving.schemas import Genre, ReviewStats, TitleDetail, TitlePage, TitleSummary
+from serving.schemas import (
+    Genre,
+    GenrePrediction,
+    ModelGenres,
+    ReviewStats,
+    TitleDetail,
+    TitlePage,
+    TitleSummary,
+)
 
 
 def known_genre_ids(cur: duckdb.DuckDBPyConnection) -> set[str]:
@@ -85,7 +93,7 @@ def get_title(cur: duckdb.DuckDBPyConnection, title_id: str) -> TitleDetail | No
     ).fetchone()
     if row is None:
         return None
-    return TitleDetail(
+    detail = TitleDetail(
         id=row[0],
         title=row[1],
         year=row[2],
@@ -105,4 +113,30 @@ def get_title(cur: duckdb.DuckDBPyConnection, title_id: str) -> TitleDetail | No
             reviews_last_7d=row[15],
             reviews_last_30d=row[16],
         ),
+    )
+    detail.model_genres = get_model_genres(cur, title_id)
+    return detail
+
+
+def get_model_genres(cur: duckdb.DuckDBPyConnection, title_id: str) -> ModelGenres | None:
+    """The champion's genres for a title; None when the snapshot carries no predictions."""
+    has_table = cur.execute(
+        "select count(*) from duckdb_tables() where table_name = 'title_predictions'"
+    ).fetchone()[0]
+    if not has_table:
+        return None
+    rows = cur.execute(
+        "select genre_id, genre_name, probability, predicted, model_name, model_version "
+        "from title_predictions where title_id = ? order by probability desc, genre_id",
+        [title_id],
+    ).fetchall()
+    if not rows:
+        return None
+    return ModelGenres(
+        model=rows[0][4],
+        model_version=rows[0][5],
+        predicted=[r[1] for r in rows if r[3]],
+        probabilities=[
+            GenrePrediction(genre_id=r[0], genre=r[1], probability=r[2], predicted=r[3]) for r in rows
+        ],
     )

@@ -44,6 +44,22 @@ class ReviewStats(msgspec.Struct, kw_only=True):
     reviews_last_30d: int
 
 
+class GenrePrediction(msgspec.Struct, kw_only=True):
+    genre_id: str
+    genre: str
+    probability: float
+    predicted: bool
+
+
+class ModelGenres(msgspec.Struct, kw_only=True):
+    """The champion genre model's view of the title, with the model that made it."""
+
+    model: str
+    model_version: str
+    predicted: list[str]
+    probabilities: list[GenrePrediction]
+
+
 class TitleDetail(msgspec.Struct, kw_only=True):
     id: str
     title: str
@@ -56,6 +72,7 @@ class TitleDetail(msgspec.Struct, kw_only=True):
     genres: list[str]
     genre_ids: list[str]
     review_stats: ReviewStats
+    model_genres: ModelGenres | None = None
 
 
 class Genre(msgspec.Struct, kw_only=True):

@@ -66,6 +66,18 @@ class TrendingSettings(BaseSettings):
     tmdb_base_url: str | None = None
     tmdb_max_pages: int = 5
 
+    # Genre models (issue 3): the demo keeps the fine-tune small so a run stays in minutes.
+    min_genre_count: int = 10
+    split_seed: int = 42
+    bert_epochs: int = 2
+    bert_max_length: int = 128
+    bert_row_cap: int = 400
+    bert_batch_size: int = 16
+    xgboost_use_embeddings: bool = False
+    champion_floor: float = 0.25
+    champion_min_improvement: float = 0.0
+    wandb_project: str = "trending-now"
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_port: int = 3000

@@ -104,6 +104,16 @@ def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path
                     "insert into reviews values (?, ?, 'reelhub', 'someone', ?, ?, 'text')",
                     [f"{t.title_id}-r{i}", t.title_id, rating, review_date],
                 )
+        # The champion model's predictions, for one title only (the others have none).
+        con.execute(
+            """
+            create table title_predictions as
+            select * from (values
+                ('t07', 'comedy', 'Comedy', 0.91, true, 'logreg', '20261120T000000Z-abc'),
+                ('t07', 'drama', 'Drama', 0.2, false, 'logreg', '20261120T000000Z-abc')
+            ) as p(title_id, genre_id, genre_name, probability, predicted, model_name, model_version)
+            """
+        )
         con.execute(
             """
             create table title_review_stats as

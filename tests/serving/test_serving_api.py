@@ -112,7 +112,18 @@ def test_title_detail(api: httpx.Client, published: tuple[Path, str]) -> None:
             "reviews_last_7d": 1,
             "reviews_last_30d": 3,
         },
+        "model_genres": {
+            "model": "logreg",
+            "model_version": "20261120T000000Z-abc",
+            "predicted": ["Comedy"],
+            "probabilities": [
+                {"genre_id": "comedy", "genre": "Comedy", "probability": 0.91, "predicted": True},
+                {"genre_id": "drama", "genre": "Drama", "probability": 0.2, "predicted": False},
+            ],
+        },
     }
+    # A title the model has not scored says so instead of inventing genres.
+    assert api.get("/titles/t01").json()["model_genres"] is None
     unreviewed = api.get("/titles/t04").json()["review_stats"]
     assert unreviewed["review_count"] == 0 and unreviewed["mean_rating"] is None
 

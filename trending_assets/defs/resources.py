@@ -98,6 +98,22 @@ class ServingResource(dg.ConfigurableResource):
     keep_versions: int = 3
 
 
+class GenreModelsResource(dg.ConfigurableResource):
+    """Training knobs for the genre models, the champion gate and experiment tracking."""
+
+    min_genre_count: int = 10
+    split_seed: int = 42
+    bert_epochs: int = 2
+    bert_max_length: int = 128
+    bert_row_cap: int = 400
+    bert_batch_size: int = 16
+    xgboost_use_embeddings: bool = False
+    champion_floor: float = 0.25
+    champion_min_improvement: float = 0.0
+    wandb_project: str = "trending-now"
+    wandb_dir: str
+
+
 def build_resources() -> dict[str, object]:
     settings = get_settings()
     return {
@@ -127,6 +143,19 @@ def build_resources() -> dict[str, object]:
         "tmdb": TmdbApiResource(
             base_url=settings.tmdb_base_url,
             max_pages=settings.tmdb_max_pages,
+        ),
+        "genre_models": GenreModelsResource(
+            min_genre_count=settings.min_genre_count,
+            split_seed=settings.split_seed,
+            bert_epochs=settings.bert_epochs,
+            bert_max_length=settings.bert_max_length,
+            bert_row_cap=settings.bert_row_cap,
+            bert_batch_size=settings.bert_batch_size,
+            xgboost_use_embeddings=settings.xgboost_use_embeddings,
+            champion_floor=settings.champion_floor,
+            champion_min_improvement=settings.champion_min_improvement,
+            wandb_project=settings.wandb_project,
+            wandb_dir=str((settings.data_dir / "wandb").resolve()),
         ),
         "serving": ServingResource(
             serving_dir=str(settings.serving_root),

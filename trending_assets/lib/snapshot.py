@@ -138,6 +138,20 @@ group by g.genre_id, g.genre_name
 order by g.genre_id
 """
 
+TITLE_PREDICTIONS_SQL = """
+select
+    p.title_id::varchar as title_id,
+    p.genre_id::varchar as genre_id,
+    coalesce(p.genre_name, p.genre_id)::varchar as genre_name,
+    p.probability::double as probability,
+    p.predicted::boolean as predicted,
+    p.model_name::varchar as model_name,
+    p.model_version::varchar as model_version
+from title_predictions as p
+where p.title_id in (select title_id from titles)
+order by p.title_id, p.probability desc, p.genre_id
+"""
+
 # Stored sorted by (title, title_id) for the list endpoint; the unique index serves
 # /titles/{id}. title_genres is sorted by genre so genre filters scan few row groups.
 SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
@@ -161,6 +175,15 @@ SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
         select_sql=GENRES_SQL,
         reads=("genres", "title_genres", "titles"),
         post_sql=("create unique index genres_genre_id on {table} (genre_id)",),
+    ),
+    # The champion model's genres. Optional: a warehouse built before any model was
+    # trained still publishes, and snapshot_info records the table as skipped.
+    SnapshotTable(
+        name="title_predictions",
+        select_sql=TITLE_PREDICTIONS_SQL,
+        reads=("title_predictions", "titles"),
+        required=False,
+        post_sql=("create index title_predictions_title_id on {table} (title_id)",),
     ),
 )
 

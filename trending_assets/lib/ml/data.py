@@ -106,20 +106,12 @@ class GenreExamples:
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # Frequent English function words.
 _ENGLISH_STOPWORDS = frozenset(
-    """a an and the of to in on at by for from with into about after before over under
-    is are was were be been being has have had his her hers he she him they them their
-    it its this that these those who whom whose which what when where while as but or
-    not no one his must must will would can could should than then there out up only
-    our your my we you i""".split()
+    ["a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them", "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which", "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "his", "must", "must", "will", "would", "can", "could", "should", "than", "then", "there", "out", "up", "only", "our", "your", "my", "we", "you", "i"]
 )
 # Frequent function words of the other big Latin-script film languages that are not
 # (common) English words.
 _OTHER_STOPWORDS = frozenset(
-    """le la les des du et est une dans pour qui que sur avec pas sont ses leur aux
-    el los las del y por con una es su al lo se más como pero sus
-    der das und ist ein eine mit für nicht sich dem den auf wird ihre
-    il di che per della non gli nel alla sono anche
-    em um uma com não os dos das pelo mais seu sua""".split()
+    ["le", "la", "les", "des", "du", "et", "est", "une", "dans", "pour", "qui", "que", "sur", "avec", "pas", "sont", "ses", "leur", "aux", "el", "los", "las", "del", "y", "por", "con", "una", "es", "su", "al", "lo", "se", "más", "como", "pero", "sus", "der", "das", "und", "ist", "ein", "eine", "mit", "für", "nicht", "sich", "dem", "den", "auf", "wird", "ihre", "il", "di", "che", "per", "della", "non", "gli", "nel", "alla", "sono", "anche", "em", "um", "uma", "com", "não", "os", "dos", "das", "pelo", "mais", "seu", "sua"]
 )
 
 

@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 
 from trending_assets.lib.ml.data import GenreExamples
-from trending_assets.lib.ml.models import GenreModel, read_model_json, validation_macro_f1, write_model_json
+from trending_assets.lib.ml.models import (
+    GenreModel,
+    read_model_json,
+    validation_macro_f1,
+    write_model_json,
+)
 
 # Seed terms: regex fragments, matched case-insensitively between word boundaries.
 SEED_LEXICON: dict[str, list[str]] = {
@@ -99,12 +104,7 @@ SEED_LEXICON: dict[str, list[str]] = {
 _TOKEN = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 # Function words never become learned terms.
 _STOPWORDS = frozenset(
-    """a an and the of to in on at by for from with into about after before over under is
-    are was were be been being has have had his her hers he she him they them their it its
-    this that these those who whom whose which what when where while as but or not no
-    one two his must will would can could should than then there out up only our your my
-    we you i all more most when so if some any each other such own same too very just
-    also now new first last after during through between against becomes become s""".split()
+    ["a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them", "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which", "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "two", "his", "must", "will", "would", "can", "could", "should", "than", "then", "there", "out", "up", "only", "our", "your", "my", "we", "you", "i", "all", "more", "most", "when", "so", "if", "some", "any", "each", "other", "such", "own", "same", "too", "very", "just", "also", "now", "new", "first", "last", "after", "during", "through", "between", "against", "becomes", "become", "s"]
 )
 
 

@@ -1,0 +1,66 @@
+"""Enrichment of every title: the champion model's genres (LLM enrichment joins this group later)."""
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.defs.resources import WAREHOUSE_POOL, LakeResource
+from trending_assets.lib.ml.lifecycle import predict_titles
+from trending_assets.lib.ml.models import load_model
+from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
+
+PREDICTIONS_TABLE = "title_predictions"
+
+
+@dg.asset(
+    group_name="enrichment",
+    deps=[dg.AssetKey("titles"), dg.AssetKey("genres")],
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def title_predictions(
+    context: dg.AssetExecutionContext,
+    champion_model: ModelVersion | None,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+) -> dg.MaterializeResult:
+    """The champion's genre probabilities for every title, also those left out of training."""
+    if champion_model is None:
+        raise dg.Failure("no champion model: materialise champion_model after a model passes the gate")
+    registry = ModelRegistry(lake.get_lake())
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_model(registry.fetch(champion_model, Path(tmp) / "champion"))
+    with warehouse.get_connection() as con:
+        # A title with no plot is still predicted, from its title: every title gets an answer.
+        titles = con.execute(
+            "select title_id, coalesce(nullif(trim(plot), ''), title) as text from titles order by title_id"
+        ).df()
+    predictions = predict_titles(model, titles["title_id"].tolist(), titles["text"].tolist())
+    predictions = predictions.assign(model_name=champion_model.name, model_version=champion_model.version)
+    with warehouse.get_connection() as con:
+        con.register("new_predictions", predictions)
+        con.execute("begin transaction")
+        con.execute(
+            f"""create or replace table {PREDICTIONS_TABLE} as
+                select p.title_id, p.genre_id, g.genre_name, p.probability, p.predicted,
+                       p.model_name, p.model_version
+                from new_predictions p left join genres g using (genre_id)"""
+        )
+        con.execute("commit")
+        con.unregister("new_predictions")
+    per_title = predictions.groupby("title_id")["predicted"].sum()
+    preview = predictions[predictions["predicted"]].head(10)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(predictions),
+            "titles": int(per_title.size),
+            "mean_genres_per_title": round(float(per_title.mean()), 2) if len(per_title) else 0.0,
+            "model": f"{champion_model.name} {champion_model.version}",
+            "preview": dg.MetadataValue.md(
+                pd.DataFrame(preview).to_markdown(index=False) if len(preview) else "_none_"
+            ),
+        }
+    )

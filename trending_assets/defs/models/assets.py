@@ -1,0 +1,366 @@
+"""Genre classification: features, the training split, four models, evaluation and the champion."""
+
+import hashlib
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
+from trending_assets.lib.lake import read_parquet, write_parquet
+from trending_assets.lib.ml.data import examples_from_marts
+from trending_assets.lib.ml.features import TfidfFeaturizer
+from trending_assets.lib.ml.lifecycle import (
+    Evaluation,
+    TrainedModel,
+    choose_champion,
+    evaluate_on_test,
+    train_and_register,
+)
+from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
+from trending_assets.lib.ml.split import SplitResult, make_split
+from trending_assets.lib.profiling import png_markdown
+from trending_assets.lib.tracking import log_training_run
+
+ML_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lib" / "ml"
+
+
+def ml_code_version() -> str:
+    """A hash of the ML code: a change to it is a new code version of every model asset."""
+    digest = hashlib.sha256()
+    for path in sorted(ML_SOURCE_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+CODE_VERSION = ml_code_version()
+
+
+def read_marts(warehouse: DuckDBResource) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with warehouse.get_connection() as con:
+        titles = con.execute(
+            "select title_id, title, plot, title_type, original_language, sources from titles"
+        ).df()
+        title_genres = con.execute("select title_id, genre_id from title_genres").df()
+    return titles, title_genres
+
+
+@dg.asset(
+    group_name="models",
+    deps=[dg.AssetKey("titles"), dg.AssetKey("title_genres")],
+    kinds={"python", "pandas"},
+    pool=WAREHOUSE_POOL,
+    code_version=CODE_VERSION,
+)
+def training_set(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, genre_models: GenreModelsResource
+) -> SplitResult:
+    """A reproducible multi-label train/validation/test split of the titles' plots and genres."""
+    titles, title_genres = read_marts(warehouse)
+    examples, exclusions = examples_from_marts(titles, title_genres)
+    split = make_split(examples, seed=genre_models.split_seed, min_genre_count=genre_models.min_genre_count)
+    summary = split.summary()
+    per_split = pd.DataFrame(summary["genre_counts"]).fillna(0).astype(int)
+    context.add_output_metadata(
+        {
+            "fingerprint": split.fingerprint,
+            "sizes": dg.MetadataValue.json(summary["sizes"]),
+            "genres": len(split.genres),
+            "dropped_genres": dg.MetadataValue.json(split.dropped_genres),
+            "excluded": dg.MetadataValue.json({**exclusions, **split.excluded}),
+            "genre_counts": dg.MetadataValue.md(per_split.to_markdown()),
+            "dagster/row_count": sum(summary["sizes"].values()),
+        }
+    )
+    return split
+
+
+@dg.asset(group_name="features", kinds={"scikit-learn"}, code_version=CODE_VERSION)
+def tfidf_features(
+    context: dg.AssetExecutionContext, training_set: SplitResult, lake: LakeResource
+) -> TfidfFeaturizer:
+    """Word + character n-gram TF-IDF, fitted on the training split only, and its matrix."""
+    featurizer = TfidfFeaturizer().fit(training_set.train.texts)
+    parts = [training_set.train, training_set.validation, training_set.test]
+    matrix = sp.vstack([featurizer.transform(p.texts) for p in parts]).tocsr()
+    ids = [i for p in parts for i in p.ids]
+    store = lake.get_lake()
+    prefix = f"ml/features/tfidf/{training_set.fingerprint[:16]}"
+    buffer = io.BytesIO()
+    sp.save_npz(buffer, matrix)
+    store.write_bytes(f"{prefix}/matrix.npz", buffer.getvalue())
+    store.write_bytes(f"{prefix}/ids.json", json.dumps(ids).encode())
+    with tempfile.TemporaryDirectory() as tmp:
+        featurizer.save(Path(tmp) / "featurizer.joblib")
+        uri = store.write_bytes(f"{prefix}/featurizer.joblib", (Path(tmp) / "featurizer.joblib").read_bytes())
+    context.add_output_metadata(
+        {
+            "vocabulary_size": featurizer.vocabulary_size,
+            "matrix_shape": dg.MetadataValue.json(list(matrix.shape)),
+            "nonzeros": int(matrix.nnz),
+            "featurizer_uri": dg.MetadataValue.path(uri),
+            "config": dg.MetadataValue.json(featurizer.config),
+        }
+    )
+    return featurizer
+
+
+@dg.asset(
+    group_name="features",
+    deps=[dg.AssetKey("titles")],
+    kinds={"pytorch", "parquet"},
+    pool=WAREHOUSE_POOL,
+    code_version=CODE_VERSION,
+)
+def text_embeddings(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, lake: LakeResource
+) -> pd.DataFrame:
+    """MiniLM sentence embeddings of every plot; only new or changed texts are embedded."""
+    from trending_assets.lib.ml.embeddings import SentenceEmbedder, embed_incremental
+
+    with warehouse.get_connection() as con:
+        titles = con.execute("select title_id, coalesce(plot, title) as text from titles order by title_id").df()
+    store = lake.get_lake()
+    cache_key = "ml/features/embeddings/cache.parquet"
+    cache = read_parquet(store, cache_key) if store.exists(cache_key) else None
+    started = time.monotonic()
+    result = embed_incremental(
+        titles["title_id"].tolist(), titles["text"].tolist(), SentenceEmbedder(show_progress=True), cache
+    )
+    elapsed = time.monotonic() - started
+    write_parquet(store, cache_key, result.cache)
+    frame = pd.DataFrame({"title_id": titles["title_id"], "embedding": list(result.vectors)})
+    uri = write_parquet(
+        store, "ml/features/embeddings/title_embeddings.parquet",
+        frame.assign(embedding=[v.tolist() for v in result.vectors]),
+    )  # fmt: skip
+    new = int(result.stats.get("new", 0))
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(frame),
+            "embedded_now": new,
+            "reused_from_cache": int(result.stats.get("reused", 0)),
+            "dimensions": int(result.vectors.shape[1]) if len(frame) else 0,
+            "texts_per_second": round(new / elapsed, 1) if new and elapsed > 0 else 0.0,
+            "lake_uri": dg.MetadataValue.path(uri),
+        }
+    )
+    return frame
+
+
+def _train(
+    context: dg.AssetExecutionContext,
+    model,
+    split: SplitResult,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """Fit, score on validation, log to W&B and register: the same steps for every model."""
+
+    def track(fitted, metrics: dict[str, float], model_dir: Path) -> dict:
+        run = log_training_run(
+            project=genre_models.wandb_project,
+            name=f"{fitted.name}-{split.fingerprint[:8]}",
+            group="genre-models",
+            config={**fitted.config, "model": fitted.name, "fingerprint": split.fingerprint,
+                    "code_version": CODE_VERSION, "sizes": split.summary()["sizes"]},
+            metrics=metrics,
+            artifact_dir=model_dir,
+            artifact_name=f"genre-model-{fitted.name}",
+            root=Path(genre_models.wandb_dir),
+        )  # fmt: skip
+        return {"run_id": run.run_id, "mode": run.mode, "url": run.url, "directory": run.directory}
+
+    registry = ModelRegistry(lake.get_lake())
+    trained = train_and_register(model, split, registry, code_version=CODE_VERSION, track=track)
+    wandb_ref = trained.tracking.get("url") or trained.tracking.get("directory", "")
+    context.add_output_metadata(
+        {
+            "version": trained.version.version,
+            "validation_macro_f1": round(trained.validation["macro_f1"], 4),
+            "validation_micro_f1": round(trained.validation["micro_f1"], 4),
+            "validation_samples_f1": round(trained.validation["samples_f1"], 4),
+            "train_seconds": round(trained.train_seconds, 1),
+            "fingerprint": split.fingerprint,
+            "config": dg.MetadataValue.json(json.loads(json.dumps(model.config, default=str))),
+            "wandb_run": dg.MetadataValue.url(wandb_ref) if trained.tracking.get("url")
+            else dg.MetadataValue.path(wandb_ref),
+            "artifact": dg.MetadataValue.path(registry.lake.uri(trained.version.artifact_key)),
+        }
+    )
+    return trained
+
+
+@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION)
+def genre_model_keyword(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """Baseline: a genre keyword lexicon (expanded from the training split), thresholds tuned."""
+    from trending_assets.lib.ml.keyword import KeywordGenreModel
+
+    return _train(context, KeywordGenreModel(), training_set, lake, genre_models)
+
+
+@dg.asset(group_name="models", kinds={"scikit-learn"}, code_version=CODE_VERSION)
+def genre_model_logreg(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    tfidf_features: TfidfFeaturizer,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """TF-IDF + one-vs-rest logistic regression with balanced class weights."""
+    from trending_assets.lib.ml.models import LogRegGenreModel
+
+    return _train(context, LogRegGenreModel(tfidf_features), training_set, lake, genre_models)
+
+
+@dg.asset(group_name="models", kinds={"xgboost"}, code_version=CODE_VERSION)
+def genre_model_xgboost(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    tfidf_features: TfidfFeaturizer,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """TF-IDF (optionally + MiniLM embeddings) + XGBoost, with a small hyperparameter search."""
+    from trending_assets.lib.ml.models import XGBoostGenreModel
+
+    embedder = None
+    if genre_models.xgboost_use_embeddings:
+        from trending_assets.lib.ml.embeddings import SentenceEmbedder
+
+        embedder = SentenceEmbedder()
+    model = XGBoostGenreModel(tfidf_features, embedder=embedder)
+    return _train(context, model, training_set, lake, genre_models)
+
+
+@dg.asset(group_name="models", kinds={"pytorch"}, code_version=CODE_VERSION)
+def genre_model_bert(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """MiniLM fine-tuned end to end with a multi-label head; early stopping on validation."""
+    from trending_assets.lib.ml.finetune import EncoderGenreModel
+
+    model = EncoderGenreModel(
+        epochs=genre_models.bert_epochs,
+        max_length=genre_models.bert_max_length,
+        batch_size=genre_models.bert_batch_size,
+        row_cap=genre_models.bert_row_cap,
+        seed=genre_models.split_seed,
+    )
+    return _train(context, model, training_set, lake, genre_models)
+
+
+def _f1_chart(evaluations: dict[str, Evaluation]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frames = [
+        pd.DataFrame(e.test["per_genre"]).assign(model=name) for name, e in evaluations.items()
+    ]
+    table = pd.concat(frames).pivot(index="genre", columns="model", values="f1").fillna(0.0)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / max(len(table.columns), 1)
+    x = np.arange(len(table.index))
+    for i, model in enumerate(table.columns):
+        ax.bar(x + i * width, table[model], width, label=model)
+    ax.set_xticks(x + width * (len(table.columns) - 1) / 2, table.index, rotation=60, ha="right")
+    ax.set_ylabel("test F1")
+    ax.set_ylim(0, 1)
+    ax.legend(ncols=len(table.columns), fontsize="small")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION)
+def model_evaluation(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    genre_model_keyword: TrainedModel,
+    genre_model_logreg: TrainedModel,
+    genre_model_xgboost: TrainedModel,
+    genre_model_bert: TrainedModel,
+    lake: LakeResource,
+) -> dict[str, Evaluation]:
+    """Every model on the held-out test split: F1s, per-genre scores, slices and model cards."""
+    registry = ModelRegistry(lake.get_lake())
+    trained = [genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert]
+    evaluations = {t.name: evaluate_on_test(registry, t.version, training_set) for t in trained}
+    comparison = pd.DataFrame(
+        [
+            {
+                "model": name,
+                "version": e.version.version,
+                "validation_macro_f1": e.version.metrics.get("validation_macro_f1"),
+                "test_macro_f1": e.test["macro_f1"],
+                "test_micro_f1": e.test["micro_f1"],
+                "test_samples_f1": e.test["samples_f1"],
+            }
+            for name, e in evaluations.items()
+        ]
+    ).round(4)
+    best = max(evaluations.values(), key=lambda e: e.test["macro_f1"])
+    context.add_output_metadata(
+        {
+            "comparison": dg.MetadataValue.md(comparison.to_markdown(index=False)),
+            "per_genre_f1_chart": dg.MetadataValue.md(png_markdown(_f1_chart(evaluations), "per-genre F1")),
+            "slices_best_model": dg.MetadataValue.md(
+                f"**{best.name}**\n\n" + best.slices.round(4).to_markdown(index=False)
+                if len(best.slices) else "_no slice large enough_"
+            ),
+            "test_size": len(training_set.test),
+            **{f"card_{name}": dg.MetadataValue.md(e.card) for name, e in evaluations.items()},
+        }
+    )
+    return evaluations
+
+
+@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION)
+def champion_model(
+    context: dg.AssetExecutionContext,
+    model_evaluation: dict[str, Evaluation],
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> ModelVersion | None:
+    """The served model. It changes only when a challenger beats it on validation macro F1
+    and passes the quality floor; otherwise the old champion stays, and this says why."""
+    registry = ModelRegistry(lake.get_lake())
+    champion, decision, challenger = choose_champion(
+        registry,
+        [e.version for e in model_evaluation.values()],
+        floor=genre_models.champion_floor,
+        min_improvement=genre_models.champion_min_improvement,
+    )
+    context.add_output_metadata(
+        {
+            "champion": f"{champion.name} {champion.version}" if champion else "none",
+            "promoted": decision.promote,
+            "decision": decision.reason,
+            "challenger": f"{challenger.name} {challenger.version}" if challenger else "none",
+            "floor": genre_models.champion_floor,
+            "champion_validation_macro_f1": float(champion.metrics.get("validation_macro_f1", 0.0))
+            if champion else 0.0,
+            "history": dg.MetadataValue.json(registry.champion_history()),
+        }
+    )
+    return champion

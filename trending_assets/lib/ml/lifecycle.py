@@ -1,0 +1,169 @@
+"""A model's life in the platform: train, register, evaluate, promote, predict.
+
+The Dagster assets call these in order; each step is plain Python over the registry in
+the lake, so the same lifecycle runs in tests, in benchmarks and in the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trending_assets.lib.ml.cards import model_card
+from trending_assets.lib.ml.metrics import evaluate, slice_metrics
+from trending_assets.lib.ml.models import GenreModel, load_model
+from trending_assets.lib.ml.registry import (
+    ModelRegistry,
+    ModelVersion,
+    PromotionDecision,
+    decide_promotion,
+)
+from trending_assets.lib.ml.split import SplitResult
+from trending_assets.lib.ml.thresholds import apply_thresholds
+
+KNOWN_LIMITS: dict[str, list[str]] = {
+    "keyword": ["Lexicon-based: misses genres expressed without its keywords, fooled by negation."],
+    "logreg": ["Bag of n-grams: no word order beyond bigrams; English plots only in training."],
+    "xgboost": ["Trees over sparse TF-IDF: can overfit rare n-grams on small catalogues."],
+    "bert": [
+        "Fine-tuned on a capped number of rows and epochs to fit the demo's time budget.",
+        "Plots are truncated to the configured max_length tokens.",
+    ],
+}
+COMMON_LIMITS = [
+    "Trained on plots whose text looks English; other texts are still predicted, untested.",
+    "Genres with too few examples are dropped from the label set (see the split summary).",
+    "Source genre labels are noisy and differ in granularity between sources.",
+]
+
+
+@dataclass
+class TrainedModel:
+    """What a model asset hands downstream: the registered version and how training went."""
+
+    name: str
+    version: ModelVersion
+    report: dict[str, Any]
+    validation: dict[str, Any]
+    train_seconds: float
+    tracking: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    name: str
+    version: ModelVersion
+    test: dict[str, Any]
+    slices: pd.DataFrame
+    card: str
+
+
+def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
+    return {f"{prefix}_{k}": float(metrics[k]) for k in ("macro_f1", "micro_f1", "samples_f1")}
+
+
+def train_and_register(
+    model: GenreModel,
+    split: SplitResult,
+    registry: ModelRegistry,
+    *,
+    code_version: str,
+    track: Callable[[GenreModel, dict[str, float], Path], dict[str, Any]] | None = None,
+) -> TrainedModel:
+    """Fit on train (thresholds tuned on validation), score on validation, register the artifact."""
+    started = time.monotonic()
+    report = model.fit(split.train, split.validation)
+    train_seconds = time.monotonic() - started
+    proba = model.predict_proba(split.validation.texts)
+    validation = evaluate(
+        split.validation.labels, apply_thresholds(proba, model.thresholds), model.genres
+    )
+    metrics = {**_scores(validation, "validation"), "train_seconds": round(train_seconds, 2)}
+    with tempfile.TemporaryDirectory(prefix=f"model-{model.name}-") as tmp:
+        model_dir = Path(tmp) / model.name
+        model.save(model_dir)
+        tracking = track(model, metrics, model_dir) if track else {}
+        card = model_card(
+            model.name, "(registering)", {**validation, "validation_macro_f1": validation["macro_f1"]},
+            split.summary(), split.fingerprint, model.config,
+            KNOWN_LIMITS.get(model.name, []) + COMMON_LIMITS,
+        )  # fmt: skip
+        version = registry.register(
+            model.name, model_dir, metrics=metrics, card=card, fingerprint=split.fingerprint,
+            code_version=code_version,
+            extra={"config": model.config, "report": report, "tracking": tracking},
+        )  # fmt: skip
+    return TrainedModel(model.name, version, report, validation, train_seconds, tracking)
+
+
+def evaluate_on_test(
+    registry: ModelRegistry, version: ModelVersion, split: SplitResult
+) -> Evaluation:
+    """Load the registered artifact (what would be served) and score it on the test split."""
+    with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
+        model = load_model(registry.fetch(version, Path(tmp) / version.name))
+        predicted = model.predict(split.test.texts)
+    test = evaluate(split.test.labels, predicted, model.genres)
+    slices = slice_metrics(split.test.labels, predicted, model.genres, split.test.meta)
+    card = model_card(
+        version.name, version.version,
+        {**test, "validation_macro_f1": version.metrics.get("validation_macro_f1"), "slices": slices},
+        split.summary(), version.fingerprint, version.extra.get("config", {}),
+        KNOWN_LIMITS.get(version.name, []) + COMMON_LIMITS,
+    )  # fmt: skip
+    # The card in the registry gains the test figures; the evaluation is stored beside it.
+    registry.lake.write_bytes(version.card_key, card.encode("utf-8"))
+    evaluation_key = version.card_key.rsplit("/", 1)[0] + "/evaluation.json"
+    registry.lake.write_bytes(
+        evaluation_key,
+        json.dumps({"test": test, "slices": slices.to_dict(orient="records")}, default=str).encode(),
+    )
+    return Evaluation(version.name, version, test, slices, card)
+
+
+def choose_champion(
+    registry: ModelRegistry,
+    challengers: Sequence[ModelVersion],
+    *,
+    floor: float,
+    min_improvement: float = 0.0,
+    metric: str = "validation_macro_f1",
+) -> tuple[ModelVersion | None, PromotionDecision, ModelVersion | None]:
+    """The best challenger (by validation metric) against the current champion, through the gate.
+
+    Returns (champion after the decision, the decision, the challenger considered).
+    """
+    current = registry.champion()
+    if not challengers:
+        return current, PromotionDecision(False, "no challenger was trained"), None
+    best = max(challengers, key=lambda v: float(v.metrics.get(metric, float("-inf"))))
+    decision = decide_promotion(
+        current, best, metric=metric, floor=floor, min_improvement=min_improvement
+    )
+    if decision.promote:
+        registry.set_champion(best, decision.reason)
+        return best, decision, best
+    return current, decision, best
+
+
+def predict_titles(model: GenreModel, ids: Sequence[str], texts: Sequence[str]) -> pd.DataFrame:
+    """Long table: one row per (title, genre) with the probability and the thresholded call."""
+    proba = model.predict_proba(list(texts)) if len(texts) else np.zeros((0, len(model.genres)))
+    predicted = apply_thresholds(proba, model.thresholds) if len(texts) else proba.astype(bool)
+    n, g = proba.shape
+    return pd.DataFrame(
+        {
+            "title_id": np.repeat(np.asarray(ids, dtype=object), g),
+            "genre_id": np.tile(np.asarray(model.genres, dtype=object), n),
+            "probability": proba.reshape(-1).astype(float).round(4),
+            "predicted": predicted.reshape(-1).astype(bool),
+        }
+    )

@@ -1,0 +1,75 @@
+"""Experiment tracking with Weights & Biases: offline by default, online with WANDB_API_KEY.
+
+Offline runs are complete W&B runs on disk (`wandb sync <dir>` uploads them later), so
+the demo keeps a real record of every training run without a network or an account.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    run_id: str
+    mode: str  # "offline" or "online"
+    url: str | None  # the run's page when online
+    directory: str  # the run's files on disk (offline: what `wandb sync` uploads)
+
+
+def tracking_mode() -> str:
+    """`WANDB_MODE` when set, else online only when an API key is present."""
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+
+
+def log_training_run(
+    *,
+    project: str,
+    name: str,
+    group: str,
+    config: dict[str, Any],
+    metrics: dict[str, float],
+    artifact_dir: Path | None,
+    artifact_name: str,
+    root: Path,
+    tags: list[str] | None = None,
+) -> TrackedRun:
+    """One W&B run: config, final metrics, and the model directory as a `model` artifact."""
+    import wandb
+
+    root.mkdir(parents=True, exist_ok=True)
+    mode = tracking_mode()
+    run = wandb.init(
+        project=project,
+        name=name,
+        group=group,
+        job_type="train",
+        config=config,
+        tags=tags or [],
+        dir=str(root),
+        mode=mode,
+        reinit="finish_previous",
+        settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
+    )
+    try:
+        run.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        for key, value in metrics.items():
+            run.summary[key] = value
+        if artifact_dir is not None:
+            artifact = wandb.Artifact(artifact_name, type="model", metadata={"metrics": metrics})
+            artifact.add_dir(str(artifact_dir))
+            run.log_artifact(artifact)
+        tracked = TrackedRun(
+            run_id=run.id,
+            mode=mode,
+            url=run.url if mode == "online" else None,
+            directory=str(Path(run.dir).parent),
+        )
+    finally:
+        run.finish()
+    return tracked
