@@ -36,7 +36,9 @@ def _titles() -> pd.DataFrame:
         ("t8", "An English synopsis of a French film about love and loss in the war.",
          "movie", "fr", ["tmdb_5000"]),  # original_language is not the text's language
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["title_id", "plot", "title_type", "original_language", "sources"])
+    return pd.DataFrame(
+        rows, columns=["title_id", "plot", "title_type", "original_language", "sources"]
+    )
 
 
 def test_examples_from_marts_counts_every_exclusion_reason() -> None:
@@ -73,7 +75,9 @@ def test_subset_and_len() -> None:
 def test_looks_english_heuristic() -> None:
     assert looks_english(ENGLISH)
     assert looks_english("Spider-Man trains alongside four fellow teenage superheroes.")
-    assert not looks_english("La vida ha llevado a Julián Pérez por caminos equivocados, pero el destino.")
+    assert not looks_english(
+        "La vida ha llevado a Julián Pérez por caminos equivocados, pero el destino."
+    )
     assert not looks_english("東京で暮らす若い女性が、失われた記憶を探して旅に出る物語です。")
     assert not looks_english("!!! ???")
 
@@ -100,7 +104,9 @@ def test_examples_from_listing_frame_maps_like_dbt(tmp_path: Path) -> None:
     (tmp_path / "genre_map_netflix.csv").write_text(
         "source_genre,genre_id\nKids' TV,kids\nDramas,drama\nInternational Movies,\nTV Movie,tv_movie\n"
     )
-    (tmp_path / "genre_map_tmdb.csv").write_text("source_genre,genre_id\nDrama,drama\nComedy,comedy\n")
+    (tmp_path / "genre_map_tmdb.csv").write_text(
+        "source_genre,genre_id\nDrama,drama\nComedy,comedy\n"
+    )
     maps = load_genre_maps(tmp_path)
     frame = pd.DataFrame(
         {

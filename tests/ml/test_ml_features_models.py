@@ -169,7 +169,9 @@ def test_xgboost_with_embedder_saves_its_config_not_the_object(
     model.save(tmp_path / "xgb")
     assert not any(p.suffix == ".pkl" for p in (tmp_path / "xgb").rglob("*"))
     # load re-creates the embedder from its config (stand-in class for the real one)
-    monkeypatch.setattr(models_module, "_make_embedder", lambda config: FakeEmbedder(**config["kwargs"]))
+    monkeypatch.setattr(
+        models_module, "_make_embedder", lambda config: FakeEmbedder(**config["kwargs"])
+    )
     loaded = load_model(tmp_path / "xgb")
     np.testing.assert_array_equal(loaded.predict_proba(split.test.texts), proba)
 

@@ -59,11 +59,17 @@ def test_slice_metrics_by_meta_column() -> None:
     y = np.vstack([Y_TRUE, Y_TRUE])
     p = np.vstack([Y_PRED, Y_TRUE])  # the tv half is perfect
     meta = pd.DataFrame(
-        {"title_type": ["movie"] * 4 + ["tv"] * 4, "source": ["x"] * 7 + ["y"], "original_language": [None] * 8}
+        {
+            "title_type": ["movie"] * 4 + ["tv"] * 4,
+            "source": ["x"] * 7 + ["y"],
+            "original_language": [None] * 8,
+        }
     )
     frame = slice_metrics(y, p, GENRES, meta, min_size=2)
     assert set(zip(frame["slice"], frame["value"], strict=True)) == {
-        ("title_type", "movie"), ("title_type", "tv"), ("source", "x")
+        ("title_type", "movie"),
+        ("title_type", "tv"),
+        ("source", "x"),
     }  # y has one title (< min_size); languages are all missing
     tv = frame[(frame["slice"] == "title_type") & (frame["value"] == "tv")].iloc[0]
     assert tv["n"] == 4 and tv["macro_f1"] == 1.0 and tv["micro_f1"] == 1.0

@@ -26,7 +26,9 @@ def _model_dir(tmp_path: Path, name: str = "m", payload: str = "weights") -> Pat
     return directory
 
 
-def _register(registry: ModelRegistry, tmp_path: Path, name: str, score: float, payload: str) -> ModelVersion:
+def _register(
+    registry: ModelRegistry, tmp_path: Path, name: str, score: float, payload: str
+) -> ModelVersion:
     return registry.register(
         name,
         _model_dir(tmp_path / payload, name, payload),
@@ -80,7 +82,8 @@ def test_champion_pointer_and_history(tmp_path: Path) -> None:
     assert registry.champion() == second
     history = registry.champion_history()
     assert [(h["name"], h["reason"]) for h in history] == [
-        ("keyword", "first model"), ("logreg", "beats keyword")
+        ("keyword", "first model"),
+        ("logreg", "beats keyword"),
     ]
     assert history[-1]["metrics"]["validation_macro_f1"] == 0.55
     # a fresh registry object on the same lake sees the same champion
@@ -123,9 +126,22 @@ def test_model_card_has_every_section() -> None:
         "micro_f1": 0.6,
         "samples_f1": 0.55,
         "validation_macro_f1": 0.52,
-        "per_genre": [{"genre": "drama", "precision": 0.7, "recall": 0.6, "f1": 0.646, "support": 30}],
-        "slices": pd.DataFrame([{"slice": "title_type", "value": "tv", "n": 12, "macro_f1": 0.4,
-                                 "micro_f1": 0.5, "samples_f1": 0.45, "genres_present": 3}]),  # fmt: skip
+        "per_genre": [
+            {"genre": "drama", "precision": 0.7, "recall": 0.6, "f1": 0.646, "support": 30}
+        ],
+        "slices": pd.DataFrame(
+            [
+                {
+                    "slice": "title_type",
+                    "value": "tv",
+                    "n": 12,
+                    "macro_f1": 0.4,
+                    "micro_f1": 0.5,
+                    "samples_f1": 0.45,
+                    "genres_present": 3,
+                }
+            ]
+        ),  # fmt: skip
     }
     summary = {"sizes": {"train": 70, "validation": 15, "test": 15}, "genres": ["drama"],
                "dropped_genres": {"war": 3}, "excluded": {"no_label_after_genre_drop": 2},

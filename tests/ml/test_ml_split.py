@@ -22,7 +22,9 @@ def _examples(n: int = 400, seed: int = 0, rare: int = 12, very_rare: int = 4) -
     labels[empty, 2] = 1  # everyone has a genre
     ids = [f"id{i:04d}" for i in range(n)]
     texts = [f"plot number {i}" for i in range(n)]
-    meta = pd.DataFrame({"title_type": ["movie"] * n, "source": ["s"] * n, "original_language": ["en"] * n})
+    meta = pd.DataFrame(
+        {"title_type": ["movie"] * n, "source": ["s"] * n, "original_language": ["en"] * n}
+    )
     return GenreExamples(ids, texts, labels, list(GENRES), meta)
 
 
@@ -30,7 +32,9 @@ def test_split_is_deterministic_and_order_independent() -> None:
     examples = _examples()
     first = make_split(examples, seed=7)
     again = make_split(examples, seed=7)
-    shuffled = make_split(examples.subset(np.random.default_rng(1).permutation(len(examples))), seed=7)
+    shuffled = make_split(
+        examples.subset(np.random.default_rng(1).permutation(len(examples))), seed=7
+    )
     for name in ("train", "validation", "test"):
         assert getattr(first, name).ids == getattr(again, name).ids
         assert sorted(getattr(first, name).ids) == sorted(getattr(shuffled, name).ids)

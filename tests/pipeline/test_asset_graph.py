@@ -26,7 +26,13 @@ def test_groups_hold_the_expected_assets(graph) -> None:
     assert {"titles", "title_genres", "reviews", "title_review_stats", "genres", "data_profile"} <= groups[
         "warehouse"
     ]
-    assert {g for g in groups} == {"ingest", "warehouse", "serving"}
+    assert groups["features"] == {"tfidf_features", "text_embeddings"}
+    assert groups["models"] == {
+        "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
+        "genre_model_bert", "model_evaluation", "champion_model",
+    }  # fmt: skip
+    assert groups["enrichment"] == {"title_predictions"}
+    assert set(groups) == {"ingest", "warehouse", "features", "models", "enrichment", "serving"}
 
 
 def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
@@ -36,7 +42,9 @@ def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
     assert _parents(graph, "stg_datasets__listings") == {"raw/dataset_listings"}
     assert _parents(graph, "stg_datasets__reviews") == {"raw/dataset_reviews"}
     assert _parents(graph, "stg_tmdb_api__releases") == {"raw/api_releases"}
-    assert {"titles", "title_genres", "title_review_stats", "genres"} <= _parents(graph, "serving_snapshot")
+    assert {"titles", "title_genres", "title_review_stats", "genres", "title_predictions"} <= _parents(
+        graph, "serving_snapshot"
+    )
     assert {"titles", "title_genres", "reviews", "title_review_stats"} <= _parents(graph, "data_profile")
 
     # The snapshot reaches back to every raw source.
@@ -44,6 +52,23 @@ def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
     assert {
         "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
     } <= {k.to_user_string() for k in ancestors}  # fmt: skip
+
+
+def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> None:
+    assert _parents(graph, "training_set") == {"titles", "title_genres"}
+    assert _parents(graph, "tfidf_features") == {"training_set"}
+    assert _parents(graph, "text_embeddings") == {"titles"}
+    assert _parents(graph, "genre_model_keyword") == {"training_set"}
+    assert _parents(graph, "genre_model_logreg") == {"training_set", "tfidf_features"}
+    assert _parents(graph, "genre_model_xgboost") == {"training_set", "tfidf_features"}
+    assert _parents(graph, "genre_model_bert") == {"training_set"}
+    assert _parents(graph, "model_evaluation") == {
+        "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost", "genre_model_bert",
+    }  # fmt: skip
+    assert _parents(graph, "champion_model") == {"model_evaluation"}
+    assert _parents(graph, "title_predictions") == {"champion_model", "titles", "genres"}
+    check = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"))
+    assert check.blocking
 
 
 def test_crawl_assets_are_daily_partitioned_and_writers_share_the_warehouse_pool(graph) -> None:

@@ -16,7 +16,10 @@ from trending_assets.lib.snapshot import (
 
 @dg.asset(
     group_name="serving",
-    deps=[dg.AssetKey(t) for t in ("titles", "title_genres", "title_review_stats", "genres")],
+    deps=[
+        dg.AssetKey(t)
+        for t in ("titles", "title_genres", "title_review_stats", "genres", "title_predictions")
+    ],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which must not be open for writing meanwhile
 )

@@ -42,9 +42,7 @@ def model_card(
     sizes = split_summary.get("sizes", {})
     sections += ["## Data", ""]
     if sizes:
-        sections.append(
-            _table(["split", "examples"], [[k, v] for k, v in sizes.items()]) + "\n"
-        )
+        sections.append(_table(["split", "examples"], [[k, v] for k, v in sizes.items()]) + "\n")
     genres = split_summary.get("genres", [])
     if genres:
         sections.append(f"Label set ({len(genres)} genres): {', '.join(genres)}.\n")

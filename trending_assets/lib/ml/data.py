@@ -66,7 +66,9 @@ class GenreExamples:
     meta: pd.DataFrame  # index-aligned (0..n-1): title_type, source, original_language
 
     def __post_init__(self) -> None:
-        self.labels = np.asarray(self.labels, dtype=np.uint8).reshape(len(self.ids), len(self.genres))
+        self.labels = np.asarray(self.labels, dtype=np.uint8).reshape(
+            len(self.ids), len(self.genres)
+        )
         if not (len(self.ids) == len(self.texts) == len(self.meta)):
             raise ValueError("ids, texts, labels and meta must have the same length")
         self.meta = self.meta.reset_index(drop=True)
@@ -104,15 +106,32 @@ class GenreExamples:
 # --- the English-text heuristic ------------------------------------------------------
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+# fmt: off
 # Frequent English function words.
 _ENGLISH_STOPWORDS = frozenset(
-    ["a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them", "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which", "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "his", "must", "must", "will", "would", "can", "could", "should", "than", "then", "there", "out", "up", "only", "our", "your", "my", "we", "you", "i"]
+    [
+        "a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into",
+        "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been",
+        "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them",
+        "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which",
+        "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "must", "will",
+        "would", "can", "could", "should", "than", "then", "there", "out", "up", "only", "our",
+        "your", "my", "we", "you", "i"
+    ]
 )
 # Frequent function words of the other big Latin-script film languages that are not
 # (common) English words.
 _OTHER_STOPWORDS = frozenset(
-    ["le", "la", "les", "des", "du", "et", "est", "une", "dans", "pour", "qui", "que", "sur", "avec", "pas", "sont", "ses", "leur", "aux", "el", "los", "las", "del", "y", "por", "con", "una", "es", "su", "al", "lo", "se", "más", "como", "pero", "sus", "der", "das", "und", "ist", "ein", "eine", "mit", "für", "nicht", "sich", "dem", "den", "auf", "wird", "ihre", "il", "di", "che", "per", "della", "non", "gli", "nel", "alla", "sono", "anche", "em", "um", "uma", "com", "não", "os", "dos", "das", "pelo", "mais", "seu", "sua"]
+    [
+        "le", "la", "les", "des", "du", "et", "est", "une", "dans", "pour", "qui", "que", "sur",
+        "avec", "pas", "sont", "ses", "leur", "aux", "el", "los", "las", "del", "y", "por", "con",
+        "una", "es", "su", "al", "lo", "se", "más", "como", "pero", "sus", "der", "das", "und",
+        "ist", "ein", "eine", "mit", "für", "nicht", "sich", "dem", "den", "auf", "wird", "ihre",
+        "il", "di", "che", "per", "della", "non", "gli", "nel", "alla", "sono", "anche", "em", "um",
+        "uma", "com", "não", "os", "dos", "pelo", "mais", "seu", "sua"
+    ]
 )
+# fmt: on
 
 
 def looks_english(text: str) -> bool:
@@ -159,7 +178,9 @@ def _as_list(value: object) -> list[str]:
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, Iterable):
-        return [str(v) for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))]
+        return [
+            str(v) for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))
+        ]
     return []
 
 
@@ -206,9 +227,7 @@ def _build(
         texts.append(text)
         label_rows.append(row)
         metas.append(meta)
-    labels = (
-        np.vstack(label_rows) if label_rows else np.zeros((0, len(CANONICAL_GENRES)), np.uint8)
-    )
+    labels = np.vstack(label_rows) if label_rows else np.zeros((0, len(CANONICAL_GENRES)), np.uint8)
     meta_frame = pd.DataFrame(metas, columns=list(META_COLUMNS))
     examples = GenreExamples(ids, texts, labels, list(CANONICAL_GENRES), meta_frame)
     return examples, counts
@@ -314,7 +333,9 @@ def examples_from_listing_frame(
     for position, record in enumerate(frame.to_dict("records")):
         source = str(record["source"])
         title_type = record.get("title_type")
-        genres = map_genre_labels(_as_list(record.get("genres")), genre_maps.get(source, {}), title_type)
+        genres = map_genre_labels(
+            _as_list(record.get("genres")), genre_maps.get(source, {}), title_type
+        )
         plot = _clean_text(record.get("plot"))
         year = record.get("year")
         year = None if year is None or pd.isna(year) else int(year)
@@ -353,4 +374,6 @@ def examples_from_listing_frame(
             }
             yield str(group["id"]), group["plot"], group["genres"], meta  # type: ignore[misc]
 
-    return _build(rows(), min_words=min_words, excluded={"duplicate": duplicates} if dedupe else None)
+    return _build(
+        rows(), min_words=min_words, excluded={"duplicate": duplicates} if dedupe else None
+    )

@@ -34,6 +34,7 @@ from trending_assets.lib.ml.models import (
 )
 
 # Seed terms: regex fragments, matched case-insensitively between word boundaries.
+# fmt: off
 SEED_LEXICON: dict[str, list[str]] = {
     "action": [r"fight\w*", r"explosi\w+", r"mercenar\w+", r"assassins?", r"shoot-?outs?",
                r"commandos?", r"martial arts?", r"heists?", r"gun\w*", r"chases?", r"rescue",
@@ -100,12 +101,25 @@ SEED_LEXICON: dict[str, list[str]] = {
     "talk": [r"talk show", r"talk", r"hosts?", r"celebrity guests?", r"late-night",
              r"interviews?", r"conversations?", r"panel", r"comedians?"],
 }
+# fmt: on
 
 _TOKEN = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 # Function words never become learned terms.
+# fmt: off
 _STOPWORDS = frozenset(
-    ["a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into", "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them", "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which", "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "two", "his", "must", "will", "would", "can", "could", "should", "than", "then", "there", "out", "up", "only", "our", "your", "my", "we", "you", "i", "all", "more", "most", "when", "so", "if", "some", "any", "each", "other", "such", "own", "same", "too", "very", "just", "also", "now", "new", "first", "last", "after", "during", "through", "between", "against", "becomes", "become", "s"]
+    [
+        "a", "an", "and", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "into",
+        "about", "after", "before", "over", "under", "is", "are", "was", "were", "be", "been",
+        "being", "has", "have", "had", "his", "her", "hers", "he", "she", "him", "they", "them",
+        "their", "it", "its", "this", "that", "these", "those", "who", "whom", "whose", "which",
+        "what", "when", "where", "while", "as", "but", "or", "not", "no", "one", "two", "must",
+        "will", "would", "can", "could", "should", "than", "then", "there", "out", "up", "only",
+        "our", "your", "my", "we", "you", "i", "all", "more", "most", "so", "if", "some", "any",
+        "each", "other", "such", "own", "same", "too", "very", "just", "also", "now", "new",
+        "first", "last", "during", "through", "between", "against", "becomes", "become", "s"
+    ]
 )
+# fmt: on
 
 
 def _compile(term: str) -> re.Pattern[str]:
@@ -137,7 +151,8 @@ def log_odds_terms(
     import scipy.sparse as sp
 
     presence = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(len(token_sets), len(vocabulary))
+        (np.ones(len(rows), dtype=np.float64), (rows, cols)),
+        shape=(len(token_sets), len(vocabulary)),
     )
     df_all = np.asarray(presence.sum(axis=0)).ravel()
     result: list[list[tuple[str, float]]] = []
@@ -150,8 +165,12 @@ def log_odds_terms(
         df_in = np.asarray(presence[mask].sum(axis=0)).ravel()
         df_out = df_all - df_in
         a = prior
-        ratio = np.log((df_in + a) / (n_in - df_in + a)) - np.log((df_out + a) / (n_out - df_out + a))
-        variance = 1 / (df_in + a) + 1 / (n_in - df_in + a) + 1 / (df_out + a) + 1 / (n_out - df_out + a)
+        ratio = np.log((df_in + a) / (n_in - df_in + a)) - np.log(
+            (df_out + a) / (n_out - df_out + a)
+        )
+        variance = (
+            1 / (df_in + a) + 1 / (n_in - df_in + a) + 1 / (df_out + a) + 1 / (n_out - df_out + a)
+        )
         z = ratio / np.sqrt(variance)
         eligible = np.flatnonzero((df_in >= min_df) & (ratio > 0))
         chosen = eligible[np.argsort(-z[eligible], kind="stable")[:top_k]]
@@ -211,7 +230,8 @@ class KeywordGenreModel(GenreModel):
             terms = log_odds_terms(token_sets, train.labels, top_k=self.expand_top_k)
             for genre, genre_terms in zip(self.genres, terms, strict=True):
                 self.learned[genre] = [
-                    (term, round(min(weight, self.learned_weight_cap), 6)) for term, weight in genre_terms
+                    (term, round(min(weight, self.learned_weight_cap), 6))
+                    for term, weight in genre_terms
                 ]
         score, self.thresholds = validation_macro_f1(
             validation.labels, self.predict_proba(validation.texts)
@@ -244,6 +264,8 @@ class KeywordGenreModel(GenreModel):
         model = cls(**meta["config"], seed_lexicon=lexicon["seed"])
         model.genres = list(meta["genres"])
         model.thresholds = np.asarray(meta["thresholds"], dtype=float)
-        model.learned = {g: [(t, float(w)) for t, w in terms] for g, terms in lexicon["learned"].items()}
+        model.learned = {
+            g: [(t, float(w)) for t, w in terms] for g, terms in lexicon["learned"].items()
+        }
         model._prepare()
         return model

@@ -190,7 +190,9 @@ class LogRegGenreModel(GenreModel):
             "C": self.best_c,
         }
 
-    def _fit_weights(self, x: sp.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_weights(
+        self, x: sp.csr_matrix, y: np.ndarray, c: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
         coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
@@ -365,10 +367,21 @@ class XGBoostGenreModel(GenreModel):
         return x
 
     def _params(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        return {**_XGB_FIXED, "nthread": self.n_jobs, "seed": self.seed, "verbosity": 0, **overrides}
+        return {
+            **_XGB_FIXED,
+            "nthread": self.n_jobs,
+            "seed": self.seed,
+            "verbosity": 0,
+            **overrides,
+        }
 
     def _train_genres(
-        self, d_train: Any, d_val: Any, y_train: np.ndarray, y_val: np.ndarray, params: dict[str, Any]
+        self,
+        d_train: Any,
+        d_val: Any,
+        y_train: np.ndarray,
+        y_val: np.ndarray,
+        params: dict[str, Any],
     ) -> tuple[list[Any], np.ndarray, list[int]]:
         import xgboost as xgb
 

@@ -202,7 +202,9 @@ class ModelRegistry:
             **model_version.ref,
             "reason": reason,
             "promoted_at": datetime.now(UTC).isoformat(),
-            "metrics": {k: v for k, v in model_version.metrics.items() if isinstance(v, int | float)},
+            "metrics": {
+                k: v for k, v in model_version.metrics.items() if isinstance(v, int | float)
+            },
             "fingerprint": model_version.fingerprint,
         }
         pointer = {"current": entry, "history": [*self.champion_history(), entry]}
@@ -243,14 +245,17 @@ def decide_promotion(
     score = challenger.metrics.get(metric)
     label = f"{challenger.name} {challenger.version}"
     if not isinstance(score, int | float):
-        return PromotionDecision(False, f"challenger {label} has no numeric {metric}; kept the champion")
+        return PromotionDecision(
+            False, f"challenger {label} has no numeric {metric}; kept the champion"
+        )
     if score < floor:
         return PromotionDecision(
             False, f"challenger {label} {metric}={score:.4f} is below the quality floor {floor:.4f}"
         )
     if champion is None:
         return PromotionDecision(
-            True, f"no champion yet; challenger {label} {metric}={score:.4f} passes the floor {floor:.4f}"
+            True,
+            f"no champion yet; challenger {label} {metric}={score:.4f} passes the floor {floor:.4f}",
         )
     if champion.ref == challenger.ref:
         return PromotionDecision(False, f"challenger {label} is already the champion")

@@ -149,9 +149,7 @@ def make_split(
     counts = examples.labels.sum(axis=0)
     keep = [g for g, c in zip(examples.genres, counts, strict=True) if c >= min_genre_count]
     dropped = {
-        g: int(c)
-        for g, c in zip(examples.genres, counts, strict=True)
-        if c < min_genre_count
+        g: int(c) for g, c in zip(examples.genres, counts, strict=True) if c < min_genre_count
     }
     if not keep:
         raise TrainingDataError(
