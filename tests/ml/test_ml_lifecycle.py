@@ -1,0 +1,124 @@
+"""Train → register → evaluate → promote → predict, over a real registry in a local lake."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trending_assets.lib.lake import LocalLake
+from trending_assets.lib.ml.data import GenreExamples
+from trending_assets.lib.ml.features import TfidfFeaturizer
+from trending_assets.lib.ml.keyword import KeywordGenreModel
+from trending_assets.lib.ml.lifecycle import (
+    choose_champion,
+    evaluate_on_test,
+    predict_titles,
+    train_and_register,
+)
+from trending_assets.lib.ml.models import LogRegGenreModel, load_model
+from trending_assets.lib.ml.registry import ModelRegistry
+from trending_assets.lib.ml.split import make_split
+
+CUES = {
+    "comedy": ["quibble", "snorfle", "parloo"],
+    "horror": ["grimwold", "ossuar", "nekhra"],
+    "romance": ["amoret", "sweling", "lirabel"],
+}
+FILLER = ("the", "story", "of", "who", "finds", "town", "friend", "night", "city", "secret")
+
+
+def examples(n: int = 150) -> GenreExamples:
+    rng = np.random.default_rng(7)
+    genres = list(CUES)
+    labels = np.zeros((n, len(genres)), dtype=np.uint8)
+    texts = []
+    for i in range(n):
+        chosen = rng.choice(len(genres), size=rng.choice([1, 2]), replace=False)
+        labels[i, chosen] = 1
+        words = list(rng.choice(FILLER, size=8))
+        # Noisy cues: a genre's word is often missing, another genre's word sometimes present.
+        words += [rng.choice(CUES[genres[j]]) for j in chosen if rng.random() < 0.75]
+        if rng.random() < 0.3:
+            words.append(rng.choice(CUES[genres[rng.integers(len(genres))]]))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+    meta = pd.DataFrame({"title_type": ["movie", "tv"] * (n // 2), "source": "syn", "original_language": "en"})
+    return GenreExamples([f"t{i}" for i in range(n)], texts, labels, genres, meta)
+
+
+@pytest.fixture
+def trained(tmp_path: Path):
+    split = make_split(examples(), seed=3, min_genre_count=5)
+    registry = ModelRegistry(LocalLake(tmp_path / "lake"))
+    tracked = []
+
+    def track(model, metrics, model_dir):
+        assert (model_dir / "model.json").exists()  # the artifact exists when tracking runs
+        tracked.append((model.name, metrics["validation_macro_f1"]))
+        return {"run_id": f"run-{model.name}"}
+
+    featurizer = TfidfFeaturizer().fit(split.train.texts)
+    logreg = train_and_register(LogRegGenreModel(featurizer), split, registry, code_version="c1", track=track)
+    keyword = train_and_register(KeywordGenreModel(), split, registry, code_version="c1", track=track)
+    return split, registry, logreg, keyword, tracked
+
+
+def test_training_registers_a_loadable_artifact_with_its_metrics(trained, tmp_path: Path) -> None:
+    split, registry, logreg, keyword, tracked = trained
+    assert [name for name, _ in tracked] == ["logreg", "keyword"]
+    assert logreg.version.metrics["validation_macro_f1"] == pytest.approx(logreg.validation["macro_f1"])
+    assert logreg.version.fingerprint == split.fingerprint
+    assert logreg.version.extra["tracking"] == {"run_id": "run-logreg"}
+    model = load_model(registry.fetch(logreg.version, tmp_path / "fetched"))
+    assert model.predict_proba(split.test.texts).shape == (len(split.test), len(split.genres))
+    assert 0.3 < logreg.validation["macro_f1"] < 1.0
+
+
+def test_evaluation_scores_the_registered_artifact_and_updates_its_card(trained) -> None:
+    split, registry, logreg, _, _ = trained
+    evaluation = evaluate_on_test(registry, logreg.version, split)
+    assert 0.0 <= evaluation.test["macro_f1"] <= 1.0
+    assert {row["genre"] for row in evaluation.test["per_genre"]} == set(split.genres)
+    assert set(evaluation.slices["slice"]) >= {"title_type"}
+    card = registry.card(logreg.version)
+    assert card == evaluation.card and "macro" in card.lower()
+
+
+def test_champion_gate_promotes_the_best_challenger_then_keeps_it(trained) -> None:
+    _, registry, logreg, keyword, _ = trained
+    score = lambda t: t.version.metrics["validation_macro_f1"]  # noqa: E731
+    better, worse = sorted([logreg, keyword], key=score, reverse=True)
+    assert score(better) > score(worse)
+    champion, decision, challenger = choose_champion(
+        registry, [worse.version, better.version], floor=0.1
+    )
+    assert decision.promote and challenger == better.version
+    assert registry.champion().version == better.version.version
+
+    # A weaker challenger later: the champion stays, and the reason carries the numbers.
+    champion, decision, _ = choose_champion(registry, [worse.version], floor=0.1)
+    assert not decision.promote
+    assert f"{score(worse):.4f}" in decision.reason
+    assert champion.version == better.version.version
+    assert registry.champion().version == better.version.version
+
+
+def test_champion_gate_refuses_a_challenger_below_the_floor(trained) -> None:
+    _, registry, logreg, _, _ = trained
+    champion, decision, _ = choose_champion(registry, [logreg.version], floor=0.999)
+    assert not decision.promote
+    assert champion is None and registry.champion() is None
+    assert "floor" in decision.reason
+
+
+def test_predictions_cover_every_title_and_genre(trained, tmp_path: Path) -> None:
+    split, registry, logreg, _, _ = trained
+    model = load_model(registry.fetch(logreg.version, tmp_path / "m"))
+    table = predict_titles(model, ["a", "b"], ["quibble snorfle night", ""])
+    assert len(table) == 2 * len(model.genres)
+    assert set(table["title_id"]) == {"a", "b"}
+    assert table["probability"].between(0, 1).all()
+    # Every title gets at least its most likely genre.
+    assert table.groupby("title_id")["predicted"].any().all()
+    assert set(table.loc[table["title_id"].eq("a") & table["predicted"], "genre_id"]) >= {"comedy"}
