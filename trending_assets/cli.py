@@ -113,6 +113,15 @@ def materialize(partition: str | None) -> int:
             if "quarantined_rows" in e.materialization.metadata
         )
         print(f"  quarantined rows            {quarantined}  (table raw.quarantine)")
+    by_key = {e.asset_key.to_user_string(): e.materialization.metadata for e in materialized}
+    if "model_evaluation" in by_key:
+        print("genre models     test macro F1 (validation macro F1)")
+        for model, scores in by_key["model_evaluation"]["scores"].value.items():
+            print(f"  {model:<14} {scores['test_macro_f1']:.3f} ({scores['validation_macro_f1']:.3f})")
+    if "champion_model" in by_key:
+        champion = by_key["champion_model"]
+        print(f"champion         {champion['champion'].value}")
+        print(f"  decision       {champion['decision'].value}")
     print(f"checks           {outcome['passed']} passed, {outcome['failed']} failed")
     for name in failed_checks:
         print(f"  FAILED check   {name}")

@@ -83,6 +83,36 @@ def test_instance_recorded_every_asset_and_check(pipeline_run) -> None:
         assert checks and checks[0].status.value == "SUCCEEDED"
 
 
+def test_genre_models_are_trained_evaluated_and_served(pipeline_run) -> None:
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    assert "champion " in completed.stdout and "genre models" in completed.stdout
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        evaluation = instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
+        scores = evaluation.asset_materialization.metadata["scores"].value
+        assert set(scores) == {"keyword", "logreg", "xgboost", "bert"}
+        champion = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
+        meta = champion.asset_materialization.metadata
+        assert meta["champion"].value != "none"
+        check = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"), limit=1
+        )
+        assert check and check[0].status.value == "SUCCEEDED"
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        titles = con.execute("select count(*) from titles").fetchone()[0]
+        predicted_titles, models = con.execute(
+            "select count(distinct title_id), count(distinct model_name) from title_predictions"
+        ).fetchone()
+        without_genre = con.execute(
+            "select count(*) from (select title_id from title_predictions group by 1 having not bool_or(predicted))"
+        ).fetchone()[0]
+    assert predicted_titles == titles and models == 1
+    assert without_genre == 0
+    # W&B recorded every training run offline.
+    runs = list((root / "data" / "wandb").rglob("offline-run-*"))
+    assert len(runs) >= 4
+
+
 def test_warehouse_holds_resolved_titles_and_quarantine(pipeline_run) -> None:
     root, _, completed, _ = pipeline_run
     assert completed.returncode == 0
@@ -140,6 +170,10 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
         horror = httpx.get(f"{base}/titles", params={"genre": "horror", "type": "movie"}).json()
         assert horror["total"] > 0
         assert all("Horror" in item["genres"] for item in horror["items"])
+
+        model_genres = detail.json()["model_genres"]
+        assert model_genres is not None and model_genres["predicted"]
+        assert len(model_genres["probabilities"]) >= 5
 
         missing = httpx.get(f"{base}/titles/does-not-exist")
         assert missing.status_code == 404

@@ -323,6 +323,9 @@ def model_evaluation(
     context.add_output_metadata(
         {
             "comparison": dg.MetadataValue.md(comparison.to_markdown(index=False)),
+            "scores": dg.MetadataValue.json(
+                comparison.set_index("model").drop(columns="version").to_dict(orient="index")
+            ),
             "per_genre_f1_chart": dg.MetadataValue.md(png_markdown(_f1_chart(evaluations), "per-genre F1")),
             "slices_best_model": dg.MetadataValue.md(
                 f"**{best.name}**\n\n" + best.slices.round(4).to_markdown(index=False)
