@@ -48,6 +48,11 @@ from trending_assets.lib.ml.models import (  # noqa: E402
 from trending_assets.lib.ml.split import SplitResult, make_split  # noqa: E402
 
 STREAMING = ("netflix_titles.csv", "hulu_titles.csv", "disney_plus_titles.csv")
+# Dense embedding columns make histogram building the cost: fewer bins, sampled columns.
+XGB_EMBEDDING_SEARCH = [
+    {"max_depth": 4, "learning_rate": 0.1, "colsample_bytree": 0.5, "max_bin": 64},
+    {"max_depth": 2, "learning_rate": 0.2, "colsample_bytree": 0.5, "max_bin": 64},
+]
 
 
 def dataset_files(data: Path, name: str) -> list[Path]:
@@ -88,15 +93,85 @@ def bert_model(epochs: int | None) -> GenreModel | None:
     return EncoderGenreModel(**kwargs)
 
 
-def make_models(args: argparse.Namespace) -> list[tuple[str, Any]]:
+class CachedEmbedder:
+    """Wraps the project's SentenceEmbedder so that one benchmark run embeds each text once.
+
+    Models are given ``embedder_config`` of the real SentenceEmbedder, so a saved model
+    re-creates the real one on load (the benchmark scores the loaded model).
+    """
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.cache: dict[str, np.ndarray] = {}
+        self.seconds = 0.0
+
+    @property
+    def saved_config(self) -> dict[str, Any]:
+        embedder_class = type(self.embedder)
+        return {
+            "class": f"{embedder_class.__module__}:{embedder_class.__qualname__}",
+            "kwargs": self.embedder.config,
+        }
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            started = time.perf_counter()
+            vectors = self.embedder.encode(missing)
+            self.seconds += time.perf_counter() - started
+            self.cache.update(zip(missing, vectors, strict=True))
+        return np.stack([self.cache[t] for t in texts]).astype(np.float32)
+
+
+def make_embedder(args: argparse.Namespace) -> CachedEmbedder | None:
+    if args.no_embeddings:
+        return None
+    if importlib.util.find_spec("trending_assets.lib.ml.embeddings") is None:
+        print(
+            "  embeddings: trending_assets.lib.ml.embeddings not found; embedding variants skipped"
+        )
+        return None
+    from trending_assets.lib.ml.embeddings import SentenceEmbedder
+
+    return CachedEmbedder(SentenceEmbedder())
+
+
+def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> list[tuple[str, Any]]:
     """(label, factory) pairs; factories so each dataset gets fresh, unfitted models."""
     factories: list[tuple[str, Any]] = [
         ("keyword", lambda: KeywordGenreModel()),
-        ("logreg", lambda: LogRegGenreModel(TfidfFeaturizer(max_char_features=30_000))),
+        ("logreg", lambda: LogRegGenreModel(TfidfFeaturizer())),
     ]
+    if embedder is not None:
+        factories.append(
+            (
+                "logreg+emb",
+                lambda: LogRegGenreModel(
+                    TfidfFeaturizer(), embedder, embedder_config=embedder.saved_config
+                ),
+            )
+        )
     if not args.skip_xgboost:
-        factories.append(("xgboost", lambda: XGBoostGenreModel(
-            TfidfFeaturizer(max_word_features=20_000, char_ngrams=None))))  # fmt: skip
+        factories.append(
+            (
+                "xgboost",
+                lambda: XGBoostGenreModel(
+                    TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
+                ),
+            )
+        )
+        if embedder is not None:
+            factories.append(
+                (
+                    "xgboost+emb",
+                    lambda: XGBoostGenreModel(
+                        TfidfFeaturizer(max_word_features=5_000, char_ngrams=None),
+                        embedder,
+                        XGB_EMBEDDING_SEARCH,
+                        embedder_config=embedder.saved_config,
+                    ),
+                )
+            )
     if not args.skip_bert:
         factories.append(("bert", lambda: bert_model(args.bert_epochs)))
     return factories
@@ -165,13 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bert-epochs", type=int, default=None)
     parser.add_argument("--skip-bert", action="store_true")
     parser.add_argument("--skip-xgboost", action="store_true")
+    parser.add_argument(
+        "--no-embeddings", action="store_true", help="skip the MiniLM-embedding variants"
+    )
     parser.add_argument("--models", default=None, help="comma list to run only some models")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     args = parser.parse_args(argv)
 
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    missing = [p for n in names for p in dataset_files(args.data, n) if not p.is_file()]
+    missing = list(
+        dict.fromkeys(p for n in names for p in dataset_files(args.data, n) if not p.is_file())
+    )
     if missing:
         print(
             f"genre benchmark: data not found under {args.data} (missing: "
@@ -181,9 +261,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
-    factories = make_models(args)
-    if args.models:
-        wanted = {m.strip() for m in args.models.split(",")}
+    wanted = {m.strip() for m in args.models.split(",")} if args.models else None
+    if wanted is not None and not any(m.endswith("+emb") for m in wanted):
+        args.no_embeddings = True
+    embedder = make_embedder(args)
+    factories = make_models(args, embedder)
+    if wanted is not None:
         factories = [(label, factory) for label, factory in factories if label in wanted]
     results: dict[str, Any] = {}
     for name in names:
@@ -194,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{name}] {len(examples)} examples (excluded: {excluded}); "
               f"dropped genres: {split.dropped_genres}; fingerprint {split.fingerprint[:12]}; "
               f"prepared in {time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
+        if embedder is not None and any(label.endswith("+emb") for label, _ in factories):
+            embedder.encode(split.train.texts + split.validation.texts)  # warm the cache
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             for label, factory in factories:
@@ -206,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"in {row['fit_seconds']}s", flush=True)  # fmt: skip
                 rows.append(row)
         print_table(name, split, rows)
+        if embedder is not None:
+            print(f"MiniLM embedding of train+validation texts (once, shared by the +emb "
+                  f"models, not in their fit s; their predict s includes embedding the test "
+                  f"texts): {embedder.seconds:.1f}s")  # fmt: skip
+            embedder.seconds = 0.0
         results[name] = {"split": split.summary(), "excluded": excluded, "models": rows}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -152,27 +152,31 @@ class FakeEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
-def test_xgboost_with_embedder_saves_its_config_not_the_object(
-    tmp_path: Path, split: SplitResult, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["logreg", "xgboost"])
+def test_embedder_config_is_saved_not_the_object(
+    kind: str, tmp_path: Path, split: SplitResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import trending_assets.lib.ml.models as models_module
 
-    model = XGBoostGenreModel(
-        TfidfFeaturizer(char_ngrams=None, min_df=1),
-        FakeEmbedder(),
-        search=[{"max_depth": 2, "learning_rate": 0.3}],
-        num_boost_round=20,
-    )
+    featurizer = TfidfFeaturizer(char_ngrams=None, min_df=1)
+    if kind == "logreg":
+        model = LogRegGenreModel(featurizer, FakeEmbedder(), c_grid=(1.0,))
+    else:
+        model = XGBoostGenreModel(
+            featurizer, FakeEmbedder(), [{"max_depth": 2, "learning_rate": 0.3}], num_boost_round=20
+        )
     model.fit(split.train, split.validation)
     assert model.config["embedder"]["kwargs"] == {"dim": 8}
+    assert model.features.transform(["a b"]).shape[1] == featurizer.vocabulary_size + 8
     proba = model.predict_proba(split.test.texts)
-    model.save(tmp_path / "xgb")
-    assert not any(p.suffix == ".pkl" for p in (tmp_path / "xgb").rglob("*"))
+    model.save(tmp_path / kind)
+    assert not any(p.suffix == ".pkl" for p in (tmp_path / kind).rglob("*"))
     # load re-creates the embedder from its config (stand-in class for the real one)
     monkeypatch.setattr(
         models_module, "_make_embedder", lambda config: FakeEmbedder(**config["kwargs"])
     )
-    loaded = load_model(tmp_path / "xgb")
+    loaded = load_model(tmp_path / kind)
+    assert isinstance(loaded.features.embedder, FakeEmbedder)
     np.testing.assert_array_equal(loaded.predict_proba(split.test.texts), proba)
 
 

@@ -28,7 +28,7 @@ class TfidfFeaturizer:
         word_ngrams: tuple[int, int] = (1, 2),
         char_ngrams: tuple[int, int] | None = (2, 5),
         max_word_features: int | None = 50_000,
-        max_char_features: int | None = 100_000,
+        max_char_features: int | None = 30_000,
         min_df: int | float = 2,
         max_df: float = 0.9,
         char_weight: float = 1.0,

@@ -152,15 +152,102 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-# --- TF-IDF + logistic regression -------------------------------------------------------
+# --- features shared by the learned models ------------------------------------------
+
+
+def _make_embedder(config: dict[str, Any]) -> Any:
+    """Re-create an embedder from its config ({"class": "module:Class", "kwargs": {...}})."""
+    target = config.get("class", "trending_assets.lib.ml.embeddings:SentenceEmbedder")
+    module_name, _, class_name = target.partition(":")
+    if not module_name.startswith("trending_assets."):
+        raise ValueError(f"refusing to import embedder class outside the project: {target}")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**config.get("kwargs", {}))
+
+
+def _embedder_config(embedder: Any, explicit: dict[str, Any] | None) -> dict[str, Any] | None:
+    if embedder is None:
+        return None
+    if explicit is not None:
+        return explicit
+    kwargs = getattr(embedder, "config", None)
+    if callable(kwargs):
+        kwargs = kwargs()
+    if not isinstance(kwargs, dict):
+        raise ValueError(
+            "pass embedder_config={'class': ..., 'kwargs': {...}} for an embedder without "
+            "a .config dict, so that the model can re-create it on load"
+        )
+    return {"class": _class_path(embedder), "kwargs": kwargs}
+
+
+class TextFeatures:
+    """The model input: TF-IDF of the text, optionally side by side with sentence embeddings.
+
+    The embedder is any object with ``encode(texts) -> (n, d) array`` (the project's
+    ``trending_assets.lib.ml.embeddings.SentenceEmbedder``); only its config is saved
+    and it is re-created on load. Embeddings (L2-normalised) are scaled by
+    ``embedding_weight`` against the TF-IDF blocks (each L2-normalised).
+    """
+
+    def __init__(
+        self,
+        featurizer: TfidfFeaturizer,
+        embedder: Any = None,
+        *,
+        embedder_config: dict[str, Any] | None = None,
+        embedding_weight: float = 1.0,
+    ) -> None:
+        self.featurizer = featurizer
+        self.embedder = embedder
+        self.embedder_config = _embedder_config(embedder, embedder_config)
+        self.embedding_weight = float(embedding_weight)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "featurizer": self.featurizer.config,
+            "embedder": self.embedder_config,
+            "embedding_weight": self.embedding_weight,
+        }
+
+    def fit(self, texts: Sequence[str]) -> TextFeatures:
+        self.featurizer.fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        texts = list(texts)
+        x = self.featurizer.transform(texts)
+        if self.embedder is None:
+            return x
+        embeddings = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+        embeddings = embeddings * np.float32(self.embedding_weight)
+        return sp.hstack([x, sp.csr_matrix(embeddings)], format="csr", dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        self.featurizer.save(Path(directory) / "featurizer.joblib")
+
+    @classmethod
+    def load(cls, directory: Path, config: dict[str, Any]) -> TextFeatures:
+        embedder_config = config.get("embedder")
+        return cls(
+            TfidfFeaturizer.load(Path(directory) / "featurizer.joblib"),
+            _make_embedder(embedder_config) if embedder_config else None,
+            embedder_config=embedder_config,
+            embedding_weight=config.get("embedding_weight", 1.0),
+        )
+
+
+# --- TF-IDF (+ embeddings) + logistic regression --------------------------------------
 
 
 class LogRegGenreModel(GenreModel):
-    """TF-IDF + one-vs-rest logistic regression (``class_weight="balanced"``).
+    """TF-IDF (optionally + sentence embeddings) + one-vs-rest logistic regression.
 
-    ``C`` is chosen from ``c_grid`` by validation macro F1 (thresholds tuned per C).
-    The fitted weights are kept as a float32 matrix (saved as ``.npz``, no pickle), so
-    predictions are one sparse matrix product.
+    One binary ``LogisticRegression`` per genre with ``class_weight="balanced"``; ``C``
+    is chosen from ``c_grid`` by validation macro F1 (thresholds tuned per C). The
+    fitted weights are kept as a float32 matrix (saved as ``.npz``, no pickle), so a
+    prediction is one sparse matrix product.
     """
 
     name = "logreg"
@@ -168,11 +255,19 @@ class LogRegGenreModel(GenreModel):
     def __init__(
         self,
         featurizer: TfidfFeaturizer | None = None,
+        embedder: Any = None,
         *,
-        c_grid: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0),
+        c_grid: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
         max_iter: int = 1000,
+        embedder_config: dict[str, Any] | None = None,
+        embedding_weight: float = 1.0,
     ) -> None:
-        self.featurizer = featurizer or TfidfFeaturizer()
+        self.features = TextFeatures(
+            featurizer or TfidfFeaturizer(),
+            embedder,
+            embedder_config=embedder_config,
+            embedding_weight=embedding_weight,
+        )
         self.c_grid = [float(c) for c in c_grid]
         self.max_iter = max_iter
         self.genres: list[str] = []
@@ -182,9 +277,13 @@ class LogRegGenreModel(GenreModel):
         self.best_c: float | None = None
 
     @property
+    def featurizer(self) -> TfidfFeaturizer:
+        return self.features.featurizer
+
+    @property
     def config(self) -> dict[str, Any]:
         return {
-            "featurizer": self.featurizer.config,
+            **self.features.config,
             "c_grid": self.c_grid,
             "max_iter": self.max_iter,
             "C": self.best_c,
@@ -218,8 +317,9 @@ class LogRegGenreModel(GenreModel):
     def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
         started = time.perf_counter()
         self.genres = list(train.genres)
-        x_train = self.featurizer.fit_transform(train.texts)
-        x_val = self.featurizer.transform(validation.texts)
+        self.features.fit(train.texts)
+        x_train = self.features.transform(train.texts)
+        x_val = self.features.transform(validation.texts)
         search: list[dict[str, float]] = []
         best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for c in self.c_grid:
@@ -230,28 +330,29 @@ class LogRegGenreModel(GenreModel):
             search.append({"C": c, "validation_macro_f1": score})
             if best is None or score > best[0]:
                 best = (score, c, coef, intercept, thresholds)
-        assert best is not None, "c_grid must not be empty"
+        if best is None:
+            raise ValueError("c_grid must not be empty")
         score, self.best_c, self.coef, self.intercept, self.thresholds = best
         return {
             "model": self.name,
             "best_params": {"C": self.best_c},
             "validation_macro_f1": score,
             "search": search,
-            "vocabulary_size": self.featurizer.vocabulary_size,
+            "n_features": int(x_train.shape[1]),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.coef is None or self.intercept is None:
             raise RuntimeError("LogRegGenreModel is not fitted")
-        return self._proba(self.featurizer.transform(list(texts)), self.coef, self.intercept)
+        return self._proba(self.features.transform(list(texts)), self.coef, self.intercept)
 
     def save(self, directory: Path) -> None:
         if self.coef is None or self.intercept is None:
             raise RuntimeError("LogRegGenreModel is not fitted")
         directory = Path(directory)
         write_model_json(self, directory)
-        self.featurizer.save(directory / "featurizer.joblib")
+        self.features.save(directory)
         np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
 
     @classmethod
@@ -259,11 +360,8 @@ class LogRegGenreModel(GenreModel):
         directory = Path(directory)
         meta = read_model_json(directory)
         config = meta["config"]
-        model = cls(
-            TfidfFeaturizer.load(directory / "featurizer.joblib"),
-            c_grid=config["c_grid"],
-            max_iter=config["max_iter"],
-        )
+        model = cls(c_grid=config["c_grid"], max_iter=config["max_iter"])
+        model.features = TextFeatures.load(directory, config)
         model.genres = list(meta["genres"])
         model.thresholds = np.asarray(meta["thresholds"], dtype=float)
         model.best_c = config.get("C")
@@ -280,32 +378,6 @@ DEFAULT_XGB_SEARCH: list[dict[str, Any]] = [
     {"max_depth": 2, "learning_rate": 0.3, "min_child_weight": 1.0, "colsample_bytree": 0.5},
 ]
 _XGB_FIXED = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist"}
-
-
-def _make_embedder(config: dict[str, Any]) -> Any:
-    """Re-create an embedder from its config ({"class": "module:Class", "kwargs": {...}})."""
-    target = config.get("class", "trending_assets.lib.ml.embeddings:SentenceEmbedder")
-    module_name, _, class_name = target.partition(":")
-    if not module_name.startswith("trending_assets."):
-        raise ValueError(f"refusing to import embedder class outside the project: {target}")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(**config.get("kwargs", {}))
-
-
-def _embedder_config(embedder: Any, explicit: dict[str, Any] | None) -> dict[str, Any] | None:
-    if embedder is None:
-        return None
-    if explicit is not None:
-        return explicit
-    kwargs = getattr(embedder, "config", None)
-    if callable(kwargs):
-        kwargs = kwargs()
-    if not isinstance(kwargs, dict):
-        raise ValueError(
-            "pass embedder_config={'class': ..., 'kwargs': {...}} for an embedder without "
-            "a .config dict, so that the model can re-create it on load"
-        )
-    return {"class": _class_path(embedder), "kwargs": kwargs}
 
 
 class XGBoostGenreModel(GenreModel):
@@ -328,14 +400,18 @@ class XGBoostGenreModel(GenreModel):
         search: list[dict[str, Any]] | None = None,
         *,
         embedder_config: dict[str, Any] | None = None,
+        embedding_weight: float = 1.0,
         num_boost_round: int = 300,
         early_stopping_rounds: int = 25,
         n_jobs: int = 2,
         seed: int = 42,
     ) -> None:
-        self.featurizer = featurizer or TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
-        self.embedder = embedder
-        self.embedder_config = _embedder_config(embedder, embedder_config)
+        self.features = TextFeatures(
+            featurizer or TfidfFeaturizer(max_word_features=20_000, char_ngrams=None),
+            embedder,
+            embedder_config=embedder_config,
+            embedding_weight=embedding_weight,
+        )
         self.search = [dict(s) for s in (search or DEFAULT_XGB_SEARCH)]
         self.num_boost_round = num_boost_round
         self.early_stopping_rounds = early_stopping_rounds
@@ -347,10 +423,13 @@ class XGBoostGenreModel(GenreModel):
         self.boosters: list[Any] = []  # xgboost.Booster, or a float prior for a constant genre
 
     @property
+    def featurizer(self) -> TfidfFeaturizer:
+        return self.features.featurizer
+
+    @property
     def config(self) -> dict[str, Any]:
         return {
-            "featurizer": self.featurizer.config,
-            "embedder": self.embedder_config,
+            **self.features.config,
             "search": self.search,
             "num_boost_round": self.num_boost_round,
             "early_stopping_rounds": self.early_stopping_rounds,
@@ -358,13 +437,6 @@ class XGBoostGenreModel(GenreModel):
             "seed": self.seed,
             "best_params": self.best_params,
         }
-
-    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        x = self.featurizer.transform(texts)
-        if self.embedder is not None:
-            embeddings = np.asarray(self.embedder.encode(list(texts)), dtype=np.float32)
-            x = sp.hstack([x, sp.csr_matrix(embeddings)], format="csr", dtype=np.float32)
-        return x
 
     def _params(self, overrides: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -420,9 +492,9 @@ class XGBoostGenreModel(GenreModel):
 
         started = time.perf_counter()
         self.genres = list(train.genres)
-        self.featurizer.fit(train.texts)
-        d_train = xgb.DMatrix(self._features(train.texts), nthread=self.n_jobs)
-        d_val = xgb.DMatrix(self._features(validation.texts), nthread=self.n_jobs)
+        self.features.fit(train.texts)
+        d_train = xgb.DMatrix(self.features.transform(train.texts), nthread=self.n_jobs)
+        d_val = xgb.DMatrix(self.features.transform(validation.texts), nthread=self.n_jobs)
         search_report: list[dict[str, Any]] = []
         best: tuple[float, dict[str, Any], list[Any], np.ndarray] | None = None
         for overrides in self.search:
@@ -441,7 +513,8 @@ class XGBoostGenreModel(GenreModel):
             )
             if best is None or score > best[0]:
                 best = (score, overrides, boosters, thresholds)
-        assert best is not None, "search must not be empty"
+        if best is None:
+            raise ValueError("search must not be empty")
         score, self.best_params, self.boosters, self.thresholds = best
         return {
             "model": self.name,
@@ -458,7 +531,7 @@ class XGBoostGenreModel(GenreModel):
         if not self.boosters:
             raise RuntimeError("XGBoostGenreModel is not fitted")
         texts = list(texts)
-        matrix = xgb.DMatrix(self._features(texts), nthread=self.n_jobs)
+        matrix = xgb.DMatrix(self.features.transform(texts), nthread=self.n_jobs)
         proba = np.zeros((len(texts), len(self.boosters)), dtype=np.float64)
         for j, booster in enumerate(self.boosters):
             proba[:, j] = booster if isinstance(booster, float) else booster.predict(matrix)
@@ -479,7 +552,7 @@ class XGBoostGenreModel(GenreModel):
                 booster.save_model(boosters_dir / file_name)
                 entries.append({"genre": genre, "file": f"boosters/{file_name}"})
         write_model_json(self, directory, boosters=entries)
-        self.featurizer.save(directory / "featurizer.joblib")
+        self.features.save(directory)
 
     @classmethod
     def load(cls, directory: Path) -> XGBoostGenreModel:
@@ -488,17 +561,14 @@ class XGBoostGenreModel(GenreModel):
         directory = Path(directory)
         meta = read_model_json(directory)
         config = meta["config"]
-        embedder = _make_embedder(config["embedder"]) if config.get("embedder") else None
         model = cls(
-            TfidfFeaturizer.load(directory / "featurizer.joblib"),
-            embedder,
-            config["search"],
-            embedder_config=config.get("embedder"),
+            search=config["search"],
             num_boost_round=config["num_boost_round"],
             early_stopping_rounds=config["early_stopping_rounds"],
             n_jobs=config["n_jobs"],
             seed=config["seed"],
         )
+        model.features = TextFeatures.load(directory, config)
         model.genres = list(meta["genres"])
         model.thresholds = np.asarray(meta["thresholds"], dtype=float)
         model.best_params = config.get("best_params")

