@@ -174,6 +174,9 @@ class FakeOpenAI:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms on Linux), a latency no real server adds.
+    disable_nagle_algorithm = True
     server_state: FakeOpenAI
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet

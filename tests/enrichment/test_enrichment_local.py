@@ -12,6 +12,7 @@ import pytest
 from trending_assets.lib.enrichment.cache import EnrichmentCache
 from trending_assets.lib.enrichment.local_provider import (
     NO_REVIEWS,
+    LocalConfig,
     LocalEnricher,
     TagExtractor,
     split_sentences,
@@ -133,6 +134,8 @@ def test_tags_are_lower_case_three_to_six_and_skip_negations(enricher):
     tags = enricher.enrich_one(title("good", POSITIVE)).vibe_tags
     assert 3 <= len(tags) <= 6 and all(t == t.lower() and t.strip() == t for t in tags)
     assert {"heartwarming", "touching"} & set(tags)
+    fitted = TagExtractor().fit(POSITIVE + NEGATIVE)
+    assert "funny" in fitted.extract(["Really funny.", "So funny and sweet."])
     extractor = TagExtractor()
     assert "funny" not in extractor.extract(["It is not funny at all.", "Never funny, just long."])
     assert "funny" in extractor.extract(["Really funny.", "So funny and sweet."])
@@ -174,3 +177,44 @@ def test_genre_fallback_when_the_predictor_has_nothing(rating_model):
     assert genres and "horror" in genres
     unknown = EnrichmentInput(title_id="y", title="Zzz", plot="Qqq.")
     assert enricher.genres(unknown) == ["drama"]
+
+
+def test_batched_run_matches_one_by_one_and_skips_unfit_sentences(rating_model):
+    enricher = LocalEnricher(
+        rating_model, embedder=HashingEmbedder(), config=LocalConfig(batch_titles=2)
+    )
+    items = [title("good", POSITIVE), title("bad", NEGATIVE), title("none", [])]
+    batched = enricher.run(items).by_title()
+    for item in items:
+        assert batched[item.title_id].enrichment == enricher.enrich_one(item)
+    odd = EnrichmentInput(
+        title_id="odd",
+        title="Odd",
+        reviews=[("Was it worth the long wait for fans of the show? But it never quite lands "
+                  "the way the trailer promised it would. The score is lovely and the "
+                  "cast looks like they had a great time.", 7)],
+    )  # fmt: skip
+    assert enricher.candidate_sentences(odd) == [
+        "The score is lovely and the cast looks like they had a great time."
+    ]
+
+
+def test_tagger_round_trips_and_is_part_of_the_cache_key(rating_model, tmp_path):
+    tagger = TagExtractor().fit(POSITIVE + NEGATIVE)
+    loaded = TagExtractor.load(tagger.save(tmp_path / "tags.json"))
+    assert loaded.fingerprint() == tagger.fingerprint() != TagExtractor().fingerprint()
+    texts = POSITIVE[:3]
+    assert loaded.extract(texts) == tagger.extract(texts)
+    a = LocalEnricher(rating_model, embedder=HashingEmbedder(), tagger=tagger)
+    b = LocalEnricher(rating_model, embedder=HashingEmbedder())
+    assert a.model_id != b.model_id
+
+
+def test_sentence_split_keeps_initials_and_titles_together():
+    text = "D.W. Griffith made it. Mr. Keaton stars! Does it work? Yes."
+    assert split_sentences(text) == [
+        "D.W. Griffith made it.",
+        "Mr. Keaton stars!",
+        "Does it work?",
+        "Yes.",
+    ]

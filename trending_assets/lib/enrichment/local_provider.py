@@ -4,8 +4,9 @@
   a callable ``EnrichmentInput -> genre ids`` or a mapping ``title_id -> genre ids``); when
   it has nothing for a title, the keyword lexicon of the rules baseline over title + plot,
   then ``drama``;
-- summary: extractive. The reviews are split into sentences; candidates (5-35 words, mostly
-  letters) are embedded with MiniLM, scored by centrality (cosine with the mean embedding,
+- summary: extractive. The reviews are split into sentences; candidates (6-40 words, mostly
+  letters, no questions, none opening on "but"/"and"/"so"... that needs the sentence before
+  it) are embedded with MiniLM (a batch of titles per call in ``run``), scored by centrality (cosine with the mean embedding,
   i.e. how typical of what all reviewers say a sentence is), and taken greedily, skipping
   near-duplicates (cosine above ``near_duplicate``), until ``summary_max_sentences`` or the
   word budget. Sentences are copied verbatim from the (HTML-cleaned) reviews: nothing is
@@ -21,12 +22,16 @@ Deterministic: the same input, models and embedder give the same output.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -108,6 +113,8 @@ _NEGATION = re.compile(r"\b(?:not|never|no|hardly|isn't|wasn't|aren't|n't)\s+(?:
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[a-z][a-z'-]+[a-z]")
 _LETTERS = re.compile(r"[A-Za-z]")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|Vol|No|Mt|Lt))\.$")
+_DANGLING = re.compile(r"(?:but|and|also|so|or|however|which|because|then|as well)\b", re.I)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -117,6 +124,8 @@ def split_sentences(text: str) -> list[str]:
         return []
     out, start = [], 0
     for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text, 0, match.start()):
+            continue  # "D.W. Griffith", "Mr. Smith": not a sentence end
         piece = text[start : match.start() + len(match.group(0).rstrip())].strip()
         if piece:
             out.append(piece)
@@ -127,12 +136,15 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def _candidate(sentence: str) -> bool:
+def _candidate(sentence: str, min_words: int = 6, max_words: int = 40) -> bool:
+    """A sentence that can stand alone in a summary: not too short or long, mostly words,
+    not a question, not opening on a connective that needs the sentence before it."""
     words = len(sentence.split())
-    if not 5 <= words <= 35:
+    if not min_words <= words <= max_words or sentence.endswith("?"):
         return False
-    letters = len(_LETTERS.findall(sentence))
-    return letters >= 0.6 * len(sentence) and "spoiler" not in sentence.lower()
+    if _DANGLING.match(sentence) or "spoiler" in sentence.lower():
+        return False
+    return len(_LETTERS.findall(sentence)) >= 0.6 * len(sentence)
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ class LocalConfig:
     max_candidates: int = 64  # sentences embedded per title (round-robin over reviews)
     observed_weight: float = 0.0  # see rating_model.title_vibe_score
     max_tags: int = 5
+    batch_titles: int = 32  # titles whose summary candidates are embedded in one call
 
 
 class TagExtractor:
@@ -165,6 +178,36 @@ class TagExtractor:
             self.word_df.update(set(_WORD.findall(clean.lower())))
         self.documents += len(texts)
         return self
+
+    def fingerprint(self) -> str:
+        """Short hash of the vocabulary and the fitted frequencies (part of the cache key)."""
+        state = json.dumps(
+            [sorted((t, p.pattern) for t, p in self.patterns.items()), self.documents,
+             sorted(self.tag_df.items()), len(self.word_df), sum(self.word_df.values())]
+        )  # fmt: skip
+        return hashlib.sha256(state.encode()).hexdigest()[:8]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """JSON (vocabulary + background frequencies), written atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        vocabulary = {t: p.pattern for t, p in self.patterns.items()}
+        state = {"vocabulary": vocabulary, "documents": self.documents,
+                 "tag_df": dict(self.tag_df), "word_df": dict(self.word_df)}  # fmt: skip
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TagExtractor:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+        tagger = cls.__new__(cls)
+        tagger.patterns = {t: re.compile(p, re.IGNORECASE) for t, p in state["vocabulary"].items()}
+        tagger.documents = state["documents"]
+        tagger.tag_df = Counter(state["tag_df"])
+        tagger.word_df = Counter(state["word_df"])
+        return tagger
 
     def _idf(self, df: int) -> float:
         if not self.documents:
@@ -254,7 +297,10 @@ class LocalEnricher:
 
     @property
     def model_id(self) -> str:
-        return f"minilm-extractive+ridge-{self.rating_model.version}+genres-{self.genre_source}"
+        return (
+            f"minilm-extractive+ridge-{self.rating_model.version}"
+            f"+tags-{self.tagger.fingerprint()}+genres-{self.genre_source}"
+        )
 
     @property
     def embedder(self) -> Embedder:
@@ -278,17 +324,20 @@ class LocalEnricher:
         genres = genres_in_taxonomy(list(predicted or []))[:MAX_GENRES]
         return genres or keyword_genres(f"{item.title}. {item.plot or ''}") or ["drama"]
 
-    def summary(self, item: EnrichmentInput) -> str:
-        texts = [text for text, _ in item.clean_reviews()]
-        summary = self.extract_summary(texts)
-        if summary is None and item.plot:
-            summary = self.extract_summary([normalise_text(item.plot)])
-        return summary or NO_REVIEWS
+    def candidate_sentences(self, item: EnrichmentInput) -> list[str]:
+        """Summary candidates: review sentences round-robin over the reviews (the first
+        sentence of each, then the second ...), exact repeats dropped, at most
+        ``max_candidates``; the plot's sentences when the reviews have none."""
+        reviews = [text for text, _ in item.clean_reviews()]
+        candidates = self._round_robin(
+            [[s for s in split_sentences(t) if _candidate(s)] for t in reviews]
+        )
+        if not candidates and item.plot:
+            sentences = split_sentences(item.plot)
+            candidates = self._round_robin([[s for s in sentences if _candidate(s, min_words=3)]])
+        return candidates
 
-    def extract_summary(self, texts: Sequence[str]) -> str | None:
-        """Most central sentences of ``texts``, near-duplicates skipped, within the budget."""
-        config = self.config
-        per_text = [[s for s in split_sentences(t) if _candidate(s)] for t in texts]
+    def _round_robin(self, per_text: list[list[str]]) -> list[str]:
         candidates: list[str] = []
         seen: set[str] = set()
         for depth in range(max((len(s) for s in per_text), default=0)):
@@ -296,16 +345,21 @@ class LocalEnricher:
                 if depth < len(sentences) and sentences[depth].lower() not in seen:
                     seen.add(sentences[depth].lower())
                     candidates.append(sentences[depth])
-            if len(candidates) >= config.max_candidates:
-                break
-        candidates = candidates[: config.max_candidates]
-        if not candidates:
-            return None
-        vectors = np.asarray(self.embedder.encode(candidates), dtype=np.float64)
+        return candidates[: self.config.max_candidates]
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        if not len(sentences):
+            return np.zeros((0, 1))
+        vectors = np.asarray(self.embedder.encode(list(sentences)), dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors = vectors / np.where(norms == 0, 1.0, norms)
-        centroid = vectors.mean(axis=0)
-        centrality = vectors @ centroid
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+    def select_summary(self, candidates: Sequence[str], vectors: np.ndarray) -> str | None:
+        """Most central candidates, near-duplicates skipped, within the word budget."""
+        if not len(candidates):
+            return None
+        config = self.config
+        centrality = vectors @ vectors.mean(axis=0)
         order = sorted(range(len(candidates)), key=lambda i: (-round(float(centrality[i]), 9), i))
         chosen: list[int] = []
         words = 0
@@ -320,6 +374,19 @@ class LocalEnricher:
             if len(chosen) >= config.summary_max_sentences:
                 break
         return " ".join(candidates[i] for i in chosen) if chosen else None
+
+    def summary(
+        self,
+        item: EnrichmentInput,
+        candidates: Sequence[str] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> str:
+        """The extractive summary; ``run`` passes candidates embedded for a whole batch."""
+        if candidates is None:
+            candidates = self.candidate_sentences(item)
+        if vectors is None:
+            vectors = self.embed(candidates)
+        return self.select_summary(candidates, vectors) or NO_REVIEWS
 
     def text_score(self, item: EnrichmentInput) -> float | None:
         texts = [text for text, _ in item.clean_reviews()]
@@ -345,12 +412,17 @@ class LocalEnricher:
             limit=self.config.max_tags,
         )
 
-    def enrich_one(self, item: EnrichmentInput) -> Enrichment:
+    def enrich_one(
+        self,
+        item: EnrichmentInput,
+        candidates: Sequence[str] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> Enrichment:
         genres = self.genres(item)
         score = self.vibe_score(item)
         return Enrichment(
             genres=genres,
-            summary=self.summary(item),
+            summary=self.summary(item, candidates, vectors),
             vibe_score=score,
             vibe_tags=self.tags(item, genres, score),
         )
@@ -360,9 +432,11 @@ class LocalEnricher:
     def run(
         self, inputs: Sequence[EnrichmentInput], cache: EnrichmentCache | None = None
     ) -> EnrichmentRun:
+        """Enrich ``inputs``; summary candidates of ``batch_titles`` titles at a time go
+        through the embedder in one call (much faster than one call per title)."""
         started = time.monotonic()
         results: list[TitleResult] = []
-        latencies: list[float] = []
+        todo: list[tuple[TitleResult, EnrichmentInput, CacheKey]] = []
         for item in inputs:
             key = self.cache_key(item)
             hit = cache.get(key) if cache is not None else None
@@ -371,16 +445,29 @@ class LocalEnricher:
                 prompt_version=LOCAL_VERSION, schema_version=SCHEMA_VERSION,
                 input_hash=key.input_hash, enrichment=hit, cached=hit is not None,
             )  # fmt: skip
+            results.append(result)
             if hit is None:
-                t0 = time.monotonic()
+                todo.append((result, item, key))
+        latencies: list[float] = []
+        size = max(self.config.batch_titles, 1)
+        for offset in range(0, len(todo), size):
+            batch = todo[offset : offset + size]
+            t0 = time.monotonic()
+            candidates = [self.candidate_sentences(item) for _, item, _ in batch]
+            vectors = self.embed([s for group in candidates for s in group])
+            share = (time.monotonic() - t0) / len(batch)  # the batch's embedding, shared out
+            start = 0
+            for (result, item, key), group in zip(batch, candidates, strict=True):
+                t1 = time.monotonic()
+                own = vectors[start : start + len(group)]
+                start += len(group)
                 try:
-                    result.enrichment = self.enrich_one(item)
+                    result.enrichment = self.enrich_one(item, group, own)
                 except ValueError as exc:  # a rule the output broke: keep it, with why
                     result.status, result.reason = "quarantined", f"local output invalid: {exc}"
-                latencies.append(time.monotonic() - t0)
+                latencies.append(share + time.monotonic() - t1)
                 if cache is not None and result.enrichment is not None:
                     cache.put(key, item.title_id, result.enrichment)
-            results.append(result)
         stats = RunStats(
             provider=PROVIDER, model=self.model_id, prompt_version=LOCAL_VERSION,
             schema_version=SCHEMA_VERSION, **percentiles_ms(latencies),

@@ -13,8 +13,9 @@ normalisation) but is built for throughput on a CPU:
 - the forward pass runs under ``torch.inference_mode`` and, where the hardware has native
   bfloat16 (AVX512-BF16 / AMX CPUs, CUDA GPUs), under bfloat16 autocast: matrix products
   in bfloat16, layer norms, softmax and pooling in float32. On this project's AVX512-BF16
-  CPU that is several times faster than float32 at a cosine agreement above 0.9999 (see
-  ``bench/embedding_benchmark.py``); ``precision="fp32"`` turns it off.
+  CPU that was 1.5-4x faster than float32 (depending on how busy the machine was) at a
+  cosine agreement above 0.9999 with float32 (see ``bench/embedding_benchmark.py``);
+  ``precision="fp32"`` turns it off.
 
 :func:`embed_incremental` adds a content-hash cache: only texts whose hash (normalised
 text + model id + max length + normalisation) is not cached yet go through the model.
