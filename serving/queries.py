@@ -10,6 +10,7 @@ import duckdb
 from serving.schemas import (
     Genre,
     GenrePrediction,
+    LlmEnrichment,
     ModelGenres,
     ReviewStats,
     TitleDetail,
@@ -115,15 +116,36 @@ def get_title(cur: duckdb.DuckDBPyConnection, title_id: str) -> TitleDetail | No
         ),
     )
     detail.model_genres = get_model_genres(cur, title_id)
+    detail.enrichment = get_enrichment(cur, title_id)
     return detail
+
+
+def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        cur.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0]
+    )
+
+
+def get_enrichment(cur: duckdb.DuckDBPyConnection, title_id: str) -> LlmEnrichment | None:
+    """The title's enrichment; None when the snapshot has none for it."""
+    if not _has_table(cur, "llm_enrichments"):
+        return None
+    row = cur.execute(
+        "select provider, model, prompt_version, schema_version, genres, summary, vibe_score, "
+        "vibe_tags from llm_enrichments where title_id = ?",
+        [title_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return LlmEnrichment(
+        provider=row[0], model=row[1], prompt_version=row[2], schema_version=row[3],
+        genres=row[4], summary=row[5], vibe_score=row[6], vibe_tags=row[7],
+    )  # fmt: skip
 
 
 def get_model_genres(cur: duckdb.DuckDBPyConnection, title_id: str) -> ModelGenres | None:
     """The champion's genres for a title; None when the snapshot carries no predictions."""
-    has_table = cur.execute(
-        "select count(*) from duckdb_tables() where table_name = 'title_predictions'"
-    ).fetchone()[0]
-    if not has_table:
+    if not _has_table(cur, "title_predictions"):
         return None
     rows = cur.execute(
         "select genre_id, genre_name, probability, predicted, model_name, model_version "

@@ -60,6 +60,19 @@ class ModelGenres(msgspec.Struct, kw_only=True):
     probabilities: list[GenrePrediction]
 
 
+class LlmEnrichment(msgspec.Struct, kw_only=True):
+    """What the enrichment provider said about the title, and which provider/prompt said it."""
+
+    provider: str
+    model: str
+    prompt_version: str
+    schema_version: str
+    genres: list[str]
+    summary: str
+    vibe_score: int
+    vibe_tags: list[str]
+
+
 class TitleDetail(msgspec.Struct, kw_only=True):
     id: str
     title: str
@@ -73,6 +86,7 @@ class TitleDetail(msgspec.Struct, kw_only=True):
     genre_ids: list[str]
     review_stats: ReviewStats
     model_genres: ModelGenres | None = None
+    enrichment: LlmEnrichment | None = None
 
 
 class Genre(msgspec.Struct, kw_only=True):

@@ -78,6 +78,19 @@ class TrendingSettings(BaseSettings):
     champion_min_improvement: float = 0.0
     wandb_project: str = "trending-now"
 
+    # LLM enrichment (issue 4): the openai provider when an endpoint or key is set, else local.
+    llm_provider: Literal["auto", "openai", "local"] = "auto"
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_prompt_version: str = "v1"
+    llm_ab_prompt_version: str = "v2"
+    llm_ab_sample_size: int = 20
+    llm_concurrency: int = 8
+    llm_max_total_tokens: int | None = None
+    llm_max_cost_usd: float | None = None
+    llm_max_quarantine_rate: float = 0.05
+    llm_max_reviews_per_title: int = 30
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_port: int = 3000

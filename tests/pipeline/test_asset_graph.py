@@ -31,7 +31,9 @@ def test_groups_hold_the_expected_assets(graph) -> None:
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
         "genre_model_bert", "model_evaluation", "champion_model",
     }  # fmt: skip
-    assert groups["enrichment"] == {"title_predictions"}
+    assert groups["enrichment"] == {
+        "title_predictions", "review_rating_model", "llm_enrichments", "enrichment_evaluation",
+    }  # fmt: skip
     assert set(groups) == {"ingest", "warehouse", "features", "models", "enrichment", "serving"}
 
 
@@ -69,6 +71,18 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     assert _parents(graph, "title_predictions") == {"champion_model", "titles", "genres"}
     check = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"))
     assert check.blocking
+
+
+def test_llm_enrichment_reads_marts_and_predictions_and_is_guarded(graph) -> None:
+    assert _parents(graph, "review_rating_model") == {"reviews"}
+    assert _parents(graph, "llm_enrichments") == {"titles", "reviews", "title_predictions", "review_rating_model"}
+    assert {"llm_enrichments", "title_genres", "title_review_stats"} <= _parents(graph, "enrichment_evaluation")
+    assert "llm_enrichments" in _parents(graph, "serving_snapshot")
+    for name in ("llm_enrichments_matches_LlmEnrichmentsTable", "llm_quarantine_rate_is_low"):
+        spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("llm_enrichments"), name))
+        assert spec.blocking, name
+    # The prompt and schema versions are part of the asset's code version.
+    assert graph.get(dg.AssetKey("llm_enrichments")).code_version
 
 
 def test_crawl_assets_are_daily_partitioned_and_writers_share_the_warehouse_pool(graph) -> None:

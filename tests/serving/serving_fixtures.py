@@ -116,6 +116,15 @@ def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path
         )
         con.execute(
             """
+            create table llm_enrichments as
+            select 't07' as title_id, 'local' as provider, 'local-v1' as model,
+                   'local-v1' as prompt_version, '1' as schema_version,
+                   ['comedy'] as genres, 'Reviewers laughed a lot.' as summary,
+                   8 as vibe_score, ['funny', 'warm', 'light'] as vibe_tags
+            """
+        )
+        con.execute(
+            """
             create table title_review_stats as
             with latest as (select max(review_date) as d from reviews)
             select

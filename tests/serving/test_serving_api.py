@@ -121,9 +121,20 @@ def test_title_detail(api: httpx.Client, published: tuple[Path, str]) -> None:
                 {"genre_id": "drama", "genre": "Drama", "probability": 0.2, "predicted": False},
             ],
         },
+        "enrichment": {
+            "provider": "local",
+            "model": "local-v1",
+            "prompt_version": "local-v1",
+            "schema_version": "1",
+            "genres": ["comedy"],
+            "summary": "Reviewers laughed a lot.",
+            "vibe_score": 8,
+            "vibe_tags": ["funny", "warm", "light"],
+        },
     }
-    # A title the model has not scored says so instead of inventing genres.
-    assert api.get("/titles/t01").json()["model_genres"] is None
+    # A title not scored or enriched says so instead of inventing anything.
+    other = api.get("/titles/t01").json()
+    assert other["model_genres"] is None and other["enrichment"] is None
     unreviewed = api.get("/titles/t04").json()["review_stats"]
     assert unreviewed["review_count"] == 0 and unreviewed["mean_rating"] is None
 

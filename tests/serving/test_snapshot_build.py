@@ -53,6 +53,7 @@ def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None
     assert info.path.is_file()
     assert info.row_counts == {
         "titles": len(TITLES), "title_genres": 11, "genres": 24, "title_predictions": 2,
+        "llm_enrichments": 1,
     }  # fmt: skip
     assert info.skipped_tables == {}
 

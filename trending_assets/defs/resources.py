@@ -114,6 +114,31 @@ class GenreModelsResource(dg.ConfigurableResource):
     wandb_dir: str
 
 
+class EnrichmentResource(dg.ConfigurableResource):
+    """Which provider enriches titles, and the limits it runs under.
+
+    The API key is not config (the UI shows config): the openai provider reads
+    OPENAI_API_KEY from the environment when it runs.
+    """
+
+    provider: str = "auto"  # auto | openai | local
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    prompt_version: str = "v1"
+    ab_prompt_version: str = "v2"
+    ab_sample_size: int = 20
+    concurrency: int = 8
+    max_total_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_quarantine_rate: float = 0.05
+    max_reviews_per_title: int = 30
+
+    def resolved_provider(self) -> str:
+        if self.provider != "auto":
+            return self.provider
+        return "openai" if (self.base_url or os.environ.get("OPENAI_API_KEY")) else "local"
+
+
 def build_resources() -> dict[str, object]:
     settings = get_settings()
     return {
@@ -156,6 +181,19 @@ def build_resources() -> dict[str, object]:
             champion_min_improvement=settings.champion_min_improvement,
             wandb_project=settings.wandb_project,
             wandb_dir=str((settings.data_dir / "wandb").resolve()),
+        ),
+        "enrichment": EnrichmentResource(
+            provider=settings.llm_provider,
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            prompt_version=settings.llm_prompt_version,
+            ab_prompt_version=settings.llm_ab_prompt_version,
+            ab_sample_size=settings.llm_ab_sample_size,
+            concurrency=settings.llm_concurrency,
+            max_total_tokens=settings.llm_max_total_tokens,
+            max_cost_usd=settings.llm_max_cost_usd,
+            max_quarantine_rate=settings.llm_max_quarantine_rate,
+            max_reviews_per_title=settings.llm_max_reviews_per_title,
         ),
         "serving": ServingResource(
             serving_dir=str(settings.serving_root),

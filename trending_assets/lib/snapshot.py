@@ -152,6 +152,22 @@ where p.title_id in (select title_id from titles)
 order by p.title_id, p.probability desc, p.genre_id
 """
 
+LLM_ENRICHMENTS_SQL = """
+select
+    e.title_id::varchar as title_id,
+    e.provider::varchar as provider,
+    e.model::varchar as model,
+    e.prompt_version::varchar as prompt_version,
+    e.schema_version::varchar as schema_version,
+    e.genres::varchar[] as genres,
+    e.summary::varchar as summary,
+    e.vibe_score::integer as vibe_score,
+    e.vibe_tags::varchar[] as vibe_tags
+from llm_enrichments as e
+where e.title_id in (select title_id from titles)
+order by e.title_id
+"""
+
 # Stored sorted by (title, title_id) for the list endpoint; the unique index serves
 # /titles/{id}. title_genres is sorted by genre so genre filters scan few row groups.
 SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
@@ -184,6 +200,13 @@ SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
         reads=("title_predictions", "titles"),
         required=False,
         post_sql=("create index title_predictions_title_id on {table} (title_id)",),
+    ),
+    SnapshotTable(
+        name="llm_enrichments",
+        select_sql=LLM_ENRICHMENTS_SQL,
+        reads=("llm_enrichments", "titles"),
+        required=False,
+        post_sql=("create unique index llm_enrichments_title_id on {table} (title_id)",),
     ),
 )
 

@@ -200,3 +200,33 @@ def split_valid_rows(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> Val
     ).reset_index(drop=True)
     valid = frame.drop(index=reasons.index).reset_index(drop=True)
     return ValidationOutcome(valid, quarantined, cases)
+
+
+class LlmEnrichmentsTable(pa.DataFrameModel):
+    """One enrichment per title: canonical genres, a 1-10 vibe score, 3-6 lower-case tags."""
+
+    title_id: Series[str] = pa.Field(unique=True)
+    provider: Series[str]
+    model: Series[str]
+    prompt_version: Series[str]
+    summary: Series[str] = pa.Field(str_length={"min_value": 1})
+    vibe_score: Series[pd.Int64Dtype] = pa.Field(ge=1, le=10, coerce=True)
+    genres: Series[object]
+    vibe_tags: Series[object]
+
+    @pa.check("genres", name="genres_in_taxonomy", element_wise=True)
+    def _genres_known(cls, value: object) -> bool:  # noqa: N805
+        values = value.tolist() if hasattr(value, "tolist") else value
+        return isinstance(values, list) and 1 <= len(values) <= 4 and set(values) <= set(CANONICAL_GENRES)
+
+    @pa.check("vibe_tags", name="three_to_six_lower_case_tags", element_wise=True)
+    def _tags_shape(cls, value: object) -> bool:  # noqa: N805
+        values = value.tolist() if hasattr(value, "tolist") else value
+        return (
+            isinstance(values, list)
+            and 3 <= len(values) <= 6
+            and all(isinstance(t, str) and t == t.strip().lower() and t for t in values)
+        )
+
+    class Config:
+        strict = False

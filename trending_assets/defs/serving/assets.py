@@ -18,7 +18,10 @@ from trending_assets.lib.snapshot import (
     group_name="serving",
     deps=[
         dg.AssetKey(t)
-        for t in ("titles", "title_genres", "title_review_stats", "genres", "title_predictions")
+        for t in (
+            "titles", "title_genres", "title_review_stats", "genres", "title_predictions",
+            "llm_enrichments",
+        )  # fmt: skip
     ],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which must not be open for writing meanwhile

@@ -1,0 +1,244 @@
+"""LLM enrichment: genres, a review summary, a 1-10 vibe score and vibe tags for every title."""
+
+import io
+import json
+
+import dagster as dg
+import joblib
+import numpy as np
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
+from trending_assets.lib.enrichment import (
+    LOCAL_VERSION,
+    SCHEMA_VERSION,
+    EnrichmentCache,
+    EnrichmentRun,
+    LocalEnricher,
+    OpenAIConfig,
+    OpenAIEnricher,
+    ReviewRatingModel,
+    compare_prompts,
+    evaluate_enrichments,
+    genre_sets,
+    inputs_from_frames,
+    prompt_fingerprint,
+)
+from trending_assets.lib.lake import read_parquet, write_parquet
+from trending_assets.lib.validation import LlmEnrichmentsTable
+from trending_assets.quality import pandera_table_check
+
+ENRICHMENTS_TABLE = "llm_enrichments"
+QUARANTINE_TABLE = "llm_enrichment_quarantine"
+CACHE_KEY = "enrichment/cache.parquet"
+# Prompt text and output schema are part of the code version: editing either marks the
+# asset stale in the UI, and the cache key makes every title re-enrich.
+ENRICHMENT_CODE_VERSION = "-".join(
+    [SCHEMA_VERSION, LOCAL_VERSION, *(prompt_fingerprint(v)[:8] for v in ("v1", "v2"))]
+)
+
+
+@dg.asset(
+    group_name="enrichment",
+    deps=[dg.AssetKey("reviews")],
+    kinds={"scikit-learn"},
+    pool=WAREHOUSE_POOL,
+)
+def review_rating_model(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, lake: LakeResource
+) -> ReviewRatingModel:
+    """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local vibe score)."""
+    with warehouse.get_connection() as con:
+        reviews = con.execute(
+            "select title_id, text, rating from reviews where rating is not null and text is not null"
+        ).df()
+    if reviews["title_id"].nunique() < 10:
+        raise dg.Failure(f"only {reviews['title_id'].nunique()} titles have rated reviews: too few to train")
+    # Hold out a fifth of the titles (not reviews) to report honest figures, then refit on all.
+    titles = np.array(sorted(reviews["title_id"].unique()))
+    held_out = set(np.random.default_rng(0).permutation(titles)[: max(2, len(titles) // 5)])
+    is_held = reviews["title_id"].isin(held_out)
+    probe = ReviewRatingModel().fit_titles(
+        reviews.loc[~is_held, "text"].tolist(), reviews.loc[~is_held, "rating"].tolist(),
+        reviews.loc[~is_held, "title_id"].tolist(),
+    )  # fmt: skip
+    held_metrics = probe.evaluate(reviews.loc[is_held, "text"].tolist(), reviews.loc[is_held, "rating"].tolist())
+    model = ReviewRatingModel().fit_titles(
+        reviews["text"].tolist(), reviews["rating"].tolist(), reviews["title_id"].tolist()
+    )
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    uri = lake.get_lake().write_bytes("enrichment/review_rating_model.joblib", buffer.getvalue())
+    context.add_output_metadata(
+        {
+            "training_reviews": len(reviews),
+            "held_out_titles": len(held_out),
+            "held_out_metrics": dg.MetadataValue.json({k: round(float(v), 4) for k, v in held_metrics.items()}),
+            "artifact": dg.MetadataValue.path(uri),
+        }
+    )
+    return model
+
+
+def _champion_genres(con) -> tuple[dict[str, list[str]], str]:
+    rows = con.execute(
+        "select title_id, list(genre_id order by probability desc) filter (where predicted), "
+        "any_value(model_name || ' ' || model_version) from title_predictions group by title_id"
+    ).fetchall()
+    genres = {title_id: list(g or []) for title_id, g, _ in rows}
+    source = rows[0][2] if rows else "none"
+    return genres, source
+
+
+def _enricher(enrichment: EnrichmentResource, rating_model, champion_genres, champion_source, prompt_version):
+    if enrichment.resolved_provider() == "openai":
+        config = OpenAIConfig.from_env(
+            model=enrichment.model,
+            **({"base_url": enrichment.base_url} if enrichment.base_url else {}),
+            prompt_version=prompt_version,
+            concurrency=enrichment.concurrency,
+            max_total_tokens=enrichment.max_total_tokens,
+            max_cost_usd=enrichment.max_cost_usd,
+        )
+        return OpenAIEnricher(config)
+    return LocalEnricher(rating_model, genre_predictor=champion_genres, genre_source=champion_source)
+
+
+def _replace_table(con, table: str, frame: pd.DataFrame) -> None:
+    con.register("incoming", frame)
+    con.execute("begin transaction")
+    con.execute(f"create or replace table {table} as select * from incoming")
+    con.execute("commit")
+    con.unregister("incoming")
+
+
+@dg.asset(
+    group_name="enrichment",
+    deps=[dg.AssetKey("titles"), dg.AssetKey("reviews"), dg.AssetKey("title_predictions")],
+    kinds={"openai", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    code_version=ENRICHMENT_CODE_VERSION,
+)
+def llm_enrichments(
+    context: dg.AssetExecutionContext,
+    review_rating_model: ReviewRatingModel,
+    enrichment: EnrichmentResource,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+) -> dg.MaterializeResult:
+    """Genres, summary, vibe score and tags per title; incremental by content hash, nothing lost."""
+    store = lake.get_lake()
+    with warehouse.get_connection() as con:
+        titles = con.execute("select title_id, title, title_type, plot from titles order by title_id").df()
+        reviews = con.execute("select title_id, text, rating from reviews order by review_id").df()
+        champion_genres, champion_source = _champion_genres(con)
+    inputs = inputs_from_frames(titles, reviews, max_reviews_per_title=enrichment.max_reviews_per_title)
+    cache = EnrichmentCache.from_frame(read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None)
+    enricher = _enricher(enrichment, review_rating_model, champion_genres, champion_source, enrichment.prompt_version)
+    run: EnrichmentRun = enricher.run(inputs, cache)
+    write_parquet(store, CACHE_KEY, cache.to_frame())
+
+    results = run.results_frame()
+    quarantine = run.quarantine_frame()
+    if len(quarantine):
+        write_parquet(store, f"quarantine/{ENRICHMENTS_TABLE}/latest.parquet", quarantine)
+    with warehouse.get_connection() as con:
+        _replace_table(con, ENRICHMENTS_TABLE, results)
+        _replace_table(con, QUARANTINE_TABLE, quarantine)
+    stats = run.stats.as_metadata()
+    preview = results[["title_id", "vibe_score", "vibe_tags", "summary"]].head(5)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(results),
+            "provider": enrichment.resolved_provider(),
+            "model": str(results["model"].iloc[0]) if len(results) else enrichment.model,
+            "prompt_version": enrichment.prompt_version,
+            "schema_version": SCHEMA_VERSION,
+            "stats": dg.MetadataValue.json(json.loads(json.dumps(stats, default=str))),
+            **{k: stats[k] for k in ("ok", "cached", "retried", "quarantined", "calls") if k in stats},
+            "quarantine_rate": float(stats.get("quarantine_rate", 0.0)),
+            "preview": dg.MetadataValue.md(preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"),
+        }
+    )
+
+
+llm_enrichments_schema_check = pandera_table_check(
+    asset_key=dg.AssetKey("llm_enrichments"), table=ENRICHMENTS_TABLE, model=LlmEnrichmentsTable
+)
+
+
+@dg.asset_check(
+    asset=llm_enrichments,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="Quarantined titles stay under the configured share of the run.",
+)
+def llm_quarantine_rate_is_low(
+    warehouse: DuckDBResource, enrichment: EnrichmentResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        ok = con.execute(f"select count(*) from {ENRICHMENTS_TABLE}").fetchone()[0]
+        bad = con.execute(f"select count(*) from {QUARANTINE_TABLE}").fetchone()[0]
+    rate = bad / (ok + bad) if ok + bad else 0.0
+    return dg.AssetCheckResult(
+        passed=rate <= enrichment.max_quarantine_rate,
+        metadata={"quarantine_rate": round(rate, 4), "bound": enrichment.max_quarantine_rate,
+                  "ok": ok, "quarantined": bad},
+    )  # fmt: skip
+
+
+@dg.asset(
+    group_name="enrichment",
+    deps=[llm_enrichments, dg.AssetKey("title_genres"), dg.AssetKey("title_review_stats")],
+    kinds={"python"},
+    pool=WAREHOUSE_POOL,
+)
+def enrichment_evaluation(
+    context: dg.AssetExecutionContext,
+    review_rating_model: ReviewRatingModel,
+    enrichment: EnrichmentResource,
+    lake: LakeResource,
+    warehouse: DuckDBResource,
+) -> dg.MaterializeResult:
+    """LLM genres vs source labels and the champion, vibe score vs mean rating; prompts A/B."""
+    with warehouse.get_connection() as con:
+        results = con.execute(f"select * from {ENRICHMENTS_TABLE}").df()
+        source = genre_sets(con.execute("select title_id, genre_id from title_genres").df())
+        champion, champion_source = _champion_genres(con)
+        means = dict(
+            con.execute(
+                "select title_id, mean_rating from title_review_stats where rated_review_count > 0"
+            ).fetchall()
+        )
+        titles = con.execute("select title_id, title, title_type, plot from titles order by title_id").df()
+        reviews = con.execute("select title_id, text, rating from reviews order by review_id").df()
+    metrics = evaluate_enrichments(results, source_genres=source, champion_genres=champion, mean_ratings=means)
+    metadata: dict[str, object] = {
+        "metrics": dg.MetadataValue.json(json.loads(json.dumps(metrics, default=str))),
+        **{k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and np.isfinite(v)},
+    }
+    if enrichment.resolved_provider() == "openai":
+        # The A/B test: the same sample through the second prompt version, side by side.
+        sample_ids = set(results["title_id"].head(enrichment.ab_sample_size))
+        sample = inputs_from_frames(
+            titles[titles["title_id"].isin(sample_ids)], reviews[reviews["title_id"].isin(sample_ids)],
+            max_reviews_per_title=enrichment.max_reviews_per_title,
+        )  # fmt: skip
+        store = lake.get_lake()
+        cache = EnrichmentCache.from_frame(read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None)
+        alternative = _enricher(enrichment, review_rating_model, champion, champion_source, enrichment.ab_prompt_version)
+        run_b = alternative.run(sample, cache)
+        write_parquet(store, CACHE_KEY, cache.to_frame())
+        comparison = compare_prompts(
+            results[results["title_id"].isin(sample_ids)], run_b.results_frame(),
+            labels=(enrichment.prompt_version, enrichment.ab_prompt_version),
+            source_genres=source, champion_genres=champion, mean_ratings=means,
+        )  # fmt: skip
+        metadata["prompt_ab"] = dg.MetadataValue.md(comparison.as_frame().round(4).to_markdown(index=False))
+    else:
+        metadata["prompt_ab"] = dg.MetadataValue.md(
+            "_The local provider uses no prompt: set TRENDING_LLM_BASE_URL or OPENAI_API_KEY "
+            f"to compare prompt {enrichment.prompt_version} with {enrichment.ab_prompt_version}._"
+        )
+    return dg.MaterializeResult(metadata=metadata)
