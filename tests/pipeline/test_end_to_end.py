@@ -251,3 +251,47 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
     assert [d for d, _ in days] == [PARTITION, "2026-11-20"]
     assert after > before
     assert first_seen.get("2026-11-20", 0) == after - before
+
+
+def test_enrichment_through_an_openai_compatible_endpoint(pipeline_run) -> None:
+    """`llm_enrichments` with the openai provider against a loopback server: every title
+    enriched, the second materialisation costs no call, and the key is written nowhere."""
+    root, env, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    secret = "sk-e2e-SECRET-4242424242"
+    fake = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "tests" / "enrichment" / "fake_openai.py"), "--api-key", secret],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base_url = fake.stdout.readline().strip()
+        llm_env = {**env, "TRENDING_LLM_BASE_URL": base_url, "OPENAI_API_KEY": secret,
+                   "TRENDING_LLM_MODEL": "fake-model"}  # fmt: skip
+        command = [
+            str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
+            "-m", "trending_assets.definitions", "-a", "defs",
+            "--select", "llm_enrichments,enrichment_evaluation",
+        ]  # fmt: skip
+        first = subprocess.run(command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600)
+        assert first.returncode == 0, first.stderr[-3000:]
+        second = subprocess.run(command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600)
+        assert second.returncode == 0, second.stderr[-3000:]
+    finally:
+        fake.stdin.close()
+        served = fake.stdout.read()
+        fake.wait(timeout=10)
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        providers = con.execute("select provider, model, count(*) from llm_enrichments group by all").fetchall()
+        titles = con.execute("select count(*) from titles").fetchone()[0]
+    assert providers == [("openai", "fake-model", titles)]
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        latest = instance.get_latest_materialization_event(dg.AssetKey("llm_enrichments"))
+        metadata = latest.asset_materialization.metadata
+    assert metadata["provider"].value == "openai"
+    assert metadata["calls"].value == 0 and metadata["cached"].value == titles
+    assert '"requests":' in served
+    # The key never reaches the instance's event log, the lake, the warehouse or the snapshot.
+    for folder in (root / "dagster_home", root / "data"):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.stat().st_size < 200_000_000:
+                assert secret.encode() not in path.read_bytes(), path
