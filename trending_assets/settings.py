@@ -74,6 +74,8 @@ class TrendingSettings(BaseSettings):
     bert_row_cap: int = 300
     bert_batch_size: int = 16
     xgboost_use_embeddings: bool = False
+    xgboost_search_size: int = 2
+    xgboost_rounds: int = 200
     champion_floor: float = 0.25
     champion_min_improvement: float = 0.0
     wandb_project: str = "trending-now"

@@ -62,7 +62,7 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     assert _parents(graph, "text_embeddings") == {"titles"}
     assert _parents(graph, "genre_model_keyword") == {"training_set"}
     assert _parents(graph, "genre_model_logreg") == {"training_set", "tfidf_features"}
-    assert _parents(graph, "genre_model_xgboost") == {"training_set", "tfidf_features"}
+    assert _parents(graph, "genre_model_xgboost") == {"training_set"}
     assert _parents(graph, "genre_model_bert") == {"training_set"}
     assert _parents(graph, "model_evaluation") == {
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost", "genre_model_bert",

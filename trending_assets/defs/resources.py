@@ -108,6 +108,8 @@ class GenreModelsResource(dg.ConfigurableResource):
     bert_row_cap: int = 300
     bert_batch_size: int = 16
     xgboost_use_embeddings: bool = False
+    xgboost_search_size: int = 2
+    xgboost_rounds: int = 200
     champion_floor: float = 0.25
     champion_min_improvement: float = 0.0
     wandb_project: str = "trending-now"
@@ -177,6 +179,8 @@ def build_resources() -> dict[str, object]:
             bert_row_cap=settings.bert_row_cap,
             bert_batch_size=settings.bert_batch_size,
             xgboost_use_embeddings=settings.xgboost_use_embeddings,
+            xgboost_search_size=settings.xgboost_search_size,
+            xgboost_rounds=settings.xgboost_rounds,
             champion_floor=settings.champion_floor,
             champion_min_improvement=settings.champion_min_improvement,
             wandb_project=settings.wandb_project,
