@@ -206,14 +206,14 @@ def print_table(dataset: str, split: SplitResult, rows: list[dict[str, Any]]) ->
         f"train {len(split.train)} / validation {len(split.validation)} / test {len(split.test)}"
     )
     print(f"\n== {dataset}: {sizes}, {len(split.genres)} genres ==")
-    header = f"{'model':<9} {'val macro':>9} {'macro F1':>9} {'micro F1':>9} {'samples F1':>10} {'fit s':>8} {'predict s':>9}"
+    header = f"{'model':<11} {'val macro':>9} {'macro F1':>9} {'micro F1':>9} {'samples F1':>10} {'fit s':>8} {'predict s':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
         test = row["test"]
         val = row["validation_macro_f1"]
         print(
-            f"{row['model']:<9} {val if val is not None else float('nan'):>9.3f} "
+            f"{row['model']:<11} {val if val is not None else float('nan'):>9.3f} "
             f"{test['macro_f1']:>9.3f} {test['micro_f1']:>9.3f} {test['samples_f1']:>10.3f} "
             f"{row['fit_seconds']:>8.1f} {row['predict_seconds']:>9.2f}"
         )
@@ -287,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 row = run_model(label, model, split, Path(tmp))
                 print(f"  {label}: test macro F1 {row['test']['macro_f1']:.3f} "
+                      f"micro {row['test']['micro_f1']:.3f} samples {row['test']['samples_f1']:.3f} "
                       f"(val {row['validation_macro_f1']:.3f}, {row['best_params']}) "
                       f"in {row['fit_seconds']}s", flush=True)  # fmt: skip
                 rows.append(row)
