@@ -103,9 +103,9 @@ class GenreModelsResource(dg.ConfigurableResource):
 
     min_genre_count: int = 10
     split_seed: int = 42
-    bert_epochs: int = 1
+    bert_epochs: int = 2
     bert_max_length: int = 128
-    bert_row_cap: int = 300
+    bert_row_cap: int = 600
     bert_batch_size: int = 16
     xgboost_use_embeddings: bool = False
     xgboost_search_size: int = 2
