@@ -99,20 +99,23 @@ class ServingResource(dg.ConfigurableResource):
 
 
 class GenreModelsResource(dg.ConfigurableResource):
-    """Training knobs for the genre models, the champion gate and experiment tracking."""
+    """Training knobs for the genre models, the champion gate and experiment tracking.
 
-    min_genre_count: int = 10
-    split_seed: int = 42
-    bert_epochs: int = 2
-    bert_max_length: int = 128
-    bert_row_cap: int = 600
-    bert_batch_size: int = 16
-    xgboost_use_embeddings: bool = False
-    xgboost_search_size: int = 2
-    xgboost_rounds: int = 200
-    champion_floor: float = 0.25
-    champion_min_improvement: float = 0.0
-    wandb_project: str = "trending-now"
+    No defaults here: the settings module holds them (TRENDING_BERT_EPOCHS, ...).
+    """
+
+    min_genre_count: int
+    split_seed: int
+    bert_epochs: int
+    bert_max_length: int
+    bert_row_cap: int
+    bert_batch_size: int
+    xgboost_use_embeddings: bool
+    xgboost_search_size: int
+    xgboost_rounds: int
+    champion_floor: float
+    champion_min_improvement: float
+    wandb_project: str
     wandb_dir: str
 
 
@@ -123,17 +126,18 @@ class EnrichmentResource(dg.ConfigurableResource):
     OPENAI_API_KEY from the environment when it runs.
     """
 
-    provider: str = "auto"  # auto | openai | local
-    base_url: str | None = None
-    model: str = "gpt-4o-mini"
-    prompt_version: str = "v1"
-    ab_prompt_version: str = "v2"
-    ab_sample_size: int = 20
-    concurrency: int = 8
-    max_total_tokens: int | None = None
-    max_cost_usd: float | None = None
-    max_quarantine_rate: float = 0.05
-    max_reviews_per_title: int = 30
+    # Defaults live in the settings module (TRENDING_LLM_*).
+    provider: str  # auto | openai | local
+    base_url: str | None
+    model: str
+    prompt_version: str
+    ab_prompt_version: str
+    ab_sample_size: int
+    concurrency: int
+    max_total_tokens: int | None
+    max_cost_usd: float | None
+    max_quarantine_rate: float
+    max_reviews_per_title: int
 
     def resolved_provider(self) -> str:
         if self.provider != "auto":
@@ -172,32 +176,12 @@ def build_resources() -> dict[str, object]:
             max_pages=settings.tmdb_max_pages,
         ),
         "genre_models": GenreModelsResource(
-            min_genre_count=settings.min_genre_count,
-            split_seed=settings.split_seed,
-            bert_epochs=settings.bert_epochs,
-            bert_max_length=settings.bert_max_length,
-            bert_row_cap=settings.bert_row_cap,
-            bert_batch_size=settings.bert_batch_size,
-            xgboost_use_embeddings=settings.xgboost_use_embeddings,
-            xgboost_search_size=settings.xgboost_search_size,
-            xgboost_rounds=settings.xgboost_rounds,
-            champion_floor=settings.champion_floor,
-            champion_min_improvement=settings.champion_min_improvement,
-            wandb_project=settings.wandb_project,
+            **settings.model_dump(include=set(GenreModelsResource.model_fields) - {"wandb_dir"}),
             wandb_dir=str((settings.data_dir / "wandb").resolve()),
         ),
+        # TRENDING_LLM_<FIELD> -> EnrichmentResource.<field>
         "enrichment": EnrichmentResource(
-            provider=settings.llm_provider,
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            prompt_version=settings.llm_prompt_version,
-            ab_prompt_version=settings.llm_ab_prompt_version,
-            ab_sample_size=settings.llm_ab_sample_size,
-            concurrency=settings.llm_concurrency,
-            max_total_tokens=settings.llm_max_total_tokens,
-            max_cost_usd=settings.llm_max_cost_usd,
-            max_quarantine_rate=settings.llm_max_quarantine_rate,
-            max_reviews_per_title=settings.llm_max_reviews_per_title,
+            **{field: getattr(settings, f"llm_{field}") for field in EnrichmentResource.model_fields}
         ),
         "serving": ServingResource(
             serving_dir=str(settings.serving_root),
