@@ -287,6 +287,10 @@ def test_enrichment_through_an_openai_compatible_endpoint(pipeline_run) -> None:
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
         latest = instance.get_latest_materialization_event(dg.AssetKey("llm_enrichments"))
         metadata = latest.asset_materialization.metadata
+        evaluation = instance.get_latest_materialization_event(dg.AssetKey("enrichment_evaluation"))
+        prompt_ab = evaluation.asset_materialization.metadata["prompt_ab"].value
+    # The A/B table compares the two prompt versions on the same sample.
+    assert "v1" in prompt_ab and "v2" in prompt_ab and "agreement" in prompt_ab
     assert metadata["provider"].value == "openai"
     assert metadata["calls"].value == 0 and metadata["cached"].value == titles
     assert '"requests":' in served
