@@ -5,13 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from trending_assets.defs.models.assets import champion_model
 from trending_assets.defs.resources import GenreModelsResource, LakeResource
 from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
 
 
-@dg.asset_check(asset=champion_model, blocking=True, description="A champion exists, meets the quality floor, and its artifact loads and predicts.")
+@dg.asset_check(asset=dg.AssetKey("champion_model"), blocking=True, description="A champion exists, meets the quality floor, and its artifact loads and predicts.")
 def champion_is_servable(
     champion_model: ModelVersion | None, lake: LakeResource, genre_models: GenreModelsResource
 ) -> dg.AssetCheckResult:
