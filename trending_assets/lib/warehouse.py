@@ -113,3 +113,22 @@ def replace_quarantine(
         con.execute("rollback")
         raise
     return len(batch)
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    query: str = "select * from incoming",
+) -> None:
+    """Replace ``table`` with ``query`` over ``frame`` (named ``incoming``), in one transaction."""
+    con.register("incoming", frame)
+    try:
+        con.execute("begin transaction")
+        con.execute(f"create or replace table {table} as {query}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("incoming")

@@ -11,6 +11,7 @@ from trending_assets.defs.resources import WAREHOUSE_POOL, LakeResource
 from trending_assets.lib.ml.lifecycle import predict_titles
 from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
+from trending_assets.lib.warehouse import replace_table
 
 PREDICTIONS_TABLE = "title_predictions"
 
@@ -41,16 +42,12 @@ def title_predictions(
     predictions = predict_titles(model, titles["title_id"].tolist(), titles["text"].tolist())
     predictions = predictions.assign(model_name=champion_model.name, model_version=champion_model.version)
     with warehouse.get_connection() as con:
-        con.register("new_predictions", predictions)
-        con.execute("begin transaction")
-        con.execute(
-            f"""create or replace table {PREDICTIONS_TABLE} as
-                select p.title_id, p.genre_id, g.genre_name, p.probability, p.predicted,
-                       p.model_name, p.model_version
-                from new_predictions p left join genres g using (genre_id)"""
-        )
-        con.execute("commit")
-        con.unregister("new_predictions")
+        replace_table(
+            con, PREDICTIONS_TABLE, predictions,
+            query="""select p.title_id, p.genre_id, g.genre_name, p.probability, p.predicted,
+                            p.model_name, p.model_version
+                     from incoming p left join genres g using (genre_id)""",
+        )  # fmt: skip
     per_title = predictions.groupby("title_id")["predicted"].sum()
     preview = predictions[predictions["predicted"]].head(10)
     return dg.MaterializeResult(

@@ -6,7 +6,6 @@ import json
 import dagster as dg
 import joblib
 import numpy as np
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
@@ -28,6 +27,7 @@ from trending_assets.lib.enrichment import (
 )
 from trending_assets.lib.lake import read_parquet, write_parquet
 from trending_assets.lib.validation import LlmEnrichmentsTable
+from trending_assets.lib.warehouse import replace_table
 from trending_assets.quality import pandera_table_check
 
 ENRICHMENTS_TABLE = "llm_enrichments"
@@ -110,14 +110,6 @@ def _enricher(enrichment: EnrichmentResource, rating_model, champion_genres, cha
     )  # fmt: skip
 
 
-def _replace_table(con, table: str, frame: pd.DataFrame) -> None:
-    con.register("incoming", frame)
-    con.execute("begin transaction")
-    con.execute(f"create or replace table {table} as select * from incoming")
-    con.execute("commit")
-    con.unregister("incoming")
-
-
 @dg.asset(
     group_name="enrichment",
     deps=[dg.AssetKey("titles"), dg.AssetKey("reviews"), dg.AssetKey("title_predictions")],
@@ -149,8 +141,8 @@ def llm_enrichments(
     if len(quarantine):
         write_parquet(store, f"quarantine/{ENRICHMENTS_TABLE}/latest.parquet", quarantine)
     with warehouse.get_connection() as con:
-        _replace_table(con, ENRICHMENTS_TABLE, results)
-        _replace_table(con, QUARANTINE_TABLE, quarantine)
+        replace_table(con, ENRICHMENTS_TABLE, results)
+        replace_table(con, QUARANTINE_TABLE, quarantine)
     stats = run.stats.as_metadata()
     preview = results[["title_id", "vibe_score", "vibe_tags", "summary"]].head(5)
     return dg.MaterializeResult(
