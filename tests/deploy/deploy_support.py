@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,3 +119,17 @@ def deploy_home(tmp_dir: Path) -> Iterator[DeployHome]:
         with admin.cursor() as cur:
             cur.execute(f'drop database if exists "{db_name}" with (force)')
         admin.close()
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group a test started (a CLI and what it spawned), then SIGKILL what is left."""
+    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)  # the group this test started, also if its leader exited
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue

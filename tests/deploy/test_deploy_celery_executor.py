@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,14 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from deploy_support import DEPLOY_DIR, REDIS_HOST, REDIS_PORT, DeployHome, port_open
+from deploy_support import (
+    DEPLOY_DIR,
+    REDIS_HOST,
+    REDIS_PORT,
+    DeployHome,
+    port_open,
+    stop_process_group,
+)
 
 pytest.importorskip("dagster_celery", reason="dagster-celery is not installed")
 pytest.importorskip("redis", reason="the redis client (celery's Redis transport) is not installed")
@@ -36,18 +42,6 @@ WORKERS = 2
 READY_TIMEOUT_S = 60
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the worker's process group (the CLI and the celery process it runs), then SIGKILL what is left."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)  # the group this test started, also if its leader exited
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _wait_for_workers(broker: str, names: set[str], procs: list[subprocess.Popen]) -> None:
@@ -120,7 +114,7 @@ def celery_workers(pg_home: DeployHome, tmp_path: Path):
             yield names
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process_group(proc)
         for log in logs:
             log.close()
 

@@ -6,7 +6,6 @@ pool never overlap. About 20-40 s: the daemon, a code server and two run process
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,25 +13,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from deploy_support import DeployHome, query
+from deploy_support import DeployHome, query, stop_process_group
 
 HERE = Path(__file__).resolve().parent
 DAEMON = str(Path(sys.executable).with_name("dagster-daemon"))
 DEADLINE_S = 120
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the daemon's process group (it and the code server it started), then SIGKILL what is left."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)  # the group this test started, also if its leader exited
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait_s)
-            break
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _step_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
@@ -95,7 +82,7 @@ def test_daemon_records_sensor_tick_and_runs_queued_runs(
             )
             assert end_a <= start_b, "two steps in pool duckdb_warehouse overlapped"
     finally:
-        _stop(daemon)
+        stop_process_group(daemon)
         log.close()
 
     db = pg_home.db_name
