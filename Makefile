@@ -22,11 +22,14 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup run materialize ui serve test lint format clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 	$(UV) pip install --python $(PY) $(TORCH_SOURCE) torch==2.13.0
 	$(UV) pip install --python $(PY) $(TORCH_SOURCE) -e '.[dev]'
+	@# The web page's D3 (package.json pins it; served locally from node_modules/).
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: skipping npm ci; the web page at / will show no chart" >&2; fi
 	@touch $@
 
 setup: $(VENV)/.installed  ## create .venv and install the project
