@@ -1,4 +1,5 @@
 import socket
+import time
 from pathlib import Path
 
 import boto3
@@ -35,6 +36,24 @@ def _exercise(lake) -> None:
     ]
     with pytest.raises(ValueError, match="relative path"):
         lake.write_bytes("../escape.txt", b"x")
+    _exercise_listing(lake)
+
+
+def _exercise_listing(lake) -> None:
+    """list_objects: keys, sizes, and a fingerprint that changes when an object is rewritten."""
+    lake.write_bytes("landing/ext/2026-11-21/listings.jsonl", b"first\n")
+    before = {o.key: o for o in lake.list_objects("landing/ext")}
+    assert list(before) == ["landing/ext/2026-11-21/listings.jsonl"]
+    assert before["landing/ext/2026-11-21/listings.jsonl"].size == len(b"first\n")
+    assert lake.list_objects("landing/ext") == lake.list_objects("landing/ext")  # stable when unchanged
+    assert lake.list_objects("landing/nothing-here") == []
+
+    time.sleep(0.01)  # a different mtime locally even on coarse clocks
+    lake.write_bytes("landing/ext/2026-11-21/listings.jsonl", b"second!\n")
+    after = lake.list_objects("landing/ext")[0]
+    assert after.size == len(b"second!\n")
+    assert after.fingerprint != before["landing/ext/2026-11-21/listings.jsonl"].fingerprint
+    assert [o.key for o in lake.list_objects()] == lake.list_keys()
 
 
 def test_local_lake_round_trip_and_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -84,6 +103,7 @@ def test_s3_lake_through_dagster_aws_against_moto(moto_endpoint: str) -> None:
     )
     assert {o["Key"] for o in listed["Contents"]} == {
         "lake/landing/crawl/2026-11-20/listings.jsonl",
+        "lake/landing/ext/2026-11-21/listings.jsonl",
         "lake/raw/listings/crawl_date=2026-11-20/listings.parquet",
     }
 

@@ -12,6 +12,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -25,11 +26,29 @@ def _check_key(key: str) -> str:
     return str(path)
 
 
+@dataclass(frozen=True)
+class LakeObject:
+    """One listed object: its key, size and a version tag that changes when it is rewritten.
+
+    ``version`` is the ETag on S3 and the modification time (ns) locally: together with
+    the size it is a cheap fingerprint, good enough to tell "unchanged since last seen".
+    """
+
+    key: str
+    size: int
+    version: str
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.size}:{self.version}"
+
+
 class Lake(Protocol):
     def write_bytes(self, key: str, data: bytes) -> str: ...
     def read_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def list_keys(self, prefix: str = "") -> list[str]: ...
+    def list_objects(self, prefix: str = "") -> list[LakeObject]: ...
     def uri(self, key: str) -> str: ...
 
 
@@ -74,6 +93,16 @@ class LocalLake:
             if p.is_file() and not p.name.startswith(".")
         )
 
+    def list_objects(self, prefix: str = "") -> list[LakeObject]:
+        objects: list[LakeObject] = []
+        for key in self.list_keys(prefix):
+            try:
+                stat = self._path(key).stat()
+            except FileNotFoundError:  # removed between the listing and the stat
+                continue
+            objects.append(LakeObject(key, stat.st_size, str(stat.st_mtime_ns)))
+        return objects
+
     def uri(self, key: str) -> str:
         return str(self._path(key))
 
@@ -105,13 +134,19 @@ class S3Lake:
         return any(obj["Key"] == self._object_key(key) for obj in response.get("Contents", []))
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        return [obj.key for obj in self.list_objects(prefix)]
+
+    def list_objects(self, prefix: str = "") -> list[LakeObject]:
         full_prefix = self._object_key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
-        keys: list[str] = []
+        objects: list[LakeObject] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
-            keys.extend(obj["Key"][strip:] for obj in page.get("Contents", []))
-        return sorted(keys)
+            objects.extend(
+                LakeObject(obj["Key"][strip:], int(obj["Size"]), str(obj.get("ETag", "")).strip('"'))
+                for obj in page.get("Contents", [])
+            )
+        return sorted(objects, key=lambda obj: obj.key)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._object_key(key)}"
