@@ -45,7 +45,9 @@ def _exercise_listing(lake) -> None:
     before = {o.key: o for o in lake.list_objects("landing/ext")}
     assert list(before) == ["landing/ext/2026-11-21/listings.jsonl"]
     assert before["landing/ext/2026-11-21/listings.jsonl"].size == len(b"first\n")
-    assert lake.list_objects("landing/ext") == lake.list_objects("landing/ext")  # stable when unchanged
+    assert lake.list_objects("landing/ext") == lake.list_objects(
+        "landing/ext"
+    )  # stable when unchanged
     assert lake.list_objects("landing/nothing-here") == []
 
     time.sleep(0.01)  # a different mtime locally even on coarse clocks
@@ -98,9 +100,9 @@ def test_s3_lake_through_dagster_aws_against_moto(moto_endpoint: str) -> None:
     _exercise(lake)
     assert lake.uri("raw/x.parquet") == "s3://trending-lake/lake/raw/x.parquet"
     # Objects really are under the prefix in the bucket.
-    listed = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").list_objects_v2(
-        Bucket="trending-lake"
-    )
+    listed = boto3.client(
+        "s3", endpoint_url=moto_endpoint, region_name="us-east-1"
+    ).list_objects_v2(Bucket="trending-lake")
     assert {o["Key"] for o in listed["Contents"]} == {
         "lake/landing/crawl/2026-11-20/listings.jsonl",
         "lake/landing/ext/2026-11-21/listings.jsonl",

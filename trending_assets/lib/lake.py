@@ -137,13 +137,17 @@ class S3Lake:
         return [obj.key for obj in self.list_objects(prefix)]
 
     def list_objects(self, prefix: str = "") -> list[LakeObject]:
-        full_prefix = self._object_key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        full_prefix = (
+            self._object_key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
+        )
         strip = len(self.prefix) + 1 if self.prefix else 0
         objects: list[LakeObject] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
             objects.extend(
-                LakeObject(obj["Key"][strip:], int(obj["Size"]), str(obj.get("ETag", "")).strip('"'))
+                LakeObject(
+                    obj["Key"][strip:], int(obj["Size"]), str(obj.get("ETag", "")).strip('"')
+                )
                 for obj in page.get("Contents", [])
             )
         return sorted(objects, key=lambda obj: obj.key)
