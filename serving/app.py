@@ -18,6 +18,7 @@ from serving.controllers import GenresController, HealthController, TitlesContro
 from serving.dependencies import provide_snapshot, provide_store
 from serving.errors import http_exception_handler, internal_error_handler
 from serving.snapshot_store import SnapshotStore
+from serving.web import web_route_handlers
 
 API_VERSION = "0.1.0"
 
@@ -45,7 +46,7 @@ def create_app(serving_dir: Path | None = None, *, poll_interval_s: float = 0.5)
             store.stop()
 
     return Litestar(
-        route_handlers=[HealthController, TitlesController, GenresController],
+        route_handlers=[HealthController, TitlesController, GenresController, *web_route_handlers],
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "snapshot": Provide(provide_snapshot),
