@@ -93,6 +93,11 @@ class TrendingSettings(BaseSettings):
     llm_max_quarantine_rate: float = 0.05
     llm_max_reviews_per_title: int = 30
 
+    # Crawl automation: backfill of missed days, and the landing sensor's limits.
+    backfill_lookback_days: int = 7
+    landing_max_files_per_tick: int = 500
+    landing_cursor_max_entries: int = 10_000
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_port: int = 3000

@@ -1,4 +1,4 @@
-"""Platform automation: freshness on every asset, the daily crawl schedule, run-failure alerts."""
+"""Platform automation: freshness on every asset, the daily crawl schedule and its backfill, run-failure alerts."""
 
 import http.server
 import json
@@ -10,8 +10,10 @@ import dagster as dg
 import pytest
 
 from trending_assets.definitions import DAILY_FRESH_ASSETS, defs
+from trending_assets.defs.automation import schedules
 from trending_assets.defs.automation.alerts import run_failure_alerts
 from trending_assets.defs.automation.schedules import daily_crawl_schedule
+from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
 from trending_assets.lib.alerts import record_failure
 
 
@@ -25,7 +27,11 @@ def test_every_asset_has_a_freshness_policy_and_daily_ones_are_tighter(definitio
     for key in graph.get_all_asset_keys():
         policy = graph.get(key).freshness_policy
         assert policy is not None, key.to_user_string()
-        expected = timedelta(hours=26) if key.to_user_string() in DAILY_FRESH_ASSETS else timedelta(hours=48)
+        expected = (
+            timedelta(hours=26)
+            if key.to_user_string() in DAILY_FRESH_ASSETS
+            else timedelta(hours=48)
+        )
         assert policy.fail_window.to_timedelta() == expected, key.to_user_string()
 
 
@@ -103,3 +109,81 @@ def test_an_unreachable_webhook_still_leaves_the_log_line(tmp_path: Path) -> Non
     )
     assert result["webhook"].startswith("failed")
     assert json.loads((tmp_path / "failures.jsonl").read_text())["run_id"] == "r1"
+
+
+# --- backfill of missed days ---------------------------------------------------------------
+
+BACKFILL_NOW = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+
+
+def _materialise(instance: dg.DagsterInstance, key: dg.AssetKey, *days: str) -> None:
+    for day in days:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
+
+
+def _backfill_tick(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, sensor_name="crawl_backfill_sensor"
+    )
+    return schedules.crawl_backfill_sensor(context)
+
+
+def test_backfill_requests_exactly_the_missed_days_once(monkeypatch) -> None:
+    monkeypatch.setattr(schedules, "_now", lambda: BACKFILL_NOW)
+    monkeypatch.delenv("TRENDING_BACKFILL_LOOKBACK_DAYS", raising=False)
+    with dg.instance_for_test() as instance:
+        # the 7 days before 2026-11-20: 13..19. Both feeds on 13, 14, 17; only listings on 15.
+        _materialise(instance, RAW_LISTINGS, "2026-11-13", "2026-11-14", "2026-11-15", "2026-11-17")
+        _materialise(instance, RAW_REVIEWS, "2026-11-13", "2026-11-14", "2026-11-17")
+        _materialise(
+            instance, RAW_LISTINGS, "2026-11-20"
+        )  # today: the schedule's, never backfilled
+        _materialise(instance, RAW_LISTINGS, "2026-11-01")  # outside the window
+
+        first = _backfill_tick(instance)
+        requested = {r.partition_key: r for r in first.run_requests}
+        assert sorted(requested) == ["2026-11-15", "2026-11-16", "2026-11-18", "2026-11-19"]
+        assert {r.run_key for r in first.run_requests} == {f"backfill:{d}" for d in requested}
+        assert all(r.tags[schedules.BACKFILL_TAG] == "missed_day" for r in first.run_requests)
+
+        # The next tick (the daemon hands the stored cursor back) requests nothing new...
+        second = _backfill_tick(instance, cursor=first.cursor)
+        assert not second.run_requests and "already requested" in second.skip_reason.skip_message
+        # ... and a day materialised meanwhile simply drops out of the missing set.
+        _materialise(instance, RAW_LISTINGS, "2026-11-16")
+        _materialise(instance, RAW_REVIEWS, "2026-11-16")
+        assert schedules.missing_partitions(instance, schedules.backfill_window(BACKFILL_NOW, 7)) == [
+            "2026-11-15", "2026-11-18", "2026-11-19",
+        ]  # fmt: skip
+        assert not _backfill_tick(instance, cursor=second.cursor).run_requests
+
+
+def test_backfill_window_follows_the_setting_and_the_partitions_range(monkeypatch) -> None:
+    monkeypatch.setattr(schedules, "_now", lambda: BACKFILL_NOW)
+    monkeypatch.setenv("TRENDING_BACKFILL_LOOKBACK_DAYS", "3")
+    with dg.instance_for_test() as instance:
+        result = _backfill_tick(instance)
+        assert [r.partition_key for r in result.run_requests] == [
+            "2026-11-17",
+            "2026-11-18",
+            "2026-11-19",
+        ]
+    # Two days after the first partition (2026-09-24), only those two days can be missed.
+    near_start = datetime(2026, 9, 26, 7, 0, tzinfo=UTC)
+    assert schedules.backfill_window(near_start, 7) == ["2026-09-24", "2026-09-25"]
+
+
+def test_backfill_of_yesterday_only_stops_once_it_is_materialised(monkeypatch) -> None:
+    monkeypatch.setattr(schedules, "_now", lambda: BACKFILL_NOW)
+    monkeypatch.setenv("TRENDING_BACKFILL_LOOKBACK_DAYS", "1")
+    with dg.instance_for_test() as instance:
+        assert [r.partition_key for r in _backfill_tick(instance).run_requests] == ["2026-11-19"]
+        _materialise(instance, RAW_LISTINGS, "2026-11-19")
+        _materialise(instance, RAW_REVIEWS, "2026-11-19")
+        assert not _backfill_tick(instance).run_requests
+
+
+def test_backfill_sensor_is_registered_for_the_crawl_job(definitions) -> None:
+    sensor = definitions.resolve_sensor_def("crawl_backfill_sensor")
+    assert sensor.job_name == "daily_crawl_job"
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
