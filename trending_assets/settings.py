@@ -93,6 +93,14 @@ class TrendingSettings(BaseSettings):
     llm_max_quarantine_rate: float = 0.05
     llm_max_reviews_per_title: int = 30
 
+    # Trending scores (trending_assets/lib/trending.py explains the formula).
+    trending_window_days: int = 7
+    trending_half_life_days: float = 3.0
+    trending_min_reviews: int = 3
+
+    # Drift report (monitoring): the reference window before the latest crawl partition.
+    drift_reference_days: int = 7
+
     # Crawl automation: backfill of missed days, and the landing sensor's limits.
     backfill_lookback_days: int = 7
     landing_max_files_per_tick: int = 500

@@ -7,18 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving_fixtures import running_api, write_warehouse
-
-from trending_assets.lib.snapshot import build_snapshot, publish_snapshot
+from serving_fixtures import publish_fixture_snapshot, running_api
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A serving dir with the fixture warehouse built and published; (serving_dir, version)."""
+    """A serving dir with the fixture snapshot (trending, embeddings, model) published."""
     root = tmp_path_factory.mktemp("serving")
-    warehouse = write_warehouse(root / "warehouse.duckdb")
-    info = build_snapshot(warehouse, root / "serving")
-    publish_snapshot(root / "serving", info.version)
+    info = publish_fixture_snapshot(root)
     return root / "serving", info.version
 
 

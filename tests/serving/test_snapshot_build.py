@@ -55,7 +55,12 @@ def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None
         "titles": len(TITLES), "title_genres": 11, "genres": 24, "title_predictions": 2,
         "llm_enrichments": 1,
     }  # fmt: skip
-    assert info.skipped_tables == {}
+    # Stages this warehouse has not run yet: recorded, and created empty for readers.
+    assert info.skipped_tables == {
+        "trending_scores": "missing in warehouse: trending_scores",
+        "title_embeddings": "missing in warehouse: title_embeddings",
+    }
+    assert _rows(info.path, "select count(*) from trending_scores") == [(0,)]
 
     row = _rows(
         info.path,
@@ -72,8 +77,8 @@ def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None
         1,
         1,
         9.0,
-        date(2024, 5, 1),
-        date(2024, 5, 1),
+        date(2024, 5, 28),
+        date(2024, 5, 28),
         ["reelhub"],
     )
     assert _rows(info.path, "select mean_rating from titles where title_id = 't07'") == [(7.67,)]
@@ -164,26 +169,26 @@ def test_missing_warehouse_file_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_optional_table_is_skipped_until_its_stage_runs(warehouse: Path, tmp_path: Path) -> None:
-    trending = SnapshotTable(
-        name="trending_scores",
-        select_sql="select title_id, score from trending_scores order by score desc",
-        reads=("trending_scores",),
+    awards = SnapshotTable(
+        name="title_awards",
+        select_sql="select title_id, score from title_awards order by score desc",
+        reads=("title_awards",),
         required=False,
     )
-    tables = (*SNAPSHOT_TABLES, trending)
+    tables = (*SNAPSHOT_TABLES, awards)
 
     skipped = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
-    assert skipped.skipped_tables == {"trending_scores": "missing in warehouse: trending_scores"}
-    assert "trending_scores" not in skipped.row_counts
+    assert skipped.skipped_tables["title_awards"] == "missing in warehouse: title_awards"
+    assert "title_awards" not in skipped.row_counts
     stored = _rows(skipped.path, "select skipped_tables from snapshot_info")[0][0]
     assert json.loads(stored) == skipped.skipped_tables
 
     con = duckdb.connect(str(warehouse))
-    con.execute("create table trending_scores as select 't01' as title_id, 0.9 as score")
+    con.execute("create table title_awards as select 't01' as title_id, 0.9 as score")
     con.close()
     built = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
-    assert built.skipped_tables == {}
-    assert built.row_counts["trending_scores"] == 1
+    assert "title_awards" not in built.skipped_tables
+    assert built.row_counts["title_awards"] == 1
     assert built.content_hash != skipped.content_hash
 
 
@@ -265,3 +270,31 @@ def test_prune_keeps_newest_and_current(warehouse: Path, tmp_path: Path) -> None
     assert prune_snapshots(serving, keep=2) == []
     with pytest.raises(ValueError):
         prune_snapshots(serving, keep=0)
+
+
+def test_frames_and_attachments_travel_with_the_version(warehouse: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    model_dir = tmp_path / "champion"
+    model_dir.mkdir()
+    (model_dir / "model.json").write_text('{"name": "keyword"}')
+    embeddings = pd.DataFrame(
+        {"title_id": [t.title_id for t in TITLES] + ["not-a-title"],
+         "embedding": [[0.1, 0.2, 0.3]] * (len(TITLES) + 1)}
+    )  # fmt: skip
+    info = build_snapshot(
+        warehouse, tmp_path / "serving", frames={"title_embeddings": embeddings},
+        attachments={"model": (model_dir, "keyword@v1")},
+    )  # fmt: skip
+    assert info.row_counts["title_embeddings"] == len(TITLES)  # unknown titles dropped
+    assert (info.path.parent / "model" / "model.json").read_text() == '{"name": "keyword"}'
+    assert read_snapshot_info(info.path).attachments == {"model": "keyword@v1"}
+    assert not list((tmp_path / "serving" / ".staging").iterdir())
+    # Another model is another version, even with the same tables.
+    other = build_snapshot(
+        warehouse, tmp_path / "serving", frames={"title_embeddings": embeddings},
+        attachments={"model": (model_dir, "keyword@v2")},
+    )  # fmt: skip
+    assert other.content_hash != info.content_hash
+    with pytest.raises(SnapshotError, match="shadow"):
+        build_snapshot(warehouse, tmp_path / "serving", frames={"titles": embeddings})

@@ -96,6 +96,9 @@ class ServingResource(dg.ConfigurableResource):
     serving_dir: str
     api_url: str = "http://127.0.0.1:8000"
     keep_versions: int = 3
+    trending_window_days: int = 7
+    trending_half_life_days: float = 3.0
+    trending_min_reviews: int = 3
 
 
 class GenreModelsResource(dg.ConfigurableResource):
@@ -186,5 +189,8 @@ def build_resources() -> dict[str, object]:
         "serving": ServingResource(
             serving_dir=str(settings.serving_root),
             api_url=f"http://{settings.api_host}:{settings.api_port}",
+            trending_window_days=settings.trending_window_days,
+            trending_half_life_days=settings.trending_half_life_days,
+            trending_min_reviews=settings.trending_min_reviews,
         ),
     }

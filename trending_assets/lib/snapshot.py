@@ -26,18 +26,19 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 SNAPSHOT_FILENAME = "serving.duckdb"
 CURRENT_FILENAME = "CURRENT"
 VERSIONS_DIRNAME = "versions"
 STAGING_DIRNAME = ".staging"
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: optional tables always present, attachments
 
 # Versions are path segments and sort by time: "20250101T120000Z-1a2b3c4d".
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
@@ -67,6 +68,9 @@ class SnapshotTable:
     reads: tuple[str, ...]
     required: bool = True
     post_sql: tuple[str, ...] = ()
+    # For an optional table: its columns, so that when it is skipped it is still created
+    # (empty) and readers (the API, later tables of the snapshot) can always join it.
+    empty_columns: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class SnapshotInfo:
     content_hash: str
     row_counts: dict[str, int] = field(default_factory=dict)
     skipped_tables: dict[str, str] = field(default_factory=dict)
+    attachments: dict[str, str] = field(default_factory=dict)
 
 
 TITLES_SQL = """
@@ -108,10 +113,16 @@ select
     s.first_review_date::date as first_review_date,
     s.last_review_date::date as last_review_date,
     coalesce(s.reviews_last_7d, 0)::bigint as reviews_last_7d,
-    coalesce(s.reviews_last_30d, 0)::bigint as reviews_last_30d
+    coalesce(s.reviews_last_30d, 0)::bigint as reviews_last_30d,
+    e.vibe_score::integer as vibe_score,
+    ts.rank::integer as trending_rank,
+    ts.score::double as trending_score
 from titles as t
 left join genre_lists as g on g.title_id = t.title_id
 left join title_review_stats as s on s.title_id = t.title_id
+-- Tables of the snapshot itself, built before this one (empty when upstream is missing).
+left join snapshot.main.llm_enrichments as e on e.title_id = t.title_id
+left join snapshot.main.trending_scores as ts on ts.title_id = t.title_id
 order by t.title, t.title_id
 """
 
@@ -168,9 +179,71 @@ where e.title_id in (select title_id from titles)
 order by e.title_id
 """
 
+TRENDING_SCORES_SQL = """
+select
+    ts.title_id::varchar as title_id,
+    ts.rank::integer as rank,
+    ts.score::double as score,
+    ts.recent_reviews::bigint as recent_reviews,
+    ts.history_reviews::bigint as history_reviews,
+    ts.momentum::double as momentum,
+    ts.relative_volume::double as relative_volume,
+    ts.vibe::double as vibe,
+    ts.as_of::date as as_of
+from trending_scores as ts
+where ts.title_id in (select title_id from titles)
+order by ts.rank nulls last, ts.title_id
+"""
+
+# Read from a frame handed to build_snapshot (the text_embeddings asset's output).
+TITLE_EMBEDDINGS_SQL = """
+select e.title_id::varchar as title_id, e.embedding::float[] as embedding
+from title_embeddings as e
+where e.title_id in (select title_id from titles)
+order by e.title_id
+"""
+
 # Stored sorted by (title, title_id) for the list endpoint; the unique index serves
 # /titles/{id}. title_genres is sorted by genre so genre filters scan few row groups.
 SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
+    # Optional per-title tables first: `titles` joins them. A warehouse built before a
+    # model, the enrichment or the trending scores existed still publishes; snapshot_info
+    # records such a table as skipped and it is created empty.
+    SnapshotTable(
+        name="title_predictions",
+        select_sql=TITLE_PREDICTIONS_SQL,
+        reads=("title_predictions", "titles"),
+        required=False,
+        post_sql=("create index title_predictions_title_id on {table} (title_id)",),
+        empty_columns="title_id varchar, genre_id varchar, genre_name varchar, "
+        "probability double, predicted boolean, model_name varchar, model_version varchar",
+    ),
+    SnapshotTable(
+        name="llm_enrichments",
+        select_sql=LLM_ENRICHMENTS_SQL,
+        reads=("llm_enrichments", "titles"),
+        required=False,
+        post_sql=("create unique index llm_enrichments_title_id on {table} (title_id)",),
+        empty_columns="title_id varchar, provider varchar, model varchar, prompt_version varchar, "
+        "schema_version varchar, genres varchar[], summary varchar, vibe_score integer, "
+        "vibe_tags varchar[]",
+    ),
+    SnapshotTable(
+        name="trending_scores",
+        select_sql=TRENDING_SCORES_SQL,
+        reads=("trending_scores", "titles"),
+        required=False,
+        post_sql=("create unique index trending_scores_title_id on {table} (title_id)",),
+        empty_columns="title_id varchar, rank integer, score double, recent_reviews bigint, "
+        "history_reviews bigint, momentum double, relative_volume double, vibe double, as_of date",
+    ),
+    SnapshotTable(
+        name="title_embeddings",
+        select_sql=TITLE_EMBEDDINGS_SQL,
+        reads=("title_embeddings", "titles"),
+        required=False,
+        empty_columns="title_id varchar, embedding float[]",
+    ),
     SnapshotTable(
         name="titles",
         select_sql=TITLES_SQL,
@@ -192,22 +265,6 @@ SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
         reads=("genres", "title_genres", "titles"),
         post_sql=("create unique index genres_genre_id on {table} (genre_id)",),
     ),
-    # The champion model's genres. Optional: a warehouse built before any model was
-    # trained still publishes, and snapshot_info records the table as skipped.
-    SnapshotTable(
-        name="title_predictions",
-        select_sql=TITLE_PREDICTIONS_SQL,
-        reads=("title_predictions", "titles"),
-        required=False,
-        post_sql=("create index title_predictions_title_id on {table} (title_id)",),
-    ),
-    SnapshotTable(
-        name="llm_enrichments",
-        select_sql=LLM_ENRICHMENTS_SQL,
-        reads=("llm_enrichments", "titles"),
-        required=False,
-        post_sql=("create unique index llm_enrichments_title_id on {table} (title_id)",),
-    ),
 )
 
 
@@ -217,12 +274,20 @@ def build_snapshot(
     *,
     version: str | None = None,
     tables: Sequence[SnapshotTable] = SNAPSHOT_TABLES,
+    frames: Mapping[str, pd.DataFrame] | None = None,
+    attachments: Mapping[str, tuple[Path, str]] | None = None,
 ) -> SnapshotInfo:
     """Copy the served tables from the warehouse into a new, unpublished snapshot version.
 
     The warehouse is attached read-only. The file is built under ``.staging`` and moved
     into ``versions/<version>/`` only when complete, so a reader never sees a partial one.
     ``version`` defaults to a UTC timestamp plus a hash of the content.
+
+    ``frames`` are data frames the tables may read by name next to warehouse relations
+    (data that lives in the lake, such as title embeddings). ``attachments`` maps a name
+    to ``(directory, fingerprint)``: the directory is copied to ``versions/<version>/<name>``
+    (the champion model, so the API predicts with exactly the model behind the snapshot's
+    predictions); the fingerprint enters the content hash and ``snapshot_info``.
     """
     warehouse_path = Path(warehouse_path)
     serving_dir = Path(serving_dir)
@@ -234,9 +299,21 @@ def build_snapshot(
     staging_dir = serving_dir / STAGING_DIRNAME
     staging_dir.mkdir(parents=True, exist_ok=True)
     staging_path = staging_dir / f"{uuid.uuid4().hex}.duckdb"
+    staged_attachments = staging_path.with_suffix(".attachments")
+    attachments = dict(attachments or {})
+    for name in attachments:
+        if not VERSION_PATTERN.match(name) or name == SNAPSHOT_FILENAME:
+            raise ValueError(f"invalid attachment name {name!r}")
     created_at = datetime.now(UTC)
     try:
-        row_counts, skipped, content_hash = _write_tables(warehouse_path, staging_path, tables)
+        row_counts, skipped, content_hash = _write_tables(
+            warehouse_path, staging_path, tables, frames or {}
+        )
+        if attachments:
+            digest = hashlib.sha256(content_hash.encode())
+            for name, (_, fingerprint) in sorted(attachments.items()):
+                digest.update(f"|{name}:{fingerprint}".encode())
+            content_hash = digest.hexdigest()
         auto_version = version is None
         if version is None:
             version = f"{created_at:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
@@ -248,6 +325,7 @@ def build_snapshot(
             content_hash=content_hash,
             row_counts=row_counts,
             skipped_tables=skipped,
+            attachments={name: fp for name, (_, fp) in sorted(attachments.items())},
         )
         if info.path.exists():
             if auto_version:
@@ -257,6 +335,13 @@ def build_snapshot(
         _write_info(staging_path, info)
         _fsync_file(staging_path)
         info.path.parent.mkdir(parents=True, exist_ok=True)
+        # Attachments first: once the DuckDB file is in place, the version is complete.
+        for name, (source_dir, _) in attachments.items():
+            staged = staged_attachments / name
+            shutil.copytree(source_dir, staged)
+            target = info.path.parent / name
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(staged, target)
         os.replace(staging_path, info.path)
         _fsync_dir(info.path.parent)
         return info
@@ -264,17 +349,20 @@ def build_snapshot(
         for leftover in (staging_path, staging_path.with_name(staging_path.name + ".wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+        shutil.rmtree(staged_attachments, ignore_errors=True)
 
 
 def _write_tables(
-    warehouse_path: Path, staging_path: Path, tables: Sequence[SnapshotTable]
+    warehouse_path: Path,
+    staging_path: Path,
+    tables: Sequence[SnapshotTable],
+    frames: Mapping[str, pd.DataFrame],
 ) -> tuple[dict[str, int], dict[str, str], str]:
     """Create every table in the staging file; return row counts, skips and a content hash."""
     con = duckdb.connect()
     try:
         con.execute("attach ? as warehouse (read_only)", [str(warehouse_path)])
         con.execute("attach ? as snapshot", [str(staging_path)])
-        con.execute("use warehouse")
         available = {
             name
             for (name,) in con.execute(
@@ -282,6 +370,12 @@ def _write_tables(
                 "where table_catalog = 'warehouse' and table_schema = 'main'"
             ).fetchall()
         }
+        for name, frame in frames.items():
+            if name in available:
+                raise SnapshotError(f"frame {name!r} would shadow the warehouse relation {name!r}")
+            con.register(name, frame)
+            available.add(name)
+        con.execute("use warehouse")
         missing_required = {
             t.name: sorted(set(t.reads) - available)
             for t in tables
@@ -301,10 +395,12 @@ def _write_tables(
         digest = hashlib.sha256(f"format={SNAPSHOT_FORMAT}".encode())
         for table in tables:
             missing = sorted(set(table.reads) - available)
+            qualified = f'snapshot.main."{table.name}"'
             if missing:
                 skipped[table.name] = f"missing in warehouse: {', '.join(missing)}"
+                if table.empty_columns:
+                    con.execute(f"create table {qualified} ({table.empty_columns})")
                 continue
-            qualified = f'snapshot.main."{table.name}"'
             con.execute(f"create table {qualified} as {table.select_sql}")
             for statement in table.post_sql:
                 con.execute(statement.format(table=qualified))
@@ -331,12 +427,13 @@ def _write_info(staging_path: Path, info: SnapshotInfo) -> None:
                 content_hash varchar not null,
                 format integer not null,
                 row_counts json not null,
-                skipped_tables json not null
+                skipped_tables json not null,
+                attachments json not null
             )
             """
         )
         con.execute(
-            "insert into snapshot_info values (?, ?, ?, ?, ?, ?, ?)",
+            "insert into snapshot_info values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 info.version,
                 info.created_at,
@@ -345,6 +442,7 @@ def _write_info(staging_path: Path, info: SnapshotInfo) -> None:
                 SNAPSHOT_FORMAT,
                 json.dumps(info.row_counts, sort_keys=True),
                 json.dumps(info.skipped_tables, sort_keys=True),
+                json.dumps(info.attachments, sort_keys=True),
             ],
         )
         con.execute("checkpoint")
@@ -358,7 +456,7 @@ def read_snapshot_info(path: Path) -> SnapshotInfo:
     try:
         row = con.execute(
             "select version, created_at, source_warehouse, content_hash, row_counts, "
-            "skipped_tables from snapshot_info"
+            "skipped_tables, attachments from snapshot_info"
         ).fetchone()
     except duckdb.Error as exc:
         raise SnapshotError(f"{path} is not a readable snapshot: {exc}") from exc
@@ -366,7 +464,7 @@ def read_snapshot_info(path: Path) -> SnapshotInfo:
         con.close()
     if row is None:
         raise SnapshotError(f"{path} has an empty snapshot_info table")
-    version, created_at, source_warehouse, content_hash, row_counts, skipped = row
+    version, created_at, source_warehouse, content_hash, row_counts, skipped, attached = row
     return SnapshotInfo(
         version=version,
         path=Path(path),
@@ -375,6 +473,7 @@ def read_snapshot_info(path: Path) -> SnapshotInfo:
         content_hash=content_hash,
         row_counts=json.loads(row_counts),
         skipped_tables=json.loads(skipped),
+        attachments=json.loads(attached),
     )
 
 
@@ -454,7 +553,10 @@ def prune_snapshots(serving_dir: Path, keep: int = 3, *, stale_after_s: float = 
         for leftover in staging_dir.iterdir():
             with contextlib.suppress(FileNotFoundError):
                 if leftover.stat().st_mtime < cutoff:
-                    leftover.unlink()
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink()
     return pruned
 
 

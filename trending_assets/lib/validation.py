@@ -230,3 +230,26 @@ class LlmEnrichmentsTable(pa.DataFrameModel):
 
     class Config:
         strict = False
+
+
+class TrendingScoresTable(pa.DataFrameModel):
+    """One row per title; ranks 1..n, unique, exactly for the titles with enough evidence."""
+
+    title_id: Series[str] = pa.Field(unique=True)
+    recent_reviews: Series[int] = pa.Field(ge=0)
+    history_reviews: Series[int] = pa.Field(ge=0)
+    recent_weight: Series[float] = pa.Field(ge=0)
+    momentum: Series[float] = pa.Field(gt=0)
+    score: Series[float] = pa.Field(ge=0)
+    vibe_factor: Series[float] = pa.Field(gt=0)
+    eligible: Series[bool]
+    rank: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1, coerce=True)
+
+    @pa.dataframe_check(name="ranked_exactly_when_eligible")
+    def _rank_iff_eligible(cls, frame: pd.DataFrame) -> pd.Series:  # noqa: N805
+        return frame["rank"].notna() == frame["eligible"].astype(bool)
+
+    @pa.dataframe_check(name="ranks_are_1_to_n")
+    def _dense_ranks(cls, frame: pd.DataFrame) -> bool:  # noqa: N805
+        ranks = frame["rank"].dropna().astype(int).sort_values().tolist()
+        return ranks == list(range(1, len(ranks) + 1))
