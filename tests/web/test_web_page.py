@@ -418,3 +418,25 @@ def test_without_d3_the_list_still_works(
     assert page.locator("svg circle.title-mark").count() == 0
     assert _shown_ids(page) == _trending_ids(api)
     browsing.assert_clean()
+
+
+def test_no_snapshot_yet_is_explained(browser, tmp_path: Path) -> None:
+    """Before the first snapshot the API answers 503; the page says what to do and retries."""
+    (tmp_path / "serving").mkdir()
+    with running_api(tmp_path / "serving") as empty_api:
+        context = browser.new_context(base_url=str(empty_api.base_url), reduced_motion="reduce")
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto("/")
+            page.wait_for_selector('#app[data-state="error"]')
+            status = page.locator('[data-testid="status"]')
+            assert status.is_visible() and "No snapshot has been published yet" in (
+                status.inner_text()
+            )
+            assert page.locator('[data-testid="empty-list"]').count() == 1
+            assert errors == []  # 503s are logged by the browser, but nothing throws
+        finally:
+            context.close()

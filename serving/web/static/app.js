@@ -499,7 +499,12 @@ function renderChart() {
     .call((s) => s.select(".domain").remove());
   g.select(".axis-x")
     .attr("transform", `translate(0,${plotH})`)
-    .call(d3.axisBottom(x).ticks(Math.min(10, maxRank)).tickFormat((d) => `#${d}`));
+    .call(
+      d3
+        .axisBottom(x)
+        .ticks(Math.max(2, Math.min(10, maxRank, Math.floor(plotW / 48))))
+        .tickFormat((d) => (Number.isInteger(d) ? `#${d}` : "")),
+    );
   g.select(".axis-y").call(d3.axisLeft(y).ticks(10).tickFormat(d3.format("d")));
   g.select(".axis-label-x")
     .attr("x", plotW / 2)
