@@ -379,8 +379,14 @@ function listItem(t, index) {
   );
 }
 
+/** A title's list item and chart mark. */
+function titleNodes(id) {
+  const sel = `[data-title-id="${CSS.escape(id)}"]`;
+  return document.querySelectorAll(`.title-item${sel}, .title-mark${sel}`);
+}
+
 function highlight(id, on) {
-  for (const node of document.querySelectorAll(`[data-title-id="${CSS.escape(id)}"]`)) {
+  for (const node of titleNodes(id)) {
     node.classList.toggle("hover", on);
   }
 }
@@ -658,9 +664,11 @@ function hideTooltip() {
 
 function markSelected(id) {
   state.selectedId = id;
-  document.querySelectorAll(".selected").forEach((n) => n.classList.remove("selected"));
+  for (const node of document.querySelectorAll(".title-item.selected, .title-mark.selected")) {
+    node.classList.remove("selected");
+  }
   if (id) {
-    document.querySelectorAll(`[data-title-id="${CSS.escape(id)}"]`).forEach((n) => n.classList.add("selected"));
+    for (const node of titleNodes(id)) node.classList.add("selected");
   }
 }
 
