@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,21 +43,26 @@ class CrawlOutput:
     def dropped(self, feed: str) -> pd.DataFrame:
         """Items the spiders' pipeline dropped, as quarantine rows (reason, record JSON)."""
         path = self.dropped_path(feed)
-        rows: list[dict[str, str]] = []
-        if path.exists():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                    rows.append(
-                        # "duplicate: reelhub/rh-1" -> "crawl: duplicate"; the id is in the record
-                        {"reason": f"crawl: {str(entry['reason']).split(':', 1)[0]}",
-                         "record": json.dumps(entry["record"], ensure_ascii=False)}
-                    )  # fmt: skip
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    rows.append({"reason": "crawl: unreadable drop record", "record": line[:2000]})
-        return pd.DataFrame(rows, columns=["reason", "record"])
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return parse_dropped(text)
+
+
+def parse_dropped(text: str) -> pd.DataFrame:
+    """A ``<feed>.dropped.jsonl`` file's lines as quarantine rows (reason, record JSON)."""
+    rows: list[dict[str, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            rows.append(
+                # "duplicate: reelhub/rh-1" -> "crawl: duplicate"; the id is in the record
+                {"reason": f"crawl: {str(entry['reason']).split(':', 1)[0]}",
+                 "record": json.dumps(entry["record"], ensure_ascii=False)}
+            )  # fmt: skip
+        except (json.JSONDecodeError, KeyError, TypeError):
+            rows.append({"reason": "crawl: unreadable drop record", "record": line[:2000]})
+    return pd.DataFrame(rows, columns=["reason", "record"])
 
 
 @contextmanager
@@ -109,21 +114,26 @@ def run_crawl(
 
 def read_jsonl(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Items of a JSON-lines feed, and the lines that are not JSON objects (with reasons)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return parse_jsonl(handle)
+
+
+def parse_jsonl(lines: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Items of JSON lines, and the lines that are not JSON objects (with reasons)."""
     items: list[dict[str, Any]] = []
     bad: list[dict[str, str]] = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad.append({"reason": f"line {number}: not JSON ({exc.msg})", "record": line[:2000]})
-                continue
-            if not isinstance(item, dict):
-                bad.append({"reason": f"line {number}: not a JSON object", "record": line[:2000]})
-                continue
-            items.append(item)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append({"reason": f"line {number}: not JSON ({exc.msg})", "record": line[:2000]})
+            continue
+        if not isinstance(item, dict):
+            bad.append({"reason": f"line {number}: not a JSON object", "record": line[:2000]})
+            continue
+        items.append(item)
     return pd.DataFrame(items), pd.DataFrame(bad, columns=["reason", "record"])
 
 
@@ -133,7 +143,9 @@ def summarise_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
     errors = {
         k: v
         for k, v in stats.items()
-        if k.startswith(("downloader/response_status_count/4", "downloader/response_status_count/5"))
+        if k.startswith(
+            ("downloader/response_status_count/4", "downloader/response_status_count/5")
+        )
         or k.startswith(("downloader/exception_type_count/", "retry/"))
         or k in ("log_count/ERROR", "spider_exceptions")
     }

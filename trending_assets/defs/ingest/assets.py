@@ -1,9 +1,9 @@
 """Raw assets: crawls of the listing sites, public datasets and the TMDb API, into the lake and `raw.*`."""
 
-
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -16,7 +16,7 @@ from trending_assets.defs.resources import (
     LakeResource,
     TmdbApiResource,
 )
-from trending_assets.lib import crawl
+from trending_assets.lib import crawl, landing
 from trending_assets.lib.ingest import StoredBatch, store_raw_batch
 from trending_assets.lib.validation import (
     ApiRelease,
@@ -44,7 +44,9 @@ def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
         "quarantined_rows": batch.quarantined,
         "quarantine_reasons": dg.MetadataValue.json(batch.reasons),
         "preview": dg.MetadataValue.md(
-            batch.preview.astype(str).to_markdown(index=False) if len(batch.preview) else "_no rows_"
+            batch.preview.astype(str).to_markdown(index=False)
+            if len(batch.preview)
+            else "_no rows_"
         ),
     }
     if batch.lake_uri:
@@ -53,16 +55,28 @@ def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
     return metadata
 
 
+class RawCrawlConfig(dg.Config):
+    """Where a day's crawl comes from.
+
+    ``crawl`` (the default, what the daily schedule runs): crawl the sources now, keep the
+    feeds in ``landing/crawl/<day>/``, and ingest them together with whatever external
+    crawlers landed for that day. ``landing``: crawl nothing; ingest what is already in the
+    landing area for the day (what the landing sensor requests).
+    """
+
+    source: Literal["crawl", "landing"] = "crawl"
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             RAW_LISTINGS,
-            description="Title listings, one crawl of the listing sites per day (JSON-LD first, HTML fallback).",
+            description="Title listings, one crawl of the listing sites per day (JSON-LD first, HTML fallback), plus files external crawlers landed for the day.",
             kinds={"scrapy", "parquet", "duckdb"},
         ),
         dg.AssetSpec(
             RAW_REVIEWS,
-            description="User reviews (text, 1-10 rating, date, author) from the same daily crawl.",
+            description="User reviews (text, 1-10 rating, date, author) from the same daily crawl and landed files.",
             kinds={"scrapy", "parquet", "duckdb"},
         ),
     ],
@@ -73,29 +87,48 @@ def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
 )
 def raw_crawl(
     context: dg.AssetExecutionContext,
+    config: RawCrawlConfig,
     crawler: CrawlerResource,
     lake: LakeResource,
     warehouse: DuckDBResource,
 ):
-    """Crawl the sources as they stand on the partition's day and store both feeds."""
+    """Crawl the sources as they stand on the partition's day (or take the landed files) and store both feeds."""
     day = date.fromisoformat(context.partition_key)
     store = lake.get_lake()
     with tempfile.TemporaryDirectory(prefix=f"crawl-{day}-") as tmp:
-        out_dir = Path(tmp)
-        if crawler.sources:
-            sources = get_settings().model_copy(update={"sources": crawler.sources}).source_urls()
-            output = crawl.run_crawl(
-                sources, out_dir, crawl_date=day, timeout_s=crawler.timeout_s, max_pages=crawler.max_pages
-            )
-        else:
-            with crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed) as sources:
-                context.log.info(f"demo catalog sites for {day}: {sources}")
-                output = crawl.run_crawl(
-                    sources, out_dir, crawl_date=day, timeout_s=crawler.timeout_s, max_pages=crawler.max_pages
+        output: crawl.CrawlOutput | None = None
+        sources: object = {}
+        if config.source == "crawl":
+            out_dir = Path(tmp)
+            if crawler.sources:
+                sources = (
+                    get_settings().model_copy(update={"sources": crawler.sources}).source_urls()
                 )
-        # The feeds and stats are the raw record of the crawl: keep them as they came.
-        for path in sorted(out_dir.iterdir()):
-            store.write_bytes(f"landing/crawl/{day}/{path.name}", path.read_bytes())
+                output = crawl.run_crawl(
+                    sources,
+                    out_dir,
+                    crawl_date=day,
+                    timeout_s=crawler.timeout_s,
+                    max_pages=crawler.max_pages,
+                )
+            else:
+                with crawl.demo_sources(
+                    day, n_titles=crawler.demo_titles, seed=crawler.demo_seed
+                ) as sources:
+                    context.log.info(f"demo catalog sites for {day}: {sources}")
+                    output = crawl.run_crawl(
+                        sources,
+                        out_dir,
+                        crawl_date=day,
+                        timeout_s=crawler.timeout_s,
+                        max_pages=crawler.max_pages,
+                    )
+            # The feeds and stats are the raw record of the crawl: keep them as they came.
+            for path in sorted(out_dir.iterdir()):
+                store.write_bytes(
+                    f"{landing.LANDING}/{landing.BUILTIN_SPIDER}/{day}/{path.name}",
+                    path.read_bytes(),
+                )
 
         feeds = {
             "listings": (RAW_LISTINGS, CrawledListing),
@@ -103,9 +136,25 @@ def raw_crawl(
         }
         with warehouse.get_connection() as con:
             for feed, (key, model) in feeds.items():
-                rows, unreadable = crawl.read_jsonl(output.feed_path(feed))
+                # Everything landed for the day; the built-in crawl's files only when this
+                # run did not just crawl (then its output is read from the crawl directory).
+                landed = landing.load_partition_feed(
+                    store, context.partition_key, feed, include_builtin=output is None
+                )
+                frames, rejects, stats = [landed.rows], [landed.rejects], dict(landed.stats)
+                if output is not None:
+                    rows, unreadable = crawl.read_jsonl(output.feed_path(feed))
+                    frames.insert(0, rows)
+                    rejects += [unreadable, output.dropped(feed)]
+                    for name, value in output.stats.get(feed, {}).items():
+                        stats[name] = (
+                            stats.get(name, 0) + value if isinstance(value, (int, float)) else value
+                        )
+                frames = [f for f in frames if len(f)]
+                rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
                 if len(rows):
                     rows["crawl_date"] = day
+                bad = [r for r in rejects if len(r)]
                 batch = store_raw_batch(
                     con,
                     store,
@@ -117,14 +166,17 @@ def raw_crawl(
                     lake_key=f"raw/{feed}/crawl_date={day}/{feed}.parquet",
                     where="crawl_date = ?",
                     params=[day],
-                    rejects=pd.concat([unreadable, output.dropped(feed)], ignore_index=True),
+                    rejects=pd.concat(bad, ignore_index=True) if bad else None,
                 )
-                summary = crawl.summarise_stats(output.stats.get(feed, {}))
+                summary = crawl.summarise_stats(stats)
                 yield dg.MaterializeResult(
                     asset_key=key,
                     metadata=batch_metadata(
                         batch,
+                        source=config.source,
                         sources=dg.MetadataValue.json(sources),
+                        landed_spiders=dg.MetadataValue.json(landed.spiders),
+                        landed_files=dg.MetadataValue.json(landed.files),
                         crawl_pages=summary["pages"],
                         crawl_items=summary["items"],
                         crawl_drops=dg.MetadataValue.json(summary["drops"]),
@@ -164,7 +216,10 @@ def raw_datasets(
         "dataset_reviews": ([], []),
     }
     for spec in datasets.paths:
-        for table, loader in (("dataset_listings", load_listings), ("dataset_reviews", load_reviews)):
+        for table, loader in (
+            ("dataset_listings", load_listings),
+            ("dataset_reviews", load_reviews),
+        ):
             result = loader(spec)
             frame = result.frame.head(datasets.max_rows) if datasets.max_rows else result.frame
             loaded[table][0].append(frame)
