@@ -34,7 +34,8 @@ def test_groups_hold_the_expected_assets(graph) -> None:
     assert groups["enrichment"] == {
         "title_predictions", "review_rating_model", "llm_enrichments", "enrichment_evaluation",
     }  # fmt: skip
-    assert set(groups) == {"ingest", "warehouse", "features", "models", "enrichment", "serving"}
+    assert groups["monitoring"] == {"drift_report"}
+    assert set(groups) == {"ingest", "warehouse", "features", "models", "enrichment", "serving", "monitoring"}
 
 
 def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
