@@ -229,7 +229,10 @@ def test_report_on_a_shifted_sample_warns_and_names_the_features() -> None:
         "predicted_genre_distribution",
         "llm_quarantine_rate",
     }
-    assert report.summary().startswith("WARN: drift in plot_length_words (psi)")
+    assert report.summary() == (
+        "WARN: drift in plot_length_words, review_vocabulary, predicted_genre_distribution, llm_quarantine_rate"
+    )
+    assert "plot_length_words (ks)" in report.warnings
     assert "**WARN**" in report.markdown()
     figures = render_figures(report)
     assert set(figures) == {"input_drift", "output_drift"}

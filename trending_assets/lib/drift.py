@@ -388,7 +388,8 @@ class DriftReport:
 
     def summary(self) -> str:
         if self.status == "WARN":
-            return f"WARN: drift in {', '.join(self.warnings)}"
+            features = dict.fromkeys(r.feature for r in self.rows if r.status == "WARN")
+            return f"WARN: drift in {', '.join(features)}"
         if self.status == "SKIP":
             reason = self.inputs.reason or "every comparison had too little data"
             return f"SKIP: {reason}"
@@ -602,7 +603,12 @@ def render_figures(report: DriftReport) -> dict[str, bytes]:
         ref, cur = _clean(pair.reference), _clean(pair.current)
         if len(ref) and len(cur):
             both = np.concatenate([ref, cur])
-            edges = np.histogram_bin_edges(both, bins=min(30, max(len(np.unique(both)), 1)))
+            if (
+                np.all(both == np.round(both)) and np.ptp(both) <= 40
+            ):  # small integers: one bar each
+                edges = np.arange(both.min() - 0.5, both.max() + 1.5)
+            else:
+                edges = np.histogram_bin_edges(both, bins=30)
             ax.hist(ref, bins=edges, density=True, alpha=0.5, label="reference", color="#3b6ea8")
             ax.hist(cur, bins=edges, density=True, alpha=0.5, label="current", color="#d08a2c")
             ax.legend(fontsize="small")

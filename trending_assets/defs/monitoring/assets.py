@@ -63,12 +63,15 @@ def drift_report(config: DriftConfig, warehouse: DuckDBResource) -> dg.Materiali
         "output_reference": inputs.output_reference,
         "metrics": dg.MetadataValue.md(f"**{report.summary()}**\n\n{report.markdown()}"),
         "counts": dg.MetadataValue.json(counts),
-        "plot_words": dg.MetadataValue.json(
+        "distributions": dg.MetadataValue.json(
             {
-                "reference": sequence_summary(inputs.plot_words.reference),
-                "current": sequence_summary(inputs.plot_words.current),
+                name: {
+                    "reference": sequence_summary(getattr(inputs, name).reference),
+                    "current": sequence_summary(getattr(inputs, name).current),
+                }
+                for name in ("plot_words", "review_words", "vibe_scores")
             }
-        ),  # fmt: skip
+        ),
         **{
             f"chart_{name}": dg.MetadataValue.md(png_markdown(png, name))
             for name, png in render_figures(report).items()
