@@ -204,3 +204,39 @@ def test_the_requested_run_ingests_the_landed_files_into_the_warehouse(
 
     # The run exists now: after a cursor reset the sensor requests nothing for these files.
     assert not tick(instance, lake_root).run_requests
+
+
+def test_the_daily_crawl_also_ingests_what_external_crawlers_landed(tmp_path: Path) -> None:
+    """source: crawl (the schedule's run): the demo crawl plus a landed file of the same day."""
+    from trending_assets.defs.ingest.assets import raw_crawl
+    from trending_assets.defs.resources import CrawlerResource, WarehouseResource
+
+    root = tmp_path / "lake"
+    LocalLake(root).write_bytes(f"landing/acme/{DAY}/listings.jsonl", LISTINGS)
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = dg.materialize(
+        [raw_crawl],
+        partition_key=DAY,
+        resources={
+            "crawler": CrawlerResource(demo_titles=40, timeout_s=300),
+            "lake": LakeResource(local_root=str(root)),
+            "warehouse": WarehouseResource(database=str(warehouse)),
+        },
+    )
+    assert result.success
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert meta["raw/listings"]["source"].value == "crawl"
+    assert meta["raw/listings"]["crawl_pages"].value > 0
+    assert [f["key"] for f in meta["raw/listings"]["landed_files"].value] == [
+        f"landing/acme/{DAY}/listings.jsonl"
+    ]
+    assert (root / "landing" / "crawl" / DAY / "listings.jsonl").exists()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        by_source = dict(
+            con.execute("select source, count(*) from raw.listings group by source").fetchall()
+        )
+    assert by_source.pop("acme") == 2
+    assert by_source and all(n > 0 for n in by_source.values())  # the demo sites' rows
