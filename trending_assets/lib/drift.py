@@ -60,8 +60,9 @@ NOISE_ALPHA = 0.01
 # percentage points is not worth anybody's attention, so D must reach this as well.
 KS_MIN_STATISTIC = 0.1
 # Jensen-Shannon distance (base 2, in [0, 1]) between token distributions. Same-source
-# samples of a few thousand tokens sit around 0.02-0.05; a changed template, language or
-# HTML leaking into the text moves it past 0.15.
+# samples of a few thousand tokens sit around 0.05-0.11 (noise grows like
+# sqrt(tokens kept / sample size)); ~15% new tokens (a changed template or language) or
+# the top words' frequencies reshuffled move it past 0.15.
 JS_WARN = 0.15
 VOCAB_TOP_K = 100
 # Tokens the smaller sample should see fewer times than this go to <other> (the usual
