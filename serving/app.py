@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,16 +13,31 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.config.cors import CORSConfig
+from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from serving.controllers import GenresController, HealthController, TitlesController
+from serving.caching import HttpCacheMiddleware, cache_key_builder
+from serving.controllers import (
+    DiscoverController,
+    GenresController,
+    HealthController,
+    OpsController,
+    PredictController,
+    TitlesController,
+)
 from serving.dependencies import provide_snapshot, provide_store
 from serving.errors import http_exception_handler, internal_error_handler
+from serving.extras import QueryEncoder
+from serving.metrics import snapshot_collector
 from serving.snapshot_store import SnapshotStore
 from serving.web import web_route_handlers
 
-API_VERSION = "0.1.0"
+API_VERSION = "0.2.0"
+MAX_BODY_BYTES = 64 * 1024  # POST /predict takes a plot, not a novel: 413 beyond this
 
 
 def default_serving_dir() -> Path:
@@ -30,29 +47,72 @@ def default_serving_dir() -> Path:
     return Path(os.environ.get("TRENDING_DATA_DIR", "data")) / "serving"
 
 
-def create_app(serving_dir: Path | None = None, *, poll_interval_s: float = 0.5) -> Litestar:
-    """Build the API over the snapshots in ``serving_dir``; the snapshot opens at startup."""
+def _env_list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def create_app(
+    serving_dir: Path | None = None,
+    *,
+    poll_interval_s: float = 0.5,
+    cache_ttl_s: int | None = None,
+    cors_origins: list[str] | None = None,
+) -> Litestar:
+    """Build the API over the snapshots in ``serving_dir``; the snapshot opens at startup.
+
+    Environment: ``TRENDING_API_CACHE_TTL_S`` (read-endpoint cache and ``max-age``,
+    default 30; 0 turns the server cache off), ``TRENDING_CORS_ORIGINS`` (comma-separated
+    origins allowed to call the API from a browser; default none), ``TRENDING_ADMIN_API_KEY``
+    (enables ``POST /admin/reload``), ``TRENDING_SEARCH_ENCODER=off`` (keyword search only).
+    """
     store = SnapshotStore(
         Path(serving_dir) if serving_dir is not None else default_serving_dir(),
         poll_interval_s=poll_interval_s,
     )
+    ttl = int(os.environ.get("TRENDING_API_CACHE_TTL_S", "30")) if cache_ttl_s is None else cache_ttl_s
+    origins = _env_list("TRENDING_CORS_ORIGINS") if cors_origins is None else cors_origins
+    snapshot_collector().track(store)
+    prometheus = PrometheusConfig(
+        app_name="trending_api",
+        prefix="trending_api",
+        group_path=True,  # label by route template (/titles/{title_id}), not by raw path
+        exclude=["/metrics", "/static"],
+        buckets=[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+    )
 
     @asynccontextmanager
-    async def follow_snapshots(_: Litestar) -> AsyncIterator[None]:
+    async def follow_snapshots(app: Litestar) -> AsyncIterator[None]:
         store.start()
+        if not QueryEncoder.disabled():
+            QueryEncoder.warm()
+        sweeper = asyncio.create_task(_sweep_expired(app, max(ttl, 5)))
         try:
             yield
         finally:
+            sweeper.cancel()
             store.stop()
 
     return Litestar(
-        route_handlers=[HealthController, TitlesController, GenresController, *web_route_handlers],
+        route_handlers=[
+            HealthController, OpsController, TitlesController, DiscoverController,
+            GenresController, PredictController, PrometheusController, *web_route_handlers,
+        ],  # fmt: skip
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
             "snapshot": Provide(provide_snapshot),
         },
         state=State({"snapshot_store": store}),
         lifespan=[follow_snapshots],
+        middleware=[prometheus.middleware, HttpCacheMiddleware(API_VERSION, ttl)],
+        response_cache_config=ResponseCacheConfig(
+            default_expiration=ttl or None,
+            key_builder=cache_key_builder,
+            cache_response_filter=lambda _scope, status: ttl > 0 and status == 200,
+        ),
+        cors_config=CORSConfig(allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"])
+        if origins
+        else None,
+        request_max_body_size=MAX_BODY_BYTES,
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
@@ -60,10 +120,26 @@ def create_app(serving_dir: Path | None = None, *, poll_interval_s: float = 0.5)
         openapi_config=OpenAPIConfig(
             title="Trending Now API",
             version=API_VERSION,
-            description="Movie and TV titles from the published serving snapshot. Every "
-            "data response carries the snapshot version in the X-Snapshot-Version header.",
+            description="Movie and TV titles from the published serving snapshot: browse, "
+            "trending, semantic search, similar titles and genre prediction. Every data "
+            "response carries the snapshot version in the X-Snapshot-Version header; read "
+            "endpoints send an ETag and answer If-None-Match with 304.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
             use_handler_docstrings=True,
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header")
+                }
+            ),
         ),
     )
+
+
+async def _sweep_expired(app: Litestar, every_s: float) -> None:
+    """Drop expired entries of the in-memory response cache, so memory stays bounded."""
+    cache = app.response_cache_config.get_store_from_app(app)
+    while True:
+        await asyncio.sleep(every_s)
+        with contextlib.suppress(Exception):
+            await cache.delete_expired()

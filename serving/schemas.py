@@ -15,6 +15,14 @@ class Health(msgspec.Struct, kw_only=True):
     detail: str | None = None
 
 
+class Ready(msgspec.Struct, kw_only=True):
+    ready: bool
+    snapshot: str | None
+    snapshot_created_at: datetime | None = None
+    snapshot_age_seconds: float | None = None
+    detail: str | None = None
+
+
 class TitleSummary(msgspec.Struct, kw_only=True):
     id: str
     title: str
@@ -24,14 +32,77 @@ class TitleSummary(msgspec.Struct, kw_only=True):
     genre_ids: list[str]
     review_count: int
     mean_rating: float | None
+    vibe_score: int | None = None
+    trending_rank: int | None = None
+    trending_score: float | None = None
 
 
 class TitlePage(msgspec.Struct, kw_only=True):
+    """``next_cursor`` continues after the last item (stable even if you change ``limit``);
+    ``next_offset`` is the same page by offset. Both are null on the last page."""
+
     items: list[TitleSummary]
     total: int
     limit: int
-    offset: int
+    offset: int | None
     next_offset: int | None
+    next_cursor: str | None = None
+
+
+class TrendingList(msgspec.Struct, kw_only=True):
+    as_of: date | None
+    snapshot: str
+    formula: str
+    items: list[TitleSummary]
+
+
+class ScoredTitle(TitleSummary, kw_only=True):
+    score: float
+
+
+class SearchResults(msgspec.Struct, kw_only=True):
+    query: str
+    mode: str  # "semantic" or "keyword"
+    items: list[ScoredTitle]
+
+
+class SimilarTitles(msgspec.Struct, kw_only=True):
+    id: str
+    mode: str  # "embedding" or "genres"
+    items: list[ScoredTitle]
+
+
+class PredictRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    title: str | None = None
+
+
+class Prediction(msgspec.Struct, kw_only=True):
+    model: str
+    model_version: str
+    snapshot: str
+    predicted: list[str]
+    probabilities: list[GenrePrediction]
+
+
+class TrendingInfo(msgspec.Struct, kw_only=True):
+    rank: int | None
+    score: float
+    recent_reviews: int
+    momentum: float
+    as_of: date | None
+
+
+class Provenance(msgspec.Struct, kw_only=True):
+    snapshot_version: str
+    model_version: str | None
+    prompt_version: str | None
+
+
+class ReloadResult(msgspec.Struct, kw_only=True):
+    switched: bool
+    snapshot: str | None
+    detail: str | None = None
 
 
 class ReviewStats(msgspec.Struct, kw_only=True):
@@ -87,6 +158,8 @@ class TitleDetail(msgspec.Struct, kw_only=True):
     review_stats: ReviewStats
     model_genres: ModelGenres | None = None
     enrichment: LlmEnrichment | None = None
+    trending: TrendingInfo | None = None
+    provenance: Provenance | None = None
 
 
 class Genre(msgspec.Struct, kw_only=True):
@@ -114,3 +187,8 @@ class ProblemDetail(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str
     instance: str | None = None
     invalid_params: list[InvalidParam] | None = None
+
+
+def scored(summary: TitleSummary, score: float) -> ScoredTitle:
+    """A summary with a relevance score (search hits, similar titles)."""
+    return ScoredTitle(**{f: getattr(summary, f) for f in summary.__struct_fields__}, score=score)

@@ -49,6 +49,9 @@ class OpenSnapshot:
         self.closed = False
         # duckdb's cursor() opens a connection on the shared database; serialise that step.
         self.cursor_lock = threading.Lock()
+        # Per-version things loaded on first use (serving/extras.py): vectors, the model.
+        self.extras: dict[str, object] = {}
+        self.extras_lock = threading.Lock()
 
     def age_seconds(self, now: datetime | None = None) -> float:
         return ((now or datetime.now(UTC)) - self.created_at).total_seconds()
@@ -82,6 +85,7 @@ class SnapshotStore:
         self._failed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.swaps = 0
 
     @property
     def current(self) -> OpenSnapshot | None:
@@ -112,13 +116,16 @@ class SnapshotStore:
             except Exception:  # the poller must outlive any one bad refresh
                 logger.exception("snapshot refresh failed")
 
-    def refresh(self) -> bool:
+    def refresh(self, *, force: bool = False) -> bool:
         """Switch to the version named by ``CURRENT`` if it changed; True when it switched.
 
         A version that cannot be opened is logged and the previous one keeps serving; it
-        is retried every ``RETRY_FAILED_AFTER_S`` in case the failure was transient.
+        is retried every ``RETRY_FAILED_AFTER_S`` in case the failure was transient, or
+        at once with ``force`` (the admin reload).
         """
         with self._refresh_lock:
+            if force:
+                self._failed_version = None
             wanted = current_version(self.serving_dir)
             current = self._current
             if current is not None and current.version == wanted:
@@ -140,6 +147,7 @@ class SnapshotStore:
                 return False
             self._failed_version = None
             self.last_error = None
+            self.swaps += 1
             with self._lock:
                 old, self._current = self._current, opened
                 to_close = self._retire(old)

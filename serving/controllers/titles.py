@@ -11,11 +11,62 @@ from litestar.params import FromPath, Parameter
 from serving.controllers.genres import NO_SNAPSHOT
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
 from serving.errors import PROBLEM_JSON
-from serving.queries import get_title, known_genre_ids, list_titles
-from serving.schemas import ProblemDetail, TitleDetail, TitlePage
+from serving.extras import vectors_for
+from serving.queries import (
+    TitleFilters,
+    get_title,
+    known_genre_ids,
+    list_titles,
+    similar_by_genres,
+    summaries_by_id,
+    title_exists,
+)
+from serving.schemas import ProblemDetail, SimilarTitles, TitleDetail, TitlePage, scored
 from serving.snapshot_store import SnapshotLease
 
 MAX_GENRE_FILTERS = 10
+MAX_TEXT_QUERY = 200
+MAX_CURSOR = 512
+
+BAD_PARAM = ResponseSpec(ProblemDetail, description="Invalid parameter", media_type=PROBLEM_JSON)
+UNKNOWN_TITLE = ResponseSpec(ProblemDetail, description="Unknown title id", media_type=PROBLEM_JSON)
+
+GenreParam = Annotated[
+    list[str] | None,
+    Parameter(
+        description="Genre id (see /genres); repeat to require titles that have ALL of the "
+        "given genres",
+    ),
+]
+TypeParam = Annotated[Literal["movie", "tv"] | None, Parameter(description="movie or tv")]
+
+
+def bad_param(snapshot: SnapshotLease, key: str, message: str) -> ValidationException:
+    return ValidationException(
+        detail=f"query parameter '{key}': {message}",
+        extra=[{"key": key, "source": "query", "message": message}],
+        headers={SNAPSHOT_HEADER: snapshot.version},
+    )
+
+
+def check_genres(snapshot: SnapshotLease, genre: list[str] | None) -> list[str]:
+    """Distinct, known genre ids; a clear 400 naming the unknown ones otherwise."""
+    genre_ids = sorted(set(genre or []))
+    if len(genre_ids) > MAX_GENRE_FILTERS:
+        raise bad_param(snapshot, "genre", f"at most {MAX_GENRE_FILTERS} genre filters are allowed")
+    if genre_ids:
+        unknown = [g for g in genre_ids if g not in known_genre_ids(snapshot.cursor)]
+        if unknown:
+            raise ValidationException(
+                detail=f"Unknown genre id(s): {', '.join(map(repr, unknown))}. "
+                "Valid ids are listed at /genres.",
+                extra=[
+                    {"key": "genre", "source": "query", "message": f"unknown genre id {g!r}"}
+                    for g in unknown
+                ],
+                headers={SNAPSHOT_HEADER: snapshot.version},
+            )
+    return genre_ids
 
 
 class TitlesController(Controller):
@@ -25,81 +76,115 @@ class TitlesController(Controller):
 
     @get(
         sync_to_thread=True,
-        summary="Browse titles",
-        responses={
-            400: ResponseSpec(
-                ProblemDetail, description="Invalid parameter", media_type=PROBLEM_JSON
-            ),
-            503: NO_SNAPSHOT,
-        },
+        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        summary="Browse titles: filter, sort, page",
+        responses={400: BAD_PARAM, 503: NO_SNAPSHOT},
     )
     def list_titles(
         self,
         snapshot: NamedDependency[SnapshotLease],
         limit: Annotated[int, Parameter(ge=1, le=100, description="Page size, 1..100")] = 20,
-        offset: Annotated[int, Parameter(ge=0, description="Items to skip")] = 0,
-        genre: Annotated[
-            list[str] | None,
+        offset: Annotated[
+            int | None, Parameter(ge=0, le=1_000_000, description="Items to skip (or use cursor)")
+        ] = None,
+        cursor: Annotated[
+            str | None,
+            Parameter(max_length=MAX_CURSOR, description="next_cursor of the previous page"),
+        ] = None,
+        sort: Annotated[
+            Literal["title", "trending", "vibe", "year"],
             Parameter(
-                description="Genre id (see /genres); repeat to require titles that have "
-                "ALL of the given genres",
+                description="title (A-Z), trending (rank 1 first, unranked last), vibe "
+                "(highest first) or year (newest first); ties by id"
+            ),
+        ] = "title",
+        genre: GenreParam = None,
+        type: TypeParam = None,  # named like the query parameter so errors name it too
+        year_min: Annotated[int | None, Parameter(ge=1800, le=2200, description="Earliest year")] = None,
+        year_max: Annotated[int | None, Parameter(ge=1800, le=2200, description="Latest year")] = None,
+        min_vibe: Annotated[
+            int | None, Parameter(ge=1, le=10, description="Minimum LLM vibe score, 1..10")
+        ] = None,
+        q: Annotated[
+            str | None,
+            Parameter(
+                max_length=MAX_TEXT_QUERY,
+                description="Text that the title or plot must contain (case-insensitive, literal)",
             ),
         ] = None,
-        type: Annotated[  # named like the query parameter so errors name it too
-            Literal["movie", "tv"] | None, Parameter(description="movie or tv")
-        ] = None,
     ) -> Response[TitlePage]:
-        """Titles ordered by title then id, so pages are stable within one snapshot version.
-
-        ``next_offset`` is the offset of the next page, or null on the last page.
-        """
-        genre_ids = sorted(set(genre or []))
-        if len(genre_ids) > MAX_GENRE_FILTERS:
-            raise ValidationException(
-                detail=f"At most {MAX_GENRE_FILTERS} genre filters are allowed.",
-                extra=[{"key": "genre", "source": "query", "message": "too many values"}],
-                headers={SNAPSHOT_HEADER: snapshot.version},
-            )
-        if genre_ids:
-            known = known_genre_ids(snapshot.cursor)
-            unknown = [g for g in genre_ids if g not in known]
-            if unknown:
-                raise ValidationException(
-                    detail=f"Unknown genre id(s): {', '.join(map(repr, unknown))}. "
-                    "Valid ids are listed at /genres.",
-                    extra=[
-                        {"key": "genre", "source": "query", "message": f"unknown genre id {g!r}"}
-                        for g in unknown
-                    ],
-                    headers={SNAPSHOT_HEADER: snapshot.version},
-                )
-        page = list_titles(
-            snapshot.cursor,
-            limit=limit,
-            offset=offset,
-            genre_ids=genre_ids,
+        """Titles in a total order (the sort key, then id), so pages are stable within one
+        snapshot version. Page with ``cursor`` (``next_cursor``) or ``offset`` (``next_offset``)."""
+        if cursor is not None and offset is not None:
+            raise bad_param(snapshot, "cursor", "give either cursor or offset, not both")
+        if year_min is not None and year_max is not None and year_min > year_max:
+            raise bad_param(snapshot, "year_min", f"year_min {year_min} is after year_max {year_max}")
+        filters = TitleFilters(
+            genre_ids=check_genres(snapshot, genre),
             title_type=type,
+            year_min=year_min,
+            year_max=year_max,
+            min_vibe=min_vibe,
+            text=(q or "").strip() or None,
         )
+        try:
+            page = list_titles(
+                snapshot.cursor, limit=limit, offset=offset, cursor=cursor, sort=sort, filters=filters
+            )
+        except ValueError as exc:  # a cursor that is not ours
+            raise bad_param(snapshot, "cursor", str(exc)) from exc
         return Response(page, headers={SNAPSHOT_HEADER: snapshot.version})
 
     @get(
         "/{title_id:str}",
         sync_to_thread=True,
-        summary="One title with its genres and review statistics",
-        responses={
-            404: ResponseSpec(
-                ProblemDetail, description="Unknown title id", media_type=PROBLEM_JSON
-            ),
-            503: NO_SNAPSHOT,
-        },
+        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        summary="Everything known about one title",
+        responses={404: UNKNOWN_TITLE, 503: NO_SNAPSHOT},
     )
     def get_title(
         self, snapshot: NamedDependency[SnapshotLease], title_id: FromPath[str]
     ) -> Response[TitleDetail]:
-        detail = get_title(snapshot.cursor, title_id)
+        """Listing fields, source genres, the champion's genres with probabilities, the LLM
+        enrichment, review statistics, trending rank, and provenance (model, prompt and
+        snapshot versions)."""
+        detail = get_title(snapshot.cursor, title_id, snapshot.version)
         if detail is None:
             raise NotFoundException(
                 detail=f"No title with id {title_id!r} in snapshot {snapshot.version}.",
                 headers={SNAPSHOT_HEADER: snapshot.version},
             )
         return Response(detail, headers={SNAPSHOT_HEADER: snapshot.version})
+
+    @get(
+        "/{title_id:str}/similar",
+        sync_to_thread=True,
+        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        summary="More like this: the nearest titles by plot embedding",
+        responses={404: UNKNOWN_TITLE, 503: NO_SNAPSHOT},
+    )
+    def similar(
+        self,
+        snapshot: NamedDependency[SnapshotLease],
+        title_id: FromPath[str],
+        limit: Annotated[int, Parameter(ge=1, le=50, description="How many, 1..50")] = 10,
+    ) -> Response[SimilarTitles]:
+        """Cosine similarity of the MiniLM plot embeddings (``mode: embedding``); a title
+        without an embedding falls back to shared source genres (``mode: genres``)."""
+        if not title_exists(snapshot.cursor, title_id):
+            raise NotFoundException(
+                detail=f"No title with id {title_id!r} in snapshot {snapshot.version}.",
+                headers={SNAPSHOT_HEADER: snapshot.version},
+            )
+        vectors = vectors_for(snapshot.snapshot)
+        vector = vectors.vector_of(title_id)
+        if vector is not None:
+            hits = vectors.nearest(vector, limit, exclude=title_id)
+            found = summaries_by_id(snapshot.cursor, [i for i, _ in hits])
+            items = [scored(found[i], score) for i, score in hits if i in found]
+            body = SimilarTitles(id=title_id, mode="embedding", items=items)
+        else:
+            items = [scored(s, v) for s, v in similar_by_genres(snapshot.cursor, title_id, limit)]
+            body = SimilarTitles(id=title_id, mode="genres", items=items)
+        return Response(body, headers={SNAPSHOT_HEADER: snapshot.version})
+
