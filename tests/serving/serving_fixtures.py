@@ -177,8 +177,15 @@ def free_port() -> int:
 @contextmanager
 def running_api(serving_dir: Path, *, poll_interval_s: float = 0.1) -> Iterator[httpx.Client]:
     """Run the real app under uvicorn in a thread; yield an httpx client bound to it."""
+    with running_app(serving_dir, poll_interval_s=poll_interval_s) as client:
+        yield client
+
+
+@contextmanager
+def running_app(serving_dir: Path, *, poll_interval_s: float = 0.1, **options) -> Iterator[httpx.Client]:
+    """``running_api`` with ``create_app`` options (cache TTL, CORS origins)."""
     port = free_port()
-    app = create_app(serving_dir, poll_interval_s=poll_interval_s)
+    app = create_app(serving_dir, poll_interval_s=poll_interval_s, **options)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -50,7 +50,12 @@ def test_titles_first_page(api: httpx.Client, published: tuple[Path, str]) -> No
         "genre_ids": ["action", "adventure"],
         "review_count": 3,
         "mean_rating": 8.0,
+        "vibe_score": None,  # no LLM enrichment for t01
+        "trending_rank": 1,
+        "trending_score": first["trending_score"],
     }
+    assert first["trending_score"] > 0
+    assert body["next_cursor"] is None
 
 
 def test_pagination_is_stable_and_complete(api: httpx.Client) -> None:
@@ -92,12 +97,14 @@ def test_title_detail(api: httpx.Client, published: tuple[Path, str]) -> None:
     response = api.get("/titles/t07")
     assert response.status_code == 200
     assert response.headers["x-snapshot-version"] == published[1]
-    assert response.json() == {
+    detail = response.json()
+    assert detail["trending"]["momentum"] > 1  # three reviews in the window, none before
+    assert detail == {
         "id": "t07",
         "title": "Funny Business",
         "year": 2018,
         "type": "movie",
-        "plot": None,
+        "plot": "Two clumsy salesmen stumble into hilarious mix-ups at a wedding.",
         "original_language": "en",
         "release_date": "2018-06-01",
         "sources": ["reelhub"],
@@ -107,9 +114,9 @@ def test_title_detail(api: httpx.Client, published: tuple[Path, str]) -> None:
             "review_count": 3,
             "rated_review_count": 3,
             "mean_rating": 7.67,
-            "first_review_date": "2024-05-01",
-            "last_review_date": "2024-05-19",
-            "reviews_last_7d": 1,
+            "first_review_date": "2024-05-24",
+            "last_review_date": "2024-05-28",
+            "reviews_last_7d": 3,
             "reviews_last_30d": 3,
         },
         "model_genres": {
@@ -131,10 +138,24 @@ def test_title_detail(api: httpx.Client, published: tuple[Path, str]) -> None:
             "vibe_score": 8,
             "vibe_tags": ["funny", "warm", "light"],
         },
+        "trending": {
+            "rank": 2,
+            "score": detail["trending"]["score"],
+            "recent_reviews": 3,
+            "momentum": detail["trending"]["momentum"],
+            "as_of": "2024-05-28",
+        },
+        "provenance": {
+            "snapshot_version": published[1],
+            "model_version": "20261120T000000Z-abc",
+            "prompt_version": "local-v1",
+        },
     }
     # A title not scored or enriched says so instead of inventing anything.
     other = api.get("/titles/t01").json()
     assert other["model_genres"] is None and other["enrichment"] is None
+    assert other["provenance"]["model_version"] is None
+    assert other["provenance"]["prompt_version"] is None
     unreviewed = api.get("/titles/t04").json()["review_stats"]
     assert unreviewed["review_count"] == 0 and unreviewed["mean_rating"] is None
 
@@ -164,7 +185,7 @@ def test_genres_include_empty_ones(api: httpx.Client) -> None:
         ("genre=' OR 1=1 --", "Unknown genre id"),
         ("genre=drama&genre=1);drop table titles;--", "Unknown genre id"),
         ("genre=Action", "Unknown genre id"),
-        ("&".join(f"genre=g{i}" for i in range(11)), "At most 10 genre filters"),
+        ("&".join(f"genre=g{i}" for i in range(11)), "at most 10 genre filters"),
     ],
 )
 def test_bad_parameters_are_400_problems(api: httpx.Client, query: str, needle: str) -> None:
@@ -205,6 +226,9 @@ def test_no_snapshot_yet_then_one_appears(tmp_path: Path) -> None:
         for path in ("/titles", "/titles/t01", "/genres"):
             _assert_problem(client.get(path), 503, "No serving snapshot")
 
+        for path in ("/trending", "/search?q=space", "/titles/t01/similar"):
+            _assert_problem(client.get(path), 503, "No serving snapshot")
+        assert client.get("/ready").status_code == 503
         info = build_snapshot(write_warehouse(tmp_path / "warehouse.duckdb"), serving)
         publish_snapshot(serving, info.version)
         deadline = time.monotonic() + 5
@@ -212,3 +236,9 @@ def test_no_snapshot_yet_then_one_appears(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the API did not pick up the first snapshot"
             time.sleep(0.05)
         assert client.get("/titles").json()["total"] == len(TITLES)
+        assert client.get("/ready").json()["snapshot"] == info.version
+        # A snapshot without trending scores, embeddings or model: empty, not broken.
+        assert client.get("/trending").json()["items"] == []
+        similar = client.get("/titles/t01/similar").json()
+        assert similar["mode"] == "genres" and [i["id"] for i in similar["items"]] == ["t04", "t06"]
+        _assert_problem(client.post("/predict", json={"text": "a plot"}), 503, "without a champion")
