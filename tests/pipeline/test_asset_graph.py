@@ -22,7 +22,7 @@ def test_groups_hold_the_expected_assets(graph) -> None:
     assert groups["ingest"] == {
         "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
     }  # fmt: skip
-    assert groups["serving"] == {"serving_snapshot"}
+    assert groups["serving"] == {"serving_snapshot", "trending_scores"}
     assert {"titles", "title_genres", "reviews", "title_review_stats", "genres", "data_profile"} <= groups[
         "warehouse"
     ]
