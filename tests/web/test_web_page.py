@@ -397,6 +397,17 @@ def test_click_opens_the_title_panel(
     assert page.locator('circle.title-mark.selected[data-title-id="w12"]').count() == 1
     _screenshot(page, artifacts, "web-title-panel.png")
 
+    # "More like this" opens the neighbour's panel.
+    similar = api.get("/titles/w12/similar", params={"limit": 5}).json()["items"]
+    shown_similar = panel.locator('[data-testid="similar-item"]')
+    assert shown_similar.evaluate_all("n => n.map(x => x.dataset.titleId)") == [
+        t["id"] for t in similar
+    ]
+    shown_similar.first.click()
+    page.locator(
+        f'[data-testid="title-panel"][data-state="ready"][data-title-id="{similar[0]["id"]}"]'
+    ).wait_for()
+
     # Escape closes it; a list item opens another title.
     page.keyboard.press("Escape")
     assert page.locator('[data-testid="title-panel"]').is_hidden()

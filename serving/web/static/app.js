@@ -6,6 +6,7 @@ const d3 = window.d3; // undefined when the server has no node_modules/d3: the l
 
 const TRENDING_LIMIT = 100;
 const SEARCH_LIMIT = 20;
+const SEARCH_LIMIT_FILTERED = 50; // filters narrow search results in the page: ask for more
 const RETRY_MS = 10000;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 const DURATION = reducedMotion ? 0 : 450;
@@ -36,6 +37,8 @@ const els = {
   panelClose: $("#panel-close"),
   tooltip: $("#tooltip"),
   snapshot: $("#snapshot-line"),
+  formulaBox: $("#formula-box"),
+  formulaText: $("#formula-text"),
 };
 
 const state = {
@@ -50,6 +53,7 @@ const state = {
   searchMode: null, // "semantic" | "keyword" for search results
   asOf: null,
   snapshot: null,
+  formula: null,
   selectedId: null,
   loadSeq: 0,
   panelSeq: 0,
@@ -212,7 +216,8 @@ async function loadGenres() {
 
 async function loadTitles() {
   if (state.q) {
-    const body = await api("/search", { q: state.q, limit: SEARCH_LIMIT });
+    const limit = state.genre || state.type ? SEARCH_LIMIT_FILTERED : SEARCH_LIMIT;
+    const body = await api("/search", { q: state.q, limit });
     // Search ranks by relevance; the genre and type filters narrow its results.
     const items = (body.items || []).filter(
       (t) =>
@@ -231,6 +236,7 @@ async function loadTitles() {
     items: body.items || [],
     asOf: body.as_of ?? null,
     snapshot: body.snapshot ?? null,
+    formula: body.formula ?? null,
   };
 }
 
@@ -252,6 +258,7 @@ async function refresh() {
     if (result.mode === "trending") {
       state.asOf = result.asOf;
       state.snapshot = result.snapshot;
+      state.formula = result.formula;
     }
     showStatus("info", "");
     render();
@@ -300,6 +307,8 @@ function renderSnapshot() {
   if (state.asOf) parts.push(`Trending as of ${state.asOf}`);
   if (state.snapshot) parts.push(`snapshot ${state.snapshot}`);
   els.snapshot.textContent = parts.join(" · ");
+  els.formulaBox.hidden = !state.formula;
+  els.formulaText.textContent = state.formula || "";
 }
 
 function emptyMessage() {
@@ -684,9 +693,13 @@ async function openPanel(id) {
   document.body.classList.add("panel-open");
   els.panelBody.replaceChildren(el("p", { class: "muted" }, "Loading…"));
   try {
-    const detail = await api(`/titles/${encodeURIComponent(id)}`);
+    const path = `/titles/${encodeURIComponent(id)}`;
+    const [detail, similar] = await Promise.all([
+      api(path),
+      api(`${path}/similar`, { limit: 5 }).catch(() => null), // optional extra
+    ]);
     if (seq !== state.panelSeq) return;
-    els.panelBody.replaceChildren(...panelContent(detail));
+    els.panelBody.replaceChildren(...panelContent(detail), ...similarContent(similar));
     panel.dataset.state = "ready";
     els.panelClose.focus({ preventScroll: true });
   } catch (err) {
@@ -744,6 +757,7 @@ function panelContent(d) {
   if (tr && (tr.recent_reviews !== undefined || tr.as_of)) {
     const bits = [];
     if (tr.recent_reviews !== undefined && tr.recent_reviews !== null) bits.push(`${plural(tr.recent_reviews, "recent review")}`);
+    if (typeof tr.momentum === "number") bits.push(`pace ×${tr.momentum.toFixed(1)} vs. usual`);
     if (typeof tr.score === "number") bits.push(`trend score ${tr.score.toFixed(2)}`);
     if (tr.as_of) bits.push(`as of ${tr.as_of}`);
     out.push(el("p", { class: "muted small" }, bits.join(" · ")));
@@ -808,6 +822,44 @@ function panelContent(d) {
     out.push(el("p", { class: "muted", "data-testid": "panel-probabilities" }, "The genre model hasn't scored this title yet."));
   }
   return out;
+}
+
+function similarContent(similar) {
+  const items = similar?.items || [];
+  if (!items.length) return [];
+  const how = similar.mode === "embedding" ? "by plot" : "by shared genres";
+  return [
+    el("h3", {}, "More like this ", el("span", { class: "muted lower" }, `(${how})`)),
+    el(
+      "ul",
+      { class: "similar", "data-testid": "panel-similar" },
+      items.map((t) =>
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            {
+              type: "button",
+              class: "similar-item",
+              "data-testid": "similar-item",
+              "data-title-id": t.id,
+              style: { "--accent": colorGenre(t).color },
+              onclick: () => openPanel(t.id),
+            },
+            el("span", { class: "title-name" }, t.title),
+            el(
+              "span",
+              { class: "title-meta" },
+              [metaLine(t), t.trending_rank ? `#${t.trending_rank} trending` : null]
+                .filter(Boolean)
+                .join(" · "),
+            ),
+          ),
+        ),
+      ),
+    ),
+  ];
 }
 
 // ---------------------------------------------------------------- wiring
