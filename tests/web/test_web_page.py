@@ -361,6 +361,14 @@ def test_search_shows_results(browsing: Browsing, api: httpx.Client, artifacts: 
     summary = page.locator('[data-testid="summary-line"]').inner_text()
     assert "Harbor" in summary and body["mode"] in summary
 
+    # Titles that are not trending, or have no vibe score, still get their one mark.
+    page.fill('[data-testid="search-input"]', "orbit velvet")
+    page.press('[data-testid="search-input"]', "Enter")
+    _wait_ready(page, q="orbit velvet")
+    body = api.get("/search", params={"q": "orbit velvet", "limit": 20}).json()
+    assert {"w14", "w16"} <= {item["id"] for item in body["items"]}, body
+    assert _assert_chart_matches_list(page) == [item["id"] for item in body["items"]]
+
     page.click('[data-testid="clear-search"]')
     _wait_ready(page)
     assert _shown_ids(page) == _trending_ids(api)

@@ -460,27 +460,26 @@ function renderChart() {
   const height = Math.round(Math.min(520, Math.max(340, width * 0.6)));
   const noVibe = items.some((t) => !hasVibe(t));
   const noRank = items.some((t) => !hasRank(t));
-  const bandH = noVibe ? 46 : 0; // titles without a vibe score: a band under the plot
-  const colW = noRank ? 70 : 0; // titles that aren't trending: a column right of the plot
-  const m = { top: 16, right: 18 + colW, bottom: 44 + bandH, left: 52 };
+  const colW = noRank ? 84 : 0; // titles that aren't trending: a column right of the plot
+  const m = { top: 16, right: 18 + colW, left: 56 };
   const plotW = width - m.left - m.right;
+  const rMax = Math.max(10, Math.min(26, plotW / 28));
+  const bandH = noVibe ? 2 * rMax + 10 : 0; // titles without a vibe score: a band under the plot
+  m.bottom = 42 + (noVibe ? bandH + 8 : 0);
   const plotH = height - m.top - m.bottom;
+  const bandY = plotH + 46;
 
-  const maxRank = d3.max(items, (t) => t.trending_rank) || 10;
-  const x = d3.scaleLinear().domain([0.5, Math.max(maxRank, 5) + 0.5]).range([0, plotW]);
+  const maxRank = d3.max(items, (t) => t.trending_rank) || 1;
+  const x = d3.scaleLinear().domain([0.5, maxRank + 0.5]).range([0, plotW]);
   const y = d3.scaleLinear().domain([0.5, 10.5]).range([plotH, 0]);
   const maxReviews = d3.max(items, (t) => t.review_count || 0) || 1;
-  const r = d3.scaleSqrt().domain([0, maxReviews]).range([4, Math.max(10, Math.min(26, plotW / 28))]);
+  const r = d3.scaleSqrt().domain([0, maxReviews]).range([4, rMax]);
 
-  // Spread titles sharing the "not trending" column or the "no vibe" band so they stay visible.
+  // Spread titles sharing the "not trending" column so they stay apart.
   const unranked = items.filter((t) => !hasRank(t));
-  const spread = new Map(unranked.map((t, i) => [t.id, unranked.length > 1 ? i / (unranked.length - 1) : 0.5]));
-  const cx = (t) => (hasRank(t) ? x(t.trending_rank) : plotW + colW / 2 + (spread.get(t.id) - 0.5) * (colW - 24) * 0.6);
-  const cy = (t) => {
-    if (hasVibe(t)) return y(t.vibe_score);
-    const base = plotH + 32 + bandH / 2;
-    return hasRank(t) ? base : base + (spread.get(t.id) - 0.5) * 10;
-  };
+  const spread = new Map(unranked.map((t, i) => [t.id, unranked.length > 1 ? i / (unranked.length - 1) - 0.5 : 0]));
+  const cx = (t) => (hasRank(t) ? x(t.trending_rank) : plotW + 4 + colW / 2 + spread.get(t.id) * (colW - 40));
+  const cy = (t) => (hasVibe(t) ? y(t.vibe_score) : bandY + bandH / 2);
 
   let svg = d3.select(els.chart).select("svg");
   if (svg.empty()) {
@@ -517,7 +516,8 @@ function renderChart() {
     .call(
       d3
         .axisBottom(x)
-        .ticks(Math.max(2, Math.min(10, maxRank, Math.floor(plotW / 48))))
+        .tickValues(maxRank <= Math.min(12, plotW / 40) ? d3.range(1, maxRank + 1) : null)
+        .ticks(Math.max(2, Math.min(10, Math.floor(plotW / 48))))
         .tickFormat((d) => (Number.isInteger(d) ? `#${d}` : "")),
     );
   g.select(".axis-y").call(d3.axisLeft(y).ticks(10).tickFormat(d3.format("d")));
@@ -527,20 +527,24 @@ function renderChart() {
     .attr("text-anchor", "middle")
     .text("Trending rank  (← hotter)");
   g.select(".axis-label-y")
-    .attr("transform", `translate(${-38},${plotH / 2}) rotate(-90)`)
+    .attr("transform", `translate(${-42},${plotH / 2}) rotate(-90)`)
     .attr("text-anchor", "middle")
     .text("Vibe score");
 
   const bands = [];
-  if (noVibe) bands.push({ key: "novibe", x: 0, y: plotH + 44, w: plotW + colW, h: bandH - 6, label: "no vibe score yet" });
-  if (noRank) bands.push({ key: "norank", x: plotW + 8, y: 0, w: colW - 8, h: plotH, label: "not trending" });
+  if (noVibe) {
+    bands.push({ key: "novibe", x: 0, y: bandY, w: plotW + colW, h: bandH, lx: -10, ly: bandY + bandH / 2, anchor: "end", label: "no vibe" });
+  }
+  if (noRank) {
+    bands.push({ key: "norank", x: plotW + 8, y: 0, w: colW - 8, h: plotH, lx: plotW + 4 + colW / 2, ly: plotH + 16, anchor: "middle", label: "not trending" });
+  }
   g.select(".bands")
     .selectAll("g.band")
     .data(bands, (d) => d.key)
     .join((enter) => {
       const b = enter.append("g").attr("class", "band");
       b.append("rect").attr("rx", 8);
-      b.append("text");
+      b.append("text").attr("dominant-baseline", "middle");
       return b;
     })
     .call((b) =>
@@ -549,8 +553,9 @@ function renderChart() {
     .call((b) =>
       b
         .select("text")
-        .attr("x", (d) => d.x + 8)
-        .attr("y", (d) => d.y + 14)
+        .attr("x", (d) => d.lx)
+        .attr("y", (d) => d.ly)
+        .attr("text-anchor", (d) => d.anchor)
         .text((d) => d.label),
     );
 
