@@ -106,6 +106,10 @@ class TrendingSettings(BaseSettings):
     landing_max_files_per_tick: int = 500
     landing_cursor_max_entries: int = 10_000
 
+    # Retraining (declarative automation): retrain the genre models once at least this many
+    # new trainable labelled titles arrived since the last training (lib/ml/retraining.py).
+    retrain_min_new_titles: int = 50
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_port: int = 3000
