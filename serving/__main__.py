@@ -7,6 +7,8 @@ import os
 
 import uvicorn
 
+from trending_assets.lib.logs import api_log_config
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -27,6 +29,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=os.environ.get("TRENDING_LOG_FORMAT", "json"),
+        help="json (one object per line: default, or $TRENDING_LOG_FORMAT) or text",
+    )
     args = parser.parse_args(argv)
     # A factory string, so each worker process builds its own app and snapshot connection.
     uvicorn.run(
@@ -36,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=api_log_config(args.log_level, args.log_format),
+        access_log=False,  # serving.access logs each request with structured fields
     )
 
 

@@ -20,6 +20,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from serving.access_log import AccessLogMiddleware
 from serving.caching import HttpCacheMiddleware, cache_key_builder
 from serving.controllers import (
     DiscoverController,
@@ -103,7 +104,7 @@ def create_app(
         },
         state=State({"snapshot_store": store}),
         lifespan=[follow_snapshots],
-        middleware=[prometheus.middleware, HttpCacheMiddleware(API_VERSION, ttl)],
+        middleware=[AccessLogMiddleware(), prometheus.middleware, HttpCacheMiddleware(API_VERSION, ttl)],
         response_cache_config=ResponseCacheConfig(
             default_expiration=ttl or None,
             key_builder=cache_key_builder,

@@ -264,3 +264,18 @@ def test_admin_reload_needs_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert client.get("/titles").headers["x-snapshot-version"] == "v2-manual"
         spec = client.get("/schema/openapi.json").json()
         assert "apiKey" in spec["components"]["securitySchemes"]
+
+
+def test_access_log_has_structured_fields(
+    api: httpx.Client, published: tuple[Path, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="serving.access"):
+        api.get("/titles/t05", params={"nocache": "1"})
+        time.sleep(0.1)
+    records = [r for r in caplog.records if r.name == "serving.access" and r.path == "/titles/t05"]
+    assert records, "no access log record"
+    record = records[-1]
+    assert (record.method, record.route, record.status) == ("GET", "/titles/{title_id}", 200)
+    assert record.snapshot == published[1] and record.duration_ms > 0
