@@ -1,6 +1,12 @@
 # One image for every Python service of the deployment: the user-code server, the Dagster
 # webserver and daemon, celery workers and the HTTP API (docker-compose.yml picks the
 # command). Build: docker compose build   (or: docker build -t trending-now:latest .)
+# D3 for the web page, from the npm registry at the version package-lock.json pins.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,7 +22,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DAGSTER_HOME=/opt/dagster/dagster_home \
     DAGSTER_COMPUTE_LOGS_DIR=/opt/dagster/storage/compute_logs \
     DAGSTER_ARTIFACTS_DIR=/opt/dagster/storage \
-    TRENDING_DATA_DIR=/opt/dagster/data
+    TRENDING_DATA_DIR=/opt/dagster/data \
+    TRENDING_WEB_VENDOR_DIR=/opt/dagster/web
 
 # torch first and on its own from PyTorch's CPU index: the default wheel on PyPI is the
 # multi-gigabyte CUDA build. The version matches the Makefile's.
@@ -46,6 +53,7 @@ RUN pip install --no-deps -e . \
         dbt_project/target dbt_project/logs
 
 COPY deploy/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
+COPY --from=web /web/node_modules/d3/dist/d3.min.js /opt/dagster/web/d3.min.js
 
 USER trending
 
