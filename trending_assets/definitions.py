@@ -1,7 +1,33 @@
 """The code location: every domain folder under `defs/` is loaded; nothing is listed by hand.
 
-Platform-wide policy lives here: every asset gets the default freshness window unless it
-declares its own (the assets users feel staleness in do, in their domain folders).
+Platform-wide policy lives here, applied to the resolved asset specs:
+
+- **Freshness**: every asset gets the default freshness window unless it declares its own
+  (the assets users feel staleness in do, in their domain folders).
+- **Declarative automation** (:func:`_automation`), one condition per kind of asset:
+
+  - the raw ingest assets (group ``ingest``): none. The daily crawl schedule, the backfill
+    sensor and the landing sensor drive them;
+  - the training assets (``TRAINING_ASSETS``: the training split, the TF-IDF fitted on it,
+    the four genre models): ``retrain_condition()``, true only when at least
+    ``TRENDING_RETRAIN_MIN_NEW_TITLES`` (default 50) new trainable labelled titles arrived
+    since the last training (``defs/automation/declarative.py``, ``lib/ml/retraining.py``);
+  - every other asset, i.e. everything downstream of ingestion (dbt models, features,
+    evaluation and champion, enrichment, trending scores, the serving snapshot, the drift
+    report) and the dbt seeds: ``EAGER = eager() & all_deps_blocking_checks_passed()``.
+    An asset updates as soon as an upstream updated, unless an upstream blocking check
+    failed: bad data never flows on. ``model_evaluation`` and ``champion_model`` are eager,
+    so they follow a retraining in the same run;
+  - assets reading a daily-partitioned crawl asset directly (the crawl staging models,
+    ``drift_report``): ``EAGER_AFTER_DAILY``. They are unpartitioned and read every day, so
+    plain ``eager()`` would never fire (some past day is always missing, and "all
+    deps' blocking checks passed" needs a passed check on every day). For those deps, days
+    never crawled are ignored, and no crawled day may have failed a blocking check (a day
+    whose latest check failed holds the downstream until it is crawled again and passes).
+
+  The conditions act only through the automation sensors ``automation_dbt`` and
+  ``automation_python`` (``defs/automation/declarative.py``), which together target every
+  automated asset exactly once.
 """
 
 from datetime import timedelta
@@ -9,6 +35,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from trending_assets.defs.automation.declarative import retrain_condition
 from trending_assets.settings import REPO_ROOT
 
 DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -20,6 +47,32 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
 )
 DAILY_FRESH_ASSETS = ("raw/listings", "raw/reviews", "llm_enrichments", "serving_snapshot")
 
+AC = dg.AutomationCondition
+INGEST_GROUP = "ingest"
+# The daily-partitioned crawl assets (trending_assets/defs/ingest/assets.py).
+DAILY_PARTITIONED = (dg.AssetKey(["raw", "listings"]), dg.AssetKey(["raw", "reviews"]))
+TRAINING_ASSETS = (
+    "training_set",
+    "tfidf_features",
+    "genre_model_keyword",
+    "genre_model_logreg",
+    "genre_model_xgboost",
+    "genre_model_bert",
+)
+
+EAGER = (AC.eager() & AC.all_deps_blocking_checks_passed()).with_label(
+    "eager, upstream blocking checks passed"
+)
+_daily = dg.AssetSelection.assets(*DAILY_PARTITIONED)
+# For a daily-partitioned dep, any_deps_match is true when any of its days matches.
+_failed = AC.any_checks_match(AC.check_failed(), blocking_only=True)
+EAGER_AFTER_DAILY = (
+    AC.eager().replace(AC.any_deps_missing(), AC.any_deps_missing().ignore(_daily))
+    & AC.all_deps_blocking_checks_passed().ignore(_daily)
+    & ~AC.any_deps_match(_failed).allow(_daily).with_label("a crawled day failed a blocking check")
+).with_label("eager over the crawled days, upstream blocking checks passed")
+RETRAIN = retrain_condition()
+
 
 def _freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     if spec.key.to_user_string() in DAILY_FRESH_ASSETS:
@@ -27,7 +80,25 @@ def _freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     return dg.apply_freshness_policy(spec, DEFAULT_FRESHNESS, overwrite_existing=False)
 
 
+def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
+    """The platform's automation policy for one asset (see the module docstring)."""
+    if spec.group_name == INGEST_GROUP:
+        return None
+    if spec.key.to_user_string() in TRAINING_ASSETS:
+        return RETRAIN
+    if any(dep.asset_key in DAILY_PARTITIONED for dep in spec.deps):
+        return EAGER_AFTER_DAILY
+    return EAGER
+
+
+def _automation(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return spec.replace_attributes(automation_condition=automation_condition_for(spec))
+
+
+def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
+    return loaded.map_resolved_asset_specs(func=lambda spec: _automation(_freshness(spec)))
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    loaded = dg.load_from_defs_folder(path_within_project=Path(REPO_ROOT))
-    return loaded.map_resolved_asset_specs(func=_freshness)
+    return apply_platform_policy(dg.load_from_defs_folder(path_within_project=Path(REPO_ROOT)))
