@@ -154,6 +154,9 @@ def llm_enrichments(
             "schema_version": SCHEMA_VERSION,
             "stats": dg.MetadataValue.json(json.loads(json.dumps(stats, default=str))),
             **{k: stats[k] for k in ("ok", "cached", "retried", "quarantined", "calls") if k in stats},
+            # The keyed mechanism for new titles (docs/operations.md): only titles whose input
+            # hash is not in the cache (new or changed) reach the provider.
+            "new_or_changed_titles": int(stats.get("titles", 0)) - int(stats.get("cached", 0)),
             "quarantine_rate": float(stats.get("quarantine_rate", 0.0)),
             "preview": dg.MetadataValue.md(preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"),
         }
