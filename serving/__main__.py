@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=args.log_level,
         log_config=api_log_config(args.log_level, args.log_format),
-        access_log=False,  # serving.access logs each request with structured fields
+        access_log=False,  # serving.access (serving/middleware.py) logs each request, structured
     )
 
 

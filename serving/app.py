@@ -10,18 +10,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
-from litestar.config.cors import CORSConfig
-from litestar.config.response_cache import ResponseCacheConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
-from serving.access_log import AccessLogMiddleware
-from serving.caching import HttpCacheMiddleware, cache_key_builder
 from serving.controllers import (
     DiscoverController,
     GenresController,
@@ -34,6 +33,7 @@ from serving.dependencies import provide_snapshot, provide_store
 from serving.errors import http_exception_handler, internal_error_handler
 from serving.extras import QueryEncoder
 from serving.metrics import snapshot_collector
+from serving.middleware import ServingMiddleware, cache_key_builder
 from serving.snapshot_store import SnapshotStore
 from serving.web import web_route_handlers
 
@@ -70,16 +70,13 @@ def create_app(
         Path(serving_dir) if serving_dir is not None else default_serving_dir(),
         poll_interval_s=poll_interval_s,
     )
-    ttl = int(os.environ.get("TRENDING_API_CACHE_TTL_S", "30")) if cache_ttl_s is None else cache_ttl_s
+    ttl = (
+        int(os.environ.get("TRENDING_API_CACHE_TTL_S", "30"))
+        if cache_ttl_s is None
+        else cache_ttl_s
+    )
     origins = _env_list("TRENDING_CORS_ORIGINS") if cors_origins is None else cors_origins
     snapshot_collector().track(store)
-    prometheus = PrometheusConfig(
-        app_name="trending_api",
-        prefix="trending_api",
-        group_path=True,  # label by route template (/titles/{title_id}), not by raw path
-        exclude=["/metrics", "/static"],
-        buckets=[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
-    )
 
     @asynccontextmanager
     async def follow_snapshots(app: Litestar) -> AsyncIterator[None]:
@@ -95,8 +92,14 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            HealthController, OpsController, TitlesController, DiscoverController,
-            GenresController, PredictController, PrometheusController, *web_route_handlers,
+            HealthController,
+            OpsController,
+            TitlesController,
+            DiscoverController,
+            GenresController,
+            PredictController,
+            PrometheusController,
+            *web_route_handlers,
         ],  # fmt: skip
         dependencies={
             "store": Provide(provide_store, sync_to_thread=False),
@@ -104,7 +107,7 @@ def create_app(
         },
         state=State({"snapshot_store": store}),
         lifespan=[follow_snapshots],
-        middleware=[AccessLogMiddleware(), prometheus.middleware, HttpCacheMiddleware(API_VERSION, ttl)],
+        middleware=[DefineMiddleware(ServingMiddleware, api_version=API_VERSION, ttl_s=ttl)],
         response_cache_config=ResponseCacheConfig(
             default_expiration=ttl or None,
             key_builder=cache_key_builder,
@@ -130,7 +133,9 @@ def create_app(
             use_handler_docstrings=True,
             components=Components(
                 security_schemes={
-                    "apiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header")
+                    "apiKey": SecurityScheme(
+                        type="apiKey", name="X-API-Key", security_scheme_in="header"
+                    )
                 }
             ),
         ),

@@ -38,7 +38,11 @@ class SnapshotVectors:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else matrix
         keep = (norms[:, 0] > 0) if len(matrix) else np.zeros(0, dtype=bool)
         self.ids = [i for i, k in zip(ids, keep, strict=True) if k]
-        self.matrix = (matrix[keep] / norms[keep]).astype(np.float32) if keep.any() else np.zeros((0, 0), np.float32)
+        self.matrix = (
+            (matrix[keep] / norms[keep]).astype(np.float32)
+            if keep.any()
+            else np.zeros((0, 0), np.float32)
+        )
         self.row = {title_id: n for n, title_id in enumerate(self.ids)}
 
     @property
@@ -48,7 +52,9 @@ class SnapshotVectors:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def nearest(self, vector: np.ndarray, k: int, exclude: str | None = None) -> list[tuple[str, float]]:
+    def nearest(
+        self, vector: np.ndarray, k: int, exclude: str | None = None
+    ) -> list[tuple[str, float]]:
         """The ``k`` titles closest to ``vector`` by cosine similarity, best first."""
         if not len(self.ids):
             return []
@@ -91,7 +97,9 @@ def _load_vectors(snapshot: OpenSnapshot) -> SnapshotVectors:
     with snapshot.cursor_lock:
         cur = snapshot.connection.cursor()
     try:
-        rows = cur.execute("select title_id, embedding from title_embeddings order by title_id").fetchall()
+        rows = cur.execute(
+            "select title_id, embedding from title_embeddings order by title_id"
+        ).fetchall()
     finally:
         cur.close()
     if not rows:

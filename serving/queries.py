@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
+import msgspec
 
 from serving.schemas import (
     Genre,
-    GenrePrediction,
-    LlmEnrichment,
-    ModelGenres,
-    Provenance,
-    ReviewStats,
     TitleDetail,
     TitlePage,
     TitleSummary,
-    TrendingInfo,
 )
 
 
@@ -241,103 +235,17 @@ def similar_by_genres(
 def get_title(
     cur: duckdb.DuckDBPyConnection, title_id: str, snapshot_version: str
 ) -> TitleDetail | None:
-    row = cur.execute(
-        """
-        select title_id, title, year, title_type, plot, original_language, release_date,
-               sources, genres, genre_ids, review_count, rated_review_count, mean_rating,
-               first_review_date, last_review_date, reviews_last_7d, reviews_last_30d,
-               vibe_score, trending_rank, trending_score
-        from titles where title_id = ?
-        """,
-        [title_id],
-    ).fetchone()
+    """Everything about one title: one point lookup of its pre-assembled document."""
+    row = cur.execute("select body from title_details where title_id = ?", [title_id]).fetchone()
     if row is None:
         return None
-    detail = TitleDetail(
-        id=row[0],
-        title=row[1],
-        year=row[2],
-        type=row[3],
-        plot=row[4],
-        original_language=row[5],
-        release_date=row[6],
-        sources=row[7],
-        genres=row[8],
-        genre_ids=row[9],
-        review_stats=ReviewStats(
-            review_count=row[10],
-            rated_review_count=row[11],
-            mean_rating=row[12],
-            first_review_date=row[13],
-            last_review_date=row[14],
-            reviews_last_7d=row[15],
-            reviews_last_30d=row[16],
-        ),
-    )
-    detail.model_genres = get_model_genres(cur, title_id)
-    detail.enrichment = get_enrichment(cur, title_id)
-    detail.trending = get_trending(cur, title_id)
-    detail.provenance = Provenance(
-        snapshot_version=snapshot_version,
-        model_version=detail.model_genres.model_version if detail.model_genres else None,
-        prompt_version=detail.enrichment.prompt_version if detail.enrichment else None,
-    )
+    detail = msgspec.json.decode(row[0], type=TitleDetail)
+    if detail.provenance is not None:
+        detail.provenance.snapshot_version = snapshot_version
     return detail
 
 
-def get_trending(cur: duckdb.DuckDBPyConnection, title_id: str) -> TrendingInfo | None:
-    row = cur.execute(
-        "select rank, score, recent_reviews, momentum, as_of from trending_scores where title_id = ?",
-        [title_id],
-    ).fetchone()
-    if row is None:
-        return None
-    return TrendingInfo(rank=row[0], score=row[1], recent_reviews=row[2], momentum=row[3], as_of=row[4])
-
-
-def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        cur.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0]
-    )
-
-
-def get_enrichment(cur: duckdb.DuckDBPyConnection, title_id: str) -> LlmEnrichment | None:
-    """The title's enrichment; None when the snapshot has none for it."""
-    if not _has_table(cur, "llm_enrichments"):
-        return None
-    row = cur.execute(
-        "select provider, model, prompt_version, schema_version, genres, summary, vibe_score, "
-        "vibe_tags from llm_enrichments where title_id = ?",
-        [title_id],
-    ).fetchone()
-    if row is None:
-        return None
-    return LlmEnrichment(
-        provider=row[0], model=row[1], prompt_version=row[2], schema_version=row[3],
-        genres=row[4], summary=row[5], vibe_score=row[6], vibe_tags=row[7],
-    )  # fmt: skip
-
-
-def get_model_genres(cur: duckdb.DuckDBPyConnection, title_id: str) -> ModelGenres | None:
-    """The champion's genres for a title; None when the snapshot carries no predictions."""
-    if not _has_table(cur, "title_predictions"):
-        return None
-    rows = cur.execute(
-        "select genre_id, genre_name, probability, predicted, model_name, model_version "
-        "from title_predictions where title_id = ? order by probability desc, genre_id",
-        [title_id],
-    ).fetchall()
-    if not rows:
-        return None
-    return ModelGenres(
-        model=rows[0][4],
-        model_version=rows[0][5],
-        predicted=[r[1] for r in rows if r[3]],
-        probabilities=[
-            GenrePrediction(genre_id=r[0], genre=r[1], probability=r[2], predicted=r[3]) for r in rows
-        ],
-    )
-
-
 def title_exists(cur: duckdb.DuckDBPyConnection, title_id: str) -> bool:
-    return cur.execute("select count(*) from titles where title_id = ?", [title_id]).fetchone()[0] > 0
+    return (
+        cur.execute("select count(*) from titles where title_id = ?", [title_id]).fetchone()[0] > 0
+    )

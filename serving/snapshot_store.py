@@ -22,7 +22,7 @@ from trending_assets.lib.snapshot import current_version, snapshot_path
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_TABLES = frozenset({"titles", "title_genres", "genres", "snapshot_info"})
+REQUIRED_TABLES = frozenset({"titles", "title_genres", "genres", "title_details", "snapshot_info"})
 RETRY_FAILED_AFTER_S = 30.0
 
 

@@ -33,7 +33,7 @@ class DiscoverController(Controller):
     @get(
         "/trending",
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="What is trending now",
         responses={400: BAD_PARAM, 503: NO_SNAPSHOT},
     )
@@ -47,20 +47,24 @@ class DiscoverController(Controller):
         """Ranked titles, rank 1 first, as of the newest review in the snapshot."""
         filters = TitleFilters(genre_ids=check_genres(snapshot, genre), title_type=type)
         items, as_of = trending(snapshot.cursor, limit=limit, filters=filters)
-        body = TrendingList(as_of=as_of, snapshot=snapshot.version, formula=TRENDING_FORMULA, items=items)
+        body = TrendingList(
+            as_of=as_of, snapshot=snapshot.version, formula=TRENDING_FORMULA, items=items
+        )
         return Response(body, headers={SNAPSHOT_HEADER: snapshot.version})
 
     @get(
         "/search",
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="Search titles by meaning",
         responses={400: BAD_PARAM, 503: NO_SNAPSHOT},
     )
     def search(
         self,
         snapshot: NamedDependency[SnapshotLease],
-        q: Annotated[str, Parameter(min_length=1, max_length=MAX_QUERY, description="What to look for")],
+        q: Annotated[
+            str, Parameter(min_length=1, max_length=MAX_QUERY, description="What to look for")
+        ],
         limit: Annotated[int, Parameter(ge=1, le=50, description="How many, 1..50")] = 10,
     ) -> Response[SearchResults]:
         """Semantic search: the query is embedded with the same MiniLM as the plots and
@@ -76,7 +80,9 @@ class DiscoverController(Controller):
             hits = vectors.nearest(vector, limit)
             found = summaries_by_id(snapshot.cursor, [i for i, _ in hits])
             body = SearchResults(
-                query=query, mode="semantic", items=[scored(found[i], s) for i, s in hits if i in found]
+                query=query,
+                mode="semantic",
+                items=[scored(found[i], s) for i, s in hits if i in found],
             )
         else:
             terms = list(dict.fromkeys(t for t in re.findall(r"\w+", query.lower()) if len(t) > 1))

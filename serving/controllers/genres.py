@@ -22,7 +22,7 @@ class GenresController(Controller):
 
     @get(
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="The genre taxonomy with title counts",
         responses={503: NO_SNAPSHOT},
     )

@@ -55,7 +55,9 @@ class OpsController(Controller):
         summary="Reload the published snapshot now (needs the admin API key)",
         security=[{"apiKey": []}],
         responses={
-            401: ResponseSpec(ProblemDetail, description="Missing or wrong key", media_type=PROBLEM_JSON),
+            401: ResponseSpec(
+                ProblemDetail, description="Missing or wrong key", media_type=PROBLEM_JSON
+            ),
             403: ResponseSpec(ProblemDetail, description="Admin disabled", media_type=PROBLEM_JSON),
         },
     )
@@ -70,7 +72,8 @@ class OpsController(Controller):
         expected = os.environ.get(ADMIN_KEY_ENV, "")
         if not expected:
             raise HTTPException(
-                status_code=403, detail=f"admin endpoints are disabled: set {ADMIN_KEY_ENV} to enable them"
+                status_code=403,
+                detail=f"admin endpoints are disabled: set {ADMIN_KEY_ENV} to enable them",
             )
         if not api_key or not secrets.compare_digest(api_key.encode(), expected.encode()):
             raise NotAuthorizedException(
@@ -80,5 +83,7 @@ class OpsController(Controller):
         switched = store.refresh(force=True)
         current = store.current
         return ReloadResult(
-            switched=switched, snapshot=current.version if current else None, detail=store.last_error
+            switched=switched,
+            snapshot=current.version if current else None,
+            detail=store.last_error,
         )

@@ -61,12 +61,16 @@ class PredictController(Controller):
                 status_code=503, detail=str(exc), headers={SNAPSHOT_HEADER: snapshot.version}
             ) from exc
         full_text = f"{data.title.strip()}. {text}" if data.title and data.title.strip() else text
-        frame = model.predict(full_text).sort_values(["probability", "genre_id"], ascending=[False, True])
+        frame = model.predict(full_text).sort_values(
+            ["probability", "genre_id"], ascending=[False, True]
+        )
         names = dict(snapshot.cursor.execute("select genre_id, genre_name from genres").fetchall())
         probabilities = [
             GenrePrediction(
-                genre_id=row.genre_id, genre=names.get(row.genre_id, row.genre_id),
-                probability=float(row.probability), predicted=bool(row.predicted),
+                genre_id=row.genre_id,
+                genre=names.get(row.genre_id, row.genre_id),
+                probability=float(row.probability),
+                predicted=bool(row.predicted),
             )  # fmt: skip
             for row in frame.itertuples()
         ]

@@ -76,7 +76,7 @@ class TitlesController(Controller):
 
     @get(
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="Browse titles: filter, sort, page",
         responses={400: BAD_PARAM, 503: NO_SNAPSHOT},
     )
@@ -100,8 +100,12 @@ class TitlesController(Controller):
         ] = "title",
         genre: GenreParam = None,
         type: TypeParam = None,  # named like the query parameter so errors name it too
-        year_min: Annotated[int | None, Parameter(ge=1800, le=2200, description="Earliest year")] = None,
-        year_max: Annotated[int | None, Parameter(ge=1800, le=2200, description="Latest year")] = None,
+        year_min: Annotated[
+            int | None, Parameter(ge=1800, le=2200, description="Earliest year")
+        ] = None,
+        year_max: Annotated[
+            int | None, Parameter(ge=1800, le=2200, description="Latest year")
+        ] = None,
         min_vibe: Annotated[
             int | None, Parameter(ge=1, le=10, description="Minimum LLM vibe score, 1..10")
         ] = None,
@@ -118,7 +122,9 @@ class TitlesController(Controller):
         if cursor is not None and offset is not None:
             raise bad_param(snapshot, "cursor", "give either cursor or offset, not both")
         if year_min is not None and year_max is not None and year_min > year_max:
-            raise bad_param(snapshot, "year_min", f"year_min {year_min} is after year_max {year_max}")
+            raise bad_param(
+                snapshot, "year_min", f"year_min {year_min} is after year_max {year_max}"
+            )
         filters = TitleFilters(
             genre_ids=check_genres(snapshot, genre),
             title_type=type,
@@ -129,7 +135,12 @@ class TitlesController(Controller):
         )
         try:
             page = list_titles(
-                snapshot.cursor, limit=limit, offset=offset, cursor=cursor, sort=sort, filters=filters
+                snapshot.cursor,
+                limit=limit,
+                offset=offset,
+                cursor=cursor,
+                sort=sort,
+                filters=filters,
             )
         except ValueError as exc:  # a cursor that is not ours
             raise bad_param(snapshot, "cursor", str(exc)) from exc
@@ -138,7 +149,7 @@ class TitlesController(Controller):
     @get(
         "/{title_id:str}",
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="Everything known about one title",
         responses={404: UNKNOWN_TITLE, 503: NO_SNAPSHOT},
     )
@@ -159,7 +170,7 @@ class TitlesController(Controller):
     @get(
         "/{title_id:str}/similar",
         sync_to_thread=True,
-        cache=True,  # server cache keyed by snapshot version (serving/caching.py)
+        cache=True,  # server cache keyed by snapshot version (serving/middleware.py)
         summary="More like this: the nearest titles by plot embedding",
         responses={404: UNKNOWN_TITLE, 503: NO_SNAPSHOT},
     )
@@ -187,4 +198,3 @@ class TitlesController(Controller):
             items = [scored(s, v) for s, v in similar_by_genres(snapshot.cursor, title_id, limit)]
             body = SimilarTitles(id=title_id, mode="genres", items=items)
         return Response(body, headers={SNAPSHOT_HEADER: snapshot.version})
-

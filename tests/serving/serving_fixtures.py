@@ -182,7 +182,9 @@ def running_api(serving_dir: Path, *, poll_interval_s: float = 0.1) -> Iterator[
 
 
 @contextmanager
-def running_app(serving_dir: Path, *, poll_interval_s: float = 0.1, **options) -> Iterator[httpx.Client]:
+def running_app(
+    serving_dir: Path, *, poll_interval_s: float = 0.1, **options
+) -> Iterator[httpx.Client]:
     """``running_api`` with ``create_app`` options (cache TTL, CORS origins)."""
     port = free_port()
     app = create_app(serving_dir, poll_interval_s=poll_interval_s, **options)
@@ -262,7 +264,14 @@ def train_champion(directory: Path) -> Path:
         "space fleet battles aliens on a distant planet", "a funny wedding full of laughs",
     ]  # fmt: skip
     labels = np.array(
-        [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1], [0, 1, 0, 0, 0]]
+        [
+            [1, 0, 0, 0, 0],
+            [0, 1, 0, 0, 0],
+            [0, 0, 1, 1, 0],
+            [0, 0, 0, 1, 0],
+            [1, 0, 0, 0, 1],
+            [0, 1, 0, 0, 0],
+        ]
     )
     examples = GenreExamples(
         ids=[f"x{i}" for i in range(len(texts))], texts=texts, labels=labels, genres=genres,

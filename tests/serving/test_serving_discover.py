@@ -111,7 +111,9 @@ def test_bad_cursors_and_ranges_are_400(api: httpx.Client) -> None:
 
 
 def test_semantic_search_finds_by_meaning(api: httpx.Client) -> None:
-    body = api.get("/search", params={"q": "rebels fighting a galactic empire on sand dunes"}).json()
+    body = api.get(
+        "/search", params={"q": "rebels fighting a galactic empire on sand dunes"}
+    ).json()
     assert body["mode"] == "semantic"
     assert body["items"][0]["id"] == "t04"  # no word of the query is in its title
     scores = [i["score"] for i in body["items"]]
@@ -153,7 +155,9 @@ def test_similar_titles_by_embedding(api: httpx.Client) -> None:
 # --- predict -------------------------------------------------------------------------------
 
 
-def test_predict_uses_the_snapshots_champion(api: httpx.Client, published: tuple[Path, str]) -> None:
+def test_predict_uses_the_snapshots_champion(
+    api: httpx.Client, published: tuple[Path, str]
+) -> None:
     response = api.post(
         "/predict", json={"text": "A space fleet battles aliens; explosions and a daring rescue."}
     )
@@ -167,7 +171,9 @@ def test_predict_uses_the_snapshots_champion(api: httpx.Client, published: tuple
     assert {p["genre_id"] for p in body["probabilities"]} == {
         "action", "comedy", "crime", "drama", "science_fiction",
     }  # fmt: skip
-    comedy = api.post("/predict", json={"text": "hilarious jokes at a funny wedding", "title": "Laughs"})
+    comedy = api.post(
+        "/predict", json={"text": "hilarious jokes at a funny wedding", "title": "Laughs"}
+    )
     assert comedy.json()["predicted"] == ["Comedy"]
 
 
@@ -182,14 +188,19 @@ def test_predict_uses_the_snapshots_champion(api: httpx.Client, published: tuple
         ({"text": "ok text", "extra": 1}, 400, ""),
     ],
 )
-def test_predict_rejects_bad_bodies(api: httpx.Client, body: dict, status: int, needle: str) -> None:
+def test_predict_rejects_bad_bodies(
+    api: httpx.Client, body: dict, status: int, needle: str
+) -> None:
     _problem(api.post("/predict", json=body), status, needle)
 
 
 def test_predict_limits_body_size_and_shape(api: httpx.Client) -> None:
     _problem(api.post("/predict", content=b"{" + b" " * 70_000 + b"}",
                       headers={"content-type": "application/json"}), 413)  # fmt: skip
-    _problem(api.post("/predict", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    _problem(
+        api.post("/predict", content=b"{not json", headers={"content-type": "application/json"}),
+        400,
+    )
     assert api.get("/predict").status_code == 405
 
 
@@ -219,9 +230,9 @@ def test_metrics_are_prometheus_text(api: httpx.Client, published: tuple[Path, s
     text = api.get("/metrics").text
     assert f'trending_snapshot_info{{version="{published[1]}"}} 1.0' in text
     assert "trending_snapshot_loaded 1.0" in text
-    assert 'path="/titles/{title_id}"' in text  # per route, not per raw path
+    assert 'route="/titles/{title_id}"' in text  # per route, not per raw path
     assert "trending_api_request_duration_seconds_bucket" in text
-    assert 'path="/titles/t02"' not in text
+    assert 'route="/titles/t02"' not in text
 
 
 def test_cors_is_off_by_default_and_configurable(tmp_path: Path) -> None:

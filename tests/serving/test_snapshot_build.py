@@ -53,7 +53,7 @@ def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None
     assert info.path.is_file()
     assert info.row_counts == {
         "titles": len(TITLES), "title_genres": 11, "genres": 24, "title_predictions": 2,
-        "llm_enrichments": 1,
+        "llm_enrichments": 1, "title_details": len(TITLES),
     }  # fmt: skip
     # Stages this warehouse has not run yet: recorded, and created empty for readers.
     assert info.skipped_tables == {
