@@ -83,7 +83,9 @@ class CrawlStatsExport:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Spider) -> None:
+    def item_dropped(
+        self, item: Any, response: Any, exception: BaseException, spider: Spider
+    ) -> None:
         path = self.dropped_path(spider)
         if path is None:
             return

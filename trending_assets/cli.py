@@ -61,7 +61,10 @@ def materialize(partition: str | None) -> int:
     partition = partition or last
     if not daily_partitions.has_partition_key(partition):
         first = daily_partitions.get_first_partition_key()
-        print(f"no crawl partition {partition!r}: days run from {first} to {last} (YYYY-MM-DD)", file=sys.stderr)
+        print(
+            f"no crawl partition {partition!r}: days run from {first} to {last} (YYYY-MM-DD)",
+            file=sys.stderr,
+        )
         return 2
     print(f"materialising the whole asset graph for {partition} into {settings.data_dir}")
     print(f"DAGSTER_HOME={home}")
@@ -94,9 +97,7 @@ def materialize(partition: str | None) -> int:
         for c in checks
         if not c.passed and c.blocking
     ]
-    failed_steps = [
-        e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"
-    ]
+    failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
 
     print("\n=== Trending Now: materialisation summary ===")
     print(f"partition        {partition}")
@@ -117,7 +118,9 @@ def materialize(partition: str | None) -> int:
     if "model_evaluation" in by_key:
         print("genre models     test macro F1 (validation macro F1)")
         for model, scores in by_key["model_evaluation"]["scores"].value.items():
-            print(f"  {model:<14} {scores['test_macro_f1']:.3f} ({scores['validation_macro_f1']:.3f})")
+            print(
+                f"  {model:<14} {scores['test_macro_f1']:.3f} ({scores['validation_macro_f1']:.3f})"
+            )
     if "champion_model" in by_key:
         champion = by_key["champion_model"]
         print(f"champion         {champion['champion'].value}")

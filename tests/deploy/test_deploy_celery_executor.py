@@ -42,8 +42,6 @@ WORKERS = 2
 READY_TIMEOUT_S = 60
 
 
-
-
 def _wait_for_workers(broker: str, names: set[str], procs: list[subprocess.Popen]) -> None:
     app = Celery(broker=broker)
     deadline = time.monotonic() + READY_TIMEOUT_S

@@ -20,8 +20,6 @@ DAEMON = str(Path(sys.executable).with_name("dagster-daemon"))
 DEADLINE_S = 120
 
 
-
-
 def _step_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
     records = instance.get_records_for_run(
         run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}

@@ -16,7 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_formatter_writes_one_json_object_with_extras_and_exceptions() -> None:
-    record = logging.LogRecord("serving.access", logging.INFO, __file__, 1, "GET %s %s", ("/titles", 200), None)
+    record = logging.LogRecord(
+        "serving.access", logging.INFO, __file__, 1, "GET %s %s", ("/titles", 200), None
+    )
     record.status = 200
     record.route = "/titles/{title_id}"
     line = json.loads(JsonFormatter().format(record))
@@ -28,7 +30,9 @@ def test_formatter_writes_one_json_object_with_extras_and_exceptions() -> None:
     except ValueError:
         import sys
 
-        failing = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed: %s", ("\u00e9t\u00e9",), sys.exc_info())
+        failing = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed: %s", ("\u00e9t\u00e9",), sys.exc_info()
+        )
     line = json.loads(JsonFormatter().format(failing))
     assert line["message"] == "failed: \u00e9t\u00e9" and "ValueError: boom" in line["exc"]
 

@@ -71,7 +71,9 @@ def test_momentum_is_relative_to_the_titles_own_history():
 
 
 def test_vibe_breaks_equal_activity_and_llm_vibe_beats_mean_rating():
-    reviews = frame(reviews_for("loved", [0, 1, 2], rating=3), reviews_for("meh", [0, 1, 2], rating=3))
+    reviews = frame(
+        reviews_for("loved", [0, 1, 2], rating=3), reviews_for("meh", [0, 1, 2], rating=3)
+    )
     vibe = pd.DataFrame({"title_id": ["loved"], "vibe_score": [9]})
     result = by_id(compute_trending(["loved", "meh"], reviews, vibe))
     assert result["loved"]["vibe"] == 9 and result["meh"]["vibe"] == 3
@@ -110,7 +112,12 @@ def test_empty_inputs_and_defaults():
 
 @pytest.mark.parametrize(
     "bad",
-    [dict(window_days=0), dict(half_life_days=0), dict(min_recent_reviews=0), dict(vibe_weight=1.0)],
+    [
+        dict(window_days=0),
+        dict(half_life_days=0),
+        dict(min_recent_reviews=0),
+        dict(vibe_weight=1.0),
+    ],
 )
 def test_params_are_validated(bad):
     with pytest.raises(ValueError):

@@ -62,7 +62,12 @@ def test_split_quarantines_each_bad_row_with_its_reasons() -> None:
 
 
 def test_reviews_out_of_range_and_empty_text_are_quarantined() -> None:
-    base = {"source": "reelhub", "source_title_id": "t1", "author": "ann", "crawl_date": "2026-11-20"}
+    base = {
+        "source": "reelhub",
+        "source_title_id": "t1",
+        "author": "ann",
+        "crawl_date": "2026-11-20",
+    }
     rows = [
         {**base, "source_review_id": "r1", "rating": 7, "text": "Great"},
         {**base, "source_review_id": "r2", "rating": 11, "text": "Too great"},
@@ -71,7 +76,10 @@ def test_reviews_out_of_range_and_empty_text_are_quarantined() -> None:
     ]
     outcome = split_valid_rows(coerce_frame(rows, "reviews"), CrawledReview)
     assert outcome.valid["source_review_id"].tolist() == ["r1", "r4"]
-    assert sorted(outcome.quarantined["reason"]) == ["rating: less_than_or_equal_to(10)", "text: not_nullable"]
+    assert sorted(outcome.quarantined["reason"]) == [
+        "rating: less_than_or_equal_to(10)",
+        "text: not_nullable",
+    ]
 
 
 def test_a_batch_missing_a_column_is_rejected_as_a_whole() -> None:
@@ -99,4 +107,6 @@ def test_warehouse_replace_is_per_partition_and_quarantine_is_recorded() -> None
     bad = pd.DataFrame({"reason": ["title: not_nullable"], "record": ['{"title": null}']})
     replace_quarantine(con, "raw/listings", "2026-11-20", bad)
     replace_quarantine(con, "raw/listings", "2026-11-20", bad)
-    assert con.execute("select count(*), any_value(record->>'title') from raw.quarantine").fetchone() == (1, None)
+    assert con.execute(
+        "select count(*), any_value(record->>'title') from raw.quarantine"
+    ).fetchone() == (1, None)

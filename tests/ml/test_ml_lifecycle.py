@@ -43,7 +43,9 @@ def examples(n: int = 150) -> GenreExamples:
             words.append(rng.choice(CUES[genres[rng.integers(len(genres))]]))
         rng.shuffle(words)
         texts.append(" ".join(words))
-    meta = pd.DataFrame({"title_type": ["movie", "tv"] * (n // 2), "source": "syn", "original_language": "en"})
+    meta = pd.DataFrame(
+        {"title_type": ["movie", "tv"] * (n // 2), "source": "syn", "original_language": "en"}
+    )
     return GenreExamples([f"t{i}" for i in range(n)], texts, labels, genres, meta)
 
 
@@ -59,15 +61,21 @@ def trained(tmp_path: Path):
         return {"run_id": f"run-{model.name}"}
 
     featurizer = TfidfFeaturizer().fit(split.train.texts)
-    logreg = train_and_register(LogRegGenreModel(featurizer), split, registry, code_version="c1", track=track)
-    keyword = train_and_register(KeywordGenreModel(), split, registry, code_version="c1", track=track)
+    logreg = train_and_register(
+        LogRegGenreModel(featurizer), split, registry, code_version="c1", track=track
+    )
+    keyword = train_and_register(
+        KeywordGenreModel(), split, registry, code_version="c1", track=track
+    )
     return split, registry, logreg, keyword, tracked
 
 
 def test_training_registers_a_loadable_artifact_with_its_metrics(trained, tmp_path: Path) -> None:
     split, registry, logreg, keyword, tracked = trained
     assert [name for name, _ in tracked] == ["logreg", "keyword"]
-    assert logreg.version.metrics["validation_macro_f1"] == pytest.approx(logreg.validation["macro_f1"])
+    assert logreg.version.metrics["validation_macro_f1"] == pytest.approx(
+        logreg.validation["macro_f1"]
+    )
     assert logreg.version.fingerprint == split.fingerprint
     assert logreg.version.extra["tracking"] == {"run_id": "run-logreg"}
     model = load_model(registry.fetch(logreg.version, tmp_path / "fetched"))

@@ -23,9 +23,14 @@ def test_groups_hold_the_expected_assets(graph) -> None:
         "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
     }  # fmt: skip
     assert groups["serving"] == {"serving_snapshot", "trending_scores"}
-    assert {"titles", "title_genres", "reviews", "title_review_stats", "genres", "data_profile"} <= groups[
-        "warehouse"
-    ]
+    assert {
+        "titles",
+        "title_genres",
+        "reviews",
+        "title_review_stats",
+        "genres",
+        "data_profile",
+    } <= groups["warehouse"]
     assert groups["features"] == {"tfidf_features", "text_embeddings"}
     assert groups["models"] == {
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
@@ -35,7 +40,15 @@ def test_groups_hold_the_expected_assets(graph) -> None:
         "title_predictions", "review_rating_model", "llm_enrichments", "enrichment_evaluation",
     }  # fmt: skip
     assert groups["monitoring"] == {"drift_report"}
-    assert set(groups) == {"ingest", "warehouse", "features", "models", "enrichment", "serving", "monitoring"}
+    assert set(groups) == {
+        "ingest",
+        "warehouse",
+        "features",
+        "models",
+        "enrichment",
+        "serving",
+        "monitoring",
+    }
 
 
 def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
@@ -45,10 +58,16 @@ def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
     assert _parents(graph, "stg_datasets__listings") == {"raw/dataset_listings"}
     assert _parents(graph, "stg_datasets__reviews") == {"raw/dataset_reviews"}
     assert _parents(graph, "stg_tmdb_api__releases") == {"raw/api_releases"}
-    assert {"titles", "title_genres", "title_review_stats", "genres", "title_predictions"} <= _parents(
-        graph, "serving_snapshot"
+    assert {
+        "titles",
+        "title_genres",
+        "title_review_stats",
+        "genres",
+        "title_predictions",
+    } <= _parents(graph, "serving_snapshot")
+    assert {"titles", "title_genres", "reviews", "title_review_stats"} <= _parents(
+        graph, "data_profile"
     )
-    assert {"titles", "title_genres", "reviews", "title_review_stats"} <= _parents(graph, "data_profile")
 
     # The snapshot reaches back to every raw source.
     ancestors = dg.AssetSelection.assets("serving_snapshot").upstream().resolve(graph)
@@ -70,14 +89,23 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     }  # fmt: skip
     assert _parents(graph, "champion_model") == {"model_evaluation"}
     assert _parents(graph, "title_predictions") == {"champion_model", "titles", "genres"}
-    check = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"))
+    check = graph.get_check_spec(
+        dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable")
+    )
     assert check.blocking
 
 
 def test_llm_enrichment_reads_marts_and_predictions_and_is_guarded(graph) -> None:
     assert _parents(graph, "review_rating_model") == {"reviews"}
-    assert _parents(graph, "llm_enrichments") == {"titles", "reviews", "title_predictions", "review_rating_model"}
-    assert {"llm_enrichments", "title_genres", "title_review_stats"} <= _parents(graph, "enrichment_evaluation")
+    assert _parents(graph, "llm_enrichments") == {
+        "titles",
+        "reviews",
+        "title_predictions",
+        "review_rating_model",
+    }
+    assert {"llm_enrichments", "title_genres", "title_review_stats"} <= _parents(
+        graph, "enrichment_evaluation"
+    )
     assert "llm_enrichments" in _parents(graph, "serving_snapshot")
     for name in ("llm_enrichments_matches_LlmEnrichmentsTable", "llm_quarantine_rate_is_low"):
         spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("llm_enrichments"), name))
@@ -90,7 +118,14 @@ def test_crawl_assets_are_daily_partitioned_and_writers_share_the_warehouse_pool
     for key in ("raw/listings", "raw/reviews"):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
-    for key in ("raw/listings", "raw/dataset_listings", "raw/api_releases", "titles", "data_profile", "serving_snapshot"):
+    for key in (
+        "raw/listings",
+        "raw/dataset_listings",
+        "raw/api_releases",
+        "titles",
+        "data_profile",
+        "serving_snapshot",
+    ):
         assets_def = graph.assets_def_for_key(dg.AssetKey.from_user_string(key))
         pools = {node.pool for node in assets_def.node_def.iterate_node_defs()}
         assert pools == {"duckdb_warehouse"}, key
@@ -117,8 +152,14 @@ def test_blocking_pandera_checks_guard_raw_tables_and_marts(graph) -> None:
 
 def test_dbt_tests_are_asset_checks_on_every_mart_key(graph) -> None:
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    for mart, column in (("titles", "title_id"), ("reviews", "review_id"), ("title_review_stats", "title_id")):
-        assert any(a == mart and n.startswith(("unique_", "not_null_")) and column in n for a, n in checks), mart
+    for mart, column in (
+        ("titles", "title_id"),
+        ("reviews", "review_id"),
+        ("title_review_stats", "title_id"),
+    ):
+        assert any(
+            a == mart and n.startswith(("unique_", "not_null_")) and column in n for a, n in checks
+        ), mart
     assert any(a == "title_genres" and n.startswith("relationships_") for a, n in checks)
 
 

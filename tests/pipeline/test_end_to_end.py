@@ -118,12 +118,12 @@ def test_warehouse_holds_resolved_titles_and_quarantine(pipeline_run) -> None:
     assert completed.returncode == 0
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         titles = con.execute("select count(*) from titles").fetchone()[0]
-        sources = con.execute(
-            "select count(*) from titles where source_count > 1"
-        ).fetchone()[0]
+        sources = con.execute("select count(*) from titles where source_count > 1").fetchone()[0]
         genres = con.execute("select count(distinct genre_id) from title_genres").fetchone()[0]
         reviews = con.execute("select count(*) from reviews").fetchone()[0]
-        listings = con.execute("select count(distinct source || source_title_id) from raw.listings").fetchone()[0]
+        listings = con.execute(
+            "select count(distinct source || source_title_id) from raw.listings"
+        ).fetchone()[0]
         quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
     # Titles listed on both demo sites are merged into one.
     assert sources > 0
@@ -178,6 +178,27 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
         missing = httpx.get(f"{base}/titles/does-not-exist")
         assert missing.status_code == 404
         assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+
+        # What the pipeline's trending, embedding and model stages put in the snapshot.
+        trending = httpx.get(f"{base}/trending", params={"limit": 5}).json()
+        assert [item["trending_rank"] for item in trending["items"]] == list(
+            range(1, len(trending["items"]) + 1)
+        )
+        assert trending["items"] and trending["as_of"]
+        top = httpx.get(f"{base}/titles/{trending['items'][0]['id']}").json()
+        assert top["trending"]["rank"] == 1 and top["trending"]["recent_reviews"] >= 3
+        assert top["provenance"]["model_version"] == model_genres["model_version"]
+        assert top["provenance"]["prompt_version"] and top["enrichment"]["summary"]
+        search = httpx.get(f"{base}/search", params={"q": top["plot"][:120]}, timeout=60).json()
+        assert search["mode"] == "semantic" and top["id"] in [i["id"] for i in search["items"][:3]]
+        similar = httpx.get(f"{base}/titles/{top['id']}/similar").json()
+        assert similar["mode"] == "embedding" and len(similar["items"]) == 10
+        predicted = httpx.post(f"{base}/predict", json={"text": top["plot"]}, timeout=60)
+        assert predicted.status_code == 200, predicted.text
+        assert predicted.json()["model_version"] == model_genres["model_version"]
+        page_html = httpx.get(f"{base}/")
+        assert page_html.status_code == 200 and "d3.min.js" in page_html.text
+        assert "trending_snapshot_info" in httpx.get(f"{base}/metrics").text
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -272,16 +293,22 @@ def test_enrichment_through_an_openai_compatible_endpoint(pipeline_run) -> None:
             "-m", "trending_assets.definitions", "-a", "defs",
             "--select", "llm_enrichments,enrichment_evaluation",
         ]  # fmt: skip
-        first = subprocess.run(command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600)
+        first = subprocess.run(
+            command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600
+        )
         assert first.returncode == 0, first.stderr[-3000:]
-        second = subprocess.run(command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600)
+        second = subprocess.run(
+            command, cwd=REPO_ROOT, env=llm_env, capture_output=True, text=True, timeout=600
+        )
         assert second.returncode == 0, second.stderr[-3000:]
     finally:
         fake.stdin.close()
         served = fake.stdout.read()
         fake.wait(timeout=10)
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
-        providers = con.execute("select provider, model, count(*) from llm_enrichments group by all").fetchall()
+        providers = con.execute(
+            "select provider, model, count(*) from llm_enrichments group by all"
+        ).fetchall()
         titles = con.execute("select count(*) from titles").fetchone()[0]
     assert providers == [("openai", "fake-model", titles)]
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:

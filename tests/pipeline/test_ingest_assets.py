@@ -82,12 +82,18 @@ def fake_tmdb() -> Iterator[str]:
                 result = {"id": 9001, "title": "Fresh Fright", "overview": "New scares.",
                           "release_date": (today - timedelta(days=2)).isoformat(),
                           "genre_ids": [27], "original_language": "en"}  # fmt: skip
-                body, status = {"page": 1, "results": [result], "total_pages": 1, "total_results": 1}, 200
+                body, status = (
+                    {"page": 1, "results": [result], "total_pages": 1, "total_results": 1},
+                    200,
+                )
             elif parts.path.endswith("/discover/tv"):
                 result = {"id": 77, "name": "Island Life", "overview": "A reality show.",
                           "first_air_date": (today - timedelta(days=1)).isoformat(),
                           "genre_ids": [10764], "original_language": "en"}  # fmt: skip
-                body, status = {"page": 1, "results": [result], "total_pages": 1, "total_results": 1}, 200
+                body, status = (
+                    {"page": 1, "results": [result], "total_pages": 1, "total_results": 1},
+                    200,
+                )
             else:
                 body, status = {"status_code": 34}, 404
             data = json.dumps(body).encode()
@@ -126,9 +132,13 @@ def test_dataset_assets_store_rows_and_quarantine_unreadable_ones(tmp_path: Path
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        titles = con.execute("select title, genres from raw.dataset_listings order by title").fetchall()
+        titles = con.execute(
+            "select title, genres from raw.dataset_listings order by title"
+        ).fetchall()
         assert titles == [("Amélie", ["Comedy"]), ("Hollow House", ["Horror", "Thriller"])]
-        ratings = con.execute("select source_title_id, rating from raw.dataset_reviews order by 1").fetchall()
+        ratings = con.execute(
+            "select source_title_id, rating from raw.dataset_reviews order by 1"
+        ).fetchall()
         assert ratings == [("tt0000101", 9), ("tt0000102", 2)]
         quarantined = con.execute("select asset, reason, record from raw.quarantine").fetchall()
     assert len(quarantined) == 1
@@ -173,7 +183,10 @@ def test_api_releases_from_a_loopback_tmdb(tmp_path: Path, fake_tmdb: str, monke
         rows = con.execute(
             "select source_title_id, title, title_type, genres from raw.api_releases order by 1"
         ).fetchall()
-    assert rows == [("movie/9001", "Fresh Fright", "movie", ["Horror"]), ("tv/77", "Island Life", "tv", ["Reality"])]
+    assert rows == [
+        ("movie/9001", "Fresh Fright", "movie", ["Horror"]),
+        ("tv/77", "Island Life", "tv", ["Reality"]),
+    ]
 
 
 def test_api_releases_off_without_a_key(tmp_path: Path, monkeypatch) -> None:

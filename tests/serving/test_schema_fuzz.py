@@ -10,7 +10,6 @@ from __future__ import annotations
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-
 from schemathesis import checks
 
 MAX_EXAMPLES = 40

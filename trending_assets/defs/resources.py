@@ -184,7 +184,10 @@ def build_resources() -> dict[str, object]:
         ),
         # TRENDING_LLM_<FIELD> -> EnrichmentResource.<field>
         "enrichment": EnrichmentResource(
-            **{field: getattr(settings, f"llm_{field}") for field in EnrichmentResource.model_fields}
+            **{
+                field: getattr(settings, f"llm_{field}")
+                for field in EnrichmentResource.model_fields
+            }
         ),
         "serving": ServingResource(
             serving_dir=str(settings.serving_root),

@@ -60,8 +60,14 @@ def store_raw_batch(
     stored = replace_rows(con, table, outcome.valid, where=where, params=params)
     replace_quarantine(con, asset, partition, quarantined)
 
-    reasons = quarantined["reason"].value_counts().sort_index().to_dict() if len(quarantined) else {}
-    preview_cols = [c for c in ("source", "source_title_id", "title", "year", "title_type", "rating") if c in frame]
+    reasons = (
+        quarantined["reason"].value_counts().sort_index().to_dict() if len(quarantined) else {}
+    )
+    preview_cols = [
+        c
+        for c in ("source", "source_title_id", "title", "year", "title_type", "rating")
+        if c in frame
+    ]
     return StoredBatch(
         table=table,
         rows=stored,

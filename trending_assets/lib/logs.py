@@ -23,7 +23,11 @@ from pathlib import Path
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
-_STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 _DAGSTER_FIELDS = {"run_id": "run_id", "job_name": "job", "step_key": "step"}
 
 
@@ -49,7 +53,9 @@ class JsonFormatter(logging.Formatter):
         }
         meta = getattr(record, "dagster_meta", None)
         if meta is not None:
-            meta = meta if isinstance(meta, dict) else getattr(meta, "_asdict", lambda: vars(meta))()
+            meta = (
+                meta if isinstance(meta, dict) else getattr(meta, "_asdict", lambda: vars(meta))()
+            )
             for source, target in _DAGSTER_FIELDS.items():
                 if meta.get(source):
                     line[target] = meta[source]
@@ -103,7 +109,13 @@ def api_log_config(level: str = "info", fmt: str = "json") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
             "uvicorn.error": {"level": level.upper()},

@@ -58,7 +58,9 @@ def profile_marts(con: duckdb.DuckDBPyConnection, *, with_figures: bool = True) 
     genre_counts["share"] = (genre_counts["titles"] / max(row_counts["titles"], 1)).round(4)
     type_counts = dict(con.execute("select title_type, count(*) from titles group by 1").fetchall())
     rating_counts = (
-        con.execute("select rating, count(*) as n from reviews where rating is not null group by 1 order by 1")
+        con.execute(
+            "select rating, count(*) as n from reviews where rating is not null group by 1 order by 1"
+        )
         .df()
         .set_index("rating")["n"]
     )

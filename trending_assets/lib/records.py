@@ -127,7 +127,9 @@ def coerce_frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]], table: str) -
     for field in schema:
         if field.name == "ingested_at":
             continue
-        column = frame[field.name] if field.name in frame.columns else pd.Series([None] * len(frame))
+        column = (
+            frame[field.name] if field.name in frame.columns else pd.Series([None] * len(frame))
+        )
         converter = _CONVERTERS[field.type]
         values = [converter(v) for v in column.tolist()]
         if field.type == pa.int32():
@@ -143,7 +145,11 @@ def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     arrays = []
     for field in schema:
         values = frame[field.name].tolist()
-        values = [None if _is_missing(v) else v for v in values] if field.type != pa.list_(pa.string()) else values
+        values = (
+            [None if _is_missing(v) else v for v in values]
+            if field.type != pa.list_(pa.string())
+            else values
+        )
         arrays.append(pa.array(values, type=field.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -103,7 +103,13 @@ def compute_trending(
     as_of = as_of or default_as_of(reviews)
     out = pd.DataFrame(index=titles)
     if as_of is None or titles.empty:
-        return _finish(out.assign(recent_reviews=0, recent_weight=0.0, history_reviews=0), None, params, vibe, reviews)
+        return _finish(
+            out.assign(recent_reviews=0, recent_weight=0.0, history_reviews=0),
+            None,
+            params,
+            vibe,
+            reviews,
+        )
 
     dated = reviews.loc[reviews["review_date"].notna(), ["title_id", "review_date"]].copy()
     dated["age"] = (pd.Timestamp(as_of) - pd.to_datetime(dated["review_date"])).dt.days
@@ -133,7 +139,9 @@ def _finish(
 ) -> pd.DataFrame:
     history_rate = out["history_reviews"] / params.history_days
     out["expected_recent"] = history_rate * params.window_weight_sum
-    out["momentum"] = (out["recent_weight"] + params.prior) / (out["expected_recent"] + params.prior)
+    out["momentum"] = (out["recent_weight"] + params.prior) / (
+        out["expected_recent"] + params.prior
+    )
     active = out.loc[out["recent_weight"] > 0, "recent_weight"]
     median = float(active.median()) if len(active) else 1.0
     out["relative_volume"] = out["recent_weight"] / max(median, 1e-9)
@@ -150,13 +158,22 @@ def _finish(
     rank = pd.Series(np.arange(1, len(ranked) + 1), index=ranked["title_id"].to_numpy())
     out["rank"] = rank.reindex(out.index).astype("Int64")
     out = out.reset_index()
-    for column in ("recent_weight", "expected_recent", "momentum", "relative_volume", "vibe_factor", "score"):
+    for column in (
+        "recent_weight",
+        "expected_recent",
+        "momentum",
+        "relative_volume",
+        "vibe_factor",
+        "score",
+    ):
         out[column] = out[column].astype(float).round(6)
     out["recent_reviews"] = out["recent_reviews"].astype("int64")
     out["history_reviews"] = out["history_reviews"].astype("int64")
-    return out.loc[:, list(TRENDING_COLUMNS)].sort_values(
-        ["rank", "title_id"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    return (
+        out.loc[:, list(TRENDING_COLUMNS)]
+        .sort_values(["rank", "title_id"], na_position="last", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _vibe_per_title(
@@ -182,4 +199,3 @@ def describe(params: TrendingParams) -> str:
         f"half-life {params.half_life_days:g} d, history {params.history_days} d, prior {params.prior:g}, "
         f"ranked when >= {params.min_recent_reviews} reviews in the window"
     )
-

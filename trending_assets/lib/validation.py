@@ -41,7 +41,9 @@ class ListingRecord(pa.DataFrameModel):
     title_type: Series[str] = pa.Field(isin=TITLE_TYPES)
     plot: Series[str] = pa.Field(nullable=True)
     genres: Series[object] = pa.Field()
-    original_language: Series[str] = pa.Field(nullable=True, str_length={"min_value": 2, "max_value": 12})
+    original_language: Series[str] = pa.Field(
+        nullable=True, str_length={"min_value": 2, "max_value": 12}
+    )
 
     @pa.check("genres", name="genres_are_label_lists", element_wise=True)
     def _genres_are_lists(cls, value: object) -> bool:  # noqa: N805 - pandera's signature
@@ -217,7 +219,11 @@ class LlmEnrichmentsTable(pa.DataFrameModel):
     @pa.check("genres", name="genres_in_taxonomy", element_wise=True)
     def _genres_known(cls, value: object) -> bool:  # noqa: N805
         values = value.tolist() if hasattr(value, "tolist") else value
-        return isinstance(values, list) and 1 <= len(values) <= 4 and set(values) <= set(CANONICAL_GENRES)
+        return (
+            isinstance(values, list)
+            and 1 <= len(values) <= 4
+            and set(values) <= set(CANONICAL_GENRES)
+        )
 
     @pa.check("vibe_tags", name="three_to_six_lower_case_tags", element_wise=True)
     def _tags_shape(cls, value: object) -> bool:  # noqa: N805

@@ -91,8 +91,12 @@ def replace_quarantine(
         {
             "asset": asset,
             "partition": partition,
-            "reason": quarantined["reason"].astype(str) if len(quarantined) else pd.Series(dtype=str),
-            "record": quarantined["record"].astype(str) if len(quarantined) else pd.Series(dtype=str),
+            "reason": quarantined["reason"].astype(str)
+            if len(quarantined)
+            else pd.Series(dtype=str),
+            "record": quarantined["record"].astype(str)
+            if len(quarantined)
+            else pd.Series(dtype=str),
             "quarantined_at": pd.Timestamp(now_utc()),
         }
     )

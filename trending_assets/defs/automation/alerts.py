@@ -27,5 +27,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext) -> None:
         "step_failures": [e.step_key for e in context.get_step_failure_events()],
     }
     log_path = Path(get_settings().data_dir).resolve() / "logs" / "run_failures.jsonl"
-    result = record_failure(event, log_path=log_path, webhook_url=os.environ.get("TRENDING_ALERT_WEBHOOK_URL"))
+    result = record_failure(
+        event, log_path=log_path, webhook_url=os.environ.get("TRENDING_ALERT_WEBHOOK_URL")
+    )
     context.log.info(f"run failure of {run.run_id} recorded: {result}")

@@ -30,7 +30,9 @@ def title_predictions(
 ) -> dg.MaterializeResult:
     """The champion's genre probabilities for every title, also those left out of training."""
     if champion_model is None:
-        raise dg.Failure("no champion model: materialise champion_model after a model passes the gate")
+        raise dg.Failure(
+            "no champion model: materialise champion_model after a model passes the gate"
+        )
     registry = ModelRegistry(lake.get_lake())
     with tempfile.TemporaryDirectory() as tmp:
         model = load_model(registry.fetch(champion_model, Path(tmp) / "champion"))
@@ -40,7 +42,9 @@ def title_predictions(
             "select title_id, coalesce(nullif(trim(plot), ''), title) as text from titles order by title_id"
         ).df()
     predictions = predict_titles(model, titles["title_id"].tolist(), titles["text"].tolist())
-    predictions = predictions.assign(model_name=champion_model.name, model_version=champion_model.version)
+    predictions = predictions.assign(
+        model_name=champion_model.name, model_version=champion_model.version
+    )
     with warehouse.get_connection() as con:
         replace_table(
             con, PREDICTIONS_TABLE, predictions,

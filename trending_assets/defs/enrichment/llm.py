@@ -55,7 +55,9 @@ def review_rating_model(
             "select title_id, text, rating from reviews where rating is not null and text is not null"
         ).df()
     if reviews["title_id"].nunique() < 10:
-        raise dg.Failure(f"only {reviews['title_id'].nunique()} titles have rated reviews: too few to train")
+        raise dg.Failure(
+            f"only {reviews['title_id'].nunique()} titles have rated reviews: too few to train"
+        )
     # Hold out a fifth of the titles (not reviews) to report honest figures, then refit on all.
     titles = np.array(sorted(reviews["title_id"].unique()))
     held_out = set(np.random.default_rng(0).permutation(titles)[: max(2, len(titles) // 5)])
@@ -64,7 +66,9 @@ def review_rating_model(
         reviews.loc[~is_held, "text"].tolist(), reviews.loc[~is_held, "rating"].tolist(),
         reviews.loc[~is_held, "title_id"].tolist(),
     )  # fmt: skip
-    held_metrics = probe.evaluate(reviews.loc[is_held, "text"].tolist(), reviews.loc[is_held, "rating"].tolist())
+    held_metrics = probe.evaluate(
+        reviews.loc[is_held, "text"].tolist(), reviews.loc[is_held, "rating"].tolist()
+    )
     model = ReviewRatingModel().fit_titles(
         reviews["text"].tolist(), reviews["rating"].tolist(), reviews["title_id"].tolist()
     )
@@ -75,7 +79,9 @@ def review_rating_model(
         {
             "training_reviews": len(reviews),
             "held_out_titles": len(held_out),
-            "held_out_metrics": dg.MetadataValue.json({k: round(float(v), 4) for k, v in held_metrics.items()}),
+            "held_out_metrics": dg.MetadataValue.json(
+                {k: round(float(v), 4) for k, v in held_metrics.items()}
+            ),
             "artifact": dg.MetadataValue.path(uri),
         }
     )
@@ -92,7 +98,9 @@ def _champion_genres(con) -> tuple[dict[str, list[str]], str]:
     return genres, source
 
 
-def _enricher(enrichment: EnrichmentResource, rating_model, champion_genres, champion_source, prompt_version):
+def _enricher(
+    enrichment: EnrichmentResource, rating_model, champion_genres, champion_source, prompt_version
+):
     if enrichment.resolved_provider() == "openai":
         config = OpenAIConfig.from_env(
             model=enrichment.model,
@@ -127,12 +135,20 @@ def llm_enrichments(
     """Genres, summary, vibe score and tags per title; incremental by content hash, nothing lost."""
     store = lake.get_lake()
     with warehouse.get_connection() as con:
-        titles = con.execute("select title_id, title, title_type, plot from titles order by title_id").df()
+        titles = con.execute(
+            "select title_id, title, title_type, plot from titles order by title_id"
+        ).df()
         reviews = con.execute("select title_id, text, rating from reviews order by review_id").df()
         champion_genres, champion_source = _champion_genres(con)
-    inputs = inputs_from_frames(titles, reviews, max_reviews_per_title=enrichment.max_reviews_per_title)
-    cache = EnrichmentCache.from_frame(read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None)
-    enricher = _enricher(enrichment, review_rating_model, champion_genres, champion_source, enrichment.prompt_version)
+    inputs = inputs_from_frames(
+        titles, reviews, max_reviews_per_title=enrichment.max_reviews_per_title
+    )
+    cache = EnrichmentCache.from_frame(
+        read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None
+    )
+    enricher = _enricher(
+        enrichment, review_rating_model, champion_genres, champion_source, enrichment.prompt_version
+    )
     run: EnrichmentRun = enricher.run(inputs, cache)
     write_parquet(store, CACHE_KEY, cache.to_frame())
 
@@ -153,12 +169,18 @@ def llm_enrichments(
             "prompt_version": enrichment.prompt_version,
             "schema_version": SCHEMA_VERSION,
             "stats": dg.MetadataValue.json(json.loads(json.dumps(stats, default=str))),
-            **{k: stats[k] for k in ("ok", "cached", "retried", "quarantined", "calls") if k in stats},
+            **{
+                k: stats[k]
+                for k in ("ok", "cached", "retried", "quarantined", "calls")
+                if k in stats
+            },
             # The keyed mechanism for new titles (docs/operations.md): only titles whose input
             # hash is not in the cache (new or changed) reach the provider.
             "new_or_changed_titles": int(stats.get("titles", 0)) - int(stats.get("cached", 0)),
             "quarantine_rate": float(stats.get("quarantine_rate", 0.0)),
-            "preview": dg.MetadataValue.md(preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"),
+            "preview": dg.MetadataValue.md(
+                preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"
+            ),
         }
     )
 
@@ -211,12 +233,20 @@ def enrichment_evaluation(
                 "select title_id, mean_rating from title_review_stats where rated_review_count > 0"
             ).fetchall()
         )
-        titles = con.execute("select title_id, title, title_type, plot from titles order by title_id").df()
+        titles = con.execute(
+            "select title_id, title, title_type, plot from titles order by title_id"
+        ).df()
         reviews = con.execute("select title_id, text, rating from reviews order by review_id").df()
-    metrics = evaluate_enrichments(results, source_genres=source, champion_genres=champion, mean_ratings=means)
+    metrics = evaluate_enrichments(
+        results, source_genres=source, champion_genres=champion, mean_ratings=means
+    )
     metadata: dict[str, object] = {
         "metrics": dg.MetadataValue.json(json.loads(json.dumps(metrics, default=str))),
-        **{k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and np.isfinite(v)},
+        **{
+            k: float(v)
+            for k, v in metrics.items()
+            if isinstance(v, (int, float)) and np.isfinite(v)
+        },
     }
     if enrichment.resolved_provider() == "openai":
         # The A/B test: the same sample through the second prompt version, side by side.
@@ -226,8 +256,12 @@ def enrichment_evaluation(
             max_reviews_per_title=enrichment.max_reviews_per_title,
         )  # fmt: skip
         store = lake.get_lake()
-        cache = EnrichmentCache.from_frame(read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None)
-        alternative = _enricher(enrichment, review_rating_model, champion, champion_source, enrichment.ab_prompt_version)
+        cache = EnrichmentCache.from_frame(
+            read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None
+        )
+        alternative = _enricher(
+            enrichment, review_rating_model, champion, champion_source, enrichment.ab_prompt_version
+        )
         run_b = alternative.run(sample, cache)
         write_parquet(store, CACHE_KEY, cache.to_frame())
         comparison = compare_prompts(
@@ -235,7 +269,9 @@ def enrichment_evaluation(
             labels=(enrichment.prompt_version, enrichment.ab_prompt_version),
             source_genres=source, champion_genres=champion, mean_ratings=means,
         )  # fmt: skip
-        metadata["prompt_ab"] = dg.MetadataValue.md(comparison.as_frame().round(4).to_markdown(index=False))
+        metadata["prompt_ab"] = dg.MetadataValue.md(
+            comparison.as_frame().round(4).to_markdown(index=False)
+        )
     else:
         metadata["prompt_ab"] = dg.MetadataValue.md(
             "_The local provider uses no prompt: set TRENDING_LLM_BASE_URL or OPENAI_API_KEY "

@@ -16,8 +16,12 @@ from trending_assets.lib.validation import (
 )
 from trending_assets.quality import pandera_table_check
 
-raw_listings_check = pandera_table_check(asset_key=RAW_LISTINGS, table="raw.listings", model=CrawledListing)
-raw_reviews_check = pandera_table_check(asset_key=RAW_REVIEWS, table="raw.reviews", model=CrawledReview)
+raw_listings_check = pandera_table_check(
+    asset_key=RAW_LISTINGS, table="raw.listings", model=CrawledListing
+)
+raw_reviews_check = pandera_table_check(
+    asset_key=RAW_REVIEWS, table="raw.reviews", model=CrawledReview
+)
 raw_dataset_listings_check = pandera_table_check(
     asset_key=RAW_DATASET_LISTINGS, table="raw.dataset_listings", model=ListingRecord
 )

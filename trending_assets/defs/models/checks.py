@@ -10,17 +10,25 @@ from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
 
 
-@dg.asset_check(asset=dg.AssetKey("champion_model"), blocking=True, description="A champion exists, meets the quality floor, and its artifact loads and predicts.")
+@dg.asset_check(
+    asset=dg.AssetKey("champion_model"),
+    blocking=True,
+    description="A champion exists, meets the quality floor, and its artifact loads and predicts.",
+)
 def champion_is_servable(
     champion_model: ModelVersion | None, lake: LakeResource, genre_models: GenreModelsResource
 ) -> dg.AssetCheckResult:
     if champion_model is None:
-        return dg.AssetCheckResult(passed=False, metadata={"reason": "no model has passed the gate yet"})
+        return dg.AssetCheckResult(
+            passed=False, metadata={"reason": "no model has passed the gate yet"}
+        )
     score = float(champion_model.metrics.get("validation_macro_f1", 0.0))
     if score < genre_models.champion_floor:
         return dg.AssetCheckResult(
             passed=False,
-            metadata={"reason": f"validation macro F1 {score:.3f} < floor {genre_models.champion_floor}"},
+            metadata={
+                "reason": f"validation macro F1 {score:.3f} < floor {genre_models.champion_floor}"
+            },
         )
     registry = ModelRegistry(lake.get_lake())
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,8 +22,13 @@ from trending_assets.lib.snapshot import (
     deps=[
         dg.AssetKey(t)
         for t in (
-            "titles", "title_genres", "title_review_stats", "genres", "title_predictions",
-            "llm_enrichments", "trending_scores",
+            "titles",
+            "title_genres",
+            "title_review_stats",
+            "genres",
+            "title_predictions",
+            "llm_enrichments",
+            "trending_scores",
         )  # fmt: skip
     ],
     kinds={"duckdb"},
@@ -45,7 +50,10 @@ def serving_snapshot(
     serving_dir = Path(serving.serving_dir)
     previous = current_version(serving_dir)
     embeddings = pd.DataFrame(
-        {"title_id": text_embeddings["title_id"], "embedding": [list(map(float, v)) for v in text_embeddings["embedding"]]}
+        {
+            "title_id": text_embeddings["title_id"],
+            "embedding": [list(map(float, v)) for v in text_embeddings["embedding"]],
+        }
     )
     with tempfile.TemporaryDirectory() as tmp:
         attachments = {}
@@ -53,7 +61,9 @@ def serving_snapshot(
             model_dir = ModelRegistry(lake.get_lake()).fetch(champion_model, Path(tmp) / "model")
             attachments["model"] = (model_dir, f"{champion_model.name}@{champion_model.version}")
         else:
-            context.log.warning("no champion model: POST /predict will answer 503 for this snapshot")
+            context.log.warning(
+                "no champion model: POST /predict will answer 503 for this snapshot"
+            )
         info = build_snapshot(
             Path(warehouse.database), serving_dir,
             frames={"title_embeddings": embeddings}, attachments=attachments,

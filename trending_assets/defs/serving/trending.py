@@ -15,7 +15,9 @@ TRENDING_TABLE = "trending_scores"
 
 def _has_table(con, name: str) -> bool:
     return bool(
-        con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[0]
+        con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchone()[
+            0
+        ]
     )
 
 
@@ -60,7 +62,9 @@ def trending_scores(
             "formula": describe(params),
             "params": dg.MetadataValue.json(params.to_dict()),
             "top_10": dg.MetadataValue.md(
-                pd.DataFrame(top).to_markdown(index=False) if len(top) else "_no title has enough recent reviews_"
+                pd.DataFrame(top).to_markdown(index=False)
+                if len(top)
+                else "_no title has enough recent reviews_"
             ),
         }
     )

@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: staging, intermediate and marts on DuckDB, dbt tests as checks."""
 
-
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -31,7 +30,9 @@ def _manifest_is_stale() -> bool:
 if _manifest_is_stale():
     # Parsing needs no database and takes seconds; `dagster dev` would do it too.
     DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=DBT_EXECUTABLE,
     ).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 

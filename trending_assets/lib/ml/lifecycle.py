@@ -124,7 +124,9 @@ def evaluate_on_test(
     evaluation_key = version.card_key.rsplit("/", 1)[0] + "/evaluation.json"
     registry.lake.write_bytes(
         evaluation_key,
-        json.dumps({"test": test, "slices": slices.to_dict(orient="records")}, default=str).encode(),
+        json.dumps(
+            {"test": test, "slices": slices.to_dict(orient="records")}, default=str
+        ).encode(),
     )
     return Evaluation(version.name, version, test, slices, card)
 
