@@ -84,11 +84,12 @@ def wait_ready(url: str, timeout_s: float = 60) -> None:
     raise RuntimeError(f"{url} did not become ready")
 
 
-def start_server(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+def start_server(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    """A server process; its logs go to a file (a pipe nobody reads would stall it)."""
+    with open(log, "ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", *args], env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT
+        )
 
 
 def lua_rotating(paths: list[str], method: str = "GET", body: str | None = None) -> str:
@@ -175,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache-ttl", type=int, default=30, help="TRENDING_API_CACHE_TTL_S (0: no server cache)"
     )
+    parser.add_argument(
+        "--log-level", default="info", help="the API's (info: one JSON access record per request)"
+    )
     args = parser.parse_args(argv)
 
     if shutil.which("wrk") is None:
@@ -221,10 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     api_port, bare_port = free_port(), free_port()
     bare_file = work / "bare_app.py"
     bare_file.write_text(BARE_APP)
+    # The API exactly as `make serve` runs it (JSON access log at info included); the bare
+    # app with uvicorn's defaults minus its access log (it logs nothing per request).
     api = start_server(
-        ["serving.app:create_app", "--factory", "--port", str(api_port)], env, REPO_ROOT
-    )
-    bare = start_server(["bare_app:app", "--port", str(bare_port)], env, work)
+        ["serving", "--port", str(api_port), "--log-level", args.log_level],
+        env, REPO_ROOT, work / "api.log",
+    )  # fmt: skip
+    bare = start_server(
+        ["uvicorn", "bare_app:app", "--port", str(bare_port), "--no-access-log"],
+        env, work, work / "bare.log",
+    )  # fmt: skip
     try:
         api_url, bare_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         wait_ready(f"{api_url}/ready")
@@ -290,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_p99 = statistics.median(b["p99_ms"] for b in bares)
     print()
     print(f"concurrency {args.connections}, {args.seconds}s x {args.rounds} rounds, wrk -t{args.threads}, "
-          f"1 uvicorn worker, server cache TTL {args.cache_ttl}s, {len(ids)} titles")  # fmt: skip
+          f"1 uvicorn worker, server cache TTL {args.cache_ttl}s, API log level {args.log_level}, {len(ids)} titles")  # fmt: skip
     print(
         f"{'endpoint':24s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'x bare':>7s}"
     )

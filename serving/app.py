@@ -117,6 +117,9 @@ def create_app(
         if origins
         else None,
         request_max_body_size=MAX_BODY_BYTES,
+        # Logging is configured by whoever runs the app (python -m serving: JSON lines,
+        # trending_assets/lib/logs.py), not reset by Litestar's default config.
+        logging_config=None,
         exception_handlers={
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,

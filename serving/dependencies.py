@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 
 from litestar.datastructures import ResponseHeader, State
 from litestar.exceptions import HTTPException
@@ -21,9 +22,9 @@ def provide_store(state: State) -> SnapshotStore:
     return state.snapshot_store
 
 
-def provide_snapshot(state: State) -> Generator[SnapshotLease, None, None]:
-    """Lease the current snapshot for the whole request, so it never changes mid-request."""
-    store: SnapshotStore = state.snapshot_store
+@contextmanager
+def lease_or_503(store: SnapshotStore) -> Iterator[SnapshotLease]:
+    """Lease the current snapshot; a clear 503 when none is published yet."""
     try:
         lease = store.acquire()
     except NoSnapshotError as exc:
@@ -37,3 +38,9 @@ def provide_snapshot(state: State) -> Generator[SnapshotLease, None, None]:
         yield lease
     finally:
         store.release(lease)
+
+
+def provide_snapshot(state: State) -> Generator[SnapshotLease, None, None]:
+    """Lease the current snapshot for the whole request, so it never changes mid-request."""
+    with lease_or_503(state.snapshot_store) as lease:
+        yield lease

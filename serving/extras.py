@@ -9,6 +9,8 @@ The query encoder is the one model that is not per version: the same MiniLM the
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -24,11 +26,28 @@ from serving.snapshot_store import OpenSnapshot
 logger = logging.getLogger(__name__)
 
 MODEL_DIRNAME = "model"
+DETAIL_CACHE_MAX = 50_000  # encoded GET /titles/{id} answers kept per snapshot version
 ENCODER_ENV = "TRENDING_SEARCH_ENCODER"  # "off" forces keyword search
 
 
 class ModelUnavailableError(RuntimeError):
     """The snapshot carries no usable genre model."""
+
+
+def cached_detail(snapshot: OpenSnapshot, title_id: str) -> bytes | None:
+    """The encoded detail answer of ``title_id`` on this version, if already built."""
+    details = snapshot.extras.get("details")
+    return details.get(title_id) if details is not None else None
+
+
+def remember_detail(snapshot: OpenSnapshot, title_id: str, body: bytes) -> bytes:
+    """Keep ``body`` for the version's lifetime (bounded: the oldest entry goes first)."""
+    details = snapshot.extras.setdefault("details", {})
+    if len(details) >= DETAIL_CACHE_MAX:
+        with contextlib.suppress(StopIteration, RuntimeError):  # raced by another thread
+            details.pop(next(iter(details)), None)
+    details[title_id] = body
+    return body
 
 
 class SnapshotVectors:
@@ -188,11 +207,18 @@ class QueryEncoder:
 
     @classmethod
     def encode(cls, text: str) -> np.ndarray | None:
-        encoder = cls.get()
-        if encoder is None:
+        """The query's vector; repeated queries come from a small per-process memo."""
+        if cls.get() is None:
             return None
+        return cls._encode_memo(text)
+
+    @classmethod
+    @functools.lru_cache(maxsize=2048)  # noqa: B019 - a class-level memo, on purpose
+    def _encode_memo(cls, text: str) -> np.ndarray:
         with cls._lock:
-            return np.asarray(encoder.encode([text])[0], dtype=np.float32)
+            vector = np.asarray(cls._encoder.encode([text])[0], dtype=np.float32)
+        vector.setflags(write=False)  # shared between requests
+        return vector
 
     @classmethod
     def warm(cls) -> None:
