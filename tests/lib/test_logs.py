@@ -35,6 +35,11 @@ def test_formatter_writes_one_json_object_with_extras_and_exceptions() -> None:
         )
     line = json.loads(JsonFormatter().format(failing))
     assert line["message"] == "failed: \u00e9t\u00e9" and "ValueError: boom" in line["exc"]
+    # Dagster's records are tuple subclasses that refuse iteration: written as text.
+    record.asset = dg.AssetKey(["raw", "listings"])
+    record.nested = {"keys": [dg.AssetKey("a"), 1], "value": dg.MetadataValue.text("x")}
+    line = json.loads(JsonFormatter().format(record))
+    assert "raw" in line["asset"] and line["nested"]["keys"][1] == 1
 
 
 def test_api_log_config_is_valid_dictconfig() -> None:
@@ -52,12 +57,18 @@ def test_dagster_runs_write_json_lines(tmp_path: Path, monkeypatch: pytest.Monke
     config = yaml.safe_load((REPO_ROOT / "config" / "dagster.yaml").read_text())
 
     @dg.asset
-    def greeting(context) -> str:
+    def greeting(context) -> dg.Output[str]:
         context.log.info("hello from the asset")
-        return "hi"
+        # Metadata travels in Dagster's event records, which the formatter must survive.
+        return dg.Output("hi", metadata={"rows": 1, "note": dg.MetadataValue.text("fine")})
 
+    errors: list[str] = []
+    monkeypatch.setattr(
+        logging.Handler, "handleError", lambda self, record: errors.append(record.getMessage())
+    )
     with dg.instance_for_test(overrides={"python_logs": config["python_logs"]}) as instance:
         result = dg.materialize([greeting], instance=instance)
+    assert errors == [], errors
     assert result.success
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert lines, "no JSON lines were written"

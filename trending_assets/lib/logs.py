@@ -31,14 +31,19 @@ _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
 _DAGSTER_FIELDS = {"run_id": "run_id", "job_name": "job", "step_key": "step"}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
+def _plain(value: Any, depth: int = 0) -> Any:
+    """JSON-able form of an `extra` value. Only plain containers are walked: Dagster's
+    records are tuple subclasses that refuse iteration, so anything else becomes str()."""
+    if value is None or type(value) in (str, int, float, bool):
         return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    return str(value)
+    if depth < 4 and type(value) is dict:
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and type(value) in (list, tuple, set, frozenset):
+        return [_plain(v, depth + 1) for v in value]
+    try:
+        return str(value)
+    except Exception:  # a log line must never fail
+        return f"<{type(value).__name__}>"
 
 
 class JsonFormatter(logging.Formatter):
