@@ -127,8 +127,12 @@ def _load_vectors(snapshot: OpenSnapshot) -> SnapshotVectors:
 
 
 def vectors_for(snapshot: OpenSnapshot) -> SnapshotVectors:
-    """The snapshot's title vectors (possibly empty: a snapshot built without embeddings)."""
-    return _cached(snapshot, "vectors", _load_vectors)
+    """The snapshot's title vectors; empty when it has none or they cannot be read (the
+    reason is logged once): search and similar titles then fall back, never fail."""
+    try:
+        return _cached(snapshot, "vectors", _load_vectors)
+    except Exception:
+        return SnapshotVectors([], np.zeros((0, 0), np.float32))
 
 
 class ChampionModel:
@@ -210,7 +214,11 @@ class QueryEncoder:
         """The query's vector; repeated queries come from a small per-process memo."""
         if cls.get() is None:
             return None
-        return cls._encode_memo(text)
+        try:
+            return cls._encode_memo(text)
+        except Exception:  # a failing encoder degrades search to keywords, never to a 500
+            logger.exception("query encoding failed; answering with keyword search")
+            return None
 
     @classmethod
     @functools.lru_cache(maxsize=2048)  # noqa: B019 - a class-level memo, on purpose

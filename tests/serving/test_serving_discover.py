@@ -290,3 +290,17 @@ def test_access_log_has_structured_fields(
     record = records[-1]
     assert (record.method, record.route, record.status) == ("GET", "/titles/{title_id}", 200)
     assert record.snapshot == published[1] and record.duration_ms > 0
+
+
+def test_a_failing_encoder_degrades_search_to_keywords(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving.extras import QueryEncoder
+
+    def broken(text: str):
+        raise RuntimeError("encoder crashed")
+
+    monkeypatch.setattr(QueryEncoder, "_encode_memo", broken)
+    body = api.get("/search", params={"q": "detectives and murder cases"})
+    assert body.status_code == 200
+    assert body.json()["mode"] == "keyword" and ids(body.json())[0] == "t03"
