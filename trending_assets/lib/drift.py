@@ -27,7 +27,6 @@ differences on large ones raise a warning. Too little data gives SKIP with the r
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
+
+from trending_assets.lib.profiling import figure_png
 
 Status = Literal["PASS", "WARN", "SKIP"]
 Kind = Literal["input", "output"]
@@ -637,11 +638,7 @@ def render_figures(report: DriftReport) -> dict[str, bytes]:
     figures: dict[str, bytes] = {}
 
     def save(fig, name: str) -> None:
-        buffer = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
-        figures[name] = buffer.getvalue()
+        figures[name] = figure_png(fig)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
     histogram(axes[0], inputs.plot_words, "plot_length_words", "plot length (words)")

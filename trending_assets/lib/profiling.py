@@ -92,6 +92,17 @@ def length_summary(lengths: pd.Series) -> dict[str, float]:
     }
 
 
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (for asset metadata); the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def render_figures(profile: MartProfile) -> dict[str, bytes]:
     """PNG charts: text-length histograms, genre frequencies and the rating distribution."""
     import matplotlib
@@ -102,11 +113,7 @@ def render_figures(profile: MartProfile) -> dict[str, bytes]:
     figures: dict[str, bytes] = {}
 
     def save(fig: plt.Figure, name: str) -> None:
-        buffer = io.BytesIO()
-        fig.tight_layout()
-        fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
-        figures[name] = buffer.getvalue()
+        figures[name] = figure_png(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
     for ax, lengths, label in (
