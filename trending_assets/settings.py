@@ -103,6 +103,9 @@ class TrendingSettings(BaseSettings):
 
     # Crawl automation: backfill of missed days, and the landing sensor's limits.
     backfill_lookback_days: int = 7
+    # How a missed day is backfilled: re-run the crawl ("crawl"), or, where an external
+    # crawler feeds the landing area, ingest that day's landed files ("landing").
+    backfill_source: Literal["crawl", "landing"] = "crawl"
     landing_max_files_per_tick: int = 500
     landing_cursor_max_entries: int = 10_000
 

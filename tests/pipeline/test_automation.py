@@ -158,6 +158,20 @@ def test_backfill_requests_exactly_the_missed_days_once(monkeypatch) -> None:
         assert not _backfill_tick(instance, cursor=second.cursor).run_requests
 
 
+def test_backfill_from_landed_files_when_configured(monkeypatch) -> None:
+    monkeypatch.setattr(schedules, "_now", lambda: BACKFILL_NOW)
+    monkeypatch.setenv("TRENDING_BACKFILL_LOOKBACK_DAYS", "2")
+    with dg.instance_for_test() as instance:
+        monkeypatch.delenv("TRENDING_BACKFILL_SOURCE", raising=False)
+        crawl = _backfill_tick(instance).run_requests
+        assert crawl and all(not r.run_config for r in crawl)
+        monkeypatch.setenv("TRENDING_BACKFILL_SOURCE", "landing")
+        landing_runs = _backfill_tick(instance).run_requests
+        assert [r.partition_key for r in landing_runs] == ["2026-11-18", "2026-11-19"]
+        # The same config the landing sensor sends (its runs are executed in its tests).
+        assert all(r.run_config == schedules.LANDING_RUN_CONFIG for r in landing_runs)
+
+
 def test_backfill_window_follows_the_setting_and_the_partitions_range(monkeypatch) -> None:
     monkeypatch.setattr(schedules, "_now", lambda: BACKFILL_NOW)
     monkeypatch.setenv("TRENDING_BACKFILL_LOOKBACK_DAYS", "3")

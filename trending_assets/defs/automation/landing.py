@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from trending_assets.defs.automation.schedules import daily_crawl_job
+from trending_assets.defs.automation.schedules import LANDING_RUN_CONFIG, daily_crawl_job
 from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS, daily_partitions
 from trending_assets.defs.resources import LakeResource
 from trending_assets.lib import landing
@@ -33,7 +33,6 @@ LANDING_FILES_TAG = (
 )
 HASH_CHARS = 16
 FEED_ASSETS = {"listings": RAW_LISTINGS, "reviews": RAW_REVIEWS}
-LANDING_RUN_CONFIG = {"ops": {"raw_crawl": {"config": {"source": "landing"}}}}
 
 
 def covered_hashes(instance: dg.DagsterInstance, partition: str) -> set[str]:

@@ -57,6 +57,10 @@ def missing_partitions(instance: dg.DagsterInstance, partition_keys: list[str]) 
     return sorted(missing)
 
 
+# Run config that makes raw_crawl ingest the day's landed files instead of crawling.
+LANDING_RUN_CONFIG = {"ops": {"raw_crawl": {"config": {"source": "landing"}}}}
+
+
 def backfill_run_key(partition_key: str) -> str:
     return f"backfill:{partition_key}"
 
@@ -73,7 +77,8 @@ def _now() -> datetime:
     description=(
         "Requests the crawl of every day in the last TRENDING_BACKFILL_LOOKBACK_DAYS (default 7, "
         "today excluded) whose raw/listings or raw/reviews partition was never materialised; "
-        "one run per day, run key backfill:<day>, so each day is requested once."
+        "one run per day, run key backfill:<day>, so each day is requested once. With "
+        "TRENDING_BACKFILL_SOURCE=landing the run ingests the day's landed files instead."
     ),
 )
 def crawl_backfill_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -97,9 +102,13 @@ def crawl_backfill_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResul
             f"({len(missing)} missing, all already requested)",
             cursor=cursor,
         )
+    from_landing = get_settings().backfill_source == "landing"
     requests = [
         dg.RunRequest(
-            run_key=backfill_run_key(pk), partition_key=pk, tags={BACKFILL_TAG: "missed_day"}
+            run_key=backfill_run_key(pk),
+            partition_key=pk,
+            tags={BACKFILL_TAG: "missed_day"},
+            run_config=LANDING_RUN_CONFIG if from_landing else {},
         )
         for pk in new
     ]
