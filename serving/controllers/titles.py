@@ -57,7 +57,8 @@ def check_genres(snapshot: SnapshotLease, genre: list[str] | None) -> list[str]:
     if len(genre_ids) > MAX_GENRE_FILTERS:
         raise bad_param(snapshot, "genre", f"at most {MAX_GENRE_FILTERS} genre filters are allowed")
     if genre_ids:
-        unknown = [g for g in genre_ids if g not in known_genre_ids(snapshot.cursor)]
+        known = known_genre_ids(snapshot.cursor)
+        unknown = [g for g in genre_ids if g not in known]
         if unknown:
             raise ValidationException(
                 detail=f"Unknown genre id(s): {', '.join(map(repr, unknown))}. "
