@@ -77,3 +77,5 @@ def test_dagster_runs_write_json_lines(tmp_path: Path, monkeypatch: pytest.Monke
     events = {line.get("event") for line in lines}
     assert {"PIPELINE_START", "STEP_START", "STEP_OUTPUT", "STEP_SUCCESS"} <= events, events
     assert all(line["run_id"] == result.run_id for line in lines if "event" in line)
+    # Dagster's own record attributes are summarised (run_id, step, event), not dumped.
+    assert not any(key.startswith("dagster") for line in lines for key in line)

@@ -75,7 +75,7 @@ class JsonFormatter(logging.Formatter):
             if original:
                 line["message"] = original
         for key, value in vars(record).items():
-            if key not in _STANDARD and key != "dagster_meta" and not key.startswith("_"):
+            if key not in _STANDARD and not key.startswith(("_", "dagster")):
                 line[key] = _plain(value)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
