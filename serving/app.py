@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.config.response_cache import ResponseCacheConfig
@@ -81,8 +82,12 @@ def create_app(
     @asynccontextmanager
     async def follow_snapshots(app: Litestar) -> AsyncIterator[None]:
         store.start()
+        # Before the first request, not during it: the OpenAPI schema (built lazily by
+        # Litestar) and the query encoder (seconds of model loading that would hold the
+        # GIL while requests wait). Traffic starts once everything answers fast.
+        _ = app.openapi_schema
         if not QueryEncoder.disabled():
-            QueryEncoder.warm()
+            await anyio.to_thread.run_sync(QueryEncoder.get)
         sweeper = asyncio.create_task(_sweep_expired(app, max(ttl, 5)))
         try:
             yield

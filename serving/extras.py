@@ -182,7 +182,7 @@ def model_for(snapshot: OpenSnapshot) -> ChampionModel:
 
 
 class QueryEncoder:
-    """MiniLM for query texts, loaded once per process (lazily, or warmed at startup)."""
+    """MiniLM for query texts, loaded once per process (the app loads it at startup)."""
 
     _lock = threading.Lock()
     _encoder: Any = None
@@ -227,7 +227,3 @@ class QueryEncoder:
             vector = np.asarray(cls._encoder.encode([text])[0], dtype=np.float32)
         vector.setflags(write=False)  # shared between requests
         return vector
-
-    @classmethod
-    def warm(cls) -> None:
-        threading.Thread(target=cls.get, name="query-encoder-warmup", daemon=True).start()

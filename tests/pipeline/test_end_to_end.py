@@ -160,10 +160,10 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
         version = (root / "data" / "serving" / "CURRENT").read_text().strip()
         assert version in health.text
 
-        page = httpx.get(f"{base}/titles", params={"limit": 5}).json()
+        page = httpx.get(f"{base}/titles", params={"limit": 5}, timeout=30).json()
         assert page["total"] > 50 and len(page["items"]) == 5
         first = page["items"][0]
-        detail = httpx.get(f"{base}/titles/{first['id']}")
+        detail = httpx.get(f"{base}/titles/{first['id']}", timeout=30)
         assert detail.status_code == 200
         assert detail.json()["title"] == first["title"]
 
@@ -177,7 +177,7 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
 
         missing = httpx.get(f"{base}/titles/does-not-exist")
         assert missing.status_code == 404
-        assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
+        assert httpx.get(f"{base}/schema/openapi.json", timeout=30).status_code == 200
 
         # What the pipeline's trending, embedding and model stages put in the snapshot.
         trending = httpx.get(f"{base}/trending", params={"limit": 5}).json()
