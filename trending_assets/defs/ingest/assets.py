@@ -1,5 +1,6 @@
 """Raw assets: crawls of the listing sites, public datasets and the TMDb API, into the lake and `raw.*`."""
 
+import contextlib
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -100,10 +101,16 @@ def raw_crawl(
         sources: object = {}
         if config.source == "crawl":
             out_dir = Path(tmp)
-            if crawler.sources:
-                sources = (
+            # Configured sites, or the demo catalog's sites served for this day.
+            sites = (
+                contextlib.nullcontext(
                     get_settings().model_copy(update={"sources": crawler.sources}).source_urls()
                 )
+                if crawler.sources
+                else crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed)
+            )
+            with sites as sources:
+                context.log.info(f"crawling {day}: {sources}")
                 output = crawl.run_crawl(
                     sources,
                     out_dir,
@@ -111,18 +118,6 @@ def raw_crawl(
                     timeout_s=crawler.timeout_s,
                     max_pages=crawler.max_pages,
                 )
-            else:
-                with crawl.demo_sources(
-                    day, n_titles=crawler.demo_titles, seed=crawler.demo_seed
-                ) as sources:
-                    context.log.info(f"demo catalog sites for {day}: {sources}")
-                    output = crawl.run_crawl(
-                        sources,
-                        out_dir,
-                        crawl_date=day,
-                        timeout_s=crawler.timeout_s,
-                        max_pages=crawler.max_pages,
-                    )
             # The feeds and stats are the raw record of the crawl: keep them as they came.
             for path in sorted(out_dir.iterdir()):
                 store.write_bytes(
