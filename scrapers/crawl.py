@@ -1,9 +1,15 @@
-"""One daily crawl: ``python -m scrapers.crawl --out DIR --date YYYY-MM-DD name=URL ...``.
+"""One daily crawl: ``python -m scrapers.crawl --out DIR --date YYYY-MM-DD SOURCE ...``.
 
-Runs the ``listings`` and ``reviews`` spiders in one CrawlerProcess and lands
-``listings.jsonl``, ``reviews.jsonl``, ``listings.stats.json`` and ``reviews.stats.json``
-in DIR (the crawl landing contract in docs/contracts.md). Exits non-zero on a hard
-failure: a spider that did not finish, or a source whose listing could not be read.
+A SOURCE is ``name=URL`` (the site file ``<name>.yml`` applies if there is one), a bare
+site name with a site file, or a bare URL (zero-config discovery). Runs the ``listings``
+and ``reviews`` spiders in one CrawlerProcess and lands ``<spider>.jsonl`` (the feed),
+``<spider>.stats.json``, ``<spider>.dropped.jsonl`` and ``<spider>.pages.jsonl`` (the
+crawl log: one outcome per fetched page) in DIR (the crawl landing contract in
+docs/contracts.md).
+
+Exit status: 0 for a usable crawl; 1 for a hard failure (a spider that did not finish,
+no stats, a source none of whose pages could be read); 3 when the crawl completed but a
+source yielded no titles (every file is still written; stderr names the source and why).
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from scrapers.spiders.base import parse_sources
+from scrapers.sites import SiteConfig, SiteConfigError, resolve_sources
 from scrapers.spiders.listings import ListingsSpider
 from scrapers.spiders.reviews import ReviewsSpider
 
 SPIDERS = (ListingsSpider, ReviewsSpider)
+EXIT_OK, EXIT_FAILED, EXIT_EMPTY_SOURCE = 0, 1, 3
 
 
 def crawl_settings(
@@ -53,10 +60,32 @@ def crawl_settings(
     return settings
 
 
-def check_crawl(out: Path, sources: dict[str, str], page_capped: bool = False) -> list[str]:
-    """Hard failures found in the landed stats files (empty list = a usable crawl)."""
+def _empty_cause(source: dict[str, Any], stats: dict[str, Any]) -> str:
+    """Why a source gave no titles, from its counters."""
+    fetched = sum(
+        source.get(k, 0) for k in ("title", "listing_pages", "other", "skipped", "empty", "reviews")
+    )
+    if not fetched:
+        errors = source.get("errors", 0)
+        return f"no page could be read ({errors} error(s); see the crawl log)"
+    if not source.get("titles"):
+        return (
+            f"{fetched} page(s) read, none recognised as a title page "
+            f"({source.get('listing_pages', 0)} listing, {source.get('other', 0)} other, "
+            f"{source.get('skipped', 0)} skipped); add title_urls / fields to its site file"
+        )
+    return (
+        f"{source['titles']} title page(s) found, every record dropped ({stats.get('drops', {})})"
+    )
+
+
+def check_crawl(
+    out: Path, sources: dict[str, Any], page_capped: bool = False
+) -> tuple[list[str], list[str]]:
+    """(hard failures, empty sources) found in the landed stats files."""
     accepted = {"finished", "closespider_pagecount"} if page_capped else {"finished"}
-    problems = []
+    problems: list[str] = []
+    empty: list[str] = []
     for spider in SPIDERS:
         path = out / f"{spider.name}.stats.json"
         if not path.exists():
@@ -66,11 +95,23 @@ def check_crawl(out: Path, sources: dict[str, str], page_capped: bool = False) -
         if stats["finish_reason"] not in accepted:
             problems.append(f"{spider.name}: finished with {stats['finish_reason']!r}")
         for name in sources:
-            if not stats["sources"].get(name, {}).get("pages"):
-                problems.append(f"{spider.name}: no listing page read from {name}")
+            counters = stats["sources"].get(name, {})
+            read = sum(
+                v
+                for k, v in counters.items()
+                if k in ("title", "listing_pages", "other", "skipped", "reviews", "empty")
+            )
+            if not read:
+                problems.append(
+                    f"{spider.name}: no page read from {name} ({_empty_cause(counters, stats)})"
+                )
+            elif spider is ListingsSpider and not counters.get("items") and not page_capped:
+                empty.append(
+                    f"{spider.name}: source {name} yielded 0 titles ({_empty_cause(counters, stats)})"
+                )
         if not (out / f"{spider.name}.jsonl").exists():
             problems.append(f"{spider.name}: no feed file")
-    return problems
+    return problems, empty
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,25 +131,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=0, help="close spiders after N seconds")
     parser.add_argument(
+        "--sites-dir", default=None, help="a folder of extra site files (<name>.yml)"
+    )
+    parser.add_argument(
         "sources",
         nargs="+",
-        metavar="NAME=URL",
-        help="start URLs, named (reelhub=http://...); a bare URL is named after its host",
+        metavar="SOURCE",
+        help="name=URL (a site file <name>.yml applies if present), a site name with a "
+        "site file, or a bare URL (named after its host)",
     )
     args = parser.parse_args(argv)
 
+    dirs = [args.sites_dir] if args.sites_dir else []
     try:
-        sources = parse_sources(",".join(args.sources))
-    except ValueError as error:
+        sites: dict[str, SiteConfig] = resolve_sources(args.sources, dirs)
+    except SiteConfigError as error:
         parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     process = CrawlerProcess(crawl_settings(args.out, args.log_level, args.timeout, args.max_pages))
     for spider in SPIDERS:
-        process.crawl(spider, sources=sources, crawl_date=args.date.isoformat())
+        process.crawl(
+            spider,
+            sources=list(args.sources),
+            crawl_date=args.date.isoformat(),
+            sites_dir=args.sites_dir,
+        )
     process.start()
 
-    problems = check_crawl(args.out, sources, page_capped=bool(args.max_pages))
-    for problem in problems:
+    problems, empty = check_crawl(args.out, sites, page_capped=bool(args.max_pages))
+    for problem in problems + empty:
         print(f"crawl failed: {problem}", file=sys.stderr)
     for spider in SPIDERS:
         path = args.out / f"{spider.name}.stats.json"
@@ -120,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{stats['elapsed_seconds']}s",
                 file=sys.stderr,
             )
-    return 1 if problems else 0
+    if problems:
+        return EXIT_FAILED
+    return EXIT_EMPTY_SOURCE if empty else EXIT_OK
 
 
 if __name__ == "__main__":

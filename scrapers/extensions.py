@@ -1,7 +1,8 @@
 """Save each crawl's stats as ``<spider>.stats.json`` next to its feed, so the pipeline
-reports pages, items, drops and errors instead of losing them with the log; and every
+reports pages, items, drops and errors instead of losing them with the log; every
 dropped item, with its reason, as ``<spider>.dropped.jsonl``, so a drop is quarantined
-downstream rather than lost."""
+downstream rather than lost; and the crawl log, one line per fetched page with its
+outcome, as ``<spider>.pages.jsonl``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ from scrapy.crawler import Crawler
 logger = logging.getLogger(__name__)
 
 PAGE_KINDS = ("listing", "title", "reviews")
+OUTCOMES = (
+    "title",
+    "reviews",
+    "listing",
+    "skipped",
+    "empty",
+    "error",
+    "sitemap",
+    "robots",
+    "other",
+)
 
 
 def _feed_dir(feeds: dict[Any, Any]) -> Path | None:
@@ -45,8 +57,13 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         parts = key.split("/")
         if parts[0] == "source" and len(parts) == 3:
             sources[parts[1]][parts[2]] = value
-    pages = {kind: stats.get(f"pages/{kind}", 0) for kind in PAGE_KINDS}
-    pages["total"] = sum(pages.values())
+    outcomes = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("outcome/") and v}
+    pages = {
+        "listing": outcomes.get("listing", 0),
+        "title": outcomes.get("title", 0),
+        "reviews": outcomes.get("reviews", 0) + outcomes.get("empty", 0),
+    }
+    pages["total"] = stats.get("response_received_count", 0)  # every fetched page
     start = stats.get("start_time")
     elapsed = (datetime.now(UTC) - start).total_seconds() if isinstance(start, datetime) else None
     summary = {
@@ -62,6 +79,10 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "retries": stats.get("retry/count", 0),
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
         "extraction": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")},
+        "outcomes": outcomes,
+        "missing_fields": {
+            k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("missing/")
+        },
         "sources": dict(sources),
     }
     raw = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in sorted(stats.items())}
@@ -89,6 +110,9 @@ class CrawlStatsExport:
         path = self.dropped_path(spider)
         if path is None:
             return
+        source = item.get("source") if hasattr(item, "get") else None
+        if source and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"source/{source}/dropped")
         path.parent.mkdir(parents=True, exist_ok=True)
         record = dict(item) if hasattr(item, "keys") else {"item": repr(item)}
         line = {"reason": str(exception), "record": record}
@@ -111,7 +135,24 @@ class CrawlStatsExport:
         feed_dir = _feed_dir(self.crawler.settings.getdict("FEEDS"))
         return feed_dir / f"{spider.name}.stats.json" if feed_dir is not None else None
 
+    def write_page_log(self, spider: Spider) -> None:
+        settle = getattr(spider, "settle_outcomes", None)
+        if settle is not None:
+            settle()
+        entries = getattr(spider, "page_log", None)
+        stats = self.stats_path(spider)
+        if entries is None or stats is None:
+            return
+        path = stats.with_name(f"{spider.name}.pages.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, path)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.write_page_log(spider)
         dropped = self.dropped_path(spider)
         if dropped is not None:
             dropped.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ class ListingItem(scrapy.Item):
     genres = scrapy.Field()
     original_language = scrapy.Field()
     release_date = scrapy.Field()
+    genre_vocabulary = scrapy.Field()  # the site file's genre vocabulary (dbt seed), or None
     crawl_date = scrapy.Field()
 
 

@@ -7,7 +7,9 @@ turn them into ``DropItem`` and stats.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import math
 import re
 import unicodedata
 from datetime import date
@@ -106,36 +108,55 @@ def normalize_listing(record: dict[str, Any], crawl_date: str | None = None) -> 
         "genres": genres,
         "original_language": language if re.fullmatch(r"[a-z]{2}", language) else None,
         "release_date": release_date,
+        "genre_vocabulary": clean_text(record.get("genre_vocabulary")),
         "crawl_date": _iso_date(crawl_date or record.get("crawl_date")),
     }
+
+
+def review_hash_id(source: str, title_id: str, author: Any, review_date: Any, text: str) -> str:
+    """A stable id for a review its site gives none: the same review gets the same id on
+    every crawl; two different reviews get different ones."""
+    key = "\x1f".join(str(v or "") for v in (source, title_id, author, review_date, text))
+    return "h-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def round_rating(number: float) -> int:
+    """Ratings are stored as whole numbers on 1-10: rounded half up (7.5 -> 8, 8.49 -> 8)."""
+    return int(math.floor(number + 0.5))
 
 
 def normalize_review(record: dict[str, Any], crawl_date: str | None = None) -> dict[str, Any]:
     """A clean review record, or :class:`InvalidRecord` saying why it cannot be kept."""
     source = _required_id(record.get("source"), "missing_source")
-    review_id = _required_id(record.get("source_review_id"), "missing_id")
     title_id = _required_id(record.get("source_title_id"), "missing_title_id")
+    text = clean_text(record.get("text"))
+    author = clean_text(record.get("author"))
+    review_date = _iso_date(record.get("review_date"))
+    review_id = clean_text(record.get("source_review_id"))
+    if not review_id:
+        if not text:
+            raise InvalidRecord("missing_text", f"{title_id}: review without id or text")
+        review_id = review_hash_id(source, title_id, author, review_date, text)
     rating = record.get("rating")
     if rating not in (None, ""):
         try:
             number = float(rating)
         except (TypeError, ValueError):
             raise InvalidRecord("bad_rating", f"{review_id}: {rating!r}") from None
-        if not 1 <= number <= 10:
+        if not 1 <= number <= 10:  # also NaN
             raise InvalidRecord("rating_out_of_range", f"{review_id}: {rating!r}")
-        rating = round(number)
+        rating = round_rating(number)
     else:
         rating = None
-    text = clean_text(record.get("text"))
     if not text:
         raise InvalidRecord("missing_text", review_id)
     return {
         "source": source,
         "source_review_id": review_id,
         "source_title_id": title_id,
-        "author": clean_text(record.get("author")),
+        "author": author,
         "rating": rating,
-        "review_date": _iso_date(record.get("review_date")),
+        "review_date": review_date,
         "text": text,
         "crawl_date": _iso_date(crawl_date or record.get("crawl_date")),
     }

@@ -1,4 +1,8 @@
-"""Scrapy settings for the Trending Now crawlers: polite by default, fast on loopback."""
+"""Scrapy settings for the Trending Now crawlers: polite by default, fast on loopback.
+
+Per-site politeness (requests in flight, delay) comes from each site's file
+(``scrapers/sites/<name>.yml``, ``politeness:``) as a download slot per host; the values
+here are the ceilings and the defaults."""
 
 from __future__ import annotations
 
@@ -8,23 +12,40 @@ BOT_NAME = "trending_now"
 SPIDER_MODULES = ["scrapers.spiders"]
 NEWSPIDER_MODULE = "scrapers.spiders"
 
-USER_AGENT = "TrendingNowBot/0.1 (+https://github.com/trending-now/trending-now; movie catalog research crawler)"
+USER_AGENT = (
+    "TrendingNowBot/0.2 (+https://github.com/trending-now/trending-now/blob/main/docs/adding_a_site.md;"
+    " movie and TV catalog crawler; obeys robots.txt)"
+)
 ROBOTSTXT_OBEY = True
 
-# AutoThrottle stays on (real sites deserve it) but starts at zero delay and aims for
-# high concurrency, so a loopback crawl of the demo sites is limited by CPU, not politeness.
+# AutoThrottle stays on (real sites deserve it): it slows down as a site's latency grows.
+# A site with no file gets 4 requests in flight (its slot); the demo sites' files raise
+# that to 32, so a loopback crawl is limited by CPU, not politeness.
 CONCURRENT_REQUESTS = 32
-CONCURRENT_REQUESTS_PER_DOMAIN = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
-AUTOTHROTTLE_MAX_DELAY = 5.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 32.0
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+
+# Breadth-first: a site's near pages (listings, titles a click away) before deep ones.
+DEPTH_PRIORITY = 1
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 RETRY_ENABLED = True
 RETRY_TIMES = 2
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# 429 and 503 are retried by RetryAfterMiddleware, after the pause the site asks for.
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
+RETRY_AFTER_TIMES = 3
+RETRY_AFTER_MAX_SECONDS = 60.0
+RETRY_AFTER_BASE_SECONDS = 1.0
 DOWNLOAD_TIMEOUT = 20
+DOWNLOADER_MIDDLEWARES = {"scrapers.middlewares.RetryAfterMiddleware": 560}
+# Very large pages are not title pages; stop reading at 16 MB.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
 # Development cache: off unless TRENDING_SCRAPY_HTTPCACHE=1 (a cached crawl would
 # hide new listings from the daily crawl).

@@ -1,11 +1,11 @@
-"""``listings``: one item per title page, schema.org JSON-LD first, HTML fallback second."""
+"""``listings``: one item per title page found on each source."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from scrapers import extract
 from scrapers.items import ListingItem
@@ -13,20 +13,27 @@ from scrapers.spiders.base import CatalogSpider
 
 
 class ListingsSpider(CatalogSpider):
-    """Crawl the listing pages of each source and emit its titles.
+    """Discover each source's title pages and emit their titles.
 
-    Run with ``-a sources=reelhub=http://127.0.0.1:8101/,filmfolio=...``.
+    Run with ``-a sources=NAME=URL[,NAME=URL...]``, a site name that has a site file
+    (``-a sources=reelhub``), or a bare URL.
     """
 
     name = "listings"
+    emits_listings = True
 
-    def parse_title(self, response: Response, source: str) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            self.count("errors/type/NonTextResponse")
-            return
-        self.count("pages/title")
-        result = extract.extract_listing(response, response.url)
-        self.record_extraction(result, "title")
-        for record in result.records:
-            record["url"] = response.url.split("?")[0]
-            yield ListingItem(source=source, crawl_date=self.crawl_date, **record)
+    def on_title(
+        self,
+        response: Response,
+        record: dict[str, Any],
+        result: extract.Extraction,
+        links: extract.PageLinks,
+    ) -> Iterator[Any]:
+        source = response.meta["source"]
+        site = self.sites[source]
+        yield ListingItem(
+            source=source,
+            crawl_date=self.crawl_date,
+            genre_vocabulary=site.genre_vocabulary,
+            **record,
+        )

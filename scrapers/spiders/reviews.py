@@ -1,53 +1,76 @@
-"""``reviews``: walks listing -> title page -> paginated review pages of each source."""
+"""``reviews``: every review shown for each title: embedded in the title page, and on its
+reviews pages (followed page after page)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from scrapers import extract
+from scrapers.extract.common import id_from_url
 from scrapers.items import ReviewItem
 from scrapers.spiders.base import CatalogSpider
 
 
 class ReviewsSpider(CatalogSpider):
-    """Emit every review shown for every listed title of each source."""
+    """Emit every review of every title page of each source."""
 
     name = "reviews"
+    emits_reviews = True
 
-    def parse_title(self, response: Response, source: str) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            self.count("errors/type/NonTextResponse")
-            return
-        self.count("pages/title")
-        href = extract.reviews_link(response)
-        if not href:
-            return
-        listing = extract.extract_listing(response, response.url)
-        title_id = listing.records[0]["source_title_id"] if listing.records else None
-        yield response.follow(
-            href,
-            callback=self.parse_reviews,
-            errback=self.on_error,
-            cb_kwargs={"source": source, "title_id": title_id},
-        )
-
-    def parse_reviews(self, response: Response, source: str, title_id: str | None) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            self.count("errors/type/NonTextResponse")
-            return
-        self.count("pages/reviews")
-        result = extract.extract_reviews(response, title_id)
-        self.record_extraction(result, "reviews")
-        for record in result.records:
+    def emit(self, source: str, records: list[dict[str, Any]], page_url: str) -> Iterator[Any]:
+        for record in records:
+            self.count(f"source/{source}/reviews")
             yield ReviewItem(source=source, crawl_date=self.crawl_date, **record)
-        next_page = extract.next_page_link(response)
-        if next_page:
-            yield response.follow(
-                next_page,
-                callback=self.parse_reviews,
-                errback=self.on_error,
-                cb_kwargs={"source": source, "title_id": title_id},
-            )
+
+    def on_title(
+        self,
+        response: Response,
+        record: dict[str, Any],
+        result: extract.Extraction,
+        links: extract.PageLinks,
+    ) -> Iterator[Any]:
+        source = response.meta["source"]
+        site = self.sites[source]
+        title_id = record["source_title_id"]
+        yield from self.emit(source, result.reviews, response.url)
+        href = site.reviews_url_for(record["url"] or response.url, title_id) or links.reviews
+        if not href:
+            self.count("reviews/no_reviews_link")
+            self.count(f"source/{source}/no_reviews_link")
+            return
+        hops = response.meta.get("hops", 0)
+        req = self.request(
+            href, source, self.parse_page, hops=hops, priority=25, role="reviews",
+            title_id=title_id, force=True,
+        )  # fmt: skip
+        if req is not None:
+            yield req
+
+    def parse_reviews_page(self, response: Response) -> Iterator[Any]:
+        source = response.meta["source"]
+        site = self.sites[source]
+        title_id = response.meta.get("title_id") or id_from_url(response.url)
+        result = extract.extract_reviews(response, title_id, response.url, site)
+        self.count(f"extract/reviews_{result.method}")
+        if result.jsonld_malformed:
+            self.count("extract/jsonld_malformed", result.jsonld_malformed)
+        if result.jsonld_repaired:
+            self.count("extract/jsonld_repaired", result.jsonld_repaired)
+        if result.records:
+            self.record(response, source, "reviews", result.method, items=len(result.records))
+        else:
+            self.count("errors/extract/reviews_empty")
+            self.record(response, source, "empty", "no reviews found on a reviews page")
+            self.logger.warning("No reviews extracted from %s", response.url)
+        yield from self.emit(source, result.records, response.url)
+        links = extract.page_links(response, response.url)
+        if links.next_page and result.records:
+            req = self.request(
+                links.next_page, source, self.parse_page, hops=response.meta.get("hops", 0),
+                priority=25, role="reviews", title_id=title_id, force=True,
+            )  # fmt: skip
+            if req is not None:
+                yield req

@@ -113,8 +113,10 @@ def test_crawl_succeeds_and_lands_the_contract_files(crawl):
         "genres",
         "original_language",
         "release_date",
+        "genre_vocabulary",
         "crawl_date",
     }
+    assert {d["genre_vocabulary"] for d in crawl["listings"]} == {"reelhub", "filmfolio"}
     assert set(crawl["reviews"][0]) == {
         "source",
         "source_review_id",
@@ -320,4 +322,5 @@ def test_unreachable_source_is_a_hard_failure(tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 1
-    assert "no listing page read from reelhub" in result.stderr
+    assert "no page read from reelhub" in result.stderr
+    assert "no page could be read" in result.stderr

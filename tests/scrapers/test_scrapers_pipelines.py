@@ -137,13 +137,31 @@ def test_review_normalised():
         ({"text": "<p> </p>"}, "missing_text"),
         ({"text": None}, "missing_text"),
         ({"source_title_id": None}, "missing_title_id"),
-        ({"source_review_id": None}, "missing_id"),
+        ({"source_review_id": None, "text": ""}, "missing_text"),
     ],
 )
 def test_review_drop_reasons(overrides, reason):
     with pytest.raises(InvalidRecord) as error:
         normalize_review(review(**overrides))
     assert error.value.reason == reason
+
+
+def test_review_without_site_id_gets_a_stable_content_id():
+    first = normalize_review(review(source_review_id=None, text="Loved it", author="Ada"))
+    again = normalize_review(review(source_review_id=None, text="Loved  it", author=" Ada"))
+    other = normalize_review(review(source_review_id=None, text="Hated it", author="Ada"))
+    assert first["source_review_id"].startswith("h-")
+    assert first["source_review_id"] == again["source_review_id"]  # same after cleaning
+    assert first["source_review_id"] != other["source_review_id"]
+    elsewhere = normalize_review(
+        review(source_review_id=None, text="Loved it", author="Ada", source_title_id="other")
+    )
+    assert elsewhere["source_review_id"] != first["source_review_id"]
+
+
+@pytest.mark.parametrize("value, expected", [(7.5, 8), (8.49, 8), (1.0, 1), (9.5, 10), (10, 10)])
+def test_fractional_ratings_round_half_up(value, expected):
+    assert normalize_review(review(rating=value))["rating"] == expected
 
 
 def test_pipelines_drop_with_reason_stats_and_deduplicate():
@@ -174,16 +192,19 @@ def test_pipelines_drop_with_reason_stats_and_deduplicate():
 
 def test_summarize_stats_shape():
     raw = {
-        "pages/listing": 3,
-        "pages/title": 40,
-        "pages/reviews": 10,
+        "outcome/listing": 3,
+        "outcome/title": 40,
+        "outcome/reviews": 10,
+        "outcome/skipped": 2,
+        "response_received_count": 53,
+        "missing/plot": 4,
         "item_scraped_count": 38,
         "drops/duplicate": 2,
         "errors/status/404": 3,
         "errors/type/TimeoutError": 1,
         "retry/count": 2,
         "robotstxt/forbidden": 3,
-        "source/reelhub/pages": 3,
+        "source/reelhub/title": 40,
         "source/reelhub/items": 38,
         "extract/jsonld_malformed": 1,
     }
@@ -191,7 +212,9 @@ def test_summarize_stats_shape():
     assert summary["pages"] == {"listing": 3, "title": 40, "reviews": 10, "total": 53}
     assert summary["drops"] == {"duplicate": 2} and summary["dropped"] == 2
     assert summary["errors"] == {"status/404": 3, "type/TimeoutError": 1}
-    assert summary["sources"] == {"reelhub": {"pages": 3, "items": 38}}
+    assert summary["outcomes"] == {"listing": 3, "title": 40, "reviews": 10, "skipped": 2}
+    assert summary["missing_fields"] == {"plot": 4}
+    assert summary["sources"] == {"reelhub": {"title": 40, "items": 38}}
     assert summary["drops/duplicate"] == 2 and summary["item_scraped_count"] == 38
 
 
@@ -206,3 +229,5 @@ def test_feed_dir_and_sources():
     assert parse_sources("https://www.reelhub.com/") == {"reelhub": "https://www.reelhub.com/"}
     with pytest.raises(ValueError):
         parse_sources("reelhub=/relative")
+    with pytest.raises(ValueError, match="no URL and no site file"):
+        parse_sources("nosuchsite")

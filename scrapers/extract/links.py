@@ -1,0 +1,188 @@
+"""Where a page leads: every followable link, the next page of a paginated list, and a
+title's reviews page. Nothing here knows a particular site's class names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from parsel import Selector
+
+_SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "sms:", "ftp:", "#")
+_STATIC = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|css|js|mjs|json|xml|rss|atom|pdf|zip|gz|mp[34]|"
+    r"m4v|webm|mov|avi|woff2?|ttf|eot|txt|csv|docx?|xlsx?)$",
+    re.I,
+)
+_PAGE_PARAMS = ("page", "p", "pg", "pagina", "seite", "pagenum", "page_number", "start")
+_PAGE_PATH = re.compile(r"/(page|p|pagina|seite)/(\d+)/?$", re.I)
+_NEXT_TEXT = re.compile(
+    r"^(?:next(?:\s+(?:page|reviews|results))?|older(?:\s+\w+)?|more\s+reviews|"
+    r"load\s+more(?:\s+reviews)?|show\s+more\s+reviews|suivant|weiter|siguiente|successivo)$",
+    re.I,
+)
+_ARROWS = "›»→>⟩❯▶"
+_REVIEWS_HREF = re.compile(
+    r"(?:/|[?&](?:tab|section|view)=)(?:user[-_]?|critics?[-_]?|audience[-_]?|all[-_]?)?"
+    r"reviews?(?:[/?#&._-]|$)|/critics?(?:/|$)|/ratings?(?:/|$)",
+    re.I,
+)
+_REVIEWS_TEXT = re.compile(
+    r"^(?:(?:read|see|view|show|all|more)\s+)?(?:all\s+)?(?:the\s+)?(?:\d[\d,.]*k?\s+)?"
+    r"(?:user|users'?|critic|critics'?|audience|member|fan|viewer|external)?\s*reviews?"
+    r"(?:\s*\(\s*\d[\d,.]*k?\s*\))?(?:\s+\d[\d,.]*k?)?\s*[›»→]?$",
+    re.I,
+)
+_NOT_REVIEWS = re.compile(r"\b(?:write|add|post|submit|rate|your|my|edit|log ?in|sign)\b", re.I)
+
+
+@dataclass
+class PageLinks:
+    """A page's absolute, fragment-free links in document order, and two of them named."""
+
+    links: list[str] = field(default_factory=list)
+    next_page: str | None = None
+    reviews: str | None = None
+    texts: dict[str, str] = field(default_factory=dict)  # url -> its first anchor text
+
+
+def _clean(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def base_url(sel: Selector, page_url: str) -> str:
+    base = sel.xpath("//base/@href").get()
+    return urljoin(page_url, base.strip()) if base else page_url
+
+
+def absolute(sel: Selector, page_url: str, href: str | None) -> str | None:
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.lower().startswith(_SKIP_SCHEMES):
+        return None
+    url = urljoin(base_url(sel, page_url), href)
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    return _clean(url)
+
+
+def page_number(url: str) -> tuple[int, str | None]:
+    """(n, how) for a paginated URL: ``?page=3`` -> (3, "page"), ``/page/3/`` -> (3, "/page")."""
+    parts = urlsplit(url)
+    match = _PAGE_PATH.search(parts.path)
+    if match:
+        return int(match.group(2)), f"/{match.group(1)}"
+    for key, value in parse_qsl(parts.query):
+        if key.lower() in _PAGE_PARAMS and value.isdigit() and key.lower() != "start":
+            return int(value), key
+    return 1, None
+
+
+def with_page(url: str, n: int, how: str | None) -> list[str]:
+    """Ways the page after ``url`` is usually addressed, most likely first."""
+    parts = urlsplit(url)
+    if how and how.startswith("/"):
+        path = _PAGE_PATH.sub(f"{how}/{n}/", parts.path)
+        return [_clean(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")))]
+    keys = [how] if how else list(_PAGE_PARAMS[:3])
+    out = []
+    for key in keys:
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != key] + [(key, str(n))]
+        out.append(
+            _clean(urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), "")))
+        )
+    if not how:
+        base = parts.path.rstrip("/")
+        for prefix in ("page", "p"):
+            out.append(
+                _clean(
+                    urlunsplit(
+                        (parts.scheme, parts.netloc, f"{base}/{prefix}/{n}/", parts.query, "")
+                    )
+                )
+            )
+    return out
+
+
+def _same_list(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    strip = lambda p: _PAGE_PATH.sub("", p).rstrip("/")  # noqa: E731
+    return pa.netloc == pb.netloc and strip(pa.path) == strip(pb.path)
+
+
+def page_links(sel: Selector, page_url: str) -> PageLinks:
+    result = PageLinks()
+    seen: set[str] = set()
+    own = _clean(page_url)
+    anchors = []
+    for node in sel.xpath("//a[@href] | //area[@href]"):
+        url = absolute(sel, page_url, node.attrib.get("href"))
+        if url is None or url == own:
+            continue
+        if _STATIC.search(urlsplit(url).path):
+            continue
+        text = " ".join(node.xpath("string()").get("").split())
+        label = " ".join((node.attrib.get("aria-label") or node.attrib.get("title") or "").split())
+        anchors.append((node, url, text, label))
+        if url not in seen:
+            seen.add(url)
+            result.links.append(url)
+            result.texts[url] = text or label
+
+    # Next page: rel=next, then a link saying "next", then the URL of page n+1.
+    rel_next = sel.xpath(
+        '//link[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
+        ' | //a[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
+    ).get()
+    candidate = absolute(sel, page_url, rel_next)
+    if candidate is None:
+        for node, url, text, label in anchors:
+            klass = (node.attrib.get("class") or "") + " " + (node.attrib.get("id") or "")
+            stripped = text.strip(_ARROWS + " ").strip()
+            says_next = bool(_NEXT_TEXT.match(stripped) or _NEXT_TEXT.match(label))
+            arrow_only = not stripped and any(ch in text for ch in _ARROWS)
+            classed = bool(re.search(r"(?:^|[\s_-])next(?:$|[\s_-])", klass, re.I))
+            if (says_next or arrow_only or classed) and url != own:
+                candidate = url
+                break
+    if candidate is None:
+        n, how = page_number(page_url)
+        wanted = set(with_page(page_url, n + 1, how))
+        for url in result.links:
+            if url in wanted:
+                candidate = url
+                break
+        else:
+            for url in result.links:
+                m, how_there = page_number(url)
+                if m == n + 1 and how_there and _same_list(url, page_url):
+                    candidate = url
+                    break
+    result.next_page = candidate
+
+    # Reviews: a link whose URL or text says reviews (not "write a review"), preferring
+    # the ones under this page's own path.
+    found = []
+    own_path = urlsplit(own).path.rstrip("/")
+    for _, url, text, label in anchors:
+        words = text or label
+        if _NOT_REVIEWS.search(words):
+            continue
+        if _REVIEWS_HREF.search(url[len(urlsplit(url).scheme) + 3 :]) or _REVIEWS_TEXT.match(words):
+            under = urlsplit(url).path.startswith(own_path + "/") if own_path else False
+            found.append((not under, url))
+    if found:
+        result.reviews = sorted(found, key=lambda item: item[0])[0][1]
+    return result
+
+
+# Back-compatible helpers.
+def next_page_link(sel: Selector, page_url: str = "http://localhost/") -> str | None:
+    return page_links(sel, page_url).next_page
+
+
+def reviews_link(sel: Selector, page_url: str = "http://localhost/") -> str | None:
+    return page_links(sel, page_url).reviews

@@ -1,0 +1,308 @@
+"""What a page shows when it carries no structured data: its main heading, fact tables
+(infoboxes, ``<dl>`` lists, "Label: value" lines) and the paragraphs under a plot heading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsel import Selector
+
+from scrapers.extract.values import is_generated_summary
+
+# Labels of fact rows, lower-cased and without a trailing colon, by what they tell.
+RELEASE_LABELS = (
+    "release date", "release dates", "released", "release", "premiere", "premiered",
+    "original release", "first aired", "aired", "original air date", "year", "release year",
+    "in theaters", "theatrical release", "date", "air date", "original run", "first shown",
+)  # fmt: skip
+GENRE_LABELS = ("genre", "genres", "category", "categories")
+LANGUAGE_LABELS = ("language", "original language", "languages", "original languages")
+TYPE_LABELS = ("kind", "type", "format", "media type", "title type")
+ID_LABELS = ("id", "film id", "title id", "movie id", "show id", "series id")
+MOVIE_EVIDENCE = (
+    "directed by", "director", "directors", "running time", "runtime", "box office",
+    "budget", "cinematography", "screenplay by", "distributed by",
+)  # fmt: skip
+TV_EVIDENCE = (
+    "no. of seasons", "no. of episodes", "seasons", "episodes", "number of seasons",
+    "number of episodes", "created by", "creator", "creators", "original network",
+    "network", "showrunner", "no. of series", "channel", "first aired", "original run",
+)  # fmt: skip
+TITLE_EVIDENCE = (
+    RELEASE_LABELS + GENRE_LABELS + MOVIE_EVIDENCE + TV_EVIDENCE
+    + ("starring", "cast", "country", "countries", "written by", "writers", "rating",
+       "certificate", "content rating", "music by", "produced by", "production company")
+)  # fmt: skip
+PLOT_HEADINGS = re.compile(
+    r"^\s*(?:the\s+)?(?:plot(?:\s+summary)?|synopsis|storyline|story|summary|overview|"
+    r"premise|about(?: the (?:film|movie|show|series))?|description|the story)\s*:?\s*$",
+    re.I,
+)
+_BOILERPLATE = re.compile(
+    r"cookie|subscribe|newsletter|sign up|sign in|log in|privacy|javascript|advertis|"
+    r"all rights reserved|©|terms of (?:use|service)|your browser|download (?:our|the) app",
+    re.I,
+)
+_LABEL_TEXT = re.compile(r"^\s*([A-Za-z][\w .'/&-]{1,30}?)\s*:\s*(\S.*)$", re.S)
+_SKIP_ANCESTORS = (
+    "ancestor::*[self::nav or self::header or self::footer or self::aside or self::form]"
+)
+
+
+def norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _label(text: str) -> str:
+    return norm(re.sub(r"[:\u00a0]+\s*$", "", norm(text))).lower()
+
+
+@dataclass
+class Facts:
+    """Label -> value rows found on a page (first occurrence of a label wins)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    nodes: dict[str, Selector] = field(default_factory=dict)
+
+    def add(self, label: str, node: Selector | None, value: str) -> None:
+        label = _label(label)
+        if label and len(label) <= 40 and value and label not in self.values:
+            self.values[label] = value
+            if node is not None:
+                self.nodes[label] = node
+
+    def first(self, labels: tuple[str, ...]) -> str | None:
+        for label in labels:
+            if self.values.get(label):
+                return self.values[label]
+        return None
+
+    def first_label(self, labels: tuple[str, ...]) -> str | None:
+        for label in labels:
+            if self.values.get(label):
+                return label
+        return None
+
+    def has_any(self, labels: tuple[str, ...]) -> bool:
+        return any(label in self.values for label in labels)
+
+    def evidence(self) -> int:
+        """How many distinct title-describing rows the page has."""
+        return sum(1 for label in self.values if label in TITLE_EVIDENCE)
+
+    def list_values(self, labels: tuple[str, ...]) -> list[str]:
+        """A row's values as a list: its link texts, else its text split on separators."""
+        for label in labels:
+            node = self.nodes.get(label)
+            if node is not None:
+                links = [norm(t) for t in node.xpath(".//a").xpath("string()").getall()]
+                links = [t for t in links if t and not re.fullmatch(r"\[\d+\]", t)]
+                if links:
+                    return links
+                items = [norm(t) for t in node.xpath(".//li").xpath("string()").getall()]
+                if [t for t in items if t]:
+                    return [t for t in items if t]
+            text = self.values.get(label)
+            if text:
+                return [t.strip() for t in re.split(r"\s*[,/|·•;]\s*", text) if t.strip()]
+        return []
+
+
+def facts_of(sel: Selector) -> Facts:
+    """Fact rows from tables (th/td or two-cell rows), definition lists and labelled lines."""
+    facts = Facts()
+    for row in sel.xpath(f"//tr[not({_SKIP_ANCESTORS})]"):
+        head = row.xpath("./th")
+        cells = row.xpath("./td")
+        if head and cells:
+            facts.add(
+                head[0].xpath("string()").get(""), cells[0], norm(cells[0].xpath("string()").get())
+            )
+        elif len(cells) == 2:
+            facts.add(
+                cells[0].xpath("string()").get(""), cells[1], norm(cells[1].xpath("string()").get())
+            )
+    for dt in sel.xpath(f"//dt[not({_SKIP_ANCESTORS})]"):
+        dd = dt.xpath("following-sibling::dd[1]")
+        if dd:
+            facts.add(dt.xpath("string()").get(""), dd[0], norm(dd[0].xpath("string()").get()))
+    # "<li><b>Director:</b> Someone</li>", "<span class=label>Genre</span><span>..</span>"
+    for node in sel.xpath(
+        f"//*[self::li or self::p or self::div or self::span][not({_SKIP_ANCESTORS})]"
+        "[./*[self::b or self::strong or self::span or self::label or self::h3 or self::h4]]"
+    ):
+        first = node.xpath("./*[1]")
+        if not first:
+            continue
+        label = norm(first[0].xpath("string()").get())
+        whole = norm(node.xpath("string()").get())
+        if not label or len(label) > 32 or not whole.startswith(label):
+            continue
+        rest = whole[len(label) :].lstrip(" :\u00a0").strip()
+        if rest and (label.endswith(":") or _label(label) in TITLE_EVIDENCE + ID_LABELS):
+            facts.add(label, node, rest)
+    for text in sel.xpath(f"//li[not({_SKIP_ANCESTORS})]/text()").getall():
+        match = _LABEL_TEXT.match(norm(text))
+        if match:
+            facts.add(match.group(1), None, match.group(2))
+    return facts
+
+
+def main_heading(sel: Selector) -> str | None:
+    """The page's main heading: the h1, else the h1-h3 whose text starts the <title>."""
+    page_title = norm(sel.xpath("//title/text()").get())
+    for xpath in ("//h1", "//h2", "//h3"):
+        for node in sel.xpath(xpath):
+            text = norm(node.xpath("string()").get())
+            if not text:
+                continue
+            if xpath == "//h1" or (page_title and page_title.lower().startswith(text.lower())):
+                return text
+    return None
+
+
+_TITLE_SUFFIX = re.compile(r"\s+[-|–—•:]\s+[^-|–—•]{2,60}$")
+_YEAR_SUFFIX = re.compile(
+    r"\s*\((?:(?:tv\s+)?(?:mini[- ]?)?(?:series|movie|film|show|video)\s+)?"
+    r"((?:18|19|20)\d\d)(?:\s*[–-]\s*(?:(?:18|19|20)\d\d)?\s*)?\)\s*$",
+    re.I,
+)
+
+
+def clean_title(text: str | None, site_name: str | None = None) -> tuple[str | None, int | None]:
+    """A page title or og:title without the site's name and the "(1999)" year; the year
+    is returned beside it. "Foo (1999) - Site" -> ("Foo", 1999)."""
+    text = norm(text)
+    if not text:
+        return None, None
+    if site_name:
+        for sep in (" - ", " | ", " – ", " — ", " • ", " : "):
+            if text.lower().endswith(f"{sep}{site_name.lower()}"):
+                text = text[: -len(sep) - len(site_name)]
+    year = None
+    match = _YEAR_SUFFIX.search(text)
+    if not match:
+        stripped = _TITLE_SUFFIX.sub("", text)
+        match = _YEAR_SUFFIX.search(stripped)
+        if match:
+            text = stripped
+    if match:
+        year = int(match.group(1))
+        text = text[: match.start()]
+    return norm(text) or None, year
+
+
+def type_hint_of_heading(sel: Selector) -> str | None:
+    """'tv' / 'movie' from wording near the title: "(TV Series 2016-2019)", "TV Mini Series"."""
+    texts = [
+        norm(sel.xpath("//title/text()").get()),
+        norm(sel.xpath("//h1").xpath("string()").get()),
+        norm(sel.xpath("//h1/following-sibling::*[1]").xpath("string()").get())[:120],
+    ]
+    blob = " ".join(texts).lower()
+    if re.search(r"\b(?:tv|television|web|mini)[- ]?(?:series|show)\b|\bminiseries\b", blob):
+        return "tv"
+    if re.search(r"\b(?:tv movie|feature film|a film by)\b", blob):
+        return "movie"
+    return None
+
+
+def _paragraph_text(node: Selector) -> str:
+    return norm(node.xpath("string()").get())
+
+
+def plot_section(sel: Selector) -> str | None:
+    """The paragraphs under a "Plot" / "Synopsis" / "Storyline" heading (inner HTML kept)."""
+    for heading in sel.xpath(
+        "//*[self::h2 or self::h3 or self::h4 or self::h5 or self::dt or self::strong or self::b]"
+    ):
+        if not PLOT_HEADINGS.match(_paragraph_text(heading)):
+            continue
+        if heading.xpath(_SKIP_ANCESTORS):
+            continue
+        # dt -> dd; a heading -> following paragraphs until the next heading; a heading
+        # wrapped in a div (wiki "mw-heading") -> that div's following siblings.
+        if heading.xpath("name()").get() == "dt":
+            dd = heading.xpath("following-sibling::dd[1]")
+            text = _paragraph_text(dd[0]) if dd else ""
+            if len(text) >= 30:
+                return "".join(dd[0].xpath("node()").getall()).strip()
+            continue
+        anchor = heading
+        parent = heading.xpath("..")
+        if parent and len(parent[0].xpath("./*")) == 1 and len(_paragraph_text(parent[0])) < 60:
+            anchor = parent[0]
+        parts: list[str] = []
+        for sibling in anchor.xpath("following-sibling::*"):
+            name = sibling.xpath("name()").get("").lower()
+            if name in ("h1", "h2", "h3", "h4") or sibling.xpath(
+                "self::div[.//h2 or .//h3][string-length(normalize-space(.)) < 80]"
+            ):
+                break
+            if name in ("p", "div", "span", "section") or name == "blockquote":
+                text = _paragraph_text(sibling)
+                if len(text) >= 30 and not _BOILERPLATE.search(text[:200]):
+                    parts.append("".join(sibling.xpath("node()").getall()).strip())
+            if len(parts) >= 12:
+                break
+        if parts:
+            return "\n".join(parts)
+        # A heading inside a container whose other text is the plot.
+        container = heading.xpath("..")
+        if container:
+            texts = [
+                t
+                for t in (_paragraph_text(p) for p in container[0].xpath("./p | ./div"))
+                if len(t) >= 30
+            ]
+            if texts:
+                return "\n".join(texts)
+    return None
+
+
+def longest_paragraph(sel: Selector, title: str | None = None) -> str | None:
+    """The longest plot-like paragraph in the page's main content, if any."""
+    best, best_len = None, 0
+    for node in sel.xpath(f"//p[not({_SKIP_ANCESTORS})]"):
+        text = _paragraph_text(node)
+        if not 60 <= len(text) <= 5000 or len(text.split()) < 12:
+            continue
+        if _BOILERPLATE.search(text) or is_generated_summary(text):
+            continue
+        if len(node.xpath(".//a")) > 6:  # a link list, not prose
+            continue
+        if len(text) > best_len:
+            best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
+    return best
+
+
+def genre_links(sel: Selector) -> list[str]:
+    """Texts of links to genre pages in the main content ("/genre/28-action", "?genres=").
+
+    A site-wide menu of every genre is not the title's genres: more than eight
+    distinct links means it is a menu, and nothing is returned."""
+    texts: list[str] = []
+    for node in sel.xpath(f"//a[@href][not({_SKIP_ANCESTORS})]"):
+        href = node.attrib["href"].lower()
+        if not re.search(r"genre", href):
+            continue
+        text = norm(node.xpath("string()").get())
+        if text and len(text) <= 40 and text not in texts:
+            texts.append(text)
+    return texts if 0 < len(texts) <= 8 else []
+
+
+def inner_html(nodes: Any) -> str | None:
+    """Inner HTML of the first matched element (tags and entities kept for the pipeline)."""
+    if not nodes:
+        return None
+    inner = "".join(nodes[0].xpath("node()").getall()).strip()
+    return inner or None
+
+
+def joined_text(nodes: Any) -> str | None:
+    text = "".join(nodes.xpath(".//text()").getall()) if nodes else ""
+    return text if text.strip() else None

@@ -1,0 +1,344 @@
+"""Reviews on a page: schema.org ``Review`` items (also nested in the title's data), a
+site file's selectors, or repeated review blocks recognised in the markup.
+
+Review dicts carry ``source_review_id`` only when the site gives one; the item pipeline
+gives the others a stable id from their content. Ratings are normalised to 1-10 here
+(see :func:`scrapers.extract.values.normalize_rating`); text keeps its HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from parsel import Selector
+
+from scrapers.extract import markup
+from scrapers.extract.common import Extraction, id_from_url, override, text_of
+from scrapers.extract.structured import jsonld_of, microdata_of, rdfa_of, types_of
+from scrapers.extract.values import normalize_rating, parse_date
+
+_RATING_HINT = re.compile(r"rating|score|stars?|grade|rated", re.I)
+_AUTHOR_HINT = re.compile(r"author|user|byline|reviewer|critic|display-name|username|profile", re.I)
+_DATE_HINT = re.compile(r"date|time|posted|published", re.I)
+_BODY_HINT = re.compile(r"body|text|content|comment|review-?text|description|copy|excerpt", re.I)
+_CLASS_RATING = re.compile(r"(?:rated|rating|stars?|score)[-_]?(\d{1,3})\b", re.I)
+_ARIA_RATING = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:out of|/|of)\s*(\d+)", re.I)
+_FOOTER = re.compile(
+    r"\b(?:was this (?:review )?helpful|found this helpful|report this|report abuse|"
+    r"permalink|\d+ (?:out )?(?:of \d+ )?(?:people|users) found)\b",
+    re.I,
+)
+
+
+def _is_review(obj: Any) -> bool:
+    return any(t.lower().endswith("review") for t in types_of(obj))
+
+
+def _rating_scale(site: Any) -> tuple[Any, dict[str, float] | None]:
+    if site is None:
+        return None, None
+    return site.rating.max, site.rating.named or None
+
+
+def _site_worst(site: Any) -> Any:
+    return site.rating.min if site is not None else None
+
+
+def review_from_object(
+    obj: dict[str, Any], title_id: str | None = None, site: Any = None
+) -> dict[str, Any]:
+    """A review dict from a schema.org ``Review`` item (JSON-LD, microdata or RDFa)."""
+    item = obj.get("itemReviewed")
+    item_id = None
+    if isinstance(item, dict):
+        identifier = item.get("identifier")
+        item_id = text_of(identifier) if identifier not in (None, "") else None
+        item_id = item_id or id_from_url(text_of(item.get("url")) or text_of(item.get("@id")))
+    rating = obj.get("reviewRating")
+    value = best = worst = None
+    if isinstance(rating, dict):
+        value, best = rating.get("ratingValue"), rating.get("bestRating")
+        worst = rating.get("worstRating")
+    elif rating not in (None, ""):
+        value = rating
+    site_best, named = _rating_scale(site)
+    formats = list(site.date_formats) if site is not None else []
+    identifier = obj.get("identifier")
+    return {
+        "source_review_id": text_of(identifier) if identifier not in (None, "") else None,
+        "source_title_id": item_id or title_id,
+        "author": text_of(obj.get("author")) or text_of(obj.get("creator")),
+        "rating": normalize_rating(
+            value, best or site_best, named, worst=worst if worst is not None else _site_worst(site)
+        ),
+        "review_date": parse_date(
+            text_of(obj.get("datePublished")) or text_of(obj.get("dateCreated")), formats
+        ),
+        "text": text_of(obj.get("reviewBody"))
+        or text_of(obj.get("description"))
+        or text_of(obj.get("text"))
+        or text_of(obj.get("name")),
+        "_ref": text_of(obj.get("@id")) or text_of(obj.get("url")),
+    }
+
+
+def reviews_from_objects(
+    objects: list[dict[str, Any]],
+    title_id: str | None = None,
+    site: Any = None,
+    nested_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Reviews among ``objects`` and nested in their ``review`` / ``reviews`` properties."""
+    found: list[dict[str, Any]] = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            continue
+        if _is_review(obj) and not nested_only:
+            found.append(review_from_object(obj, title_id, site))
+        for key in ("review", "reviews"):
+            nested = obj.get(key)
+            for entry in nested if isinstance(nested, list) else [nested]:
+                if isinstance(entry, dict) and (_is_review(entry) or "reviewBody" in entry):
+                    found.append(review_from_object(entry, title_id, site))
+    return _finish(found)
+
+
+def _finish(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Use an item's ``@id`` / ``url`` as its id only when it tells the reviews apart."""
+    refs = Counter(r.get("_ref") for r in records if r.get("_ref"))
+    out = []
+    for record in records:
+        ref = record.pop("_ref", None)
+        if not record.get("source_review_id") and ref and refs[ref] == 1 and "#" in ref:
+            record["source_review_id"] = ref.rsplit("#", 1)[-1] or None
+        out.append(record)  # one without text is dropped downstream, with its reason
+    return out
+
+
+# -- review blocks in plain markup ------------------------------------------------------
+
+
+def _attr_blob(node: Selector) -> str:
+    a = node.attrib
+    return " ".join(a.get(k, "") for k in ("class", "id", "data-testid", "itemprop", "data-qa"))
+
+
+def _text(node: Selector) -> str:
+    return markup.norm(node.xpath("string()").get())
+
+
+def _rating_in(block: Selector, site: Any) -> float | str | None:
+    site_best, named = _rating_scale(site)
+    for node in block.xpath(".//*[@data-rating or @data-score or @data-value][not(self::input)]"):
+        for key in ("data-rating", "data-score", "data-value"):
+            value = node.attrib.get(key)
+            if value not in (None, ""):
+                best = node.attrib.get("data-best") or node.attrib.get("data-max") or site_best
+                return normalize_rating(value, best, named)
+    for node in block.xpath(".//*[@aria-label or @title]"):
+        label = node.attrib.get("aria-label") or node.attrib.get("title") or ""
+        if _RATING_HINT.search(label) or re.search(r"out of", label, re.I):
+            match = _ARIA_RATING.search(label)
+            if match:
+                return normalize_rating(match.group(1), match.group(2), named)
+    for node in block.xpath(".//*[@class]"):
+        match = _CLASS_RATING.search(node.attrib.get("class", ""))
+        if match and _RATING_HINT.search(node.attrib.get("class", "")):
+            number = int(match.group(1))
+            # "rated-8" on a 5-star widget counts half stars; "star-rating-4" whole ones.
+            best = site_best or (10 if number > 5 else 5)
+            return normalize_rating(number, best, named)
+    for node in block.xpath(".//*[@class or @itemprop]"):
+        if not _RATING_HINT.search(_attr_blob(node)):
+            continue
+        text = _text(node)
+        if text and len(text) <= 24:
+            if named and text.strip().lower() in named:
+                return named[text.strip().lower()]
+            if re.search(r"\d|★", text):
+                return normalize_rating(text, site_best, named)
+    text = _text(block)
+    match = re.search(r"(?<![\w.])(\d{1,3}(?:[.,]\d)?)\s*(?:/|out of)\s*(10|5|100)\b", text)
+    if match:
+        return normalize_rating(f"{match.group(1)}/{match.group(2)}", None, named)
+    match = re.search(r"[★⭐]+½?☆*", text)
+    if match:
+        return normalize_rating(match.group(0), site_best, named)
+    return None
+
+
+def _author_in(block: Selector) -> str | None:
+    for xpath in (
+        './/*[@itemprop="author"]',
+        './/*[@rel="author"]',
+        ".//*[@class or @data-testid]",
+    ):
+        for node in block.xpath(xpath):
+            if xpath.endswith("@data-testid]") and not _AUTHOR_HINT.search(_attr_blob(node)):
+                continue
+            name = _text(node)
+            name = re.sub(r"^(?:by|from|review by|reviewed by)\s+", "", name, flags=re.I).strip()
+            if name and len(name) <= 60:
+                return name
+    match = re.search(r"\b[Bb]y\s+([A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})", _text(block))
+    return match.group(1) if match else None
+
+
+def _date_in(block: Selector, formats: list[str]) -> str | None:
+    for value in block.xpath(
+        ".//time/@datetime | .//*[@itemprop='datePublished']/@content"
+    ).getall():
+        found = parse_date(value, formats)
+        if found:
+            return found
+    for node in block.xpath(".//*[@class or @data-testid]"):
+        if _DATE_HINT.search(_attr_blob(node)):
+            found = parse_date(_text(node), formats)
+            if found:
+                return found
+    for text in block.xpath(".//text()").getall():
+        found = parse_date(text, formats) if len(text) < 60 else None
+        if found:
+            return found
+    return None
+
+
+def _body_in(block: Selector) -> str | None:
+    best, best_len = None, 0
+    for node in block.xpath(".//*[@class or @itemprop or @data-testid]"):
+        if not _BODY_HINT.search(_attr_blob(node)) or _AUTHOR_HINT.search(_attr_blob(node)):
+            continue
+        text = _text(node)
+        if _FOOTER.search(text) and len(text) < 80:
+            continue
+        if len(text) > best_len:
+            best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
+    if best_len >= 20:
+        return best
+    paragraphs = [
+        p
+        for p in block.xpath(".//p | .//blockquote")
+        if len(_text(p)) >= 20 and not (_FOOTER.search(_text(p)) and len(_text(p)) < 80)
+    ]
+    if paragraphs:
+        return "\n".join("".join(p.xpath("node()").getall()).strip() for p in paragraphs)
+    return best
+
+
+def _review_blocks(sel: Selector) -> list[Selector]:
+    """Elements that each hold one review: the largest group of same-shaped siblings
+    marked as reviews (class, id or test id saying "review", or ``<article>``)."""
+    groups: dict[tuple[str, str], list[Selector]] = {}
+    for node in sel.xpath(
+        "//*[self::article or self::li or self::div or self::section or self::blockquote]"
+        "[contains(translate(concat(@class, ' ', @id, ' ', @data-testid, ' ', @itemprop),"
+        " 'REVIEW', 'review'), 'review') or self::article]"
+    ):
+        if node.xpath(markup._SKIP_ANCESTORS):
+            continue
+        text = _text(node)
+        if len(text) < 30:
+            continue
+        tag = node.xpath("name()").get("")
+        klass = re.sub(r"\d+", "", " ".join(sorted((node.attrib.get("class") or "").split())))
+        parent = node.xpath("..")
+        key = (str(id(parent[0].root)) if parent else "", f"{tag}.{klass}")
+        groups.setdefault(key, []).append(node)
+    if not groups:
+        return []
+
+    # Prefer groups whose members say "review" over bare <article>s, then the largest.
+    def score(item: tuple[tuple[str, str], list[Selector]]) -> tuple[int, int, int]:
+        (_, shape), nodes = item
+        return (int("review" in shape.lower()), len(nodes), sum(len(_text(n)) for n in nodes))
+
+    _, best = max(groups.items(), key=score)
+    if len(best) == 1:
+        # One container marked "reviews": its repeated children are the reviews.
+        children: dict[str, list[Selector]] = {}
+        for child in best[0].xpath("./*"):
+            if len(_text(child)) >= 30:
+                shape = f"{child.xpath('name()').get()}.{child.attrib.get('class', '')}"
+                children.setdefault(shape, []).append(child)
+        repeated = max(children.values(), key=len, default=[])
+        if len(repeated) >= 2:
+            return repeated
+    return best
+
+
+def reviews_from_blocks(
+    sel: Selector, title_id: str | None = None, site: Any = None
+) -> list[dict[str, Any]]:
+    formats = list(site.date_formats) if site is not None else []
+    fields = site.review_fields if site is not None else {}
+    if "source_title_id" in fields:
+        title_id = (override(sel, fields["source_title_id"]) or [title_id])[0]
+    if "block" in fields:
+        spec = fields["block"]
+        blocks = sel.css(spec.css) if spec.css else sel.xpath(spec.xpath)
+    else:
+        blocks = _review_blocks(sel)
+    records = []
+    for block in blocks:
+
+        def pick(name: str, block: Selector = block) -> str | None:
+            values = override(block, fields[name]) if name in fields else []
+            return values[0] if values else None
+
+        body = pick("text") or _body_in(block)
+        rating_text = pick("rating")
+        site_best, named = _rating_scale(site)
+        if rating_text is not None:
+            plain = markup.norm(re.sub(r"<[^>]+>", " ", rating_text))
+            readable = re.search(r"\d|★", plain) or (named and plain.lower() in named)
+            rating = (
+                normalize_rating(plain, site_best, named, worst=_site_worst(site))
+                if readable
+                else None
+            )
+        else:
+            rating = _rating_in(block, site)
+        review_id = pick("source_review_id")
+        if review_id is None:
+            for key in ("data-review-id", "data-id", "id", "data-review"):
+                value = block.attrib.get(key)
+                if value:
+                    review_id = value
+                    break
+        records.append(
+            {
+                "source_review_id": review_id,
+                "source_title_id": title_id,
+                "author": pick("author") or _author_in(block),
+                "rating": rating,
+                "review_date": parse_date(pick("review_date"), formats) or _date_in(block, formats),
+                "text": body,
+            }
+        )
+    ids = Counter(r["source_review_id"] for r in records if r["source_review_id"])
+    for record in records:
+        if record["source_review_id"] and ids[record["source_review_id"]] > 1:
+            record["source_review_id"] = None
+    return records
+
+
+def extract_reviews(
+    sel: Selector, title_id: str | None = None, page_url: str | None = None, site: Any = None
+) -> Extraction:
+    """Reviews on a review page: schema.org items if the page has any, else review blocks."""
+    ld = jsonld_of(sel)
+    base = dict(jsonld_malformed=ld.malformed, jsonld_repaired=ld.repaired)
+    if title_id is None and page_url:
+        title_id = id_from_url(page_url)
+    for method, objects in (
+        ("jsonld", ld.objects),
+        ("microdata", microdata_of(sel)),
+        ("rdfa", rdfa_of(sel)),
+    ):
+        records = reviews_from_objects(objects, title_id, site)
+        if records:
+            return Extraction(records, method, **base)
+    records = reviews_from_blocks(sel, title_id, site)
+    return Extraction(records, "html" if records else "none", **base)
