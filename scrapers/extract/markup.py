@@ -233,8 +233,8 @@ def plot_section(sel: Selector) -> str | None:
             continue
         anchor = heading
         parent = heading.xpath("..")
-        if parent and len(parent[0].xpath("./*")) == 1 and len(_paragraph_text(parent[0])) < 60:
-            anchor = parent[0]
+        if parent and len(_paragraph_text(parent[0])) < 80:
+            anchor = parent[0]  # a wrapper such as <div class="heading"><h2>Plot</h2>[edit]</div>
         parts: list[str] = []
         for sibling in anchor.xpath("following-sibling::*"):
             name = sibling.xpath("name()").get("").lower()
@@ -293,6 +293,41 @@ def genre_links(sel: Selector) -> list[str]:
         if text and len(text) <= 40 and text not in texts:
             texts.append(text)
     return texts if 0 < len(texts) <= 8 else []
+
+
+# Genre words an encyclopedia lead uses ("is a 1999 American science fiction action film").
+LEAD_GENRES = (
+    "science fiction", "sci-fi", "romantic comedy", "black comedy", "comedy-drama",
+    "comedy drama", "psychological thriller", "action", "adventure", "animated", "animation",
+    "biographical", "comedy", "crime", "documentary", "drama", "family", "fantasy",
+    "historical", "horror", "musical", "mystery", "romance", "romantic", "superhero",
+    "thriller", "war", "western", "teen", "sports", "disaster", "spy", "heist", "slasher",
+    "satirical", "neo-noir", "noir", "epic", "period", "coming-of-age", "supernatural",
+    "sitcom", "soap opera", "reality", "talk show", "anthology", "police procedural",
+    "legal drama", "medical drama", "martial arts", "mockumentary", "anime",
+)  # fmt: skip
+_LEAD = re.compile(
+    r"\b(?:is|was)\s+an?\s+(?:\d{4}\s+)?(.{3,120}?)\s+(?:film|movie|television series|tv series|"
+    r"web series|series|miniseries|sitcom|show|programme)\b",
+    re.I,
+)
+
+
+def lead_genres(sel: Selector) -> list[str]:
+    """Genres named in an article's lead sentence, from a fixed list of genre words."""
+    for node in sel.xpath(f"//p[not({_SKIP_ANCESTORS})]")[:6]:
+        text = _paragraph_text(node)
+        match = _LEAD.search(text[:400])
+        if not match:
+            continue
+        phrase = f" {match.group(1).lower()} "
+        found: list[str] = []
+        for word in LEAD_GENRES:
+            if re.search(rf"[\s-]{re.escape(word)}[\s-]", phrase):
+                found.append(word)
+                phrase = phrase.replace(word, " ")
+        return found
+    return []
 
 
 def inner_html(nodes: Any) -> str | None:

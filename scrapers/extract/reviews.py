@@ -147,8 +147,9 @@ def _rating_in(block: Selector, site: Any) -> float | str | None:
         match = _CLASS_RATING.search(node.attrib.get("class", ""))
         if match and _RATING_HINT.search(node.attrib.get("class", "")):
             number = int(match.group(1))
-            # "rated-8" on a 5-star widget counts half stars; "star-rating-4" whole ones.
-            best = site_best or (10 if number > 5 else 5)
+            # "rated-7" counts half stars (out of 10); "star-rating-4" whole ones (of 5).
+            rated = match.group(0).lower().startswith("rated")
+            best = site_best or (10 if rated or number > 5 else 5)
             return normalize_rating(number, best, named)
     for node in block.xpath(".//*[@class or @itemprop]"):
         if not _RATING_HINT.search(_attr_blob(node)):
@@ -170,17 +171,21 @@ def _rating_in(block: Selector, site: Any) -> float | str | None:
 
 
 def _author_in(block: Selector) -> str | None:
-    for xpath in (
-        './/*[@itemprop="author"]',
-        './/*[@rel="author"]',
-        ".//*[@class or @data-testid]",
-    ):
-        for node in block.xpath(xpath):
-            if xpath.endswith("@data-testid]") and not _AUTHOR_HINT.search(_attr_blob(node)):
-                continue
-            name = _text(node)
-            name = re.sub(r"^(?:by|from|review by|reviewed by)\s+", "", name, flags=re.I).strip()
-            if name and len(name) <= 60:
+    def clean(text: str) -> str:
+        return re.sub(r"^(?:by|from|review by|reviewed by)\s+", "", text, flags=re.I).strip()
+
+    candidates = block.xpath('.//*[@itemprop="author"] | .//*[@rel="author"]')
+    candidates += [
+        n
+        for n in block.xpath(".//*[@class or @data-testid]")
+        if _AUTHOR_HINT.search(_attr_blob(n)) and not _RATING_HINT.search(_attr_blob(n))
+    ]
+    for node in candidates:
+        # A link inside the author element is the name; the element may also hold a date.
+        links = node.xpath("self::a | .//a")
+        for name in [_text(a) for a in links] + [_text(node)]:
+            name = clean(name)
+            if name and len(name) <= 60 and not parse_date(name):
                 return name
     match = re.search(r"\b[Bb]y\s+([A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})", _text(block))
     return match.group(1) if match else None
@@ -206,12 +211,14 @@ def _date_in(block: Selector, formats: list[str]) -> str | None:
 
 
 def _body_in(block: Selector) -> str | None:
+    """The review's text: the longest element marked as body / text / content that is not
+    a footer ("12 of 20 found this helpful ... Permalink"), else its paragraphs."""
     best, best_len = None, 0
     for node in block.xpath(".//*[@class or @itemprop or @data-testid]"):
         if not _BODY_HINT.search(_attr_blob(node)) or _AUTHOR_HINT.search(_attr_blob(node)):
             continue
         text = _text(node)
-        if _FOOTER.search(text) and len(text) < 80:
+        if _FOOTER.search(text):
             continue
         if len(text) > best_len:
             best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
@@ -220,7 +227,7 @@ def _body_in(block: Selector) -> str | None:
     paragraphs = [
         p
         for p in block.xpath(".//p | .//blockquote")
-        if len(_text(p)) >= 20 and not (_FOOTER.search(_text(p)) and len(_text(p)) < 80)
+        if len(_text(p)) >= 20 and not _FOOTER.search(_text(p))
     ]
     if paragraphs:
         return "\n".join("".join(p.xpath("node()").getall()).strip() for p in paragraphs)
@@ -243,8 +250,9 @@ def _review_blocks(sel: Selector) -> list[Selector]:
             continue
         tag = node.xpath("name()").get("")
         klass = re.sub(r"\d+", "", " ".join(sorted((node.attrib.get("class") or "").split())))
-        parent = node.xpath("..")
-        key = (str(id(parent[0].root)) if parent else "", f"{tag}.{klass}")
+        parent = node.root.getparent()
+        where = parent.getroottree().getpath(parent) if parent is not None else ""
+        key = (where, f"{tag}.{klass}")
         groups.setdefault(key, []).append(node)
     if not groups:
         return []

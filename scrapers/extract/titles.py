@@ -201,6 +201,28 @@ def _skip_reason(page: _Page) -> str | None:
     return None
 
 
+_ARTICLE_TV = re.compile(
+    r"\b(?:television|tv|web)\s+(?:series|programme|program|show)\b|\bminiseries\b|\bsitcom\b",
+    re.I,
+)
+_ARTICLE_FILM = re.compile(r"\b(?:film|movie)\b", re.I)
+
+
+def _article_type_hint(page: _Page) -> str | None:
+    """'tv' / 'movie' from how an article describes its subject ("2003 film by ...")."""
+    for _, obj in page.structured:
+        if non_title_reason(types_of(obj)) != "not_a_title":
+            continue
+        blurb = " ".join(
+            filter(None, [text_of(obj.get("headline")), text_of(obj.get("description"))])
+        )
+        if _ARTICLE_TV.search(blurb):
+            return "tv"
+        if _ARTICLE_FILM.search(blurb):
+            return "movie"
+    return None
+
+
 def _looks_like_title_page(page: _Page) -> bool:
     """No structured data says so: a heading plus at least two title-describing fact rows
     (release, director, seasons, runtime, genre ...), or the site file's title URLs."""
@@ -244,9 +266,13 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         method, obj = "opengraph", {}
     else:
         reason = _skip_reason(page)
-        if reason and not (site is not None and site.title_urls.matches(page_url)):
+        forced = site is not None and site.title_urls.matches(page_url)
+        # An article page (an encyclopedia's, say) may still describe one title.
+        if reason and reason != "not_a_title" and not forced:
             return Extraction([], "skipped", skipped=reason, **base)
         if not _looks_like_title_page(page):
+            if reason:
+                return Extraction([], "skipped", skipped=reason, **base)
             return Extraction([], "none", **base)
         method, obj = "html", {}
 
@@ -277,7 +303,7 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
     if kind is None and facts.has_any(markup.TV_EVIDENCE[:8]):
         kind = "tv"
     if kind is None:
-        kind = markup.type_hint_of_heading(sel)
+        kind = markup.type_hint_of_heading(sel) or _article_type_hint(page)
     if kind is None and facts.has_any(markup.MOVIE_EVIDENCE):
         kind = "movie"
     if kind is None and page_url:
@@ -344,6 +370,7 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
             *(labels_of(o.get("genre")) for o in others),
             facts.list_values(markup.GENRE_LABELS),
             markup.genre_links(sel),
+            markup.lead_genres(sel) if method == "html" else [],
         )
         or []
     )
