@@ -47,9 +47,24 @@ class PageLinks:
     texts: dict[str, str] = field(default_factory=dict)  # url -> its first anchor text
 
 
+# Query parameters that only track where a click came from: the same page without them.
+_TRACKING = re.compile(
+    r"^(?:ref|ref_|refsrc|ref_src|utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|igshid|"
+    r"yclid|spm|trk|tracking)$",
+    re.I,
+)
+
+
 def _clean(url: str) -> str:
+    """Absolute URL without fragment and tracking parameters (``?ref_=nav``, ``utm_*``)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
+    query = parts.query
+    if query:
+        kept = [
+            (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _TRACKING.match(k)
+        ]
+        query = urlencode(kept)
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def base_url(sel: Selector, page_url: str) -> str:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +48,8 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _LABEL_TEXT = re.compile(r"^\s*([A-Za-z][\w .'/&-]{1,30}?)\s*:\s*(\S.*)$", re.S)
-_SKIP_ANCESTORS = (
-    "ancestor::*[self::nav or self::header or self::footer or self::aside or self::form]"
-)
+# Site furniture that holds no facts about the title (a sidebar <aside> may, so it counts).
+_SKIP_ANCESTORS = "ancestor::*[self::nav or self::header or self::footer or self::form]"
 
 
 def norm(text: str | None) -> str:
@@ -164,6 +164,11 @@ def main_heading(sel: Selector) -> str | None:
     return None
 
 
+_DISAMBIGUATION = re.compile(
+    r"\s*\((?:((?:18|19|20)\d\d)\s+)?(?:[A-Z][\w-]*\s+)?(?:film|movie|tv series|television series|"
+    r"miniseries|tv program|tv programme|series|animated series|web series)\)\s*$",
+    re.I,
+)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—•:]\s+[^-|–—•]{2,60}$")
 _YEAR_SUFFIX = re.compile(
     r"\s*\((?:(?:tv\s+)?(?:mini[- ]?)?(?:series|movie|film|show|video)\s+)?"
@@ -183,6 +188,10 @@ def clean_title(text: str | None, site_name: str | None = None) -> tuple[str | N
             if text.lower().endswith(f"{sep}{site_name.lower()}"):
                 text = text[: -len(sep) - len(site_name)]
     year = None
+    match = _DISAMBIGUATION.search(text)  # an encyclopedia's "Foo (2003 film)"
+    if match:
+        year = int(match.group(1)) if match.group(1) else None
+        text = text[: match.start()]
     match = _YEAR_SUFFIX.search(text)
     if not match:
         stripped = _TITLE_SUFFIX.sub("", text)
@@ -215,11 +224,21 @@ def _paragraph_text(node: Selector) -> str:
 
 
 def plot_section(sel: Selector) -> str | None:
-    """The paragraphs under a "Plot" / "Synopsis" / "Storyline" heading (inner HTML kept)."""
+    """The paragraphs under a "Plot" / "Synopsis" / "Storyline" heading (inner HTML kept);
+    the first such section that is not a generated blurb."""
+    for text in plot_sections(sel):
+        if not is_generated_summary(text):
+            return text
+    return None
+
+
+def plot_sections(sel: Selector) -> Iterator[str]:
+    """Every plot-headed section's paragraphs, in page order."""
     for heading in sel.xpath(
         "//*[self::h2 or self::h3 or self::h4 or self::h5 or self::dt or self::strong or self::b]"
     ):
-        if not PLOT_HEADINGS.match(_paragraph_text(heading)):
+        label = re.sub(r"\[\s*edit\s*\]", "", _paragraph_text(heading), flags=re.I)
+        if not PLOT_HEADINGS.match(label):
             continue
         if heading.xpath(_SKIP_ANCESTORS):
             continue
@@ -229,7 +248,7 @@ def plot_section(sel: Selector) -> str | None:
             dd = heading.xpath("following-sibling::dd[1]")
             text = _paragraph_text(dd[0]) if dd else ""
             if len(text) >= 30:
-                return "".join(dd[0].xpath("node()").getall()).strip()
+                yield "".join(dd[0].xpath("node()").getall()).strip()
             continue
         anchor = heading
         parent = heading.xpath("..")
@@ -249,7 +268,8 @@ def plot_section(sel: Selector) -> str | None:
             if len(parts) >= 12:
                 break
         if parts:
-            return "\n".join(parts)
+            yield "\n".join(parts)
+            continue
         # A heading inside a container whose other text is the plot.
         container = heading.xpath("..")
         if container:
@@ -259,8 +279,7 @@ def plot_section(sel: Selector) -> str | None:
                 if len(t) >= 30
             ]
             if texts:
-                return "\n".join(texts)
-    return None
+                yield "\n".join(texts)
 
 
 def longest_paragraph(sel: Selector, title: str | None = None) -> str | None:

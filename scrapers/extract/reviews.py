@@ -20,7 +20,9 @@ from scrapers.extract.structured import jsonld_of, microdata_of, rdfa_of, types_
 from scrapers.extract.values import normalize_rating, parse_date
 
 _RATING_HINT = re.compile(r"rating|score|stars?|grade|rated", re.I)
-_AUTHOR_HINT = re.compile(r"author|user|byline|reviewer|critic|display-name|username|profile", re.I)
+_AUTHOR_HINT = re.compile(
+    r"author|user|byline|reviewer|critic|display-name|username|profile|(?:^|\s)name(?:$|\s)", re.I
+)
 _DATE_HINT = re.compile(r"date|time|posted|published", re.I)
 _BODY_HINT = re.compile(r"body|text|content|comment|review-?text|description|copy|excerpt", re.I)
 _CLASS_RATING = re.compile(r"(?:rated|rating|stars?|score)[-_]?(\d{1,3})\b", re.I)
@@ -175,11 +177,19 @@ def _author_in(block: Selector) -> str | None:
         return re.sub(r"^(?:by|from|review by|reviewed by)\s+", "", text, flags=re.I).strip()
 
     candidates = block.xpath('.//*[@itemprop="author"] | .//*[@rel="author"]')
-    candidates += [
+    hinted = [
         n
         for n in block.xpath(".//*[@class or @data-testid]")
         if _AUTHOR_HINT.search(_attr_blob(n)) and not _RATING_HINT.search(_attr_blob(n))
     ]
+    # The innermost marked elements first: "display-name-date" wraps name and date.
+    paths = [n.root.getroottree().getpath(n.root) for n in hinted]
+    innermost = [
+        n
+        for n, p in zip(hinted, paths, strict=True)
+        if not any(q.startswith(p + "/") for q in paths)
+    ]
+    candidates += innermost + [n for n in hinted if n not in innermost]
     for node in candidates:
         # A link inside the author element is the name; the element may also hold a date.
         links = node.xpath("self::a | .//a")
@@ -220,6 +230,12 @@ def _body_in(block: Selector) -> str | None:
         text = _text(node)
         if _FOOTER.search(text):
             continue
+        # The body does not hold the author, rating or date: those sit beside it.
+        if node.xpath(".//time") or any(
+            _AUTHOR_HINT.search(_attr_blob(m)) or _RATING_HINT.search(_attr_blob(m))
+            for m in node.xpath(".//*[@class or @data-testid]")
+        ):
+            continue
         if len(text) > best_len:
             best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
     if best_len >= 20:
@@ -234,9 +250,40 @@ def _body_in(block: Selector) -> str | None:
     return best
 
 
+def _repeated_groups(sel: Selector) -> list[list[Selector]]:
+    """Sibling elements of one shape (tag and classes), two or more, each holding prose
+    and a date, rating or author: the usual shape of a list of reviews."""
+    groups = []
+    for parent in sel.xpath(f"//*[count(*) >= 2][not({markup._SKIP_ANCESTORS})]"):
+        shapes: dict[str, list[Selector]] = {}
+        for child in parent.xpath("./*"):
+            shape = f"{child.xpath('name()').get()}.{child.attrib.get('class', '')}"
+            shapes.setdefault(shape, []).append(child)
+        for nodes in shapes.values():
+            if len(nodes) < 2:
+                continue
+            good = [
+                n
+                for n in nodes
+                if len(_text(n)) >= 40
+                and (
+                    n.xpath(".//time")
+                    or n.xpath(".//*[@class]")
+                    and any(
+                        _RATING_HINT.search(_attr_blob(m)) or _DATE_HINT.search(_attr_blob(m))
+                        for m in n.xpath(".//*[@class]")
+                    )
+                )
+            ]
+            if len(good) == len(nodes):
+                groups.append(nodes)
+    return groups
+
+
 def _review_blocks(sel: Selector) -> list[Selector]:
     """Elements that each hold one review: the largest group of same-shaped siblings
-    marked as reviews (class, id or test id saying "review", or ``<article>``)."""
+    marked as reviews (class, id or test id saying "review", or ``<article>``), else
+    the largest group of same-shaped siblings that read like reviews."""
     groups: dict[tuple[str, str], list[Selector]] = {}
     for node in sel.xpath(
         "//*[self::article or self::li or self::div or self::section or self::blockquote]"
@@ -255,7 +302,8 @@ def _review_blocks(sel: Selector) -> list[Selector]:
         key = (where, f"{tag}.{klass}")
         groups.setdefault(key, []).append(node)
     if not groups:
-        return []
+        repeated = _repeated_groups(sel)
+        return max(repeated, key=lambda g: sum(len(_text(n)) for n in g), default=[])
 
     # Prefer groups whose members say "review" over bare <article>s, then the largest.
     def score(item: tuple[tuple[str, str], list[Selector]]) -> tuple[int, int, int]:

@@ -22,8 +22,9 @@ _WRAPPERS = re.compile(
 )
 _LINE_COMMENT = re.compile(r"^\s*//.*$", re.M)
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-# Properties whose values are followed into when looking for the page's main items.
-_CONTAINERS = ("@graph", "mainEntity", "mainEntityOfPage", "about")
+# Properties whose values are followed into when looking for the page's main items
+# (not ``about``: a news story about a film is not the film's page).
+_CONTAINERS = ("@graph", "mainEntity")
 
 
 @dataclass
@@ -114,8 +115,7 @@ def _unescape_strings(data: Any) -> Any:
 
 
 def flatten(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
-    """Typed objects at the top of JSON-LD data, in ``@graph`` and under the
-    properties that point at the page's subject (``mainEntity``, ``about``)."""
+    """Typed objects at the top of JSON-LD data, in ``@graph`` and under ``mainEntity``."""
     if depth > 4:
         return
     if isinstance(data, list):

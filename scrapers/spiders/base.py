@@ -90,6 +90,7 @@ class CatalogSpider(scrapy.Spider):
         self.budget_hit: set[str] = set()
         self.page_log: list[dict[str, Any]] = []
         self.title_urls: set[str] = set()
+        self.title_ids: defaultdict[str, set[str]] = defaultdict(set)
         self.page_links_of: dict[str, set[str]] = {}
 
     @classmethod
@@ -286,7 +287,9 @@ class CatalogSpider(scrapy.Spider):
             record = result.records[0]
             self.title_urls.add(response.url)
             self.title_urls.add(record["url"])
-            self.count(f"source/{source}/titles")
+            if record["source_title_id"] not in self.title_ids[source]:
+                self.title_ids[source].add(record["source_title_id"])
+                self.count(f"source/{source}/titles")  # distinct titles, not pages
             for name in result.missing:
                 self.count(f"missing/{name}")
                 self.count(f"source/{source}/missing_{name}")

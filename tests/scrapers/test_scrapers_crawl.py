@@ -221,7 +221,9 @@ def test_every_trouble_page_is_accounted_for(crawl):
             ]
             assert len(twins) == 2
         elif t.kind == "duplicate_link":
-            assert set(by_path[(t.site, t.path)]) == {200}
+            # "?ref=featured" only tracks the click: the crawler asks for the title once.
+            assert (t.site, t.path) not in by_path
+            assert set(by_path[(t.site, t.path.split("?")[0])]) == {200}
         elif t.kind == "broken_link":
             assert set(by_path[(t.site, t.path)]) == {404}
         elif t.kind == "private_link":
@@ -232,7 +234,7 @@ def test_every_trouble_page_is_accounted_for(crawl):
     malformed = kinds["malformed_jsonld"]
     extraction = lst_stats["extraction"]
     assert extraction.get("jsonld_malformed", 0) + extraction.get("jsonld_repaired", 0) == malformed
-    assert lst_stats["drops"] == {"duplicate": kinds["duplicate_link"]}
+    assert lst_stats["drops"] == {}
     assert rev_stats["drops"] == {
         "rating_out_of_range": kinds["bad_review_rating"],
         "missing_text": kinds["bad_review_text"],
