@@ -69,6 +69,8 @@ class Facts:
 
     def add(self, label: str, node: Selector | None, value: str) -> None:
         label = _label(label)
+        # "Release Date (Theaters)" -> "release date"; "Genre(s)" -> "genre"
+        label = re.sub(r"\s*\(.*?\)\s*", " ", label).strip() or label
         if label and len(label) <= 40 and value and label not in self.values:
             self.values[label] = value
             if node is not None:

@@ -133,8 +133,10 @@ def _text(node: Selector) -> str:
 
 def _rating_in(block: Selector, site: Any) -> float | str | None:
     site_best, named = _rating_scale(site)
-    for node in block.xpath(".//*[@data-rating or @data-score or @data-value][not(self::input)]"):
-        for key in ("data-rating", "data-score", "data-value"):
+    for node in block.xpath(
+        ".//*[@data-rating or @data-score or @data-value or @score or @rating][not(self::input)]"
+    ):
+        for key in ("data-rating", "data-score", "data-value", "score", "rating"):
             value = node.attrib.get(key)
             if value not in (None, ""):
                 best = node.attrib.get("data-best") or node.attrib.get("data-max") or site_best
@@ -157,11 +159,18 @@ def _rating_in(block: Selector, site: Any) -> float | str | None:
         if not _RATING_HINT.search(_attr_blob(node)):
             continue
         text = _text(node)
-        if text and len(text) <= 24:
-            if named and text.strip().lower() in named:
-                return named[text.strip().lower()]
-            if re.search(r"\d|★", text):
-                return normalize_rating(text, site_best, named)
+        if named and text.strip().lower() in named:
+            return named[text.strip().lower()]
+        if text and len(text) <= 24 and re.search(r"\d|★", text):
+            return normalize_rating(text, site_best, named)
+        # "Original Score: 3.5/5", "Score: B+" inside a longer line.
+        match = re.search(
+            r"(?:score|rating|grade)\s*:?\s*(\d{1,3}(?:[.,]\d+)?\s*(?:/|out of)\s*\d{1,3}|[A-DF][+-]?)(?![\w+-])",
+            text,
+            re.I,
+        )
+        if match:
+            return normalize_rating(match.group(1), site_best, named)
     text = _text(block)
     match = re.search(r"(?<![\w.])(\d{1,3}(?:[.,]\d)?)\s*(?:/|out of)\s*(10|5|100)\b", text)
     if match:

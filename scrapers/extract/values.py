@@ -216,6 +216,14 @@ def _number(text: str) -> float | None:
         return None
 
 
+# Letter grades critics give, on a 10-point scale (A+ is the top, F the bottom).
+LETTER_GRADES = {
+    "A+": 10.0, "A": 9.5, "A-": 9.0, "B+": 8.5, "B": 8.0, "B-": 7.0, "C+": 6.5, "C": 6.0,
+    "C-": 5.0, "D+": 4.5, "D": 4.0, "D-": 3.0, "F": 1.0,
+}  # fmt: skip
+_GRADE = re.compile(r"(?:^|[\s:(])([A-DF][+-]?)(?=$|[\s).,;])")
+
+
 def read_rating(value: Any, best: Any = None) -> tuple[float | None, float | None]:
     """(value, scale) from how a rating is written: 8, "8/10", "4 out of 5", "85%",
     "★★★½☆". The scale is ``best`` when the site states it, else what the text says."""
@@ -239,6 +247,9 @@ def read_rating(value: Any, best: Any = None) -> tuple[float | None, float | Non
     match = _NUMBER.search(text)
     if match:
         return _number(match.group(0)), scale
+    match = _GRADE.search(text.replace("−", "-").replace("–", "-"))
+    if match:
+        return LETTER_GRADES[match.group(1)], 10.0
     return None, scale
 
 
@@ -263,7 +274,9 @@ def normalize_rating(
     number, scale = read_rating(value, best)
     if number is None or number != number:  # unreadable, or NaN
         return str(value)
-    scale = scale or float(default_best)
+    if not scale:
+        # No scale stated: a number above 10 is out of 100 (critics' 0-100 scores).
+        scale = 100.0 if float(default_best) < number <= 100 else float(default_best)
     low = _number(str(worst)) if worst not in (None, "") else 0.0
     if scale <= 0 or number < (low or 0.0) or number > scale:
         # Impossible on its own scale: the pipeline drops it as out of range.

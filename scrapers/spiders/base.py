@@ -241,8 +241,14 @@ class CatalogSpider(scrapy.Spider):
             else:
                 if not self.worth_following(source, url):
                     continue
+                reviews = self.looks_like_reviews(site, url) and not site.title_urls.matches(url)
+                if reviews and not self.emits_reviews:
+                    continue
                 priority = 20 if self.looks_like_title(site, url) else 5
-                req = self.request(url, source, self.parse_page, hops=1, priority=priority)
+                req = self.request(
+                    url, source, self.parse_page, hops=1, priority=priority,
+                    role="reviews" if reviews else "page",
+                )  # fmt: skip
             if req is not None:
                 yield req
 
@@ -326,7 +332,15 @@ class CatalogSpider(scrapy.Spider):
             if url == links.next_page or not self.worth_following(source, url):
                 continue
             if self.looks_like_reviews(site, url) and not site.title_urls.matches(url):
-                continue  # reviews pages are reached from their title (on_title)
+                # Reviews pages are reached from their title (on_title); one linked from
+                # elsewhere (a home page, a "latest reviews" list) still is one.
+                if self.emits_reviews:
+                    req = self.request(
+                        url, source, self.parse_page, hops=hops + 1, priority=15, role="reviews"
+                    )
+                    if req is not None:
+                        yield req
+                continue
             title_like = self.looks_like_title(site, url)
             priority = 20 if title_like else (10 if site.listing_urls.matches(url) else 0)
             req = self.request(url, source, self.parse_page, hops=hops + 1, priority=priority)

@@ -210,7 +210,9 @@ def test_every_trouble_page_is_accounted_for(crawl):
         elif t.kind == "non_utf8":
             assert listings[key]["title"] == title_of[key].name and not title_of[key].name.isascii()
         elif t.kind == "transient_500":
-            assert by_path[(t.site, t.path)][:2] == [500, 200], t
+            # One 500, then 200s (the two spiders ask concurrently; the log order may vary).
+            assert sorted(by_path[(t.site, t.path)]).count(500) == 1, t
+            assert 200 in by_path[(t.site, t.path)], t
         elif t.kind == "slow":
             assert 200 in by_path[(t.site, t.path)]
         elif t.kind == "duplicate_title":

@@ -246,7 +246,16 @@ def test_parse_date(value, expected):
         (3.5, 5, 7),
         ("n/a", None, "n/a"),
         (None, None, None),
-        (42, None, 42),
+        # No scale stated: above 10 reads as a 0-100 score; impossible values pass on
+        # (out of range) so the pipeline drops them with a reason.
+        (42, None, 4.2),
+        (85, "100", 8.5),
+        (0, "100", 1),
+        (11, "10", 11),
+        (101, None, 101),
+        ("B+", None, 8.5),
+        ("★★★½☆", None, 7),
+        ("Rated 4 out of 5", None, 8),
     ],
 )
 def test_parse_rating(value, best, expected):
