@@ -80,6 +80,7 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "robots_forbidden": stats.get("robotstxt/forbidden", 0),
         "extraction": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("extract/")},
         "outcomes": outcomes,
+        "skipped": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("skipped/")},
         "missing_fields": {
             k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("missing/")
         },

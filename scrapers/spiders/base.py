@@ -135,6 +135,8 @@ class CatalogSpider(scrapy.Spider):
         }
         self.page_log.append(entry)
         self.count(f"outcome/{outcome}")
+        if outcome == "skipped" and detail:
+            self.count(f"skipped/{detail}")
         self.count(f"source/{source}/{outcome}")
 
     # -- requests -----------------------------------------------------------------------
