@@ -10,13 +10,36 @@ from urllib.parse import parse_qsl, urlsplit
 from parsel import Selector
 
 # Trailing path segments that name a tab of a page, not the thing itself.
-_GENERIC_SEGMENTS = frozenset(
+# Sub-pages of a title (its cast, photos, trivia ...): about the title, not the title page.
+TAB_SEGMENTS = frozenset(
+    {
+        "fullcredits", "credits", "cast", "crew", "full-cast", "cast-crew", "cast-and-crew",
+        "episodes", "episode-guide", "episodeguide", "photos", "photogallery", "mediaindex",
+        "media", "images", "videos", "videogallery", "trailers", "trivia", "quotes", "goofs",
+        "awards", "releaseinfo", "release-dates", "releases", "technical", "locations",
+        "taglines", "keywords", "parentalguide", "soundtrack", "seasons", "where-to-watch",
+        "news", "plotsummary", "companycredits", "faq", "alternateversions", "crazycredits",
+        "movieconnections", "externalreviews", "externalsites", "ratings", "lists", "likes",
+        "fans", "members", "watchers", "similar", "recommendations", "changes", "translations",
+    }
+)  # fmt: skip
+_GENERIC_SEGMENTS = TAB_SEGMENTS | frozenset(
     {
         "reviews", "review", "user-reviews", "userreviews", "critic-reviews", "critics",
         "main", "details", "overview", "index", "index.html", "info", "summary", "plot",
-        "synopsis", "cast", "about", "page", "amp",
+        "synopsis", "about", "page", "amp", "activity", "by",
     }
 )  # fmt: skip
+
+
+def is_title_subpage(url: str | None) -> bool:
+    """True for a title's tab page ("/title/tt0133093/fullcredits", ".../photos")."""
+    if not url:
+        return False
+    segments = [s for s in urlsplit(url).path.lower().split("/") if s]
+    return len(segments) >= 2 and segments[-1] in TAB_SEGMENTS
+
+
 _SCRIPT = re.compile(r"\.(?:php|aspx?|jsp|cgi|pl)$", re.I)
 
 

@@ -39,7 +39,14 @@ TITLE_EVIDENCE = (
 )  # fmt: skip
 PLOT_HEADINGS = re.compile(
     r"^\s*(?:the\s+)?(?:plot(?:\s+summary)?|synopsis|storyline|story|summary|overview|"
-    r"premise|about(?: the (?:film|movie|show|series))?|description|the story)\s*:?\s*$",
+    r"premise|about(?: the (?:film|movie|show|series))?|description|the story)"
+    r"(?:\s+by\s+[^.]{2,60})?\s*:?\s*$",
+    re.I,
+)
+# Headings of sections whose prose is opinion, not plot.
+NOT_PLOT_HEADINGS = re.compile(
+    r"\b(?:reviews?|critics?|consensus|verdict|comments?|opinion|reception|what (?:people|fans|critics) say|"
+    r"audience says|our take|rating)\b",
     re.I,
 )
 _BOILERPLATE = re.compile(
@@ -54,6 +61,16 @@ _SKIP_ANCESTORS = "ancestor::*[self::nav or self::header or self::footer or self
 
 def norm(text: str | None) -> str:
     return " ".join((text or "").split())
+
+
+def spaced_text(node: Selector) -> str:
+    """An element's text with its text pieces apart ("<span>Drama</span><span>Horror</span>"
+    is "Drama Horror", not "DramaHorror")."""
+    return norm(" ".join(node.xpath(".//text()").getall()))
+
+
+def markup_text(fragment: str) -> str:
+    return norm(re.sub(r"<[^>]+>", " ", fragment))
 
 
 def _label(text: str) -> str:
@@ -82,6 +99,13 @@ class Facts:
                 return self.values[label]
         return None
 
+    def first_matching(self, pattern: re.Pattern[str]) -> str | None:
+        """The first row (page order) whose label matches ``pattern``."""
+        for label, value in self.values.items():
+            if value and pattern.search(label):
+                return value
+        return None
+
     def first_label(self, labels: tuple[str, ...]) -> str | None:
         for label in labels:
             if self.values.get(label):
@@ -107,10 +131,36 @@ class Facts:
                 items = [norm(t) for t in node.xpath(".//li").xpath("string()").getall()]
                 if [t for t in items if t]:
                     return [t for t in items if t]
+                # Sibling elements that CSS alone separates: <span>Drama</span><span>Horror</span>
+                children = _value_children(node, label)
+                if len(children) >= 2:
+                    return children
             text = self.values.get(label)
             if text:
                 return [t.strip() for t in re.split(r"\s*[,/|·•;]\s*", text) if t.strip()]
         return []
+
+
+RELEASE_LABEL = re.compile(
+    r"\b(?:release|released|premiere|premiered|first aired|aired|air date|original run|"
+    r"in theaters|debut)\b",
+    re.I,
+)
+
+
+def _value_children(node: Selector, label: str) -> list[str]:
+    """The texts of a value's child elements, when they are all it holds (a label element
+    such as ``<strong>Genres:</strong>`` left out, a single wrapper looked into)."""
+    children = [c for c in node.xpath("./*") if norm(c.xpath("string()").get())]
+    if children and _label(norm(children[0].xpath("string()").get())).rstrip(":") == label:
+        children = children[1:]
+    while len(children) == 1 and len(children[0].xpath("./*")) >= 2:
+        children = [c for c in children[0].xpath("./*") if norm(c.xpath("string()").get())]
+    texts = [norm(c.xpath("string()").get()) for c in children]
+    whole = norm(node.xpath("string()").get()).replace(" ", "")
+    if len(texts) >= 2 and whole.endswith("".join(texts).replace(" ", "")):
+        return texts
+    return []
 
 
 def facts_of(sel: Selector) -> Facts:
@@ -120,17 +170,13 @@ def facts_of(sel: Selector) -> Facts:
         head = row.xpath("./th")
         cells = row.xpath("./td")
         if head and cells:
-            facts.add(
-                head[0].xpath("string()").get(""), cells[0], norm(cells[0].xpath("string()").get())
-            )
+            facts.add(head[0].xpath("string()").get(""), cells[0], spaced_text(cells[0]))
         elif len(cells) == 2:
-            facts.add(
-                cells[0].xpath("string()").get(""), cells[1], norm(cells[1].xpath("string()").get())
-            )
+            facts.add(cells[0].xpath("string()").get(""), cells[1], spaced_text(cells[1]))
     for dt in sel.xpath(f"//dt[not({_SKIP_ANCESTORS})]"):
         dd = dt.xpath("following-sibling::dd[1]")
         if dd:
-            facts.add(dt.xpath("string()").get(""), dd[0], norm(dd[0].xpath("string()").get()))
+            facts.add(dt.xpath("string()").get(""), dd[0], spaced_text(dd[0]))
     # "<li><b>Director:</b> Someone</li>", "<span class=label>Genre</span><span>..</span>"
     for node in sel.xpath(
         f"//*[self::li or self::p or self::div or self::span][not({_SKIP_ANCESTORS})]"
@@ -140,7 +186,7 @@ def facts_of(sel: Selector) -> Facts:
         if not first:
             continue
         label = norm(first[0].xpath("string()").get())
-        whole = norm(node.xpath("string()").get())
+        whole = spaced_text(node)
         if not label or len(label) > 32 or not whole.startswith(label):
             continue
         rest = whole[len(label) :].lstrip(" :\u00a0").strip()
@@ -237,7 +283,9 @@ def plot_section(sel: Selector) -> str | None:
 def plot_sections(sel: Selector) -> Iterator[str]:
     """Every plot-headed section's paragraphs, in page order."""
     for heading in sel.xpath(
-        "//*[self::h2 or self::h3 or self::h4 or self::h5 or self::dt or self::strong or self::b]"
+        "//*[self::h2 or self::h3 or self::h4 or self::h5 or self::h6 or self::dt or self::strong"
+        " or self::b or self::span or self::div or self::p or self::label or contains(name(), '-')]"
+        "[string-length(normalize-space(.)) < 60]"
     ):
         label = re.sub(r"\[\s*edit\s*\]", "", _paragraph_text(heading), flags=re.I)
         if not PLOT_HEADINGS.match(label):
@@ -284,6 +332,41 @@ def plot_sections(sel: Selector) -> Iterator[str]:
                 yield "\n".join(texts)
 
 
+def marked_plots(sel: Selector) -> list[str]:
+    """Elements the page marks as the synopsis (``itemprop=description``, a class or test
+    id naming synopsis / overview / plot / storyline), longest first."""
+    found = []
+    for node in sel.xpath(
+        f"//*[not({_SKIP_ANCESTORS})][@itemprop='description' or "
+        "contains(translate(concat(@class, ' ', @data-qa, ' ', @data-testid, ' ', @id),"
+        " 'SYNOPVERWLT', 'synopverwlt'), 'synopsis') or "
+        "contains(translate(concat(@class, ' ', @data-qa, ' ', @data-testid, ' ', @id),"
+        " 'SYNOPVERWLT', 'synopverwlt'), 'overview') or "
+        "contains(translate(concat(@class, ' ', @data-qa, ' ', @data-testid, ' ', @id),"
+        " 'SYNOPVERWLT', 'synopverwlt'), 'storyline') or "
+        "contains(translate(concat(@class, ' ', @data-qa, ' ', @data-testid, ' ', @id),"
+        " 'SYNOPVERWLT', 'synopverwlt'), 'plot')]"
+    ):
+        text = _paragraph_text(node)
+        if 40 <= len(text) <= 5000 and not _BOILERPLATE.search(text[:200]):
+            label = re.sub(r"\[\s*edit\s*\]", "", text, flags=re.I)
+            if PLOT_HEADINGS.match(label):
+                continue
+            paragraphs = [
+                "".join(p.xpath("node()").getall()).strip()
+                for p in node.xpath(".//p")
+                if len(_paragraph_text(p)) >= 20
+            ]
+            if paragraphs:  # the prose, without a tagline or heading beside it
+                body = "\n".join(paragraphs)
+                found.append((len(markup_text(body)), body))
+            else:
+                found.append((len(text), "".join(node.xpath("node()").getall()).strip()))
+    # The innermost marked element tends to be the text itself: prefer shorter ones
+    # that are not just a heading plus the text.
+    return [html for _, html in sorted(found)]
+
+
 def longest_paragraph(sel: Selector, title: str | None = None) -> str | None:
     """The longest plot-like paragraph in the page's main content, if any."""
     best, best_len = None, 0
@@ -294,6 +377,13 @@ def longest_paragraph(sel: Selector, title: str | None = None) -> str | None:
         if _BOILERPLATE.search(text) or is_generated_summary(text):
             continue
         if len(node.xpath(".//a")) > 6:  # a link list, not prose
+            continue
+        section = (
+            node.xpath("preceding::*[self::h1 or self::h2 or self::h3 or self::h4][1]")
+            .xpath("string()")
+            .get("")
+        )
+        if NOT_PLOT_HEADINGS.search(section):
             continue
         if len(text) > best_len:
             best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
@@ -342,12 +432,13 @@ def lead_genres(sel: Selector) -> list[str]:
         if not match:
             continue
         phrase = f" {match.group(1).lower()} "
-        found: list[str] = []
+        found: list[tuple[int, str]] = []
         for word in LEAD_GENRES:
-            if re.search(rf"[\s-]{re.escape(word)}[\s-]", phrase):
-                found.append(word)
-                phrase = phrase.replace(word, " ")
-        return found
+            hit = re.search(rf"[\s-]{re.escape(word)}[\s-]", phrase)
+            if hit:
+                found.append((hit.start(), word))
+                phrase = phrase[: hit.start() + 1] + " " * len(word) + phrase[hit.end() - 1 :]
+        return [word for _, word in sorted(found)]
     return []
 
 

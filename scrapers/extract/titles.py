@@ -20,6 +20,7 @@ from scrapers.extract.common import (
     Extraction,
     canonical_url,
     id_from_url,
+    is_title_subpage,
     labels_of,
     override,
     text_of,
@@ -56,6 +57,9 @@ _URL_TV = re.compile(r"/(?:tv|series|shows?|tvshows?|tv-series|tv-shows?|serie|s
 _URL_MOVIE = re.compile(r"/(?:movies?|films?|m)/", re.I)
 
 
+_RUN = re.compile(r"\(((?:18|19|20)\d\d)\s*[-–]\s*(?:(?:18|19|20)\d\d|present|now)?\s*\)")
+
+
 def _is_title_object(obj: dict[str, Any]) -> bool:
     return any(title_type_of(t) in ("movie", "tv") for t in types_of(obj))
 
@@ -84,9 +88,11 @@ def _names_match(a: str | None, b: str | None) -> bool:
 
 
 def _release_candidates(
-    obj: dict[str, Any], formats: list[str]
+    obj: dict[str, Any], formats: list[str], month_first: bool = False
 ) -> list[tuple[str | None, int | None]]:
-    """(ISO date or None, year) from an item's own release fields, most specific first."""
+    """(ISO date or None, year) from an item's own release fields, most specific first.
+    ``dateCreated`` / ``dateModified`` count only when the item has no release field:
+    some sites date the database entry with them, not the title."""
     found: list[tuple[str | None, int | None]] = []
     events = obj.get("releasedEvent") or obj.get("releaseEvent") or []
     for event in events if isinstance(events, list) else [events]:
@@ -96,11 +102,15 @@ def _release_candidates(
             else text_of(event)
         )
         if value:
-            found.append((parse_date(value, formats), parse_year(value)))
-    for key in ("startDate", "datePublished", "dateCreated", "copyrightYear"):
+            found.append((parse_date(value, formats, month_first), parse_year(value)))
+    for key in ("startDate", "datePublished", "releaseDate", "copyrightYear"):
         value = text_of(obj.get(key))
         if value:
-            found.append((parse_date(value, formats), parse_year(value)))
+            found.append((parse_date(value, formats, month_first), parse_year(value)))
+    if not found:
+        value = text_of(obj.get("dateCreated"))
+        if value:
+            found.append((parse_date(value, formats, month_first), parse_year(value)))
     return [f for f in found if f[1] is not None]
 
 
@@ -121,6 +131,10 @@ class _Page:
         self.url = page_url
         self.site = site
         self.formats = list(site.date_formats) if site is not None else []
+        lang = (sel.xpath("/html/@lang").get() or "").lower()
+        self.month_first = lang in ("en-us", "en_us") or (
+            site is not None and (site.language or "").lower() in ("en-us", "en_us")
+        )
         self.ld = jsonld_of(sel)
         self.structured: list[tuple[str, dict[str, Any]]] = (
             [("jsonld", o) for o in self.ld.objects]
@@ -155,8 +169,37 @@ class _Page:
         for year in (self.heading_year, self.og_year, self.page_year):
             if year:
                 return year
-        release = self.facts.first(markup.RELEASE_LABELS)
+        release = self.fact_release()
         return parse_year(release) if release else None
+
+    def fact_release(self) -> str | None:
+        """The page's release fact: a labelled row, else an element classed as a release
+        date (``<span class="release">06/04/2021 (US)</span>``)."""
+        found = self.facts.first(markup.RELEASE_LABELS) or self.facts.first_matching(
+            markup.RELEASE_LABEL
+        )
+        if found:
+            return found
+        nodes = self.sel.xpath(
+            "//*[contains(translate(@class, 'RELAS', 'relas'), 'release')"
+            " or contains(translate(@class, 'PREMI', 'premi'), 'premiere')"
+            " or contains(@class, 'air-date') or contains(@class, 'airdate')"
+            " or contains(@class, 'first-air')]"
+        )
+        texts = [markup.norm(n.xpath("string()").get()) for n in nodes]
+        texts = [t for t in texts if t and len(t) <= 60]
+        for text in texts:  # a whole date first, then a year
+            if parse_date(text, self.formats, self.month_first):
+                return text
+        for text in texts:
+            if parse_year(text):
+                return text
+        # A run shown beside a network: "Harbor+ (2019 - 2021)".
+        for value in self.facts.values.values():
+            match = _RUN.search(value)
+            if match:
+                return match.group(1)
+        return None
 
 
 def _title_objects(page: _Page) -> list[tuple[str, dict[str, Any]]]:
@@ -259,6 +302,11 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         # Several titles' structured data and none is this page's: a list page.
         return Extraction([], "none", listing_like=True, **base)
 
+    forced = site is not None and site.title_urls.matches(page_url)
+    if is_title_subpage(page_url) and not forced:
+        # A title's cast, photos or trivia tab: about the title, not its page.
+        return Extraction([], "skipped", skipped="title_subpage", **base)
+
     og_type = title_type_of(page.og.get("og:type"))
     if main is not None:
         method, obj = main
@@ -266,7 +314,6 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         method, obj = "opengraph", {}
     else:
         reason = _skip_reason(page)
-        forced = site is not None and site.title_urls.matches(page_url)
         # An article page (an encyclopedia's, say) may still describe one title.
         if reason and reason != "not_a_title" and not forced:
             return Extraction([], "skipped", skipped=reason, **base)
@@ -315,15 +362,16 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
 
     # Year and release date: the title's own release information before the page's
     # publication or creation dates.
-    candidates = _release_candidates(obj, page.formats)
+    mf = page.month_first
+    candidates = _release_candidates(obj, page.formats, mf)
     for other in others:
-        candidates += _release_candidates(other, page.formats)
+        candidates += _release_candidates(other, page.formats, mf)
     if page.og.get("video:release_date"):
         value = page.og["video:release_date"]
-        candidates.append((parse_date(value, page.formats), parse_year(value)))
-    fact_release = facts.first(markup.RELEASE_LABELS)
+        candidates.append((parse_date(value, page.formats, mf), parse_year(value)))
+    fact_release = page.fact_release()
     if fact_release:
-        candidates.append((parse_date(fact_release, page.formats), parse_year(fact_release)))
+        candidates.append((parse_date(fact_release, page.formats, mf), parse_year(fact_release)))
     override_date = page.override("release_date")[:1]
     override_year = page.override("year")[:1]
     visible = parse_year(override_year[0]) if override_year else page.visible_year()
@@ -347,6 +395,7 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         text_of(obj.get("description")),
         *(text_of(o.get("description")) for o in others),
         markup.plot_section(sel),
+        *markup.marked_plots(sel),
         page.og.get("og:description"),
         page.og.get("description"),
         page.og.get("twitter:description"),

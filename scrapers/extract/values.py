@@ -94,10 +94,10 @@ for _number, _names in enumerate(
         _MONTHS[_name] = _number
 _MONTH_WORD = r"([A-Za-zÀ-ÿ]{3,10})\.?"
 _DAY_MONTH_YEAR = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?{_MONTH_WORD},?\s+(?:de\s+)?(\d{{4}})\b"
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?{_MONTH_WORD},?\s+(?:de\s+)?(\d{{4}})(?!\d)"
 )
-_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
-_MONTH_YEAR = re.compile(rf"\b{_MONTH_WORD}\s+(\d{{4}})\b")
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH_WORD}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
+_MONTH_YEAR = re.compile(rf"\b{_MONTH_WORD}\s+(\d{{4}})(?!\d)")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _NUMERIC = re.compile(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
 _YEAR = re.compile(r"(?<![\d.])(18[89]\d|19\d\d|20\d\d)(?![\d])")
@@ -120,13 +120,14 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def parse_date(value: Any, formats: Iterable[str] = ()) -> str | None:
+def parse_date(value: Any, formats: Iterable[str] = (), month_first: bool = False) -> str | None:
     """An ISO date from the forms sites print it in; ``None`` when no whole date is there.
 
     Tries the site's own ``formats`` first, then ISO (also as a datetime prefix),
     "31 March 1999", "March 31, 1999", and numeric day-first dates ("31/03/1999";
-    month-first only where the day-first reading is impossible). A year alone is not a
-    date (see :func:`parse_year`)."""
+    month-first only where the day-first reading is impossible, or where ``month_first``
+    says the page is American, or the date is marked "(US)"). A year alone is not a date
+    (see :func:`parse_year`)."""
     if value in (None, ""):
         return None
     text = html.unescape(str(value)).strip()
@@ -152,7 +153,10 @@ def parse_date(value: Any, formats: Iterable[str] = ()) -> str | None:
     match = _NUMERIC.search(text)
     if match:
         first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
-        found = _safe_date(year, second, first) or _safe_date(year, first, second)
+        if month_first or re.search(r"\(\s*US\s*\)|\bUSA?\b", text):
+            found = _safe_date(year, first, second) or _safe_date(year, second, first)
+        else:
+            found = _safe_date(year, second, first) or _safe_date(year, first, second)
         if found:
             return found.isoformat()
     return None
@@ -315,6 +319,14 @@ def first_sentence(text: str) -> str:
     return match.group(1) if match else text.strip()
 
 
+_LISTING_FACTS = re.compile(
+    r"\b(?:released in \d{4}|\d+ seasons?|user score|imdb rating|tmdb score|runtime|"
+    r"streaming on|stream(?:ing)? (?:it )?(?:now )?on|available (?:to stream |for streaming )?on|"
+    r"where to watch|rent or buy|watch (?:it )?(?:now )?on|subscription)\b",
+    re.I,
+)
+
+
 def is_generated_summary(text: str | None) -> bool:
     """True for site-generated blurbs that are not plots: "X is a 2015 movie starring A,
     B and C", encyclopedia leads ("X is a 1999 American film directed by ..."), and
@@ -324,7 +336,14 @@ def is_generated_summary(text: str | None) -> bool:
     plain = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(text)).split())
     if _BOILERPLATE.match(plain):
         return True
+    if len(_LISTING_FACTS.findall(plain)) >= 2:
+        return True  # "released in 2019 ... 2 seasons ... streaming on ..."
     lead = first_sentence(plain)
     if not _GENERATED_LEAD.match(lead):
         return False
-    return bool(_CREDITS.search(plain[:400])) or len(plain) < 200 or lead == plain
+    return (
+        bool(_CREDITS.search(plain[:400]))
+        or bool(_LISTING_FACTS.search(plain))
+        or len(plain) < 200
+        or lead == plain
+    )
