@@ -325,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     if "GET /titles/{id}" in results:
         ratio = statistics.median(ratios["GET /titles/{id}"])
         p99 = statistics.median(r["p99_ms"] for r in results["GET /titles/{id}"])
-        print(f"goal /titles/{{id}} >= 0.5x bare: {ratio:.2f}x -> {'MET' if ratio >= 0.5 else 'NOT MET'}")
-        print(f"goal /titles/{{id}} p99 < 20 ms: {p99:.2f} ms -> {'MET' if p99 < 20 else 'NOT MET'}")
+        print(
+            f"goal /titles/{{id}} >= 0.5x bare: {ratio:.2f}x -> {'MET' if ratio >= 0.5 else 'NOT MET'}"
+        )
+        print(
+            f"goal /titles/{{id}} p99 < 20 ms: {p99:.2f} ms -> {'MET' if p99 < 20 else 'NOT MET'}"
+        )
     if swap_run is None:
         return 0
     print(f"swap phase: {len(swaps)} snapshots published during {swap_run['requests']} requests "

@@ -8,6 +8,7 @@ in a settings dump, a log line or asset metadata.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from functools import cached_property
@@ -21,6 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # The venv's own dbt, so nothing depends on an activated venv being on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# The site configuration files that ship with the project (the demo sites' among them).
+BUILTIN_SITES_DIR = REPO_ROOT / "scrapers" / "sites"
+SITE_FILE_SUFFIXES = (".yml", ".yaml")
+_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 # The demo catalog's first crawl day. Daily partitions start here.
 DEMO_START_DATE = date(2026, 9, 24)
@@ -47,9 +52,14 @@ class TrendingSettings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
 
-    # Crawl: `name=url` pairs of start pages. Empty in the demo profile, where the
-    # project's own demo sites are started on loopback for every crawl.
+    # Crawl: comma-separated entries, each `name=http(s)://...` (the site file
+    # `<name>.yml` applies when there is one), a bare site name (its site file must exist
+    # and holds the start URLs) or a bare http(s) URL (zero-config, named after its host).
+    # Empty in the demo profile, where the project's own demo sites are started on
+    # loopback for every crawl.
     sources: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Extra folder of site files (`<name>.yml`), searched before `scrapers/sites/`.
+    sites_dir: Path | None = None
     crawl_timeout_s: int = 900
     crawl_max_pages: int = 0  # 0: no limit (Scrapy's CLOSESPIDER_PAGECOUNT)
 
@@ -140,17 +150,71 @@ class TrendingSettings(BaseSettings):
     def uses_demo_sites(self) -> bool:
         return not self.sources
 
+    def site_dirs(self) -> list[Path]:
+        """Folders holding site files: `TRENDING_SITES_DIR` first, then the built-in one."""
+        return [*([self.sites_dir] if self.sites_dir else []), BUILTIN_SITES_DIR]
+
+    def source_entries(self) -> list[str]:
+        """The configured sources, checked; a malformed entry is an error naming it.
+
+        ``name=http(s)://...`` and bare ``http(s)://...`` URLs pass as they are; a bare
+        name must have a site file ``<name>.yml`` in `TRENDING_SITES_DIR` or
+        `scrapers/sites/` (the crawler reads it; only its presence is checked here).
+        """
+        return [check_source_entry(entry, self.site_dirs()) for entry in self.sources]
+
     def source_urls(self) -> dict[str, str]:
-        """Configured `name=url` sources as a mapping; a malformed entry is an error."""
+        """The `name=url` entries as a mapping (bare names and URLs are not included)."""
         parsed: dict[str, str] = {}
-        for entry in self.sources:
+        for entry in self.source_entries():
             name, sep, url = entry.partition("=")
-            if not sep or not name.strip() or not url.strip().startswith(("http://", "https://")):
-                raise ValueError(
-                    f"TRENDING_SOURCES entry {entry!r} is not of the form name=http(s)://..."
-                )
-            parsed[name.strip()] = url.strip()
+            if sep and "://" not in name:
+                parsed[name] = url
         return parsed
+
+
+def find_site_file(name: str, dirs: list[Path]) -> Path | None:
+    for folder in dirs:
+        for suffix in SITE_FILE_SUFFIXES:
+            candidate = Path(folder) / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def check_source_entry(entry: str, site_dirs: list[Path]) -> str:
+    """One `TRENDING_SOURCES` entry, normalised (trimmed), or a ValueError naming it."""
+    entry = entry.strip()
+    name, sep, url = entry.partition("=")
+    name, url = name.strip(), url.strip()
+
+    def is_url(text: str) -> bool:
+        return text.startswith(("http://", "https://")) and len(text.split("://", 1)[1]) > 0
+
+    if sep and "://" not in name:
+        if not _SITE_NAME.match(name) or not is_url(url):
+            raise ValueError(
+                f"TRENDING_SOURCES entry {entry!r} is not of the form name=http(s)://... "
+                "(name: lower-case letters, digits and underscores)"
+            )
+        return f"{name}={url}"
+    if "://" in entry:
+        if not is_url(entry):
+            raise ValueError(f"TRENDING_SOURCES entry {entry!r} is not an http(s) URL")
+        return entry
+    if not _SITE_NAME.match(entry):
+        raise ValueError(
+            f"TRENDING_SOURCES entry {entry!r} is neither name=http(s)://..., a site name "
+            "(lower-case letters, digits and underscores) nor an http(s) URL"
+        )
+    if find_site_file(entry, site_dirs) is None:
+        searched = ", ".join(str(d) for d in site_dirs)
+        raise ValueError(
+            f"TRENDING_SOURCES entry {entry!r}: a bare site name needs a site file "
+            f"{entry}.yml in {searched} (set TRENDING_SITES_DIR for your own folder), "
+            "or give its start URL as name=http(s)://..."
+        )
+    return entry
 
 
 def get_settings() -> TrendingSettings:

@@ -25,12 +25,13 @@ _NEXT_TEXT = re.compile(
 _ARROWS = "›»→>⟩❯▶"
 _REVIEWS_HREF = re.compile(
     r"(?:/|[?&](?:tab|section|view)=)(?:user[-_]?|critics?[-_]?|audience[-_]?|all[-_]?)?"
-    r"reviews?(?:[/?#&._-]|$)|/critics?(?:/|$)|/ratings?(?:/|$)",
+    r"reviews?(?:[/?#&._-]|$)|/critics?(?:/|$)",
     re.I,
 )
 _REVIEWS_TEXT = re.compile(
-    r"^(?:(?:read|see|view|show|all|more)\s+)?(?:all\s+)?(?:the\s+)?(?:\d[\d,.]*k?\s+)?"
-    r"(?:user|users'?|critic|critics'?|audience|member|fan|viewer|external)?\s*reviews?"
+    r"^(?:(?:read|see|view|show|all|more|popular|recent|latest|top)\s+)?(?:all\s+)?(?:the\s+)?"
+    r"(?:\d[\d,.]*k?\+?\s+)?"
+    r"(?:user|users'?|critic|critics'?|audience|member|fan|viewer|external|popular|recent)?\s*reviews?"
     r"(?:\s*\(\s*\d[\d,.]*k?\s*\))?(?:\s+\d[\d,.]*k?)?\s*[›»→]?$",
     re.I,
 )
@@ -133,8 +134,17 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
     seen: set[str] = set()
     own = _clean(page_url)
     anchors = []
-    for node in sel.xpath("//a[@href] | //area[@href]"):
-        url = absolute(sel, page_url, node.attrib.get("href"))
+    # <a href>, but also links made of other elements: custom elements with an href
+    # (<rt-link href>), and lazy-loaded cards (data-target-link, data-href, data-url).
+    for node in sel.xpath(
+        "//*[@href][not(self::link or self::base or self::use or self::image)]"
+        " | //*[@data-target-link or @data-href or @data-url or @data-link]"
+    ):
+        href = node.attrib.get("href")
+        for key in ("data-target-link", "data-href", "data-url", "data-link"):
+            if not href and node.attrib.get(key):
+                href = node.attrib[key]
+        url = absolute(sel, page_url, href)
         if url is None or url == own:
             continue
         if _STATIC.search(urlsplit(url).path):
@@ -178,19 +188,29 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
                     break
     result.next_page = candidate
 
-    # Reviews: a link whose URL or text says reviews (not "write a review"), preferring
-    # the ones under this page's own path.
+    # Reviews: a link whose URL says reviews beats one whose text does, which beats a
+    # critics page; links under this page's own path first; never "write a review".
     found = []
     own_path = urlsplit(own).path.rstrip("/")
-    for _, url, text, label in anchors:
+    for position, (_, url, text, label) in enumerate(anchors):
         words = text or label
         if _NOT_REVIEWS.search(words):
             continue
-        if _REVIEWS_HREF.search(url[len(urlsplit(url).scheme) + 3 :]) or _REVIEWS_TEXT.match(words):
-            under = urlsplit(url).path.startswith(own_path + "/") if own_path else False
-            found.append((not under, url))
+        path_and_query = url[len(urlsplit(url).scheme) + 3 :]
+        href_says = _REVIEWS_HREF.search(path_and_query)
+        text_says = _REVIEWS_TEXT.match(words) or re.search(r"\breviews?\b", words, re.I)
+        if not (href_says or _REVIEWS_TEXT.match(words)):
+            continue
+        strength = 0
+        if href_says and "review" in href_says.group(0).lower():
+            strength = 3 if text_says else 2
+        elif text_says:
+            strength = 1
+        under = bool(own_path) and urlsplit(url).path.startswith(own_path + "/")
+        user_first = "type=user" not in url  # critics' list before the audience's
+        found.append((-strength, not under, not user_first, position, url))
     if found:
-        result.reviews = sorted(found, key=lambda item: item[0])[0][1]
+        result.reviews = sorted(found)[0][-1]
     return result
 
 

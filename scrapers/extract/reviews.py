@@ -19,12 +19,28 @@ from scrapers.extract.common import Extraction, id_from_url, override, text_of
 from scrapers.extract.structured import jsonld_of, microdata_of, rdfa_of, types_of
 from scrapers.extract.values import normalize_rating, parse_date
 
-_RATING_HINT = re.compile(r"rating|score|stars?|grade|rated", re.I)
+# Hints are whole words of an element's class, id, test ids, itemprop, slot and custom tag
+# name, camelCase and BEM split ("c-siteReview_quote" -> c site review quote), utility
+# classes left out ("g-text-medium", "u-text-uppercase").
+_RATING_HINT = re.compile(r"\b(?:rating|ratings|score|scores|stars?|grade|rated|tomatometer)\b")
 _AUTHOR_HINT = re.compile(
-    r"author|user|byline|reviewer|critic|display-name|username|profile|(?:^|\s)name(?:$|\s)", re.I
+    r"\b(?:author|user|username|byline|reviewer|critic|profile|handle|nickname|display|name)\b"
 )
-_DATE_HINT = re.compile(r"date|time|posted|published", re.I)
-_BODY_HINT = re.compile(r"body|text|content|comment|review-?text|description|copy|excerpt", re.I)
+_AUTHOR_STRONG = re.compile(r"\b(?:author|user|username|byline|reviewer|critic|profile|display)\b")
+_DATE_HINT = re.compile(r"\b(?:date|time|timestamp|posted|published|duration)\b")
+_BODY_HINT = re.compile(
+    r"\b(?:body|text|content|comment|quote|blurb|excerpt|description|copy|prose|teaser)\b"
+)
+_PROFILE_LINK = re.compile(
+    r"/(?:u|user|users|profile|profiles|member|members|critic|critics|people|author|authors|"
+    r"reviewer|reviewers|accounts?)/[^/?#]+",
+    re.I,
+)
+_UTILITY_CLASS = re.compile(
+    r"^(?:[gu]|js|is|has|t|text|bg|color|font|spacing|align|justify|flex|grid|col|row|m[tblrxy]?|"
+    r"p[tblrxy]?|d|w|h|fs|fw|sr|visually)-",
+    re.I,
+)
 _CLASS_RATING = re.compile(r"(?:rated|rating|stars?|score)[-_]?(\d{1,3})\b", re.I)
 _ARIA_RATING = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:out of|/|of)\s*(\d+)", re.I)
 _FOOTER = re.compile(
@@ -123,16 +139,56 @@ def _finish(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _attr_blob(node: Selector) -> str:
+    """The words an element's names say (see the hints above), lower case."""
+    words: list[str] = []
+    tag = node.xpath("name()").get("") or ""
+    if "-" in tag:  # a custom element: <review-card-audience>, <rating-stars-group>
+        words.append(tag)
     a = node.attrib
-    return " ".join(a.get(k, "") for k in ("class", "id", "data-testid", "itemprop", "data-qa"))
+    for key in ("class", "id", "data-testid", "itemprop", "data-qa", "slot"):
+        for token in (a.get(key) or "").split():
+            if key == "class" and _UTILITY_CLASS.match(token):
+                continue
+            words.append(token)
+    text = " ".join(words)
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    return re.sub(r"[_\-]+", " ", text).lower()
 
 
 def _text(node: Selector) -> str:
     return markup.norm(node.xpath("string()").get())
 
 
-def _rating_in(block: Selector, site: Any) -> float | str | None:
+_ICON_FULL = re.compile(r"\b(?:filled|full|on|active|checked|selected)\b")
+_ICON_HALF = re.compile(r"\bhalf\b")
+_ICON_EMPTY = re.compile(r"\b(?:empty|off|outline|inactive|unfilled|blank)\b")
+
+
+def _star_icons(block: Selector) -> tuple[float, int] | None:
+    """(score, scale) from a row of star icons: filled, half and empty children."""
+    for container in block.xpath(".//*[count(*) >= 3]"):
+        children = container.xpath("./*")
+        kinds = []
+        for child in children:
+            words = _attr_blob(child)
+            if _ICON_HALF.search(words):
+                kinds.append(0.5)
+            elif _ICON_EMPTY.search(words):
+                kinds.append(0.0)
+            elif _ICON_FULL.search(words):
+                kinds.append(1.0)
+            else:
+                break
+        else:
+            if len(kinds) == len(children) and 3 <= len(kinds) <= 10:
+                return sum(kinds), len(kinds)
+    return None
+
+
+def _rating_in(block: Selector, site: Any) -> tuple[float | str | None, float | None]:
+    """(rating on 1-10, the bare number read when no scale was stated, else None)."""
     site_best, named = _rating_scale(site)
+    worst = _site_worst(site)
     for node in block.xpath(
         ".//*[@data-rating or @data-score or @data-value or @score or @rating][not(self::input)]"
     ):
@@ -140,29 +196,36 @@ def _rating_in(block: Selector, site: Any) -> float | str | None:
             value = node.attrib.get(key)
             if value not in (None, ""):
                 best = node.attrib.get("data-best") or node.attrib.get("data-max") or site_best
-                return normalize_rating(value, best, named)
+                if best is None and re.search(r"\bstars?\b", _attr_blob(node)):
+                    best = 5  # a star widget's score="4.5"
+                return normalize_rating(value, best, named, worst=worst), None
     for node in block.xpath(".//*[@aria-label or @title]"):
         label = node.attrib.get("aria-label") or node.attrib.get("title") or ""
-        if _RATING_HINT.search(label) or re.search(r"out of", label, re.I):
+        if _RATING_HINT.search(label.lower()) or re.search(r"out of", label, re.I):
             match = _ARIA_RATING.search(label)
             if match:
-                return normalize_rating(match.group(1), match.group(2), named)
+                return normalize_rating(match.group(1), match.group(2), named, worst=worst), None
     for node in block.xpath(".//*[@class]"):
         match = _CLASS_RATING.search(node.attrib.get("class", ""))
-        if match and _RATING_HINT.search(node.attrib.get("class", "")):
+        if match and _RATING_HINT.search(node.attrib.get("class", "").lower()):
             number = int(match.group(1))
             # "rated-7" counts half stars (out of 10); "star-rating-4" whole ones (of 5).
             rated = match.group(0).lower().startswith("rated")
             best = site_best or (10 if rated or number > 5 else 5)
-            return normalize_rating(number, best, named)
-    for node in block.xpath(".//*[@class or @itemprop]"):
+            return normalize_rating(number, best, named, worst=worst), None
+    icons = _star_icons(block)
+    if icons is not None:
+        return normalize_rating(icons[0], icons[1], named, worst=worst), None
+    for node in block.xpath(".//*[@class or @itemprop or @data-qa or @data-testid]"):
         if not _RATING_HINT.search(_attr_blob(node)):
             continue
         text = _text(node)
         if named and text.strip().lower() in named:
-            return named[text.strip().lower()]
+            return named[text.strip().lower()], None
         if text and len(text) <= 24 and re.search(r"\d|★", text):
-            return normalize_rating(text, site_best, named)
+            bare = re.fullmatch(r"\d{1,3}(?:[.,]\d+)?", text.strip())
+            raw = float(text.strip().replace(",", ".")) if bare and site_best is None else None
+            return normalize_rating(text, site_best, named, worst=worst), raw
         # "Original Score: 3.5/5", "Score: B+" inside a longer line.
         match = re.search(
             r"(?:score|rating|grade)\s*:?\s*(\d{1,3}(?:[.,]\d+)?\s*(?:/|out of)\s*\d{1,3}|[A-DF][+-]?)(?![\w+-])",
@@ -170,41 +233,60 @@ def _rating_in(block: Selector, site: Any) -> float | str | None:
             re.I,
         )
         if match:
-            return normalize_rating(match.group(1), site_best, named)
+            return normalize_rating(match.group(1), site_best, named, worst=worst), None
     text = _text(block)
     match = re.search(r"(?<![\w.])(\d{1,3}(?:[.,]\d)?)\s*(?:/|out of)\s*(10|5|100)\b", text)
     if match:
-        return normalize_rating(f"{match.group(1)}/{match.group(2)}", None, named)
+        return normalize_rating(f"{match.group(1)}/{match.group(2)}", None, named), None
     match = re.search(r"[★⭐]+½?☆*", text)
     if match:
-        return normalize_rating(match.group(0), site_best, named)
-    return None
+        return normalize_rating(match.group(0), site_best, named), None
+    return None, None
 
 
 def _author_in(block: Selector) -> str | None:
     def clean(text: str) -> str:
-        return re.sub(r"^(?:by|from|review by|reviewed by)\s+", "", text, flags=re.I).strip()
+        text = re.sub(
+            r"^(?:(?:a\s+)?review(?:ed)?\s+by|written\s+by|by|from)\s+", "", text, flags=re.I
+        )
+        return text.strip()
 
+    def usable(name: str) -> bool:
+        return (
+            bool(name)
+            and len(name) <= 60
+            and not parse_date(name)
+            and not re.fullmatch(r"[\d.,/\s★☆%]+", name)
+        )
+
+    # A link to the reviewer's profile page is the surest sign of a name.
+    for link in block.xpath(".//*[@href]"):
+        if _PROFILE_LINK.search(link.attrib.get("href", "")):
+            name = clean(_text(link))
+            if usable(name):
+                return name
     candidates = block.xpath('.//*[@itemprop="author"] | .//*[@rel="author"]')
     hinted = [
         n
-        for n in block.xpath(".//*[@class or @data-testid]")
+        for n in block.xpath(".//*[@class or @data-testid or @data-qa or @slot]")
         if _AUTHOR_HINT.search(_attr_blob(n)) and not _RATING_HINT.search(_attr_blob(n))
     ]
-    # The innermost marked elements first: "display-name-date" wraps name and date.
-    paths = [n.root.getroottree().getpath(n.root) for n in hinted]
-    innermost = [
-        n
-        for n, p in zip(hinted, paths, strict=True)
-        if not any(q.startswith(p + "/") for q in paths)
-    ]
-    candidates += innermost + [n for n in hinted if n not in innermost]
+    strong = [n for n in hinted if _AUTHOR_STRONG.search(_attr_blob(n))]
+    weak = [n for n in hinted if n not in strong]
+    for group in (strong, weak):
+        # The innermost marked elements first: "display-name-date" wraps name and date.
+        paths = [n.root.getroottree().getpath(n.root) for n in group]
+        inner = [
+            n
+            for n, p in zip(group, paths, strict=True)
+            if not any(q.startswith(p + "/") for q in paths)
+        ]
+        candidates += inner + [n for n in group if n not in inner]
     for node in candidates:
-        # A link inside the author element is the name; the element may also hold a date.
         links = node.xpath("self::a | .//a")
         for name in [_text(a) for a in links] + [_text(node)]:
             name = clean(name)
-            if name and len(name) <= 60 and not parse_date(name):
+            if usable(name):
                 return name
     match = re.search(r"\b[Bb]y\s+([A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})", _text(block))
     return match.group(1) if match else None
@@ -230,33 +312,58 @@ def _date_in(block: Selector, formats: list[str]) -> str | None:
 
 
 def _body_in(block: Selector) -> str | None:
-    """The review's text: the longest element marked as body / text / content that is not
-    a footer ("12 of 20 found this helpful ... Permalink"), else its paragraphs."""
-    best, best_len = None, 0
-    for node in block.xpath(".//*[@class or @itemprop or @data-testid]"):
-        if not _BODY_HINT.search(_attr_blob(node)) or _AUTHOR_HINT.search(_attr_blob(node)):
+    """The review's text: the element marked as body / text / content / quote that holds
+    no author, rating or date and is not a footer ("12 of 20 found this helpful"), the
+    innermost one when a wrapper adds little; else the block's paragraphs."""
+    found: list[tuple[str, Selector, int]] = []
+    for node in block.xpath(".//*[@class or @itemprop or @data-testid or @data-qa or @slot]"):
+        words = _attr_blob(node)
+        if not _BODY_HINT.search(words) or _AUTHOR_HINT.search(words):
+            continue
+        if _RATING_HINT.search(words) or _DATE_HINT.search(words):
             continue
         text = _text(node)
-        if _FOOTER.search(text):
+        if len(text) < 20 or _FOOTER.search(text):
             continue
         # The body does not hold the author, rating or date: those sit beside it.
         if node.xpath(".//time") or any(
             _AUTHOR_HINT.search(_attr_blob(m)) or _RATING_HINT.search(_attr_blob(m))
-            for m in node.xpath(".//*[@class or @data-testid]")
+            for m in node.xpath(".//*[@class or @data-testid or @data-qa or @slot]")
         ):
             continue
-        if len(text) > best_len:
-            best, best_len = "".join(node.xpath("node()").getall()).strip(), len(text)
-    if best_len >= 20:
-        return best
+        found.append((node.root.getroottree().getpath(node.root), node, len(text)))
+    if found:
+        path, best, size = max(found, key=lambda item: item[2])
+        # A wrapper ("review-text-container" around the text and a "See more" button):
+        # take the inner element when it holds nearly all the text.
+        inner = [f for f in found if f[0].startswith(path + "/") and f[2] >= 0.8 * size]
+        if inner:  # the deepest such element: wrappers also hold headlines and buttons
+            _, best, _ = max(inner, key=lambda item: item[0].count("/"))
+        return _without_spoiler_banner("".join(best.xpath("node()").getall()).strip())
     paragraphs = [
         p
         for p in block.xpath(".//p | .//blockquote")
         if len(_text(p)) >= 20 and not _FOOTER.search(_text(p))
     ]
     if paragraphs:
-        return "\n".join("".join(p.xpath("node()").getall()).strip() for p in paragraphs)
-    return best
+        body = "\n".join("".join(p.xpath("node()").getall()).strip() for p in paragraphs)
+        return _without_spoiler_banner(body)
+    return None
+
+
+_TAGS = r"(?:\s|<[^>]+>)*"
+_SPOILER_BANNER = re.compile(
+    rf"^{_TAGS}\[?{_TAGS}(?:spoiler(?:s)? alert:?{_TAGS})?(?:warning:?{_TAGS})?"
+    rf"(?:this review (?:may )?contains? spoilers|contains spoilers|spoilers? ahead)[.!]?{_TAGS}"
+    rf"(?:i can handle the truth\.?{_TAGS})?\]?{_TAGS}",
+    re.I,
+)
+
+
+def _without_spoiler_banner(body: str) -> str:
+    """A review's text without the site's "This review may contain spoilers" banner."""
+    stripped = _SPOILER_BANNER.sub("", body, count=1)
+    return stripped if len(stripped.strip()) >= 2 else body
 
 
 def _repeated_groups(sel: Selector) -> list[list[Selector]]:
@@ -295,9 +402,10 @@ def _review_blocks(sel: Selector) -> list[Selector]:
     the largest group of same-shaped siblings that read like reviews."""
     groups: dict[tuple[str, str], list[Selector]] = {}
     for node in sel.xpath(
-        "//*[self::article or self::li or self::div or self::section or self::blockquote]"
-        "[contains(translate(concat(@class, ' ', @id, ' ', @data-testid, ' ', @itemprop),"
-        " 'REVIEW', 'review'), 'review') or self::article]"
+        "//*[self::article or self::li or self::div or self::section or self::blockquote"
+        " or contains(name(), '-')]"
+        "[contains(translate(concat(name(), ' ', @class, ' ', @id, ' ', @data-testid, ' ',"
+        " @itemprop, ' ', @data-qa), 'REVIEW', 'review'), 'review') or self::article]"
     ):
         if node.xpath(markup._SKIP_ANCESTORS):
             continue
@@ -345,7 +453,8 @@ def reviews_from_blocks(
         blocks = sel.css(spec.css) if spec.css else sel.xpath(spec.xpath)
     else:
         blocks = _review_blocks(sel)
-    records = []
+    records: list[dict[str, Any]] = []
+    raws: list[float | None] = []
     for block in blocks:
 
         def pick(name: str, block: Selector = block) -> str | None:
@@ -355,6 +464,7 @@ def reviews_from_blocks(
         body = pick("text") or _body_in(block)
         rating_text = pick("rating")
         site_best, named = _rating_scale(site)
+        raw = None
         if rating_text is not None:
             plain = markup.norm(re.sub(r"<[^>]+>", " ", rating_text))
             readable = re.search(r"\d|★", plain) or (named and plain.lower() in named)
@@ -364,7 +474,7 @@ def reviews_from_blocks(
                 else None
             )
         else:
-            rating = _rating_in(block, site)
+            rating, raw = _rating_in(block, site)
         review_id = pick("source_review_id")
         if review_id is None:
             for key in ("data-review-id", "data-id", "id", "data-review"):
@@ -382,6 +492,13 @@ def reviews_from_blocks(
                 "text": body,
             }
         )
+        raws.append(raw)
+    # One scale per page: when some bare scores are above 10, they are all out of 100
+    # (a critic's 9 beside others' 90 is 9/100, not 9/10).
+    if any(r is not None and r > 10 for r in raws):
+        for record, raw in zip(records, raws, strict=True):
+            if raw is not None and raw <= 10:
+                record["rating"] = normalize_rating(raw, 100)
     ids = Counter(r["source_review_id"] for r in records if r["source_review_id"])
     for record in records:
         if record["source_review_id"] and ids[record["source_review_id"]] > 1:

@@ -5,9 +5,12 @@ holds, on purpose: one title listed by reelhub, filmfolio and cmu with case, art
 whitespace and `&amp;` differences (one title_id), a listing crawled on two days, HTML
 and entities in plots and reviews, a review crawled twice, a review of an unknown
 listing, an aclimdb review and a review with no text left (all quarantined), an
-untitled listing (quarantined), unmapped and multi-genre labels, and a tmdb_5000 title
-also returned by the TMDb API. A second build on a bad fixture (a rating of 11) must
-fail on a dbt test.
+untitled listing (quarantined), unmapped and multi-genre labels, a tmdb_5000 title
+also returned by the TMDb API, and three crawled sites outside the registry: a
+zero-config one (no genre vocabulary: the `generic` seed), one whose site file names
+the `tmdb` vocabulary, and one naming a vocabulary without a seed (its labels are
+quarantined with that reason, and a warning test says so). A second build on a bad
+fixture (a rating of 11) must fail on a dbt test.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ create schema raw;
 create table raw.listings (
     source varchar, source_title_id varchar, url varchar, title varchar, year integer,
     title_type varchar, plot varchar, genres varchar[], original_language varchar,
-    release_date date, ingested_at timestamp, crawl_date date
+    release_date date, ingested_at timestamp, crawl_date date, genre_vocabulary varchar
 );
 create table raw.dataset_listings (
     source varchar, source_title_id varchar, url varchar, title varchar, year integer,
@@ -56,6 +59,11 @@ create table raw.dataset_reviews (
 create table raw.quarantine (
     asset varchar, partition varchar, reason varchar, record json, quarantined_at timestamp
 );
+create table raw.crawl_sources (
+    crawl_date date, spider varchar, source varchar, pages integer, titles integer,
+    reviews integer, listing_pages integer, skipped integer, empty integer, errors integer,
+    empty_cause varchar, crawled_at timestamp
+);
 """
 
 # fmt: off
@@ -66,8 +74,8 @@ RH = "https://reelhub.test/title/"
 FF = "https://filmfolio.test/film/"
 
 # source, source_title_id, url, title, year, title_type, plot, genres, language,
-# release_date, ingested_at, crawl_date
-CRAWL_LISTINGS = [
+# release_date, ingested_at, crawl_date (genre_vocabulary: see CRAWL_LISTINGS below)
+CRAWL_LISTINGS_BEFORE_VOCABULARIES = [
     # the first crawl of rh-1: superseded by the crawl of D3
     ("reelhub", "rh-1", RH + "rh-1", "Moon &amp; Sixpence", 2024, "movie",
      "Old plot.", ["Drama"], None, date(2024, 3, 1), T1, D1),
@@ -80,6 +88,22 @@ CRAWL_LISTINGS = [
     ("reelhub", "rh-2", RH + "rh-2", "Night Shift&nbsp;Diaries", 2025, "tv",
      "<div>Nurses&#x27; <b>long</b>\n\n nights.</div>", ["Action &amp; Adventure", " "],
      "en", date(2025, 1, 15), T3, D3),
+]
+
+# ... + genre_vocabulary (the site file's; null for zero-config sites and old crawls)
+CRAWL_LISTINGS = [
+    *[(*row, None) for row in CRAWL_LISTINGS_BEFORE_VOCABULARIES],
+    # zero-config site: the generic vocabulary (Sci-Fi, Film-Noir) and an unknown label
+    ("moviesite", "m-1", "https://moviesite.test/m/1", "Neon Harbor", 2023, "movie",
+     "A detective in a rain-soaked port city.", ["Sci-Fi", "Film-Noir", "Cyberpunk Opera"],
+     "en", None, T3, D3, None),
+    # its site file names the tmdb vocabulary: "Sitcom" is generic's, not tmdb's
+    ("cinemaplex", "c-7", "https://cinemaplex.test/c/7", "Orbit Nine", 2022, "tv",
+     "Cadets on a space station.", ["Sci-Fi &amp; Fantasy", "Kids", "Sitcom"], None, None,
+     T3, D3, "TMDB"),
+    # its site file names a vocabulary with no seed
+    ("oddsite", "o-1", "https://oddsite.test/o/1", "Paper Moons", 2021, "movie",
+     "Two forgers fall in love.", ["Drama", "Weird"], None, None, T3, D3, "nosuchvocab"),
 ]
 
 # ... + dataset
@@ -141,12 +165,28 @@ MOON = title_id("moon and sixpence", 2024, "movie")
 NIGHT = title_id("night shift diaries", 2025, "tv")
 STARFALL = title_id("starfall", 2009, "movie")
 BEARS = title_id("little bears", 2020, "movie")
+NEON = title_id("neon harbor", 2023, "movie")
+ORBIT = title_id("orbit nine", 2022, "tv")
+PAPER = title_id("paper moons", 2021, "movie")
+
+# Warnings the fixture triggers on purpose: crawl sources outside source_registry, and
+# a site file naming a vocabulary that has no seed.
+EXPECTED_WARNINGS = (
+    "test.trending_now.relationships_stg_crawl__listings_source__source__ref_source_registry_",
+    "test.trending_now.assert_every_crawled_genre_vocabulary_has_a_map",
+)
+
+
+def expected_warning(node: str) -> bool:
+    return node.startswith(EXPECTED_WARNINGS)
 
 
 def write_raw_warehouse(path: Path, crawl_reviews: list[tuple] = CRAWL_REVIEWS) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute(RAW_DDL)
-        con.executemany("insert into raw.listings values (?,?,?,?,?,?,?,?,?,?,?,?)", CRAWL_LISTINGS)
+        con.executemany(
+            "insert into raw.listings values (?,?,?,?,?,?,?,?,?,?,?,?,?)", CRAWL_LISTINGS
+        )
         con.executemany(
             "insert into raw.dataset_listings values (?,?,?,?,?,?,?,?,?,?,?,?)", DATASET_LISTINGS
         )
@@ -217,10 +257,14 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPy
     code, statuses, output = run_dbt_build(tmp_path, warehouse)
     elapsed = time.monotonic() - started
     failed = {
-        node: status for node, status in statuses.items() if status not in ("success", "pass")
+        node: status
+        for node, status in statuses.items()
+        if status not in ("success", "pass") and not (status == "warn" and expected_warning(node))
     }
     assert code == 0, f"dbt build failed ({failed}):\n{output[-6000:]}"
     assert not failed, failed
+    warned = {node for node, status in statuses.items() if status == "warn"}
+    assert all(any(node.startswith(w) for node in warned) for w in EXPECTED_WARNINGS), warned
     print(f"dbt build on the fixture took {elapsed:.1f}s")
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con
@@ -259,6 +303,18 @@ def test_titles_merge_across_sources_and_pick_the_best_fields(built_warehouse) -
             D1,
         ),
         (
+            NEON,
+            "Neon Harbor",
+            2023,
+            "movie",
+            "A detective in a rain-soaked port city.",
+            "en",
+            None,
+            ["moviesite"],
+            1,
+            D3,
+        ),  # fmt: skip
+        (
             NIGHT,
             "Night Shift Diaries",
             2025,
@@ -270,6 +326,30 @@ def test_titles_merge_across_sources_and_pick_the_best_fields(built_warehouse) -
             1,
             D3,
         ),
+        (
+            ORBIT,
+            "Orbit Nine",
+            2022,
+            "tv",
+            "Cadets on a space station.",
+            None,
+            None,
+            ["cinemaplex"],
+            1,
+            D3,
+        ),  # fmt: skip
+        (
+            PAPER,
+            "Paper Moons",
+            2021,
+            "movie",
+            "Two forgers fall in love.",
+            None,
+            None,
+            ["oddsite"],
+            1,
+            D3,
+        ),  # fmt: skip
         (
             STARFALL,
             "Starfall",
@@ -305,6 +385,13 @@ def test_title_genres_are_mapped_deduplicated_and_type_checked(built_warehouse) 
             # Hulu's Kids on a movie becomes family (kids is a TV-only genre)
             (BEARS, "comedy", "Comedy"),
             (BEARS, "family", "Family"),
+            # zero-config site, generic vocabulary: Sci-Fi and Film-Noir
+            (NEON, "crime", "Crime"),
+            (NEON, "science_fiction", "Science Fiction"),
+            # the site's own vocabulary (tmdb): Sci-Fi & Fantasy -> two genres, Kids on TV
+            (ORBIT, "fantasy", "Fantasy"),
+            (ORBIT, "kids", "Kids"),
+            (ORBIT, "science_fiction", "Science Fiction"),
         ]
     )
     assert pairs == expected
@@ -316,7 +403,56 @@ def test_unmapped_labels_are_reported(built_warehouse) -> None:
         "select source, genre_vocabulary, source_genre, listing_count, title_count"
         " from int_unmapped_genre_labels order by all",
     )
-    assert unmapped == [("filmfolio", "filmfolio", "art house", 1, 1)]
+    assert unmapped == [
+        ("cinemaplex", "tmdb", "Sitcom", 1, 1),
+        ("filmfolio", "filmfolio", "art house", 1, 1),
+        ("moviesite", "generic", "Cyberpunk Opera", 1, 1),
+        ("oddsite", "nosuchvocab", "Drama", 1, 1),
+        ("oddsite", "nosuchvocab", "Weird", 1, 1),
+    ]
+
+
+def test_crawled_listings_read_their_own_vocabulary_else_generic(built_warehouse) -> None:
+    vocabularies = rows(
+        built_warehouse,
+        "select source, genre_vocabulary from int_listings_unioned"
+        " where origin = 'crawl' group by all order by all",
+    )
+    assert vocabularies == [
+        ("cinemaplex", "tmdb"),  # the listing's own (lower-cased), not generic
+        ("filmfolio", "filmfolio"),  # the registry's
+        ("moviesite", "generic"),  # neither: generic
+        ("oddsite", "nosuchvocab"),
+        ("reelhub", "reelhub"),
+    ]
+    quarantined = rows(
+        built_warehouse,
+        "select source, source_title_id, title_id, source_genre, reason"
+        " from quarantine_genre_labels_unmapped order by all",
+    )
+    assert quarantined == [
+        ("cinemaplex", "c-7", ORBIT, "Sitcom", "label not in genre_map_tmdb"),
+        ("filmfolio", "ff-9", MOON, "art house", "label not in genre_map_filmfolio"),
+        ("moviesite", "m-1", NEON, "Cyberpunk Opera", "label not in genre_map_generic"),
+        ("oddsite", "o-1", PAPER, "Drama", "no seed genre_map_nosuchvocab"),
+        ("oddsite", "o-1", PAPER, "Weird", "no seed genre_map_nosuchvocab"),
+    ]
+
+
+def test_every_genre_map_seed_is_found_without_a_list(built_warehouse) -> None:
+    """genre_vocabularies() finds the seeds in the dbt graph: every genre_map_*.csv counts."""
+    files = {
+        p.stem.removeprefix("genre_map_")
+        for p in (DBT_PROJECT_DIR / "seeds").glob("genre_map_*.csv")
+    }
+    found = {
+        r[0]
+        for r in rows(
+            built_warehouse, "select distinct genre_vocabulary from int_genre_maps_unioned"
+        )
+    }
+    assert "generic" in files
+    assert found == files
 
 
 def test_reviews_are_deduplicated_cleaned_and_resolved(built_warehouse) -> None:
@@ -401,6 +537,9 @@ def test_title_review_stats_are_relative_to_the_latest_review(built_warehouse) -
             (NIGHT, 1, 0, None, date(2026, 9, 24), date(2026, 9, 24), 1, 1),
             (STARFALL, 0, 0, None, None, None, 0, 0),
             (BEARS, 0, 0, None, None, None, 0, 0),
+            (NEON, 0, 0, None, None, None, 0, 0),
+            (ORBIT, 0, 0, None, None, None, 0, 0),
+            (PAPER, 0, 0, None, None, None, 0, 0),
         ]
     )
     assert stats == expected

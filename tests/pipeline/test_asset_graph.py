@@ -150,6 +150,31 @@ def test_blocking_pandera_checks_guard_raw_tables_and_marts(graph) -> None:
         assert spec.blocking, name
 
 
+def test_crawl_yield_checks_guard_raw_listings(graph) -> None:
+    """A source that yielded no title blocks; a sharp fall in a source's yield warns."""
+    raw_listings = dg.AssetKey(["raw", "listings"])
+    assert graph.get_check_spec(
+        dg.AssetCheckKey(raw_listings, "crawl_sources_yield_titles")
+    ).blocking
+    assert not graph.get_check_spec(dg.AssetCheckKey(raw_listings, "crawl_yield_stable")).blocking
+    schedule_job = defs().resolve_job_def("daily_crawl_job")
+    assert {
+        dg.AssetCheckKey(raw_listings, "crawl_sources_yield_titles"),
+        dg.AssetCheckKey(raw_listings, "crawl_yield_stable"),
+    } <= set(schedule_job.asset_layer.asset_graph.asset_check_keys)
+
+
+def test_every_genre_map_seed_feeds_the_genre_map_union(graph) -> None:
+    """The union finds its seeds when dbt runs; the lineage names them all the same."""
+    from trending_assets.settings import DBT_PROJECT_DIR
+
+    seeds = {p.stem for p in (DBT_PROJECT_DIR / "seeds").glob("genre_map_*.csv")}
+    assert "genre_map_generic" in seeds
+    assert seeds <= _parents(graph, "int_genre_maps_unioned")
+    assert "int_unmapped_genre_labels" in _parents(graph, "data_profile")
+    assert "quarantine_genre_labels_unmapped" in _parents(graph, "data_profile")
+
+
 def test_dbt_tests_are_asset_checks_on_every_mart_key(graph) -> None:
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for mart, column in (

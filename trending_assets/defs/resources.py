@@ -52,9 +52,14 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class CrawlerResource(dg.ConfigurableResource):
-    """Where and how the spiders crawl. No sources: the project's own demo sites."""
+    """Where and how the spiders crawl. No sources: the project's own demo sites.
+
+    ``sources`` are `TRENDING_SOURCES` entries (``name=url``, a site name, a bare URL);
+    ``sites_dir`` an extra folder of site files (`TRENDING_SITES_DIR`).
+    """
 
     sources: list[str] = []
+    sites_dir: str | None = None
     demo_titles: int = 1000
     demo_seed: int = 42
     timeout_s: int = 900
@@ -166,6 +171,7 @@ def build_resources() -> dict[str, object]:
         ),
         "crawler": CrawlerResource(
             sources=settings.sources,
+            sites_dir=str(settings.sites_dir.resolve()) if settings.sites_dir else None,
             demo_titles=settings.demo_titles,
             demo_seed=settings.demo_seed,
             timeout_s=settings.crawl_timeout_s,

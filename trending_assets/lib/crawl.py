@@ -3,14 +3,21 @@
 Scrapy runs on Twisted, whose reactor cannot be restarted inside a process, so every
 crawl is a fresh ``python -m scrapers.crawl`` subprocess: the same command a person runs
 by hand, and a crash there cannot take the orchestrator down with it.
+
+The crawl's exit status (docs/contracts.md, "Crawl landing area"): 0 a usable crawl, 3 a
+completed crawl in which one or more sources yielded no title (every file is written;
+:class:`CrawlOutput` names the sources and causes, and the blocking check on
+``raw/listings`` fails on them), anything else a hard failure (:class:`CrawlError`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +27,23 @@ from typing import Any
 import pandas as pd
 
 FEEDS = ("listings", "reviews")
+# `python -m scrapers.crawl` exits with this when the crawl completed but a source
+# yielded no title: every file is written, and stderr names the sources.
+EXIT_EMPTY_SOURCES = 3
+_EMPTY_SOURCE_LINE = re.compile(
+    r"^crawl failed: (?P<spider>[\w.-]+): source (?P<source>\S+) yielded 0 titles"
+    r"(?: \((?P<cause>.*)\))?\s*$"
+)
+# The per-source counters of a crawl's stats file (`stats["sources"][name]`), in the
+# order the summary table shows them.
+SOURCE_COUNTS = ("pages", "titles", "reviews", "listing_pages", "skipped", "empty", "errors")
+SOURCE_SUMMARY_COLUMNS = ["spider", "source", *SOURCE_COUNTS, "empty_cause"]
+# A fetched page's recorded outcome (the crawl log's `outcome`).
+PAGE_OUTCOMES = (
+    "title", "reviews", "listing", "skipped", "empty", "error", "sitemap", "robots", "other",
+)  # fmt: skip
+
+Sources = Mapping[str, str] | Sequence[str]
 
 
 class CrawlError(RuntimeError):
@@ -30,6 +54,12 @@ class CrawlError(RuntimeError):
 class CrawlOutput:
     directory: Path
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    returncode: int = 0
+    # Sources that yielded 0 titles (exit status 3), with the cause the crawler gave.
+    empty_sources: list[str] = field(default_factory=list)
+    empty_causes: dict[str, str] = field(default_factory=dict)
+    # The crawler's own `crawl failed: ...` lines (stderr), as it printed them.
+    failures: list[str] = field(default_factory=list)
 
     def feed_path(self, feed: str) -> Path:
         return self.directory / f"{feed}.jsonl"
@@ -40,11 +70,40 @@ class CrawlOutput:
     def dropped_path(self, feed: str) -> Path:
         return self.directory / f"{feed}.dropped.jsonl"
 
+    def pages_path(self, feed: str) -> Path:
+        """The crawl log: one JSON line per fetched page with its outcome."""
+        return self.directory / f"{feed}.pages.jsonl"
+
     def dropped(self, feed: str) -> pd.DataFrame:
         """Items the spiders' pipeline dropped, as quarantine rows (reason, record JSON)."""
         path = self.dropped_path(feed)
         text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         return parse_dropped(text)
+
+    def outcomes(self, feed: str) -> dict[str, int]:
+        """Fetched pages by outcome: the stats' ``outcomes``, else counted from the crawl log."""
+        counted = self.stats.get(feed, {}).get("outcomes")
+        if isinstance(counted, Mapping) and counted:
+            return {str(k): int(v) for k, v in sorted(counted.items())}
+        path = self.pages_path(feed)
+        if not path.exists():
+            return {}
+        outcomes: Counter[str] = Counter()
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    page = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(page, dict):
+                    outcomes[str(page.get("outcome") or "other")] += 1
+        return dict(sorted(outcomes.items()))
+
+    def missing_fields(self, feed: str) -> dict[str, int]:
+        counted = self.stats.get(feed, {}).get("missing_fields")
+        if not isinstance(counted, Mapping):
+            return {}
+        return {str(k): int(v) for k, v in sorted(counted.items())}
 
 
 def parse_dropped(text: str) -> pd.DataFrame:
@@ -75,15 +134,55 @@ def demo_sources(as_of: date, *, n_titles: int, seed: int) -> Iterator[dict[str,
         yield dict(sites.urls)
 
 
+def source_arguments(sources: Sources) -> list[str]:
+    """The crawl's SOURCE arguments: ``name=url`` pairs of a mapping, or entries as given.
+
+    An entry is ``name=http(s)://...`` (the site file ``<name>.yml`` applies when there is
+    one), a bare site name (its site file holds the start URLs) or a bare URL (zero-config,
+    named after its host by the crawler).
+    """
+    if isinstance(sources, Mapping):
+        return [f"{name}={url}" for name, url in sources.items()]
+    return [entry.strip() for entry in sources if entry.strip()]
+
+
+def source_name(entry: str) -> str | None:
+    """The source name an entry declares; None for a bare URL (the crawler names it)."""
+    name, sep, _ = entry.partition("=")
+    if sep and "://" not in name:
+        return name.strip()
+    return None if "://" in entry else entry.strip()
+
+
+def parse_empty_sources(stderr: str) -> dict[str, str]:
+    """``crawl failed: listings: source NAME yielded 0 titles (cause)`` lines: name -> cause."""
+    found: dict[str, str] = {}
+    for line in stderr.splitlines():
+        match = _EMPTY_SOURCE_LINE.match(line.strip())
+        if match:
+            found.setdefault(match["source"], (match["cause"] or "").strip())
+    return found
+
+
 def run_crawl(
-    sources: Mapping[str, str],
+    sources: Sources,
     out_dir: Path,
     *,
     crawl_date: date,
     timeout_s: int = 900,
     max_pages: int = 0,
+    sites_dir: Path | str | None = None,
 ) -> CrawlOutput:
-    """Crawl ``sources`` (name -> start URL) into ``out_dir``; raise CrawlError on failure."""
+    """Crawl ``sources`` into ``out_dir``.
+
+    ``sources`` is a mapping name -> start URL or a list of entries (see
+    :func:`source_arguments`). Exit status 3 (a completed crawl in which some source
+    yielded no title) returns normally, with ``empty_sources`` set; every other failure
+    raises :class:`CrawlError`.
+    """
+    arguments = source_arguments(sources)
+    if not arguments:
+        raise CrawlError("no sources to crawl")
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "scrapers.crawl",
@@ -92,24 +191,125 @@ def run_crawl(
     ]  # fmt: skip
     if max_pages:
         command += ["--max-pages", str(max_pages)]
-    command += [f"{name}={url}" for name, url in sources.items()]
+    if sites_dir:
+        command += ["--sites-dir", str(sites_dir)]
+    command += arguments
     try:
         completed = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired as exc:
         raise CrawlError(f"crawl did not finish within {timeout_s}s") from exc
-    if completed.returncode != 0:
+    if completed.returncode not in (0, EXIT_EMPTY_SOURCES):
         tail = "\n".join(completed.stderr.strip().splitlines()[-20:])
         raise CrawlError(f"crawl exited with {completed.returncode}:\n{tail}")
 
-    output = CrawlOutput(out_dir)
+    output = CrawlOutput(
+        out_dir,
+        returncode=completed.returncode,
+        failures=[
+            line.strip()
+            for line in completed.stderr.splitlines()
+            if line.strip().startswith("crawl failed:")
+        ],
+    )
     for feed in FEEDS:
         if not output.feed_path(feed).exists():
             raise CrawlError(f"crawl finished but wrote no {feed} feed in {out_dir}")
         stats_file = output.stats_path(feed)
         output.stats[feed] = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    if completed.returncode == EXIT_EMPTY_SOURCES:
+        output.empty_causes = parse_empty_sources(completed.stderr)
+        if not output.empty_causes:  # the status alone: the sources come from the stats
+            summary = source_summary(output.stats)
+            listed = summary[summary["spider"] == "listings"]
+            output.empty_causes = {
+                str(row.source): str(row.empty_cause)
+                for row in listed.itertuples()
+                if row.titles == 0
+            }
+        output.empty_sources = sorted(output.empty_causes)
     return output
+
+
+def _count(counts: Mapping[str, Any], key: str) -> int:
+    value = counts.get(key)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def describe_empty(row: Mapping[str, Any]) -> str:
+    """Why a source yielded no title, from its own page counts (when the crawler gave none)."""
+    if not row.get("pages"):
+        errors = row.get("errors") or 0
+        return f"no page fetched ({errors} error(s))" if errors else "no page fetched"
+    return (
+        f"{row['pages']} page(s) fetched, none a title page: {row.get('listing_pages', 0)} "
+        f"listing, {row.get('skipped', 0)} skipped, {row.get('empty', 0)} empty extraction, "
+        f"{row.get('errors', 0)} error(s)"
+    )
+
+
+def source_summary(
+    stats: Mapping[str, Mapping[str, Any]],
+    *,
+    sources: Iterable[str] = (),
+    empty_causes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per (spider, source): the per-source counts of the crawl's stats files.
+
+    ``sources`` are names that must have a row even when the crawler recorded nothing
+    for them (a source that fetched no page). For the listings spider, a source with
+    0 titles gets an ``empty_cause``: the crawler's own (``empty_causes``), else one
+    read from its counts. Older stats files without ``titles`` / ``reviews`` count
+    their ``items`` instead.
+    """
+    causes = dict(empty_causes or {})
+    expected = set(sources) | set(causes)
+    rows: list[dict[str, Any]] = []
+    for spider in FEEDS:
+        spider_stats = stats.get(spider) or {}
+        per_source = spider_stats.get("sources")
+        per_source = per_source if isinstance(per_source, Mapping) else {}
+        if not spider_stats and not expected:
+            continue
+        for name in sorted(set(per_source) | expected):
+            counts = per_source.get(name)
+            counts = counts if isinstance(counts, Mapping) else {}
+            row: dict[str, Any] = {"spider": spider, "source": str(name)}
+            for key in SOURCE_COUNTS:
+                row[key] = _count(counts, key)
+            if "pages" not in counts:  # counted per outcome only
+                row["pages"] = sum(_count(counts, outcome) for outcome in PAGE_OUTCOMES)
+            if "titles" not in counts and spider == "listings":
+                row["titles"] = _count(counts, "items")
+            if "reviews" not in counts and spider == "reviews":
+                row["reviews"] = _count(counts, "items")
+            row["empty_cause"] = None
+            if spider == "listings" and row["titles"] == 0:
+                row["empty_cause"] = causes.get(name) or describe_empty(row)
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=SOURCE_SUMMARY_COLUMNS)
+    for key in SOURCE_COUNTS:
+        frame[key] = frame[key].astype("int64")
+    return frame
+
+
+def source_summary_markdown(summary: pd.DataFrame, spider: str = "listings") -> str:
+    """The per-source table a person reads in the asset's metadata."""
+    rows = summary[summary["spider"] == spider]
+    if rows.empty:
+        return "_no crawled source_"
+    headers = [
+        "source", "pages", "titles", "reviews", "listing pages", "skipped", "empty", "errors",
+    ]  # fmt: skip
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows.itertuples():
+        cells = [str(row.source)] + [str(getattr(row, key)) for key in SOURCE_COUNTS]
+        lines.append("| " + " | ".join(cells) + " |")
+    empty = rows[rows["titles"] == 0]
+    for row in empty.itertuples():
+        lines.append(f"\n**{row.source} yielded 0 titles**: {row.empty_cause}")
+    return "\n".join(lines)
 
 
 def read_jsonl(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -155,3 +355,69 @@ def summarise_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
         "drops": drops,
         "errors": errors,
     }
+
+
+# --- verdicts on the stored per-source summaries (raw.crawl_sources) --------------------
+
+# A source whose titles fell below this share of its previous crawl's count raises a warning.
+YIELD_DROP_RATIO = 0.5
+
+
+def crawl_day_to_check(summary: pd.DataFrame, preferred: date | str | None = None) -> date | None:
+    """The crawl day a check looks at: ``preferred`` (the run's partition) when it was
+    crawled, else the most recently crawled day (latest ``crawled_at``)."""
+    if summary.empty:
+        return None
+    days = pd.to_datetime(summary["crawl_date"]).dt.date
+    if preferred is not None:
+        wanted = date.fromisoformat(str(preferred)[:10])
+        if (days == wanted).any():
+            return wanted
+    if "crawled_at" in summary and summary["crawled_at"].notna().any():
+        stamps = pd.to_datetime(summary["crawled_at"]).reset_index(drop=True)
+        return days.iloc[int(stamps.idxmax())]
+    return max(days)
+
+
+def _listings_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    rows = summary[summary["spider"] == "listings"].copy()
+    rows["crawl_date"] = pd.to_datetime(rows["crawl_date"]).dt.date
+    return rows
+
+
+def empty_sources_on(summary: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The listings spider's sources that yielded 0 titles on ``day`` (source, cause, counts)."""
+    rows = _listings_rows(summary)
+    rows = rows[(rows["crawl_date"] == day) & (rows["titles"] == 0)]
+    return rows.sort_values("source").reset_index(drop=True)
+
+
+def yield_drops(
+    summary: pd.DataFrame, day: date, *, min_ratio: float = YIELD_DROP_RATIO
+) -> pd.DataFrame:
+    """Sources whose titles on ``day`` fell below ``min_ratio`` of their previous crawl day's.
+
+    Columns: source, previous_day, before, after, ratio. A source crawled for the first
+    time, or whose previous crawl yielded nothing, has nothing to fall from.
+    """
+    rows = _listings_rows(summary)
+    current = rows[rows["crawl_date"] == day]
+    earlier = rows[rows["crawl_date"] < day].sort_values("crawl_date")
+    drops: list[dict[str, Any]] = []
+    for row in current.sort_values("source").itertuples():
+        history = earlier[earlier["source"] == row.source]
+        if history.empty:
+            continue
+        previous = history.iloc[-1]
+        before, after = int(previous["titles"]), int(row.titles)
+        if before > 0 and after < min_ratio * before:
+            drops.append(
+                {
+                    "source": row.source,
+                    "previous_day": previous["crawl_date"].isoformat(),
+                    "before": before,
+                    "after": after,
+                    "ratio": round(after / before, 3),
+                }
+            )
+    return pd.DataFrame(drops, columns=["source", "previous_day", "before", "after", "ratio"])

@@ -5,6 +5,7 @@ Layout (keys relative to the lake root)::
     landing/<spider>/<YYYY-MM-DD>/<feed>[-<part>].jsonl   a feed file: listings or reviews, JSON lines
     landing/<spider>/<YYYY-MM-DD>/<feed>.dropped.jsonl    optional: items the crawler itself dropped
     landing/<spider>/<YYYY-MM-DD>/<feed>.stats.json       optional: the crawler's stats (a JSON object)
+    landing/<spider>/<YYYY-MM-DD>/<feed>.pages.jsonl      optional: the crawl log (one line per fetched page); kept, not ingested
     landing/crawl/<YYYY-MM-DD>/...                        the project's own Scrapy crawl (raw_crawl writes it)
     landing/_quarantine/<key>.<sha12>.reason.json         why a landed file was not ingested
 
@@ -49,7 +50,10 @@ FEED_MODELS = {"listings": CrawledListing, "reviews": CrawledReview}
 
 _SPIDER = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FEED_FILE = re.compile(r"^(?P<feed>listings|reviews)(?:[-_.][A-Za-z0-9_.-]*)?\.jsonl$")
-_SIDECAR = re.compile(r"^(?P<feed>listings|reviews)\.(?P<kind>dropped\.jsonl|stats\.json)$")
+_SIDECAR = re.compile(
+    r"^(?P<feed>listings|reviews)\.(?P<kind>dropped\.jsonl|stats\.json|pages\.jsonl)$"
+)
+_SIDECAR_KINDS = {"dropped.jsonl": "dropped", "stats.json": "stats", "pages.jsonl": "pages"}
 
 
 def required_fields(feed: str) -> tuple[str, ...]:
@@ -66,7 +70,7 @@ class LandedKey:
     spider: str | None = None
     partition: str | None = None
     feed: str | None = None
-    kind: str = "invalid"  # feed | dropped | stats | invalid
+    kind: str = "invalid"  # feed | dropped | stats | pages | invalid
     problem: str | None = None
 
     @property
@@ -97,13 +101,13 @@ def parse_key(key: str) -> LandedKey | None:
     if partition != day:
         return LandedKey(key, spider, problem=f"folder {day!r} is not a YYYY-MM-DD day")
     if sidecar := _SIDECAR.match(name):
-        kind = "dropped" if sidecar["kind"] == "dropped.jsonl" else "stats"
+        kind = _SIDECAR_KINDS[sidecar["kind"]]
         return LandedKey(key, spider, partition, sidecar["feed"], kind)
     if feed_file := _FEED_FILE.match(name):
         return LandedKey(key, spider, partition, feed_file["feed"], "feed")
     return LandedKey(
         key, spider, partition,
-        problem=f"file name {name!r} is not <feed>[-<part>].jsonl, <feed>.dropped.jsonl or <feed>.stats.json with feed in {'/'.join(FEEDS)}",
+        problem=f"file name {name!r} is not <feed>[-<part>].jsonl, <feed>.dropped.jsonl, <feed>.stats.json or <feed>.pages.jsonl with feed in {'/'.join(FEEDS)}",
     )  # fmt: skip
 
 
@@ -156,6 +160,8 @@ def inspect_file(
         )
     if landed.kind == "dropped":  # lenient: an unreadable drop line is itself quarantined as a row
         return Inspection(digest, size, len(parse_dropped(text)))
+    if landed.kind == "pages":  # the crawl log: a record of the crawl, never ingested
+        return Inspection(digest, size, sum(1 for line in text.splitlines() if line.strip()))
 
     records: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -388,7 +394,7 @@ def load_partition_feed(
         landed = parse_key(key)
         if landed is None or landed.problem or landed.partition != partition or landed.feed != feed:
             continue
-        if landed.is_builtin and not include_builtin:
+        if (landed.is_builtin and not include_builtin) or landed.kind == "pages":
             continue
         data = lake.read_bytes(key)
         inspection = inspect_file(landed, data)

@@ -10,6 +10,14 @@ import duckdb
 import pandas as pd
 
 MART_TABLES = ("titles", "title_genres", "reviews", "title_review_stats")
+# dbt's quarantine models: rows that could not be published, each with a `reason`.
+QUARANTINE_TABLES = (
+    "quarantine_listings_unresolved",
+    "quarantine_reviews_unresolved",
+    "quarantine_genre_labels_unmapped",
+)
+UNMAPPED_LABELS_TABLE = "int_unmapped_genre_labels"
+UNMAPPED_LABELS_SHOWN = 25
 
 
 @dataclass
@@ -143,3 +151,39 @@ def render_figures(profile: MartProfile) -> dict[str, bytes]:
 def png_markdown(png: bytes, alt: str) -> str:
     """An image inlined as a data URI, so the Dagster UI shows it in the metadata panel."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'main' and table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def quarantine_summary(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Rows in each of dbt's quarantine models, by reason (a missing model: not listed)."""
+    summary: dict[str, dict[str, int]] = {}
+    for table in QUARANTINE_TABLES:
+        if not _relation_exists(con, table):
+            continue
+        counts = con.execute(
+            f"select reason, count(*) from {table} group by reason order by 2 desc, 1"
+        ).fetchall()
+        summary[table] = {str(reason): int(n) for reason, n in counts}
+    return summary
+
+
+def unmapped_genre_labels(
+    con: duckdb.DuckDBPyConnection, limit: int = UNMAPPED_LABELS_SHOWN
+) -> pd.DataFrame:
+    """The most frequent genre labels no mapping seed knows (source, vocabulary, label, reason)."""
+    columns = ["source", "genre_vocabulary", "source_genre", "listing_count", "reason"]
+    if not _relation_exists(con, UNMAPPED_LABELS_TABLE):
+        return pd.DataFrame(columns=columns)
+    return con.execute(
+        f"select {', '.join(columns)} from {UNMAPPED_LABELS_TABLE}"
+        " order by listing_count desc, source, source_genre limit ?",
+        [limit],
+    ).df()

@@ -43,7 +43,16 @@ INGESTED_AT = pa.field("ingested_at", pa.timestamp("us"))
 
 # Per raw table: the record shape plus the column that says where each row came from.
 RAW_TABLE_SCHEMAS: dict[str, pa.Schema] = {
-    "listings": pa.schema([*LISTING_FIELDS, INGESTED_AT, pa.field("crawl_date", pa.date32())]),
+    # `genre_vocabulary` (the site file's genre vocabulary, null for zero-config sites) was
+    # added after the first crawls: last, where `alter table ... add column` puts it.
+    "listings": pa.schema(
+        [
+            *LISTING_FIELDS,
+            INGESTED_AT,
+            pa.field("crawl_date", pa.date32()),
+            pa.field("genre_vocabulary", pa.string()),
+        ]
+    ),
     "reviews": pa.schema([*REVIEW_FIELDS, INGESTED_AT, pa.field("crawl_date", pa.date32())]),
     "dataset_listings": pa.schema([*LISTING_FIELDS, INGESTED_AT, pa.field("dataset", pa.string())]),
     "dataset_reviews": pa.schema([*REVIEW_FIELDS, INGESTED_AT, pa.field("dataset", pa.string())]),
@@ -140,10 +149,16 @@ def coerce_frame(rows: pd.DataFrame | Iterable[Mapping[str, Any]], table: str) -
 
 
 def to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
-    """A validated frame as an Arrow table of the raw table's exact schema."""
+    """A validated frame as an Arrow table of the raw table's exact schema.
+
+    A column the frame lacks is all null (a frame built before the column existed).
+    """
     schema = RAW_TABLE_SCHEMAS[table]
     arrays = []
     for field in schema:
+        if field.name not in frame.columns:
+            arrays.append(pa.nulls(len(frame), type=field.type))
+            continue
         values = frame[field.name].tolist()
         values = (
             [None if _is_missing(v) else v for v in values]

@@ -72,6 +72,12 @@ class ReviewRecord(pa.DataFrameModel):
 class CrawledListing(ListingRecord):
     """A listing from one day's crawl: unique per source, id and crawl day."""
 
+    # The genre vocabulary (dbt seed `genre_map_<vocabulary>`) the site's configuration
+    # names; null for zero-config sites and for crawls from before the field existed.
+    genre_vocabulary: Series[str] = pa.Field(
+        nullable=True, required=False, str_matches=r"^[a-z0-9_]+$"
+    )
+
     class Config:
         unique = ["source", "source_title_id", "crawl_date"]
         strict = False

@@ -17,6 +17,22 @@ from trending_assets.lib.records import RAW_TABLE_SCHEMAS, to_arrow
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
+# Per crawl day, spider and source: what the crawl fetched and yielded (raw_crawl writes it).
+CRAWL_SOURCES_TABLE = f"{RAW_SCHEMA}.crawl_sources"
+CRAWL_SOURCES_COLUMNS: dict[str, str] = {
+    "crawl_date": "date",
+    "spider": "varchar",
+    "source": "varchar",
+    "pages": "integer",
+    "titles": "integer",
+    "reviews": "integer",
+    "listing_pages": "integer",
+    "skipped": "integer",
+    "empty": "integer",
+    "errors": "integer",
+    "empty_cause": "varchar",
+    "crawled_at": "timestamp",
+}
 
 _DUCKDB_TYPES = {
     pa.string(): "varchar",
@@ -43,6 +59,14 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for table in RAW_TABLE_SCHEMAS:
         con.execute(raw_table_ddl(table))
+        # A warehouse from before a column was added: the column joins, null in old rows.
+        for field in RAW_TABLE_SCHEMAS[table]:
+            con.execute(
+                f"alter table {RAW_SCHEMA}.{table} add column if not exists "
+                f"{field.name} {_DUCKDB_TYPES[field.type]}"
+            )
+    columns = ",\n    ".join(f"{name} {kind}" for name, kind in CRAWL_SOURCES_COLUMNS.items())
+    con.execute(f"create table if not exists {CRAWL_SOURCES_TABLE} (\n    {columns}\n)")
     con.execute(
         f"""create table if not exists {QUARANTINE_TABLE} (
             asset varchar, partition varchar, reason varchar, record json,
@@ -112,6 +136,34 @@ def replace_quarantine(
                 "select asset, partition, reason, record::json, quarantined_at from quarantine_batch"
             )
             con.unregister("quarantine_batch")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(batch)
+
+
+def replace_crawl_sources(
+    con: duckdb.DuckDBPyConnection, crawl_date: object, summary: pd.DataFrame
+) -> int:
+    """Replace a crawl day's per-source summary (``crawl.source_summary`` rows), in one transaction."""
+    batch = summary.copy()
+    batch["crawl_date"] = crawl_date
+    batch["crawled_at"] = pd.Timestamp(now_utc())
+    for name in CRAWL_SOURCES_COLUMNS:
+        if name not in batch:
+            batch[name] = None
+    batch = batch[list(CRAWL_SOURCES_COLUMNS)]
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {CRAWL_SOURCES_TABLE} where crawl_date = ?", [crawl_date])
+        if len(batch):
+            con.register("crawl_sources_batch", batch)
+            casts = ", ".join(f"cast({n} as {t}) as {n}" for n, t in CRAWL_SOURCES_COLUMNS.items())
+            con.execute(
+                f"insert into {CRAWL_SOURCES_TABLE} select {casts} from crawl_sources_batch"
+            )
+            con.unregister("crawl_sources_batch")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -1,24 +1,28 @@
--- Every genre_map_<vocabulary> seed in one shape. Labels are matched case-insensitively
--- (source_genre_key); a label listed with no genre_id is known to map to nothing.
-with
-{% for vocabulary in genre_vocabularies() %}
-genre_map_{{ vocabulary }} as (
-
+-- Every genre_map_<vocabulary> seed in one shape, found in the dbt graph by
+-- genre_map_seeds(): a new vocabulary is one new seed file. Labels are matched
+-- case-insensitively (source_genre_key); a label listed with no genre_id is known to map
+-- to nothing.
+--
+-- The seeds' CSV files are read here directly: dbt orders a model only after the nodes it
+-- names while parsing, and these seeds are found when it runs. So this model never reads
+-- a seed table that is not built yet; the seeds' own tests still check each file, and
+-- the tests below check the union.
+{%- set seeds = genre_map_seeds() %}
+with genre_maps as (
+{% for seed in seeds %}
     select
-        '{{ vocabulary }}' as genre_vocabulary,
-        source_genre,
-        genre_id
-    from {{ ref('genre_map_' ~ vocabulary) }}
-
-),
-{% endfor %}
-
-genre_maps as (
-
-    {% for vocabulary in genre_vocabularies() %}
-    select * from genre_map_{{ vocabulary }}
+        '{{ seed.vocabulary }}' as genre_vocabulary,
+        cast(source_genre as varchar) as source_genre,
+        cast(genre_id as varchar) as genre_id
+    from read_csv('{{ seed.path | replace("'", "''") }}', header = true, all_varchar = true)
     {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+{%- else %}
+    select
+        cast(null as varchar) as genre_vocabulary,
+        cast(null as varchar) as source_genre,
+        cast(null as varchar) as genre_id
+    where false
+{%- endfor %}
 
 )
 

@@ -2,7 +2,8 @@
 --   mapped            the label maps to a genre that applies to the title's type
 --   not_applicable    it maps to a genre reserved for the other type (genres.applies_to)
 --   mapped_to_nothing the vocabulary lists the label with no genre ("International Movies")
---   unmapped          no mapping seed knows the label (see int_unmapped_genre_labels)
+--   unmapped          no mapping seed knows the label (see int_unmapped_genre_labels and
+--                     quarantine_genre_labels_unmapped); unmapped_reason says why
 -- One adjustment: `kids` is a TV-only genre, so kids' labels on a movie become `family`.
 with listings as (
 
@@ -32,6 +33,12 @@ genre_maps as (
 genres as (
 
     select * from {{ ref('genres') }}
+
+),
+
+known_vocabularies as (
+
+    select distinct genre_vocabulary from genre_maps
 
 ),
 
@@ -65,7 +72,17 @@ select
         when labels_with_maps.genre_id is null then 'mapped_to_nothing'
         when genres.applies_to in ('both', labels_with_maps.title_type) then 'mapped'
         else 'not_applicable'
-    end as mapping_status
+    end as mapping_status,
+    case
+        when labels_with_maps.is_known_label then null
+        when labels_with_maps.genre_vocabulary is null
+            then 'source has no genre vocabulary (not in source_registry)'
+        when known_vocabularies.genre_vocabulary is null
+            then 'no seed genre_map_' || labels_with_maps.genre_vocabulary
+        else 'label not in genre_map_' || labels_with_maps.genre_vocabulary
+    end as unmapped_reason
 from labels_with_maps
 left join genres
     on labels_with_maps.genre_id = genres.genre_id
+left join known_vocabularies
+    on labels_with_maps.genre_vocabulary = known_vocabularies.genre_vocabulary

@@ -1,5 +1,9 @@
 -- Every listing source in one shape, with its registry entry (genre vocabulary, field
 -- priority), the entity-resolution key parts and, for unusable rows, why.
+--
+-- genre_vocabulary: for a crawled listing its own (the site file's), else its source's
+-- in source_registry, else `generic` (a zero-config site); for datasets and the API the
+-- source's in source_registry (null when the source is not registered).
 with crawl_listings as (
 
     select
@@ -15,7 +19,8 @@ with crawl_listings as (
         original_language,
         release_date,
         first_crawled_on,
-        last_crawled_on as last_seen_on
+        last_crawled_on as last_seen_on,
+        genre_vocabulary
     from {{ ref('stg_crawl__listings') }}
 
 ),
@@ -35,7 +40,8 @@ dataset_listings as (
         original_language,
         release_date,
         cast(null as date) as first_crawled_on,
-        cast(ingested_at as date) as last_seen_on
+        cast(ingested_at as date) as last_seen_on,
+        cast(null as varchar) as genre_vocabulary
     from {{ ref('stg_datasets__listings') }}
 
 ),
@@ -55,7 +61,8 @@ api_releases as (
         original_language,
         release_date,
         cast(null as date) as first_crawled_on,
-        last_fetched_on as last_seen_on
+        last_fetched_on as last_seen_on,
+        cast(null as varchar) as genre_vocabulary
     from {{ ref('stg_tmdb_api__releases') }}
 
 ),
@@ -99,7 +106,13 @@ keyed as (
         all_listings.release_date,
         all_listings.first_crawled_on,
         all_listings.last_seen_on,
-        source_registry.genre_vocabulary,
+        case
+            when all_listings.origin = 'crawl'
+                then coalesce(
+                    all_listings.genre_vocabulary, source_registry.genre_vocabulary, 'generic'
+                )
+            else source_registry.genre_vocabulary
+        end as genre_vocabulary,
         -- sources missing from the registry rank after every known one
         coalesce(source_registry.field_priority, 1000) as field_priority
     from all_listings

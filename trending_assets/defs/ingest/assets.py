@@ -26,7 +26,8 @@ from trending_assets.lib.validation import (
     ListingRecord,
     ReviewRecord,
 )
-from trending_assets.settings import get_settings
+from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
+from trending_assets.settings import BUILTIN_SITES_DIR, check_source_entry, get_settings
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=get_settings().partitions_start.isoformat(), end_offset=1
@@ -98,14 +99,18 @@ def raw_crawl(
     store = lake.get_lake()
     with tempfile.TemporaryDirectory(prefix=f"crawl-{day}-") as tmp:
         output: crawl.CrawlOutput | None = None
-        sources: object = {}
+        sources: crawl.Sources = {}
+        summary: pd.DataFrame | None = None
         if config.source == "crawl":
             out_dir = Path(tmp)
-            # Configured sites, or the demo catalog's sites served for this day.
+            # Configured sites (entries checked: a bare name needs its site file), or the
+            # demo catalog's sites served for this day.
+            site_dirs = [
+                *([Path(crawler.sites_dir)] if crawler.sites_dir else []),
+                BUILTIN_SITES_DIR,
+            ]
             sites = (
-                contextlib.nullcontext(
-                    get_settings().model_copy(update={"sources": crawler.sources}).source_urls()
-                )
+                contextlib.nullcontext([check_source_entry(e, site_dirs) for e in crawler.sources])
                 if crawler.sources
                 else crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed)
             )
@@ -117,12 +122,25 @@ def raw_crawl(
                     crawl_date=day,
                     timeout_s=crawler.timeout_s,
                     max_pages=crawler.max_pages,
+                    sites_dir=crawler.sites_dir,
                 )
-            # The feeds and stats are the raw record of the crawl: keep them as they came.
+            # The feeds, stats and crawl logs are the raw record of the crawl: kept as they came.
             for path in sorted(out_dir.iterdir()):
                 store.write_bytes(
                     f"{landing.LANDING}/{landing.BUILTIN_SPIDER}/{day}/{path.name}",
                     path.read_bytes(),
+                )
+            named = [crawl.source_name(a) for a in crawl.source_arguments(sources)]
+            summary = crawl.source_summary(
+                output.stats,
+                sources=[n for n in named if n],
+                empty_causes=output.empty_causes,
+            )
+            for name in output.empty_sources:
+                cause = output.empty_causes.get(name) or "no cause given"
+                context.log.error(
+                    f"source {name} yielded 0 titles ({cause}): "
+                    "the blocking check crawl_sources_yield_titles fails on it"
                 )
 
         feeds = {
@@ -130,6 +148,9 @@ def raw_crawl(
             "reviews": (RAW_REVIEWS, CrawledReview),
         }
         with warehouse.get_connection() as con:
+            if summary is not None:
+                ensure_raw_tables(con)
+                replace_crawl_sources(con, day, summary)
             for feed, (key, model) in feeds.items():
                 # Everything landed for the day; the built-in crawl's files only when this
                 # run did not just crawl (then its output is read from the crawl directory).
@@ -163,7 +184,7 @@ def raw_crawl(
                     params=[day],
                     rejects=pd.concat(bad, ignore_index=True) if bad else None,
                 )
-                summary = crawl.summarise_stats(stats)
+                totals = crawl.summarise_stats(stats)
                 yield dg.MaterializeResult(
                     asset_key=key,
                     metadata=batch_metadata(
@@ -172,12 +193,33 @@ def raw_crawl(
                         sources=dg.MetadataValue.json(sources),
                         landed_spiders=dg.MetadataValue.json(landed.spiders),
                         landed_files=dg.MetadataValue.json(landed.files),
-                        crawl_pages=summary["pages"],
-                        crawl_items=summary["items"],
-                        crawl_drops=dg.MetadataValue.json(summary["drops"]),
-                        crawl_errors=dg.MetadataValue.json(summary["errors"]),
+                        crawl_pages=totals["pages"],
+                        crawl_items=totals["items"],
+                        crawl_drops=dg.MetadataValue.json(totals["drops"]),
+                        crawl_errors=dg.MetadataValue.json(totals["errors"]),
+                        **crawl_source_metadata(output, summary, feed),
                     ),
                 )
+
+
+def crawl_source_metadata(
+    output: crawl.CrawlOutput | None, summary: pd.DataFrame | None, feed: str
+) -> dict[str, object]:
+    """Per source of this run's crawl: pages, titles, reviews, ... ; outcomes; missing fields."""
+    if output is None or summary is None:
+        note = "no crawl in this run (source: landing): the landed files only"
+        return {"crawl_sources": dg.MetadataValue.md(f"_{note}_")}
+    metadata: dict[str, object] = {
+        "crawl_sources": dg.MetadataValue.md(crawl.source_summary_markdown(summary, feed)),
+        "crawl_outcomes": dg.MetadataValue.json(output.outcomes(feed)),
+        "crawl_missing_fields": dg.MetadataValue.json(output.missing_fields(feed)),
+    }
+    if feed == "listings":
+        empty = summary[(summary["spider"] == "listings") & (summary["titles"] == 0)]
+        metadata["empty_sources"] = dg.MetadataValue.json(
+            {str(row.source): str(row.empty_cause) for row in empty.itertuples()}
+        )
+    return metadata
 
 
 @dg.multi_asset(

@@ -36,16 +36,62 @@ if _manifest_is_stale():
     ).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
+# The model that unions every genre_map_<vocabulary> seed. It finds the seeds in the dbt
+# graph when dbt runs and reads their CSV files, so dbt's manifest does not list them as
+# its parents; the lineage here does (and so a new or changed seed updates the union).
+# Because dbt does not order the union after those seeds, the seeds are their own step
+# (`warehouse_dbt_seeds`), which Dagster runs before the models' (`warehouse_dbt_models`).
+GENRE_MAPS_MODEL = "int_genre_maps_unioned"
+GENRE_MAP_SEED_PREFIX = "genre_map_"
+SEEDS = "resource_type:seed"
+
+
 class TrendingDbtTranslator(DagsterDbtTranslator):
-    """Every dbt node in the `warehouse` group; sources keep the raw assets' keys (dbt meta)."""
+    """Every dbt node in the `warehouse` group; sources keep the raw assets' keys (dbt meta);
+    every `genre_map_*` seed is a parent of `int_genre_maps_unioned`."""
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
+        if unique_id.startswith("model.") and unique_id.endswith(f".{GENRE_MAPS_MODEL}"):
+            seeds = [
+                node_id
+                for node_id, node in manifest["nodes"].items()
+                if node.get("resource_type") == "seed"
+                and node.get("name", "").startswith(GENRE_MAP_SEED_PREFIX)
+            ]
+            known = {dep.asset_key for dep in spec.deps}
+            keys = [self.get_asset_spec(manifest, seed, project).key for seed in sorted(seeds)]
+            extra = [key for key in keys if key not in known]
+            spec = spec.replace_attributes(deps=[*spec.deps, *extra])
         if unique_id.startswith(("model.", "seed.", "snapshot.")):
             return spec.replace_attributes(group_name="warehouse")
         return spec
+
+
+def _dbt_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBResource,
+    *,
+    indirect_selection: str | None = None,
+):
+    with warehouse.get_connection() as con:
+        ensure_raw_tables(con)  # sources must exist even before every raw asset has run
+    # dbt runs as a subprocess and reads the warehouse path from its profile's env_var.
+    os.environ["TRENDING_WAREHOUSE_PATH"] = warehouse.database
+    # dagster-dbt reads DBT_INDIRECT_SELECTION when it starts dbt (and overrides it itself
+    # when it must select tests one by one); it is set only while dbt starts.
+    previous = os.environ.get("DBT_INDIRECT_SELECTION")
+    if indirect_selection and previous is None:
+        os.environ["DBT_INDIRECT_SELECTION"] = indirect_selection
+    try:
+        invocation = dbt.cli(["build"], context=context)
+    finally:
+        if previous is None:
+            os.environ.pop("DBT_INDIRECT_SELECTION", None)
+    yield from invocation.stream()
 
 
 @dbt_assets(
@@ -53,13 +99,30 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=TrendingDbtTranslator(),
     pool=WAREHOUSE_POOL,
+    select=SEEDS,
+    name="warehouse_dbt_seeds",
+)
+def warehouse_dbt_seeds(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+):
+    """`dbt build` of the seeds (taxonomy, source registry, genre maps) and their tests.
+
+    Only tests on seeds alone (indirect selection `cautious`): a test that also reads a
+    model (a relationship from a staging model to `source_registry`) runs with the models.
+    """
+    yield from _dbt_build(context, dbt, warehouse, indirect_selection="cautious")
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TrendingDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+    exclude=SEEDS,
+    name="warehouse_dbt_models",
 )
 def warehouse_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
 ):
-    """`dbt build`: seeds, models and their tests, in dependency order."""
-    with warehouse.get_connection() as con:
-        ensure_raw_tables(con)  # sources must exist even before every raw asset has run
-    # dbt runs as a subprocess and reads the warehouse path from its profile's env_var.
-    os.environ["TRENDING_WAREHOUSE_PATH"] = warehouse.database
-    yield from dbt.cli(["build"], context=context).stream()
+    """`dbt build`: models and their tests, in dependency order (after the seeds' step)."""
+    yield from _dbt_build(context, dbt, warehouse)

@@ -1,5 +1,6 @@
 -- One row per crawled listing: the latest crawl wins, first_crawled_on remembers when
--- the listing was first seen.
+-- the listing was first seen. genre_vocabulary is the site file's (null for zero-config
+-- sites and for crawls from before the column existed).
 with listings as (
 
     select * from {{ source('crawl', 'listings') }}
@@ -19,6 +20,7 @@ cleaned as (
         {{ clean_labels('genres') }} as genres,
         nullif(lower(trim(original_language)), '') as original_language,
         cast(release_date as date) as release_date,
+        nullif(lower(trim(cast(genre_vocabulary as varchar))), '') as genre_vocabulary,
         cast(crawl_date as date) as crawl_date,
         cast(ingested_at as timestamp) as ingested_at
     from listings
@@ -38,6 +40,7 @@ latest_crawl as (
         genres,
         original_language,
         release_date,
+        genre_vocabulary,
         min(crawl_date) over listing_crawls as first_crawled_on,
         crawl_date as last_crawled_on,
         ingested_at
