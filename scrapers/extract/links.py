@@ -73,13 +73,17 @@ def base_url(sel: Selector, page_url: str) -> str:
     return urljoin(page_url, base.strip()) if base else page_url
 
 
-def absolute(sel: Selector, page_url: str, href: str | None) -> str | None:
+def absolute(
+    sel: Selector, page_url: str, href: str | None, base: str | None = None
+) -> str | None:
+    """``href`` made absolute against the page's ``<base>`` (pass ``base`` when resolving
+    many links: finding it is a search of the whole page)."""
     if not href:
         return None
     href = href.strip()
     if not href or href.lower().startswith(_SKIP_SCHEMES):
         return None
-    url = urljoin(base_url(sel, page_url), href)
+    url = urljoin(base or base_url(sel, page_url), href)
     if urlsplit(url).scheme not in ("http", "https"):
         return None
     return _clean(url)
@@ -134,6 +138,7 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
     seen: set[str] = set()
     own = _clean(page_url)
     anchors = []
+    base = base_url(sel, page_url)
     # <a href>, but also links made of other elements: custom elements with an href
     # (<rt-link href>), and lazy-loaded cards (data-target-link, data-href, data-url).
     for node in sel.xpath(
@@ -144,7 +149,7 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
         for key in ("data-target-link", "data-href", "data-url", "data-link"):
             if not href and node.attrib.get(key):
                 href = node.attrib[key]
-        url = absolute(sel, page_url, href)
+        url = absolute(sel, page_url, href, base)
         if url is None or url == own:
             continue
         if _STATIC.search(urlsplit(url).path):
@@ -162,7 +167,7 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
         '//link[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
         ' | //a[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
     ).get()
-    candidate = absolute(sel, page_url, rel_next)
+    candidate = absolute(sel, page_url, rel_next, base)
     if candidate is None:
         for node, url, text, label in anchors:
             klass = (node.attrib.get("class") or "") + " " + (node.attrib.get("id") or "")
