@@ -148,7 +148,9 @@ class TrendingSettings(BaseSettings):
 
     @property
     def uses_demo_sites(self) -> bool:
-        return not self.sources
+        """No sources configured, or the entry ``demo`` among them (the demo catalog's two
+        sites crawled beside the configured ones)."""
+        return not self.sources or DEMO_SOURCE in [s.strip() for s in self.sources]
 
     def site_dirs(self) -> list[Path]:
         """Folders holding site files: `TRENDING_SITES_DIR` first, then the built-in one."""
@@ -182,9 +184,14 @@ def find_site_file(name: str, dirs: list[Path]) -> Path | None:
     return None
 
 
+DEMO_SOURCE = "demo"  # the TRENDING_SOURCES entry that adds the demo catalog's sites
+
+
 def check_source_entry(entry: str, site_dirs: list[Path]) -> str:
     """One `TRENDING_SOURCES` entry, normalised (trimmed), or a ValueError naming it."""
     entry = entry.strip()
+    if entry == DEMO_SOURCE:
+        return entry
     name, sep, url = entry.partition("=")
     name, url = name.strip(), url.strip()
 

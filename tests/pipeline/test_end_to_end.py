@@ -1,9 +1,12 @@
 """The whole asset graph, materialised for real on a small demo catalog, then served over HTTP.
 
 This runs exactly what `make materialize` and `make serve` run (the CLI), in a temporary
-DAGSTER_HOME and data directory, and then reads what the Dagster instance recorded.
+DAGSTER_HOME and data directory, and then reads what the Dagster instance recorded. Beside
+the demo sites (`TRENDING_SOURCES=demo,...`) it crawls the loopback "real-like" fixture
+site with no site file, so a real site's titles and reviews go all the way to the API.
 """
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -29,24 +32,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _realish_site_module():
+    path = Path(__file__).resolve().parents[1] / "scrapers" / "realish_site.py"
+    spec = importlib.util.spec_from_file_location("realish_site", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+REALISH = _realish_site_module()
+
+
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "TRENDING_DATA_DIR": str(root / "data"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        "TRENDING_DEMO_TITLES": "150",
-        "TRENDING_API_PORT": str(_free_port()),
-    }
-    env.pop("TRENDING_SOURCES", None)
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
-    return root, env, completed, elapsed
+    with REALISH.serve_realish_site() as realish:
+        env = {
+            **os.environ,
+            "TRENDING_DATA_DIR": str(root / "data"),
+            "DAGSTER_HOME": str(root / "dagster_home"),
+            "TRENDING_DEMO_TITLES": "150",
+            "TRENDING_API_PORT": str(_free_port()),
+            # The demo sites, and a real-like site given by its URL only (no site file).
+            "TRENDING_SOURCES": f"demo,realish={realish.url}",
+        }
+        started = time.monotonic()
+        completed = subprocess.run(
+            [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+        # The site keeps serving: later tests crawl another day with the same sources.
+        yield root, env, completed, elapsed
 
 
 def test_materialize_succeeds_and_prints_a_summary(pipeline_run) -> None:
@@ -137,6 +156,33 @@ def test_warehouse_holds_resolved_titles_and_quarantine(pipeline_run) -> None:
     assert (root / "data" / "serving" / "CURRENT").exists()
 
 
+def test_a_real_like_site_flows_into_the_warehouse(pipeline_run) -> None:
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    expected = {(t, y, k) for t, y, k in REALISH.EXPECTED_TITLES.values()}
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        listed = set(
+            con.execute(
+                "select title, year, title_type from raw.listings where source = 'realish'"
+            ).fetchall()
+        )
+        reviews = con.execute(
+            "select count(*) from reviews r join titles t using (title_id)"
+            " where list_contains(t.sources, 'realish')"
+        ).fetchone()[0]
+        crawl = con.execute(
+            "select titles from raw.crawl_sources where source = 'realish' and spider = 'listings'"
+        ).fetchone()
+        mapped = con.execute(
+            "select count(*) from int_listing_genre_labels_mapped"
+            " where source = 'realish' and mapping_status = 'mapped'"
+        ).fetchone()[0]
+    assert listed == expected
+    assert crawl is not None and crawl[0] == len(expected)
+    assert reviews == REALISH.EXPECTED_REVIEW_COUNT
+    assert mapped > 0  # its genre labels mapped through the generic vocabulary
+
+
 def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
     root, env, completed, _ = pipeline_run
     assert completed.returncode == 0
@@ -198,6 +244,14 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
         assert predicted.json()["model_version"] == model_genres["model_version"]
         page_html = httpx.get(f"{base}/")
         assert page_html.status_code == 200 and "d3.min.js" in page_html.text
+
+        # A title crawled from the real-like site, served like any other.
+        name, year, kind = next(iter(REALISH.EXPECTED_TITLES.values()))
+        found = httpx.get(f"{base}/titles", params={"q": name}).json()
+        assert any(
+            (item["title"], item["year"], item["type"]) == (name, year, kind)
+            for item in found["items"]
+        ), found
         assert "trending_snapshot_info" in httpx.get(f"{base}/metrics").text
     finally:
         server.terminate()

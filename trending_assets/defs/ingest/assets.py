@@ -27,7 +27,12 @@ from trending_assets.lib.validation import (
     ReviewRecord,
 )
 from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
-from trending_assets.settings import BUILTIN_SITES_DIR, check_source_entry, get_settings
+from trending_assets.settings import (
+    BUILTIN_SITES_DIR,
+    DEMO_SOURCE,
+    check_source_entry,
+    get_settings,
+)
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=get_settings().partitions_start.isoformat(), end_offset=1
@@ -109,12 +114,17 @@ def raw_crawl(
                 *([Path(crawler.sites_dir)] if crawler.sites_dir else []),
                 BUILTIN_SITES_DIR,
             ]
-            sites = (
-                contextlib.nullcontext([check_source_entry(e, site_dirs) for e in crawler.sources])
-                if crawler.sources
-                else crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed)
+            entries = [check_source_entry(e, site_dirs) for e in crawler.sources]
+            with_demo = not entries or DEMO_SOURCE in entries
+            demo = (
+                crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed)
+                if with_demo
+                else contextlib.nullcontext({})
             )
-            with sites as sources:
+            with demo as demo_urls:
+                sources = [f"{name}={url}" for name, url in demo_urls.items()] + [
+                    e for e in entries if e != DEMO_SOURCE
+                ]
                 context.log.info(f"crawling {day}: {sources}")
                 output = crawl.run_crawl(
                     sources,
