@@ -73,9 +73,7 @@ def base_url(sel: Selector, page_url: str) -> str:
     return urljoin(page_url, base.strip()) if base else page_url
 
 
-def absolute(
-    sel: Selector, page_url: str, href: str | None, base: str | None = None
-) -> str | None:
+def absolute(sel: Selector, page_url: str, href: str | None, base: str | None = None) -> str | None:
     """``href`` made absolute against the page's ``<base>`` (pass ``base`` when resolving
     many links: finding it is a search of the whole page)."""
     if not href:

@@ -390,39 +390,43 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
 
     # Plot: never a generated blurb ("X is a 2015 movie starring ...").
     plot = None
-    plot_candidates = [
-        *page.override("plot")[:1],
-        text_of(obj.get("description")),
-        *(text_of(o.get("description")) for o in others),
-        markup.plot_section(sel),
-        *markup.marked_plots(sel),
-        page.og.get("og:description"),
-        page.og.get("description"),
-        page.og.get("twitter:description"),
+    # Candidates in order, each computed only when the ones before it gave nothing.
+    plot_candidates: list[Any] = [
+        lambda: page.override("plot")[:1],
+        lambda: [text_of(obj.get("description"))],
+        lambda: [text_of(o.get("description")) for o in others],
+        lambda: [markup.plot_section(sel)],
+        lambda: markup.marked_plots(sel),
+        lambda: [page.og.get("og:description"), page.og.get("description")],
+        lambda: [page.og.get("twitter:description")],
     ]
     if method == "html":
-        plot_candidates.append(markup.longest_paragraph(sel, title))
-    for candidate in plot_candidates:
-        if not candidate or len(markup.norm(candidate)) < 20:
-            continue
-        if is_generated_summary(candidate):
-            if "plot:generated_summary" not in notes:
-                notes.append("plot:generated_summary")
-            continue
-        plot = candidate
-        break
+        plot_candidates.append(lambda: [markup.longest_paragraph(sel, title)])
+    for produce in plot_candidates:
+        for candidate in produce():
+            if not candidate or len(markup.norm(candidate)) < 20:
+                continue
+            if is_generated_summary(candidate):
+                if "plot:generated_summary" not in notes:
+                    notes.append("plot:generated_summary")
+                continue
+            plot = candidate
+            break
+        if plot is not None:
+            break
 
-    genres = (
-        _first(
-            page.override("genres"),
-            labels_of(obj.get("genre")),
-            *(labels_of(o.get("genre")) for o in others),
-            facts.list_values(markup.GENRE_LABELS),
-            markup.genre_links(sel),
-            markup.lead_genres(sel) if method == "html" else [],
-        )
-        or []
-    )
+    genres: list[str] = []
+    for produce in (
+        lambda: page.override("genres"),
+        lambda: labels_of(obj.get("genre")),
+        lambda: next((g for g in (labels_of(o.get("genre")) for o in others) if g), []),
+        lambda: facts.list_values(markup.GENRE_LABELS),
+        lambda: markup.genre_links(sel),
+        lambda: markup.lead_genres(sel) if method == "html" else [],
+    ):
+        genres = produce()
+        if genres:
+            break
 
     language = _first(
         *(language_code(v) for v in page.override("original_language")[:1]),
