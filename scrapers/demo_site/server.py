@@ -87,12 +87,8 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
         def _serve(self, with_body: bool) -> None:
             page = site.respond(self.path)
             body = page.encoded()
-            self.send_response(page.status)
-            self.send_header("Content-Type", page.content_type_header())
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if with_body:
-                self.wfile.write(body)
+            # Logged before the response goes out: a client that has its answer finds the
+            # request in the log (logging after the write raced with fast clients).
             site.log.append(
                 RequestRecord(
                     site.catalog.name,
@@ -102,6 +98,12 @@ def _handler_for(site: DemoSite) -> type[BaseHTTPRequestHandler]:
                     self.headers.get("User-Agent", ""),
                 )
             )
+            self.send_response(page.status)
+            self.send_header("Content-Type", page.content_type_header())
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if with_body:
+                self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(with_body=True)

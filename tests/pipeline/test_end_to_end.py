@@ -193,7 +193,8 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Start-up builds the OpenAPI schema and loads the query encoder: slow on a busy machine.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 health = httpx.get(f"{base}/health", timeout=2)
