@@ -24,6 +24,8 @@ from scrapers.items import ListingItem, ReviewItem
 _BLOCK_TAG = re.compile(r"</?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|dd|dt|blockquote)\b[^>]*>", re.I)
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>|<!--.*?-->", re.S)
 _WHITESPACE = re.compile(r"\s+")
+# Where an HTML parser would start a tag, a comment or a declaration.
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 MIN_YEAR = 1870
 
 
@@ -36,7 +38,15 @@ class InvalidRecord(ValueError):
 
 
 def clean_text(value: Any) -> str | None:
-    """Strip tags, resolve entities (also double-escaped ones), NFC, collapse whitespace."""
+    """Strip tags, resolve entities (also double-escaped ones), NFC, collapse whitespace.
+
+    The result is plain text that holds no markup, even for a client that pastes it into
+    HTML: tags that appear once entities are decoded (``&lt;img onerror=...&gt;``) are
+    stripped like any other tag, and a ``<`` that could still open one (an unclosed
+    ``<img src=x onerror=...``, or a tag that stripping another rebuilt) gets a space
+    after it, so it reads as text ("a < b" and "I <3 this" are left as they are). Markup
+    escaped deeper than the four levels decoded stays escaped (``&lt;b&gt;``): inert.
+    """
     if value is None:
         return None
     text = str(value)
@@ -46,6 +56,7 @@ def clean_text(value: Any) -> str | None:
             break
         text = unescaped
     text = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", text))
+    text = _TAG_OPEN.sub("< ", text)
     text = unicodedata.normalize("NFC", text)
     text = _WHITESPACE.sub(" ", text).strip()
     return text or None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import uvicorn
 
+from serving.server import ServerLimits, server_config
 from trending_assets.lib.logs import api_log_config
 
 
@@ -37,8 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     # A factory string, so each worker process builds its own app and snapshot connection.
-    uvicorn.run(
+    # Header size and count, idle and slow connections, concurrency: serving/server.py.
+    config = server_config(
         "serving.app:create_app",
+        limits=ServerLimits.from_env(),
         factory=True,
         host=args.host,
         port=args.port,
@@ -47,6 +51,19 @@ def main(argv: list[str] | None = None) -> None:
         log_config=api_log_config(args.log_level, args.log_format),
         access_log=False,  # serving.access (serving/middleware.py) logs each request, structured
     )
+    # What uvicorn.run does with a Config of its own making.
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Prometheus metrics: Litestar's per-route request counts and latency histograms, plus the
-snapshot being served (version, age, swaps) read from the live store at scrape time."""
+snapshot being served (version, age, degraded, swaps) read from the live store at scrape time."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ class SnapshotCollector(Collector):
             "trending_snapshot_age_seconds", "Seconds since the served snapshot was built"
         )
         loaded = GaugeMetricFamily("trending_snapshot_loaded", "1 when a snapshot is loaded")
+        degraded = GaugeMetricFamily(
+            "trending_snapshot_degraded",
+            "1 while the served snapshot is not the one CURRENT names (see /ready)",
+        )
         swaps = CounterMetricFamily(
             "trending_snapshot_swaps", "Snapshot versions switched to since start"
         )
@@ -38,8 +42,9 @@ class SnapshotCollector(Collector):
         if current is not None:
             info.add_metric([], {"version": current.version})
             age.add_metric([], current.age_seconds())
+        degraded.add_metric([], 1.0 if any(s.degraded for s in stores) else 0.0)
         swaps.add_metric([], float(sum(s.swaps for s in stores)))
-        yield from (info, age, loaded, swaps)
+        yield from (info, age, loaded, degraded, swaps)
 
 
 _lock = threading.Lock()

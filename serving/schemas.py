@@ -13,6 +13,7 @@ class Health(msgspec.Struct, kw_only=True):
     snapshot_created_at: datetime | None = None
     snapshot_age_seconds: float | None = None
     detail: str | None = None
+    degraded: str | None = None
 
 
 class Ready(msgspec.Struct, kw_only=True):
@@ -21,6 +22,9 @@ class Ready(msgspec.Struct, kw_only=True):
     snapshot_created_at: datetime | None = None
     snapshot_age_seconds: float | None = None
     detail: str | None = None
+    # Set while a snapshot is served but CURRENT cannot be followed (unreadable, garbage,
+    # or naming a version that does not open): why, and which version is served instead.
+    degraded: str | None = None
 
 
 class TitleSummary(msgspec.Struct, kw_only=True):

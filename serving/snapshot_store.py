@@ -4,6 +4,14 @@ A background thread polls the ``CURRENT`` pointer. When it names a new version, 
 file is opened and checked *before* it becomes current, so a request never sees a
 half-open snapshot. Each request leases the snapshot that is current when it starts and
 reads through its own cursor; a replaced snapshot is closed once its last lease ends.
+
+A bad pointer never stops the API. When ``CURRENT`` cannot be used (not UTF-8, empty, not
+a version name, or naming a version that is missing, truncated or corrupt), the store keeps
+serving what it serves; at start-up, with nothing served yet, it falls back to the newest
+version on disk that opens cleanly. Either way it is *degraded*: :attr:`SnapshotStore.degraded`
+says why and what is served (``/ready`` and ``/health`` report it), the problem is logged
+as one line when it appears (repeated at most every ``LOG_REPEAT_S`` while it lasts, never
+a traceback per poll), and the store recovers by itself once ``CURRENT`` is fixed.
 """
 
 from __future__ import annotations
@@ -18,12 +26,52 @@ from pathlib import Path
 
 import duckdb
 
-from trending_assets.lib.snapshot import current_version, snapshot_path
+from trending_assets.lib.snapshot import (
+    CURRENT_FILENAME,
+    VERSION_PATTERN,
+    list_versions,
+    snapshot_path,
+)
 
 logger = logging.getLogger(__name__)
 
 REQUIRED_TABLES = frozenset({"titles", "title_genres", "genres", "title_details", "snapshot_info"})
 RETRY_FAILED_AFTER_S = 30.0
+LOG_REPEAT_S = 300.0  # a problem that lasts is logged again at most this often
+MAX_POINTER_BYTES = 4096  # CURRENT holds one version name; anything longer is garbage
+
+
+class PointerError(ValueError):
+    """``CURRENT`` exists but does not name a usable version."""
+
+
+def read_pointer(serving_dir: Path) -> str | None:
+    """The version ``CURRENT`` names; None when nothing is published (no ``CURRENT``).
+
+    Raises :class:`PointerError` with a one-line reason when the file exists but cannot be
+    used: unreadable, not UTF-8, empty or not a version name. (``current_version`` in
+    ``trending_assets.lib.snapshot`` raises on bytes that are not UTF-8 and reads garbage
+    as "nothing published"; the API needs the difference.)
+    """
+    path = Path(serving_dir) / CURRENT_FILENAME
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_POINTER_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PointerError(f"CURRENT unreadable: {exc.strerror or exc}") from None
+    if len(raw) > MAX_POINTER_BYTES:
+        raise PointerError(f"CURRENT is over {MAX_POINTER_BYTES} bytes, not a version name")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PointerError(f"CURRENT is not UTF-8 text ({raw[:24]!r})") from None
+    if not text:
+        raise PointerError("CURRENT is empty")
+    if not VERSION_PATTERN.match(text):
+        raise PointerError(f"CURRENT does not name a version ({text[:60]!r})")
+    return text
 
 
 class NoSnapshotError(RuntimeError):
@@ -77,12 +125,14 @@ class SnapshotStore:
     def __init__(self, serving_dir: Path, *, poll_interval_s: float = 0.5) -> None:
         self.serving_dir = Path(serving_dir)
         self.poll_interval_s = poll_interval_s
-        self.last_error: str | None = None
+        # Why CURRENT's version is not what is served (None when it is, or when nothing
+        # has been published); with a snapshot served, the store is degraded.
+        self.problem: str | None = None
         self._current: OpenSnapshot | None = None
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        self._failed_version: str | None = None
-        self._failed_at = 0.0
+        self._failed: dict[str, tuple[float, str]] = {}  # version -> (when, why it failed)
+        self._logged: tuple[str, float] | None = None  # the last problem logged, and when
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.swaps = 0
@@ -91,9 +141,30 @@ class SnapshotStore:
     def current(self) -> OpenSnapshot | None:
         return self._current
 
+    @property
+    def last_error(self) -> str | None:
+        """The problem, with what is served instead; None when all is well."""
+        if self.problem is None:
+            return None
+        current = self._current
+        served = f"serving {current.version}" if current else "no snapshot served"
+        return f"{self.problem}; {served}"
+
+    @property
+    def degraded(self) -> str | None:
+        """Set while a snapshot is served but ``CURRENT`` cannot be followed: why, and what
+        is served instead (``/ready`` reports it)."""
+        return self.last_error if self._current is not None else None
+
     def start(self) -> None:
-        """Open the published snapshot (if any) and start following the pointer."""
-        self.refresh()
+        """Open the published snapshot (if any) and start following the pointer.
+
+        Never raises for a bad pointer or snapshot: the API starts and says what is wrong.
+        """
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - reported, the API still starts
+            self._report(f"snapshot refresh failed: {type(exc).__name__}: {exc}")
         self._stop.clear()
         self._thread = threading.Thread(target=self._poll, name="snapshot-store-poll", daemon=True)
         self._thread.start()
@@ -113,49 +184,116 @@ class SnapshotStore:
         while not self._stop.wait(self.poll_interval_s):
             try:
                 self.refresh()
-            except Exception:  # the poller must outlive any one bad refresh
-                logger.exception("snapshot refresh failed")
+            except Exception as exc:  # the poller must outlive any one bad refresh
+                self._report(f"snapshot refresh failed: {type(exc).__name__}: {exc}")
 
     def refresh(self, *, force: bool = False) -> bool:
-        """Switch to the version named by ``CURRENT`` if it changed; True when it switched.
+        """Follow ``CURRENT``: switch to the version it names if it changed; True when the
+        served snapshot changed.
 
-        A version that cannot be opened is logged and the previous one keeps serving; it
-        is retried every ``RETRY_FAILED_AFTER_S`` in case the failure was transient, or
-        at once with ``force`` (the admin reload).
+        A version that cannot be opened is reported and the previous one keeps serving; it
+        is retried every ``RETRY_FAILED_AFTER_S`` in case the failure was transient, or at
+        once with ``force`` (the admin reload). With nothing served yet and ``CURRENT``
+        unusable, the newest version on disk that opens is served instead (degraded).
         """
         with self._refresh_lock:
             if force:
-                self._failed_version = None
-            wanted = current_version(self.serving_dir)
-            current = self._current
-            if current is not None and current.version == wanted:
-                self._failed_version = self.last_error = None  # rolled back to what we serve
-                return False
-            if wanted is None:
-                return False
-            if (
-                wanted == self._failed_version
-                and time.monotonic() - self._failed_at < RETRY_FAILED_AFTER_S
-            ):
-                return False
+                self._failed.clear()
             try:
-                opened = self._open(wanted)
-            except Exception as exc:
-                self._failed_version, self._failed_at = wanted, time.monotonic()
-                self.last_error = f"cannot open snapshot {wanted!r}: {exc}"
-                logger.error("%s; still serving %s", self.last_error, current and current.version)
+                wanted = read_pointer(self.serving_dir)
+            except PointerError as exc:
+                wanted, problem = None, str(exc)
+            else:
+                problem = None
+            current = self._current
+            if wanted is not None:
+                if current is not None and current.version == wanted:
+                    self._set_problem(None)  # rolled back to what we serve, or fixed
+                    return False
+                opened, why = self._try_open(wanted)
+                if opened is not None:
+                    self._set_problem(None)
+                    self._swap(opened)
+                    return True
+                problem = f"cannot open snapshot {wanted!r}: {why}"
+            elif problem is None:
+                # Nothing published (no CURRENT): keep serving whatever is served.
+                self._set_problem(None)
                 return False
-            self._failed_version = None
-            self.last_error = None
-            self.swaps += 1
-            with self._lock:
-                old, self._current = self._current, opened
-                to_close = self._retire(old)
-            self._close(to_close)
-            logger.info(
-                "serving snapshot %s (was %s)", opened.version, old.version if old else None
-            )
-            return True
+            if current is None:
+                fallback = self._newest_readable(exclude=wanted)
+                if fallback is not None:
+                    self._swap(fallback)
+                    self._set_problem(problem)
+                    return True
+                problem += "; no version on disk opens"
+            self._set_problem(problem)
+            return False
+
+    def _try_open(self, version: str) -> tuple[OpenSnapshot | None, str | None]:
+        """Open ``version``, or (None, why) now and for ``RETRY_FAILED_AFTER_S`` after a
+        failure (a truncated file is not re-read twice a second)."""
+        failed = self._failed.get(version)
+        if failed is not None and time.monotonic() - failed[0] < RETRY_FAILED_AFTER_S:
+            return None, failed[1]
+        try:
+            opened = self._open(version)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is the same to us
+            why = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+            now = time.monotonic()
+            self._failed = {
+                v: f for v, f in self._failed.items() if now - f[0] < RETRY_FAILED_AFTER_S
+            }
+            self._failed[version] = (now, why)
+            return None, why
+        self._failed.pop(version, None)
+        return opened, None
+
+    def _newest_readable(self, exclude: str | None) -> OpenSnapshot | None:
+        """The newest version on disk that opens cleanly (versions sort by build time)."""
+        try:
+            versions = list_versions(self.serving_dir)
+        except OSError as exc:
+            self._report(f"cannot list snapshot versions: {exc}")
+            return None
+        for version in reversed(versions):
+            if version == exclude:
+                continue
+            opened, _ = self._try_open(version)
+            if opened is not None:
+                return opened
+        return None
+
+    def _swap(self, opened: OpenSnapshot) -> None:
+        self.swaps += 1
+        with self._lock:
+            old, self._current = self._current, opened
+            to_close = self._retire(old)
+        self._close(to_close)
+        logger.info("serving snapshot %s (was %s)", opened.version, old.version if old else None)
+
+    def _set_problem(self, problem: str | None) -> None:
+        """Record the pointer problem; log it as one line when it appears or changes (and
+        at most every ``LOG_REPEAT_S`` while it lasts), and once when it clears."""
+        previous, self.problem = self.problem, problem
+        if problem is None:
+            if previous is not None:
+                current = self._current
+                logger.info(
+                    "snapshot pointer recovered: serving %s", current.version if current else None
+                )
+                self._logged = None
+            return
+        self._report(self.last_error or problem)
+
+    def _report(self, message: str) -> None:
+        now = time.monotonic()
+        if self._logged is not None:
+            last_message, last_at = self._logged
+            if last_message == message and now - last_at < LOG_REPEAT_S:
+                return
+        self._logged = (message, now)
+        logger.error("%s", message)
 
     def _open(self, version: str) -> OpenSnapshot:
         path = snapshot_path(self.serving_dir, version)

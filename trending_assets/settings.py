@@ -68,6 +68,18 @@ class TrendingSettings(BaseSettings):
     demo_seed: int = 42
     partitions_start: date = DEMO_START_DATE
 
+    # Bounds on raw text, applied where raw rows are read before they are stored
+    # (trending_assets/lib/coercion.py): a plot or review over its limit is truncated at a
+    # word boundary, a genre label over its limit is truncated, labels past the count are
+    # left off, an author over the title limit is truncated, a title over it quarantines
+    # the row; each counted by its reason in the raw assets' metadata. The ceilings are
+    # what the stored tables' checks allow whatever these say.
+    max_plot_chars: int = Field(default=20_000, ge=100, le=200_000)
+    max_review_chars: int = Field(default=20_000, ge=100, le=200_000)
+    max_title_chars: int = Field(default=500, ge=20, le=1_000)
+    max_tag_chars: int = Field(default=100, ge=10, le=1_000)
+    max_genre_labels: int = Field(default=50, ge=1, le=1_000)
+
     # Public datasets: local paths or URLs, `format:path` to force a format.
     dataset_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dataset_max_rows: int = 0  # 0: everything

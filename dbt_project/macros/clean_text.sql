@@ -10,43 +10,61 @@
       3. the named entities listed in html_named_entities() decoded, `&amp;` last, so
          `&amp;lt;` becomes the text "&lt;" and not "<" (one level of escaping, as a
          browser would);
-      4. whitespace (including no-break and other Unicode spaces) collapsed to one space,
+      4. step 1 again on the decoded text: markup that arrived entity-encoded
+         (`&lt;img src=x onerror=...&gt;`) is stripped like any other tag, never served
+         as live markup; then a `<` that could still open a tag (followed by a letter,
+         `/`, `!` or `?`: an unclosed `&lt;img src=x onerror=...`) gets a space after it,
+         so it reads as text and no HTML parser sees a tag ("I <3 this", "a < b" keep
+         their `<` as it is). This matches scrapers/pipelines.py clean_text;
+      5. whitespace (including no-break and other Unicode spaces) collapsed to one space,
          NFC normalisation, trimmed, empty string -> null.
+
+    The result is plain text without markup, safe even for a client that inserts it
+    into HTML unescaped.
 
     Limits (DuckDB has no HTML parser or unescape function): only the named entities
     in the list are known (an unknown one such as `&frac12;` stays verbatim); a `<`
     followed by a letter, `/` or `!` is taken as the start of a tag, so text like
-    "a <b and c> d" loses "<b and c>"; double-escaped markup (`&lt;p&gt;`) is decoded
-    once and therefore stays visible as the literal text "<p>".
+    "a <b and c> d" loses "<b and c>", and so does "a &lt;b and c&gt; d"; entities are
+    decoded one level (`&amp;lt;p&amp;gt;` becomes the text "&lt;p&gt;", which is inert).
 -#}
 {% macro clean_text(expression) -%}
-{%- set stripped -%}
-regexp_replace(
-    regexp_replace(
-        regexp_replace(
-            regexp_replace(
-                cast({{ expression }} as varchar),
-                '(?s)<!--.*?-->', '', 'g'),
-            '(?is)<(script|style)\b.*?</\s*(script|style)\s*>', ' ', 'g'),
-        '</?(p|div|br|hr|li|ul|ol|dl|dt|dd|tr|td|th|table|thead|tbody|h[1-6]|blockquote|pre|section|article|header|footer|figure|figcaption)\b[^>]*>', ' ', 'gi'),
-    '<[a-zA-Z/!][^>]*>', '', 'g')
-{%- endset -%}
+{%- set stripped = _strip_html_tags('cast(' ~ expression ~ ' as varchar)') -%}
 {%- set numeric_decoded -%}
 list_reduce(
     list_distinct(regexp_extract_all({{ stripped }}, '&#([0-9]{1,7}|[xX][0-9a-fA-F]{1,6});')),
     lambda decoded, entity: replace(decoded, entity, {{ _html_numeric_entity_char('entity') }}),
     {{ stripped }})
 {%- endset -%}
+{%- set decoded -%}
+list_reduce(
+    {{ _html_named_entity_pairs() }},
+    lambda decoded, pair: replace(decoded, pair[1], pair[2]),
+    {{ numeric_decoded }})
+{%- endset -%}
 nullif(
     trim(
         nfc_normalize(
             regexp_replace(
-                list_reduce(
-                    {{ _html_named_entity_pairs() }},
-                    lambda decoded, pair: replace(decoded, pair[1], pair[2]),
-                    {{ numeric_decoded }}),
+                regexp_replace(
+                    {{ _strip_html_tags(decoded) }},
+                    '<([a-zA-Z/!?])', '< \1', 'g'),
                 '[\s\p{Z}]+', ' ', 'g'))),
     '')
+{%- endmacro %}
+
+
+{#- Step 1: comments and script/style blocks dropped, block tags a space, other tags gone. -#}
+{% macro _strip_html_tags(expression) -%}
+regexp_replace(
+    regexp_replace(
+        regexp_replace(
+            regexp_replace(
+                {{ expression }},
+                '(?s)<!--.*?-->', '', 'g'),
+            '(?is)<(script|style)\b.*?</\s*(script|style)\s*>', ' ', 'g'),
+        '</?(p|div|br|hr|li|ul|ol|dl|dt|dd|tr|td|th|table|thead|tbody|h[1-6]|blockquote|pre|section|article|header|footer|figure|figcaption)\b[^>]*>', ' ', 'gi'),
+    '<[a-zA-Z/!][^>]*>', '', 'g')
 {%- endmacro %}
 
 

@@ -27,4 +27,5 @@ class HealthController(Controller):
             snapshot_created_at=snap.created_at,
             snapshot_age_seconds=round(snap.age_seconds(), 3),
             detail=store.last_error,
+            degraded=store.degraded,
         )

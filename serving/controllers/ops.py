@@ -30,7 +30,9 @@ class OpsController(Controller):
     )
     def ready(self, store: NamedDependency[SnapshotStore]) -> Response[Ready]:
         """200 with the snapshot version and age once one is loaded; 503 before (a load
-        balancer should send no traffic until then)."""
+        balancer should send no traffic until then). ``degraded`` says why, when the
+        snapshot served is not the one ``CURRENT`` names (an unreadable or garbage pointer,
+        a missing or corrupt version): the API then serves the newest version that opens."""
         snap = store.current
         if snap is None:
             body = Ready(
@@ -45,6 +47,7 @@ class OpsController(Controller):
             snapshot_created_at=snap.created_at,
             snapshot_age_seconds=round(snap.age_seconds(), 3),
             detail=store.last_error,
+            degraded=store.degraded,
         )
         return Response(body)
 

@@ -20,10 +20,12 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from litestar import MediaType, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
+from litestar.file_system import BaseLocalFileSystem
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
@@ -67,6 +69,25 @@ def d3_path() -> Path | None:
     return None
 
 
+class StaticFileSystem(BaseLocalFileSystem):
+    """The local file system, where a path that cannot name a file is simply not found.
+
+    Litestar turns anything but FileNotFoundError/PermissionError from ``stat`` into a 500:
+    a NUL byte (``/static/%00index.html``: ValueError), a name too long, or a file used as a
+    folder (``/static/app.js/x``: NotADirectoryError). Those are a client's bad path: 404.
+    """
+
+    async def info(self, path: Any, **kwargs: Any) -> Any:
+        if "\x00" in str(path):
+            raise FileNotFoundError(path)
+        try:
+            return await super().info(path, **kwargs)
+        except PermissionError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise FileNotFoundError(path) from exc
+
+
 def render_index() -> str:
     """``index.html`` with the D3 script tag where D3 is available, a marker where not."""
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
@@ -107,6 +128,7 @@ web_route_handlers = [
         path="/static",
         directories=[STATIC_DIR],
         name="web-static",
+        file_system=StaticFileSystem(),
         include_in_schema=False,
         cache_control=NO_CACHE,
     ),

@@ -10,6 +10,8 @@ in order), else the ``default`` action. Actions:
 - ``server_error(status)``      5xx
 - ``broken_json()``             200 whose content is not JSON
 - ``schema_invalid()``          200 with JSON that breaks the schema (score 42, unknown genre)
+- ``not_json(content_type)``    200 whose body is not a chat completion: an HTML page (as a
+                                proxy or captive portal sends) by default
 
 ``latency`` (seconds) is added to every answer; ``reject_json_schema=True`` answers 400 to a
 ``json_schema`` response_format, like endpoints without structured outputs. Every request is
@@ -38,6 +40,8 @@ class Action:
     retry_after: str | None = None
     delay: float = 0.0
     status: int = 200
+    content_type: str | None = None
+    body: str | None = None
 
 
 def ok() -> Action:
@@ -62,6 +66,16 @@ def broken_json() -> Action:
 
 def schema_invalid() -> Action:
     return Action("schema_invalid")
+
+
+HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    "<body><h1>Bad Gateway</h1><p>The upstream is waking up, try again.</p></body></html>"
+)
+
+
+def not_json(content_type: str = "text/html; charset=utf-8", body: str = HTML_PAGE) -> Action:
+    return Action("not_json", content_type=content_type, body=body)
 
 
 @dataclass
@@ -242,6 +256,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif action.kind == "5xx":
             self._send(action.status, {"error": {"message": "upstream exploded"}})
+        elif action.kind == "not_json":
+            data = (action.body or "").encode()
+            self.send_response(200)
+            if action.content_type:  # "" sends none at all
+                self.send_header("Content-Type", action.content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         else:
             if action.kind == "broken_json":
                 content = '{"genres": ["drama"], "summary": "cut off'

@@ -122,6 +122,38 @@ def test_transport_failures_give_up_and_are_kept(fake_server, fake):
     assert result.stats.ok == 1 and result.stats.failed == 1
 
 
+def test_an_html_page_with_200_is_retried_like_a_transport_error(fake_server, fake):
+    """A proxy answering 200 with its HTML page: retried (a later call may reach the model),
+    not re-asked (the model never saw the prompt) and not an unexpected error."""
+    fake_server.script("Gateway", fake.not_json(), fake.not_json("application/json"))
+    result = run(fake_server, [item("Gateway")], max_transport_retries=3)
+    gateway = result.results[0]
+    assert gateway.status == "ok" and gateway.attempts == 3 and gateway.retried
+    calls = fake_server.calls("Gateway")
+    assert [c.action for c in calls] == ["not_json", "not_json", "ok"]
+    # The same prompt each time: no "that answer was rejected" correction appended.
+    assert all(c.body["messages"] == calls[0].body["messages"] for c in calls)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html; charset=utf-8", "application/json", "text/plain", None]
+)
+def test_non_json_200s_are_quarantined_after_bounded_retries(fake_server, fake, content_type):
+    body = fake.HTML_PAGE if content_type != "text/plain" else "upstream says hello"
+    page = fake.not_json(content_type or "", body)
+    fake_server.script("Portal", *[page] * 10)
+    result = run(fake_server, [item("Portal"), item("Fine")], max_transport_retries=2)
+    portal = result.by_title()["id-Portal"]
+    assert portal.status == "quarantined" and portal.attempts == 3
+    assert len(fake_server.calls("Portal")) == 3  # bounded: 1 call + 2 retries
+    assert "not a JSON chat completion" in portal.reason
+    assert "gave up after 3 calls" in portal.reason
+    assert portal.raw_response == body  # what the endpoint sent, kept for the quarantine
+    row = quarantine_frame(result.results).iloc[0]
+    assert row["title_id"] == "id-Portal" and row["raw_response"] == body
+    assert result.stats.quarantined == 1 and result.stats.ok == 1 and result.stats.failed == 0
+
+
 def test_invalid_output_is_reasked_then_recovers(fake_server, fake):
     fake_server.script("Fixable", fake.broken_json())
     result = run(fake_server, [item("Fixable")])

@@ -16,13 +16,21 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from trending_assets.defs.ingest.assets import raw_api_releases, raw_datasets
+from trending_assets.defs.ingest.assets import raw_api_releases, raw_crawl, raw_datasets
 from trending_assets.defs.ingest.checks import (
     raw_api_releases_check,
     raw_dataset_listings_check,
     raw_dataset_reviews_check,
+    raw_listings_check,
+    raw_reviews_check,
 )
-from trending_assets.defs.resources import DatasetsResource, LakeResource, TmdbApiResource
+from trending_assets.defs.resources import (
+    CrawlerResource,
+    DatasetsResource,
+    LakeResource,
+    TmdbApiResource,
+)
+from trending_assets.lib.lake import LocalLake
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, key: str) -> dict:
@@ -203,3 +211,111 @@ def test_api_releases_off_without_a_key(tmp_path: Path, monkeypatch) -> None:
     metadata = metadata_of(result, "raw/api_releases")
     assert metadata["dagster/row_count"].value == 0
     assert metadata["window"].value.startswith("off")
+
+
+HUGE_PLOT = "A long night falls over the valley. " * 140_000  # about 5 MB
+
+
+def test_hostile_landed_rows_are_stored_with_reasons_or_quarantined(tmp_path: Path) -> None:
+    """raw_crawl (landing) over a landed file of hostile values: every row is stored with the
+    reason for each value changed, or quarantined with its reason; all counted in metadata."""
+    day = "2026-11-19"
+    lake = LocalLake(tmp_path / "lake")
+
+    def jsonl(*records: dict) -> bytes:  # NaN and Infinity as literals, as json.dumps writes
+        return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+    title = {"source": "acme", "title_type": "movie", "genres": ["Drama"]}
+    lake.write_bytes(f"landing/acme/{day}/listings.jsonl", jsonl(
+        {**title, "source_title_id": "a-1", "title": "Huge", "plot": HUGE_PLOT},
+        {**title, "source_title_id": "a-2", "title": "Odd year", "year": "1999abc"},
+        {**title, "source_title_id": "a-3", "title": "Half year", "year": 1850.5},
+        {**title, "source_title_id": "a-4", "title": "Endless", "year": float("inf")},
+        {**title, "source_title_id": "a-5", "title": "Thirteenth", "release_date": "2026-13-45"},
+        {**title, "source_title_id": "a-6", "title": "T" * 5_000},
+    ))  # fmt: skip
+    review = {"source": "acme", "source_title_id": "a-1", "text": "Fine."}
+    lake.write_bytes(f"landing/acme/{day}/reviews.jsonl", jsonl(
+        {**review, "source_review_id": "r-1", "rating": 7.5},
+        {**review, "source_review_id": "r-2", "rating": float("nan")},
+        {**review, "source_review_id": "r-3", "rating": float("inf")},
+        {**review, "source_review_id": "r-4", "rating": "abc"},
+        {**review, "source_review_id": "r-5", "review_date": "sometime"},
+        {**review, "source_review_id": "r-6", "rating": 10.4},
+        {**review, "source_review_id": "r-7", "text": HUGE_PLOT},
+    ))  # fmt: skip
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = dg.materialize(
+        [raw_crawl, raw_listings_check, raw_reviews_check],
+        partition_key=day,
+        run_config={"ops": {"raw_crawl": {"config": {"source": "landing"}}}},
+        resources={
+            "crawler": CrawlerResource(),
+            "lake": LakeResource(local_root=str(tmp_path / "lake")),
+            "warehouse": DuckDBResource(database=str(warehouse)),
+        },
+    )
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+    listings = metadata_of(result, "raw/listings")
+    assert (listings["dagster/row_count"].value, listings["quarantined_rows"].value) == (5, 1)
+    assert listings["quarantine_reasons"].value == {"title: longer than 500 chars": 1}
+    assert listings["coerced_to_null"].value == {
+        "release_date: impossible date": 1,
+        "year: not a finite number": 1,
+        "year: not a number": 1,
+        "year: not a whole year": 1,
+    }
+    assert listings["truncated"].value == {"plot: truncated to 20000 chars": 1}
+    assert listings["coerced_values"].value == 5
+    assert Path(listings["coercion_log_uri"].value).exists()
+
+    reviews = metadata_of(result, "raw/reviews")
+    assert (reviews["dagster/row_count"].value, reviews["quarantined_rows"].value) == (6, 1)
+    assert reviews["quarantine_reasons"].value == {"rating: outside 1..10": 1}
+    assert reviews["coerced_to_null"].value == {
+        "rating: not a finite number": 2,
+        "rating: not a number": 1,
+        "review_date: not a date": 1,
+    }
+    assert reviews["adjusted"].value == {"rating: fraction rounded half up": 1}
+    assert reviews["truncated"].value == {"text: truncated to 20000 chars": 1}
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        longest = con.execute(
+            "select (select max(length(plot)) from raw.listings),"
+            " (select max(length(text)) from raw.reviews)"
+        ).fetchone()
+        assert max(longest) <= 20_000
+        assert con.execute(
+            "select release_date from raw.listings where source_title_id = 'a-5'"
+        ).fetchone() == (None,)
+        assert con.execute(
+            "select rating from raw.reviews where source_review_id = 'r-1'"
+        ).fetchone() == (8,)
+        quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+    assert quarantined == 2
+
+
+def test_the_plot_limit_is_a_setting(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TRENDING_MAX_PLOT_CHARS", "1000")
+    csv_path = tmp_path / "wiki_movie_plots_deduped.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Release Year", "Title", "Origin/Ethnicity", "Director", "Cast",
+                         "Genre", "Wiki Page", "Plot"])  # fmt: skip
+        writer.writerow(["2001", "Long", "American", "", "", "drama",
+                         "https://en.wikipedia.org/wiki/Long", "word " * 2_000])  # fmt: skip
+    result = dg.materialize(
+        [raw_datasets],
+        resources={
+            "datasets": DatasetsResource(paths=[str(csv_path)]),
+            "lake": LakeResource(local_root=str(tmp_path / "lake")),
+            "warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb")),
+        },
+    )
+    assert result.success
+    listings = metadata_of(result, "raw/dataset_listings")
+    assert listings["truncated"].value == {"plot: truncated to 1000 chars": 1}
+    assert listings["coerced_to_null"].value == {}

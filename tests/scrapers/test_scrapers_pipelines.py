@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from scrapy import Spider
 from scrapy.exceptions import DropItem
@@ -68,6 +70,28 @@ def review(**overrides) -> dict:
 )
 def test_clean_text(raw, clean):
     assert clean_text(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("&lt;img src=x onerror=alert(1)&gt;", None),
+        ("Harbor &lt;img src=x onerror=alert(1)&gt;Lights", "Harbor Lights"),
+        ("&#60;svg onload=alert(1)&#62;Title", "Title"),
+        ("A &lt;img src=x onerror=alert(1)// tail", "A < img src=x onerror=alert(1)// tail"),
+        ("<<<<<<b>b>b>b>b>img src=x onerror=1>", "< img src=x onerror=1>"),
+        ("&amp;amp;amp;amp;lt;b&amp;amp;amp;amp;gt;x", "&lt;b&gt;x"),  # escaped: inert
+        ("x &lt;!doctype html&gt; y", "x < !doctype html> y"),
+        ("a<b", "a< b"),
+        ("I &lt;3 this, a &lt; b", "I <3 this, a < b"),
+    ],
+)
+def test_clean_text_never_returns_live_markup(raw, clean):
+    """Entity-encoded markup is decoded, then stripped or defused: no "<" that an HTML
+    parser would read as the start of a tag survives."""
+    cleaned = clean_text(raw)
+    assert cleaned == clean
+    assert cleaned is None or not re.search(r"<[A-Za-z/!?]", cleaned)
 
 
 def test_listing_normalised():

@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 
 from serving.app import create_app
+from serving.server import ServerLimits, server_config
 
 GENRES_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "genres.csv"
 
@@ -183,17 +184,30 @@ def running_api(serving_dir: Path, *, poll_interval_s: float = 0.1) -> Iterator[
 
 @contextmanager
 def running_app(
-    serving_dir: Path, *, poll_interval_s: float = 0.1, **options
+    serving_dir: Path,
+    *,
+    poll_interval_s: float = 0.1,
+    limits: ServerLimits | None = None,
+    **options,
 ) -> Iterator[httpx.Client]:
-    """``running_api`` with ``create_app`` options (cache TTL, CORS origins)."""
+    """``running_api`` with ``create_app`` options (cache TTL, CORS origins), served as
+    ``python -m serving`` serves it (serving/server.py: header and connection limits)."""
     port = free_port()
     app = create_app(serving_dir, poll_interval_s=poll_interval_s, **options)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        server_config(
+            app,
+            limits=limits or ServerLimits(),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    # Start-up loads the query encoder (torch, transformers): slow on a busy machine.
+    deadline = time.monotonic() + 90
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")

@@ -425,6 +425,34 @@ def test_click_opens_the_title_panel(
     browsing.assert_clean()
 
 
+def test_panel_of_an_unranked_title_shows_no_rank(browsing: Browsing, api: httpx.Client) -> None:
+    """w14 has trending scores but no rank (too few recent reviews): "—", never "#null"."""
+    detail = api.get("/titles/w14").json()
+    assert detail["trending"] is not None and detail["trending"]["rank"] is None
+    page = browsing.page
+    page.goto("/")
+    _wait_ready(page)
+    page.fill('[data-testid="search-input"]', "Quiet Orbit")
+    page.press('[data-testid="search-input"]', "Enter")
+    _wait_ready(page, q="Quiet Orbit")
+    page.locator('[data-testid="title-item"][data-title-id="w14"] button').click()
+    panel = page.locator('[data-testid="title-panel"][data-state="ready"][data-title-id="w14"]')
+    panel.wait_for()
+    rank = panel.locator('[data-testid="panel-rank"] .stat-value').inner_text()
+    assert rank == "—"
+    assert "null" not in panel.inner_text() and "undefined" not in panel.inner_text()
+
+    # A ranked title still shows its rank.
+    page.keyboard.press("Escape")
+    page.click('[data-testid="clear-search"]')
+    _wait_ready(page)
+    page.locator('[data-testid="title-item"][data-title-id="w12"] button').click()
+    panel = page.locator('[data-testid="title-panel"][data-state="ready"][data-title-id="w12"]')
+    panel.wait_for()
+    assert panel.locator('[data-testid="panel-rank"] .stat-value').inner_text() == "#4"
+    browsing.assert_clean()
+
+
 def test_without_d3_the_list_still_works(
     browsing: Browsing, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, api: httpx.Client
 ) -> None:

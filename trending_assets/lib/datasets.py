@@ -10,7 +10,18 @@ A row that cannot be read (bad JSON in a genres cell, no title, an unparseable y
 CSV row with the wrong number of fields) never crashes a load and never disappears: it
 comes back in ``LoadResult.rejects`` (columns ``dataset``, ``reason``, ``record``: the raw
 row as a JSON object that also names the dataset, file and line) for the quarantine table.
-Reasons are short and stable so they can be counted; the offending values are in ``record``.
+Reasons are short and stable so they can be counted; the offending values are in ``record``
+(strings in it are clipped to ``coercion.RECORD_VALUE_CHARS``: the full row stays in the
+dataset file).
+
+What a loader decides on a value (docs/contracts.md, "Raw values"): a year or a date that
+cannot be read, is impossible ("2001-02-30", a month 13) or is implausible rejects the row
+with the reason (``unparseable year``, ``unparseable release_date``, ``implausible year
+(...)``); nothing is rolled over or guessed. The CMU corpus publishes many release dates
+as a year or a year and month only: the year is kept in ``year`` and ``release_date`` is
+null (the day is not invented). The values the loaders pass on are then read and bounded
+by the ingest step like every source's (``lib/coercion.py``): an oversize plot is
+truncated there with a counted reason.
 
 A spec that holds only the other kind (``load_reviews`` on a listings CSV) loads empty,
 since the pipeline asks every spec for both; a spec with nothing recognisable in it is a
@@ -58,6 +69,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 import pandas as pd
 
+from trending_assets.lib.coercion import MIN_YEAR, RECORD_VALUE_CHARS, clip_value
+
 log = logging.getLogger(__name__)
 
 LISTING_COLUMNS: list[str] = [
@@ -70,8 +83,6 @@ REVIEW_COLUMNS: list[str] = [
 REJECT_COLUMNS: list[str] = ["dataset", "reason", "record"]
 
 Kind = Literal["listings", "reviews"]
-
-MIN_YEAR = 1870
 
 
 @dataclass(frozen=True)
@@ -443,10 +454,17 @@ def _reject(dataset: str, reason: str, record: dict[str, Any]) -> dict[str, str]
     """A reject row. ``reason`` stays short and stable (it is counted in asset metadata);
     where it happened (file, line) goes into ``record``, which also names the dataset
     because the quarantine table keeps only reason and record."""
+
+    def clipped(value: Any) -> Any:
+        if isinstance(value, list):
+            return [clipped(v) for v in value]
+        return clip_value(value, RECORD_VALUE_CHARS)
+
+    plain = {key: clipped(value) for key, value in record.items()}
     return {
         "dataset": dataset,
         "reason": reason,
-        "record": json.dumps({"dataset": dataset, **record}, ensure_ascii=False, default=str),
+        "record": json.dumps({"dataset": dataset, **plain}, ensure_ascii=False, default=str),
     }
 
 
@@ -745,6 +763,8 @@ def _cmu_date(value: str) -> tuple[int | None, date | None]:
     if not match:
         raise RowError("unparseable release date")
     year = _plausible(int(match.group(1)))
+    if match.group(2) and not 1 <= int(match.group(2)) <= 12:
+        raise RowError("unparseable release date")  # an impossible month is not skipped
     if match.group(3):
         try:
             return year, date.fromisoformat(text)

@@ -22,6 +22,10 @@ Two levels of checks, so one bad line cannot sink a day and one bad file cannot 
 - a *record* whose values fail the pandera contract is quarantined row by row in
   ``raw.quarantine`` by the ingest step, like any crawled row.
 
+Feed lines are read with ``NaN``/``Infinity`` literals kept as what they are
+(:class:`~trending_assets.lib.coercion.JsonConstant`), not as a missing value, so the ingest
+step rejects a ``"rating": NaN`` with a reason instead of reading it as "no rating".
+
 No Dagster imports here: the sensor (``defs/automation/landing.py``) and the crawl asset
 (``defs/ingest/assets.py``) call these functions.
 """
@@ -39,7 +43,8 @@ from typing import Any
 
 import pandas as pd
 
-from trending_assets.lib.crawl import FEEDS, parse_dropped, parse_jsonl
+from trending_assets.lib.coercion import JsonConstant
+from trending_assets.lib.crawl import FEEDS, parse_dropped
 from trending_assets.lib.lake import Lake, LakeObject
 from trending_assets.lib.validation import CrawledListing, CrawledReview
 
@@ -356,6 +361,29 @@ def run_key(partition: str, digests: Iterable[str]) -> str:
 # --- the ingest side: everything landed for one partition -------------------------------
 
 
+def parse_feed_lines(lines: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Items of JSON lines, and the lines that are not JSON objects (with reasons).
+
+    As ``crawl.parse_jsonl``, but a ``NaN``, ``Infinity`` or ``-Infinity`` literal stays a
+    :class:`JsonConstant` (pandas would make it indistinguishable from an absent value).
+    """
+    items: list[dict[str, Any]] = []
+    bad: list[dict[str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line, parse_constant=JsonConstant)
+        except json.JSONDecodeError as exc:
+            bad.append({"reason": f"line {number}: not JSON ({exc.msg})", "record": line[:2000]})
+            continue
+        if not isinstance(item, dict):
+            bad.append({"reason": f"line {number}: not a JSON object", "record": line[:2000]})
+            continue
+        items.append(item)
+    return pd.DataFrame(items), pd.DataFrame(bad, columns=["reason", "record"])
+
+
 @dataclass
 class LandedFeed:
     """One feed of one partition, from every spider's landed files."""
@@ -418,7 +446,7 @@ def load_partition_feed(
         files.append(entry)
         text = data.decode("utf-8", errors="replace")
         if landed.kind == "feed":
-            items, unreadable = parse_jsonl(text.splitlines(keepends=True))
+            items, unreadable = parse_feed_lines(text.splitlines(keepends=True))
             rows.append(items)
             rejects.append(unreadable)
             spiders.add(str(landed.spider))

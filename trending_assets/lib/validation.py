@@ -7,12 +7,20 @@ what is stored, so a table that drifts out of shape stops everything downstream.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from trending_assets.lib.coercion import (
+    MAX_YEAR,
+    MIN_YEAR,
+    TEXT_CHARS_CEILING,
+    TITLE_CHARS_CEILING,
+)
 from trending_assets.lib.records import records_as_json
 
 CANONICAL_GENRES: tuple[str, ...] = (
@@ -21,7 +29,6 @@ CANONICAL_GENRES: tuple[str, ...] = (
     "tv_movie", "thriller", "war", "western", "kids", "news", "reality", "soap", "talk",
 )  # fmt: skip
 TITLE_TYPES = ("movie", "tv")
-MIN_YEAR, MAX_YEAR = 1870, 2100
 
 
 def _is_str_list(value: object) -> bool:
@@ -36,10 +43,12 @@ class ListingRecord(pa.DataFrameModel):
     source: Series[str] = pa.Field(str_matches=r"^[a-z0-9_]+$")
     source_title_id: Series[str] = pa.Field(str_length={"min_value": 1})
     url: Series[str] = pa.Field(nullable=True)
-    title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 500})
+    # Ingestion bounds titles and plots by the settings (lib/coercion.py); these ceilings
+    # are what no stored row may exceed whatever the settings say.
+    title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": TITLE_CHARS_CEILING})
     year: Series[pd.Int64Dtype] = pa.Field(ge=MIN_YEAR, le=MAX_YEAR, nullable=True, coerce=True)
     title_type: Series[str] = pa.Field(isin=TITLE_TYPES)
-    plot: Series[str] = pa.Field(nullable=True)
+    plot: Series[str] = pa.Field(nullable=True, str_length={"max_value": TEXT_CHARS_CEILING})
     genres: Series[object] = pa.Field()
     original_language: Series[str] = pa.Field(
         nullable=True, str_length={"min_value": 2, "max_value": 12}
@@ -62,7 +71,7 @@ class ReviewRecord(pa.DataFrameModel):
     source_title_id: Series[str] = pa.Field(str_length={"min_value": 1})
     author: Series[str] = pa.Field(nullable=True)
     rating: Series[pd.Int64Dtype] = pa.Field(ge=1, le=10, nullable=True, coerce=True)
-    text: Series[str] = pa.Field(str_length={"min_value": 1})
+    text: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": TEXT_CHARS_CEILING})
 
     class Config:
         unique = ["source", "source_review_id"]
@@ -143,6 +152,7 @@ class ValidationOutcome:
     valid: pd.DataFrame
     quarantined: pd.DataFrame  # columns: reason, record (JSON)
     failure_cases: pd.DataFrame
+    quarantined_rows: tuple[int, ...] = ()  # their positions in the frame that was split
 
     @property
     def reasons(self) -> dict[str, int]:
@@ -166,17 +176,33 @@ def validate_frame(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> pd.Da
     return model.validate(frame, lazy=True)
 
 
-def split_valid_rows(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> ValidationOutcome:
+def split_valid_rows(
+    frame: pd.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    decided: Mapping[int, Sequence[tuple[str, str]]] | None = None,
+    originals: Mapping[int, Mapping[str, Any]] | None = None,
+    max_chars: int | None = None,
+) -> ValidationOutcome:
     """Rows that pass ``model`` and rows that do not, each failing row with its reasons.
 
     A duplicate key quarantines every copy but the first: the first one is as good as
     any and keeps the row's data flowing; the later copies are kept, not lost.
+
+    ``decided`` (row position -> [(column, reason)]) names rows coercion already found
+    unacceptable: they are quarantined with those reasons, which replace pandera's for
+    the same columns (a nulled title is "title: longer than 500 chars", not
+    "title: not_nullable"). ``originals`` puts the values as they came back into the
+    quarantined records; ``max_chars`` clips long strings there.
     """
     frame = frame.reset_index(drop=True)
+    decided = {int(k): list(v) for k, v in (decided or {}).items() if v}
     empty = pd.DataFrame({"reason": pd.Series(dtype=str), "record": pd.Series(dtype=str)})
     try:
         model.validate(frame, lazy=True)
-        return ValidationOutcome(frame, empty, pd.DataFrame())
+        cases = pd.DataFrame(columns=["index", "column", "check", "schema_context"])
+        if not decided:
+            return ValidationOutcome(frame, empty, pd.DataFrame())
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
 
@@ -190,24 +216,43 @@ def split_valid_rows(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> Val
 
     row_cases["index"] = row_cases["index"].astype(int)
     unique_cols = list(getattr(model.Config, "unique", None) or [])
-    if unique_cols:
+    if unique_cols and len(row_cases):
         first_copies = set(frame.index[~frame.duplicated(subset=unique_cols, keep="first")])
         is_dup_case = row_cases["schema_context"].eq("DataFrameSchema")
         row_cases = row_cases[~(is_dup_case & row_cases["index"].isin(first_copies))]
         row_cases.loc[is_dup_case, "column"] = None
         row_cases.loc[is_dup_case, "check"] = "duplicate key " + "+".join(unique_cols)
 
-    reasons = (
-        row_cases.assign(reason=row_cases.apply(_reason, axis=1))
-        .groupby("index")["reason"]
-        .apply(lambda rs: "; ".join(sorted(set(rs))))
+    if decided and len(row_cases):
+        already = {(row, column) for row, pairs in decided.items() for column, _ in pairs}
+        keys = zip(row_cases["index"], row_cases["column"], strict=True)
+        row_cases = row_cases[[(int(i), c) not in already for i, c in keys]]
+    per_row: dict[int, set[str]] = {}
+    if len(row_cases):
+        labelled = row_cases.assign(reason=row_cases.apply(_reason, axis=1))
+        for index, reason in zip(labelled["index"], labelled["reason"], strict=True):
+            per_row.setdefault(int(index), set()).add(reason)
+    for row, pairs in decided.items():
+        per_row.setdefault(row, set()).update(reason for _, reason in pairs)
+    if not per_row:
+        return ValidationOutcome(frame, empty, cases)
+
+    bad_rows = sorted(per_row)
+    bad = frame.loc[bad_rows]
+    records = records_as_json(
+        bad,
+        max_chars=max_chars,
+        originals={
+            position: (originals or {})[row]
+            for position, row in enumerate(bad_rows)
+            if row in (originals or {})
+        },
     )
-    bad = frame.loc[reasons.index]
     quarantined = pd.DataFrame(
-        {"reason": reasons.tolist(), "record": records_as_json(bad)}
-    ).reset_index(drop=True)
-    valid = frame.drop(index=reasons.index).reset_index(drop=True)
-    return ValidationOutcome(valid, quarantined, cases)
+        {"reason": ["; ".join(sorted(per_row[row])) for row in bad_rows], "record": records}
+    )
+    valid = frame.drop(index=bad_rows).reset_index(drop=True)
+    return ValidationOutcome(valid, quarantined, cases, tuple(bad_rows))
 
 
 class LlmEnrichmentsTable(pa.DataFrameModel):

@@ -753,7 +753,8 @@ function panelContent(d) {
     el(
       "div",
       { class: "stat-row" },
-      stat("trending", tr ? `#${tr.rank}` : "—", "panel-rank"),
+      // A title can have trending scores but no rank (too few recent reviews): "—", not "#null".
+      stat("trending", tr && tr.rank !== null && tr.rank !== undefined ? `#${tr.rank}` : "—", "panel-rank"),
       stat("vibe", en && en.vibe_score !== null && en.vibe_score !== undefined ? `${en.vibe_score}/10` : "—", "panel-vibe"),
       stat("avg rating", fmtRating(rs.mean_rating) ? `★ ${fmtRating(rs.mean_rating)}` : "—", "panel-rating"),
       stat("reviews", String(rs.review_count ?? 0), "panel-reviews"),

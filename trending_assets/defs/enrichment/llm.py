@@ -12,7 +12,6 @@ from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, L
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
     SCHEMA_VERSION,
-    EnrichmentCache,
     EnrichmentRun,
     LocalConfig,
     LocalEnricher,
@@ -25,7 +24,8 @@ from trending_assets.lib.enrichment import (
     inputs_from_frames,
     prompt_fingerprint,
 )
-from trending_assets.lib.lake import read_parquet, write_parquet
+from trending_assets.lib.enrichment.cache import open_cache
+from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.validation import LlmEnrichmentsTable
 from trending_assets.lib.warehouse import replace_table
 from trending_assets.quality import pandera_table_check
@@ -33,6 +33,9 @@ from trending_assets.quality import pandera_table_check
 ENRICHMENTS_TABLE = "llm_enrichments"
 QUARANTINE_TABLE = "llm_enrichment_quarantine"
 CACHE_KEY = "enrichment/cache.parquet"
+# The local provider's answers cost nothing to redo: its journal is fsynced every this many
+# answers (still written through at once, so a killed run keeps them); paid answers: each.
+LOCAL_PERSIST_EVERY = 100
 # Prompt text and output schema are part of the code version: editing either marks the
 # asset stale in the UI, and the cache key makes every title re-enrich.
 ENRICHMENT_CODE_VERSION = "-".join(
@@ -143,14 +146,18 @@ def llm_enrichments(
     inputs = inputs_from_frames(
         titles, reviews, max_reviews_per_title=enrichment.max_reviews_per_title
     )
-    cache = EnrichmentCache.from_frame(
-        read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None
-    )
     enricher = _enricher(
         enrichment, review_rating_model, champion_genres, champion_source, enrichment.prompt_version
     )
-    run: EnrichmentRun = enricher.run(inputs, cache)
-    write_parquet(store, CACHE_KEY, cache.to_frame())
+    # Validated on read (corrupt rows dropped, a corrupt file moved aside); every answer is
+    # persisted as it arrives and the cache compacted on the way out, so a run killed late
+    # keeps every paid answer.
+    paid = enrichment.resolved_provider() == "openai"
+    with open_cache(store, CACHE_KEY, persist_every=1 if paid else LOCAL_PERSIST_EVERY) as cache:
+        for problem in cache.problems:
+            context.log.warning(problem)
+        run: EnrichmentRun = enricher.run(inputs, cache)
+        cache_problems = len(cache.problems)
 
     results = run.results_frame()
     quarantine = run.quarantine_frame()
@@ -178,6 +185,7 @@ def llm_enrichments(
             # hash is not in the cache (new or changed) reach the provider.
             "new_or_changed_titles": int(stats.get("titles", 0)) - int(stats.get("cached", 0)),
             "quarantine_rate": float(stats.get("quarantine_rate", 0.0)),
+            "cache_problems_healed": cache_problems,
             "preview": dg.MetadataValue.md(
                 preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"
             ),
@@ -255,15 +263,11 @@ def enrichment_evaluation(
             titles[titles["title_id"].isin(sample_ids)], reviews[reviews["title_id"].isin(sample_ids)],
             max_reviews_per_title=enrichment.max_reviews_per_title,
         )  # fmt: skip
-        store = lake.get_lake()
-        cache = EnrichmentCache.from_frame(
-            read_parquet(store, CACHE_KEY) if store.exists(CACHE_KEY) else None
-        )
         alternative = _enricher(
             enrichment, review_rating_model, champion, champion_source, enrichment.ab_prompt_version
         )
-        run_b = alternative.run(sample, cache)
-        write_parquet(store, CACHE_KEY, cache.to_frame())
+        with open_cache(lake.get_lake(), CACHE_KEY) as cache:
+            run_b = alternative.run(sample, cache)
         comparison = compare_prompts(
             results[results["title_id"].isin(sample_ids)], run_b.results_frame(),
             labels=(enrichment.prompt_version, enrichment.ab_prompt_version),

@@ -18,6 +18,7 @@ from trending_assets.defs.resources import (
     TmdbApiResource,
 )
 from trending_assets.lib import crawl, landing
+from trending_assets.lib.coercion import TextLimits
 from trending_assets.lib.ingest import StoredBatch, store_raw_batch
 from trending_assets.lib.validation import (
     ApiRelease,
@@ -45,11 +46,28 @@ RAW_DATASET_REVIEWS = dg.AssetKey(["raw", "dataset_reviews"])
 RAW_API_RELEASES = dg.AssetKey(["raw", "api_releases"])
 
 
+def text_limits() -> TextLimits:
+    """The bounds on raw text from the settings (`TRENDING_MAX_*`)."""
+    settings = get_settings()
+    return TextLimits(
+        plot_chars=settings.max_plot_chars,
+        review_chars=settings.max_review_chars,
+        title_chars=settings.max_title_chars,
+        tag_chars=settings.max_tag_chars,
+        genre_labels=settings.max_genre_labels,
+    )
+
+
 def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
     metadata: dict[str, object] = {
         "dagster/row_count": batch.rows,
         "quarantined_rows": batch.quarantined,
         "quarantine_reasons": dg.MetadataValue.json(batch.reasons),
+        # Stored rows whose values coercion changed, by reason (lib/coercion.py).
+        "coerced_values": batch.coerced_values,
+        "coerced_to_null": dg.MetadataValue.json(batch.coerced.get("null", {})),
+        "truncated": dg.MetadataValue.json(batch.coerced.get("truncated", {})),
+        "adjusted": dg.MetadataValue.json(batch.coerced.get("adjusted", {})),
         "preview": dg.MetadataValue.md(
             batch.preview.astype(str).to_markdown(index=False)
             if len(batch.preview)
@@ -58,6 +76,8 @@ def batch_metadata(batch: StoredBatch, **extra: object) -> dict[str, object]:
     }
     if batch.lake_uri:
         metadata["lake_uri"] = dg.MetadataValue.path(batch.lake_uri)
+    if batch.coercion_log_uri:
+        metadata["coercion_log_uri"] = dg.MetadataValue.path(batch.coercion_log_uri)
     metadata.update(extra)
     return metadata
 
@@ -102,6 +122,7 @@ def raw_crawl(
     """Crawl the sources as they stand on the partition's day (or take the landed files) and store both feeds."""
     day = date.fromisoformat(context.partition_key)
     store = lake.get_lake()
+    limits = text_limits()
     with tempfile.TemporaryDirectory(prefix=f"crawl-{day}-") as tmp:
         output: crawl.CrawlOutput | None = None
         sources: crawl.Sources = {}
@@ -193,6 +214,7 @@ def raw_crawl(
                     where="crawl_date = ?",
                     params=[day],
                     rejects=pd.concat(bad, ignore_index=True) if bad else None,
+                    limits=limits,
                 )
                 totals = crawl.summarise_stats(stats)
                 yield dg.MaterializeResult(
@@ -301,6 +323,7 @@ def raw_datasets(
                 where="true",
                 params=[],
                 rejects=combined(rejects),
+                limits=text_limits(),
             )
             yield dg.MaterializeResult(asset_key=key, metadata=batch_metadata(batch, datasets=note))
 
@@ -347,6 +370,7 @@ def raw_api_releases(
             where="fetched_on = ?",
             params=[today],
             rejects=rejects,
+            limits=text_limits(),
         )
     context.log.info(note)
     return dg.MaterializeResult(metadata=batch_metadata(batch, window=note))

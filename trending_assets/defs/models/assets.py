@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
-from trending_assets.lib.lake import read_parquet, write_parquet
+from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.lifecycle import (
@@ -132,7 +132,11 @@ def text_embeddings(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, lake: LakeResource
 ) -> pd.DataFrame:
     """MiniLM sentence embeddings of every plot; only new or changed texts are embedded."""
-    from trending_assets.lib.ml.embeddings import SentenceEmbedder, embed_incremental
+    from trending_assets.lib.ml.embeddings import (
+        SentenceEmbedder,
+        embed_incremental,
+        load_embedding_cache,
+    )
 
     with warehouse.get_connection() as con:
         titles = con.execute(
@@ -140,15 +144,19 @@ def text_embeddings(
         ).df()
     store = lake.get_lake()
     cache_key = "ml/features/embeddings/cache.parquet"
-    cache = read_parquet(store, cache_key) if store.exists(cache_key) else None
+    # A corrupt cache file is moved aside, corrupt entries are dropped and re-embedded.
+    cache = load_embedding_cache(store, cache_key)
     started = time.monotonic()
     result = embed_incremental(
         titles["title_id"].tolist(),
         titles["text"].tolist(),
         SentenceEmbedder(show_progress=True),
         cache,
+        cache_name=store.uri(cache_key),
     )
     elapsed = time.monotonic() - started
+    for problem in result.problems:
+        context.log.warning(problem)
     write_parquet(store, cache_key, result.cache)
     frame = pd.DataFrame({"title_id": titles["title_id"], "embedding": list(result.vectors)})
     uri = write_parquet(
@@ -161,6 +169,8 @@ def text_embeddings(
             "dagster/row_count": len(frame),
             "embedded_now": new,
             "reused_from_cache": int(result.stats.get("reused", 0)),
+            "dropped_from_cache": int(result.stats.get("dropped_from_cache", 0)),
+            "invalid_vectors": int(result.stats.get("invalid", 0)),
             "dimensions": int(result.vectors.shape[1]) if len(frame) else 0,
             "texts_per_second": round(new / elapsed, 1) if new and elapsed > 0 else 0.0,
             "lake_uri": dg.MetadataValue.path(uri),

@@ -10,6 +10,10 @@ Per title, until it is done:
 - timeouts, connection errors, 408/409 and 5xx: exponential backoff with jitter
   (``backoff_base_s * 2**n``, capped, times a random factor in [1, 1.5));
   after ``max_transport_retries`` the title is ``failed``;
+- a 200 whose body is not a JSON chat completion (an HTML page from a proxy, a captive
+  portal or a load balancer; JSON that is not an object): retried the same way, as a
+  transport error; after ``max_transport_retries`` the title is ``quarantined`` with the
+  reason and the start of the body;
 - 400 while using ``json_schema`` and ``structured_output="auto"``: the endpoint does not do
   strict structured output, so the whole run falls back to ``{"type": "json_object"}`` (the
   schema is in the system prompt anyway) and the title is sent again;
@@ -84,6 +88,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 _RETRYABLE_STATUS = {408, 409}
+RAW_BODY_CHARS = 2000  # how much of a non-JSON body is kept with a quarantined title
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
@@ -199,6 +204,18 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.delay = delay
+
+
+class _NotJSON(_Transient):
+    """A 200 whose body is not a JSON chat completion: retried like a transport error,
+    then quarantined with the body (a retry may reach a healthy upstream)."""
+
+    def __init__(self, body: str, content_type: str | None) -> None:
+        snippet = " ".join(body.split())[:80]
+        kind = content_type or "no content type"
+        super().__init__(f"HTTP 200 with a body that is not a JSON chat completion ({kind}): "
+                         f"{snippet!r}")  # fmt: skip
+        self.raw = body[:RAW_BODY_CHARS]
 
 
 class _Fatal(Exception):
@@ -410,9 +427,11 @@ class OpenAIEnricher:
                 attempts += 1
                 transport += 1
                 if transport > config.max_transport_retries:
-                    outcome = _Outcome(
-                        "failed", reason=f"{exc.reason} (gave up after {attempts} calls)"
-                    )
+                    reason = f"{exc.reason} (gave up after {attempts} calls)"
+                    if isinstance(exc, _NotJSON):
+                        outcome = _Outcome("quarantined", reason=reason, raw=exc.raw)
+                    else:
+                        outcome = _Outcome("failed", reason=reason)
                     break
                 delay = exc.delay if exc.delay is not None else self._backoff(transport)
                 log.debug(
@@ -472,10 +491,19 @@ class OpenAIEnricher:
             self._calls += 1
             usage = (0, 0)
             try:
-                response = await self._client.chat.completions.create(
+                raw = await self._client.chat.completions.with_raw_response.create(
                     **self._request(messages, fmt)
                 )
                 self._latencies.append(time.monotonic() - started)
+                content_type = raw.headers.get("content-type")
+                try:
+                    response = raw.parse()
+                except ValueError:  # JSONDecodeError: labelled JSON, but it is not
+                    raise _NotJSON(raw.http_response.text, content_type) from None
+                if not hasattr(response, "choices"):
+                    # The client hands back the text of a body that is not JSON (an HTML
+                    # page) instead of raising; a JSON string or list is not an answer either.
+                    raise _NotJSON(raw.http_response.text, content_type)
                 content = _content(response)
                 if response.usage is not None:
                     usage = (

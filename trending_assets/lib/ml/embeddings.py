@@ -19,12 +19,25 @@ normalisation) but is built for throughput on a CPU:
 
 :func:`embed_incremental` adds a content-hash cache: only texts whose hash (normalised
 text + model id + max length + normalisation) is not cached yet go through the model.
+
+Bounded and validated:
+
+- the encoder never sees a whole huge text: texts are cut to ``MAX_TEXT_CHARS``
+  characters before tokenising (far more than ``max_length`` tokens need) and the
+  tokenizer truncates to ``max_length`` tokens, so a 50 MB plot costs what a 20 kB one does;
+- a cache entry is used only if its vector is finite, of the encoder's dimension and of
+  a sane norm (unit norm when the vectors are L2-normalised); a bad entry is dropped and
+  its text re-embedded, with a warning naming the cache; a freshly computed vector that
+  fails the same test is never cached nor returned (a zero vector and the ``invalid``
+  count instead). :func:`load_embedding_cache` moves an unreadable cache file aside.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import logging
 import os
 import re
 import unicodedata
@@ -36,16 +49,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trending_assets.lib.integrity import move_aside_key, vector_problem
+
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "EMBEDDING_DIM",
+    "MAX_TEXT_CHARS",
     "MODEL_ID",
     "EmbeddingResult",
     "SentenceEmbedder",
     "content_hash",
     "embed_incremental",
+    "load_embedding_cache",
     "minilm_path",
     "normalise_text",
+    "prepare_text",
 ]
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -54,6 +74,15 @@ EMBEDDING_DIM = 384
 DEFAULT_MAX_LENGTH = 256  # the model's own max_seq_length (sentence_bert_config.json)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CACHE_COLUMNS = ("hash", "vector")
+# The encoder sees at most this many characters of a text, whatever its size. 256 word
+# pieces of English span about 1-2k characters, so 20k never changes a vector in practice,
+# while a 50 MB plot no longer reaches the tokenizer whole (it grew past 7 GB before).
+MAX_TEXT_CHARS = 20_000
+# A cached or computed vector above this norm is corrupt (MiniLM mean-pooled vectors have
+# norms of a few units; normalised ones have norm 1, within NORM_TOLERANCE).
+MAX_VECTOR_NORM = 1e3
+NORM_TOLERANCE = 1e-2
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 # Texts are tokenised and length-sorted per chunk: big enough that the batches within a
 # chunk hold texts of near-equal length, small enough that a million texts never sit in
@@ -94,6 +123,18 @@ def normalise_text(text: str | None) -> str:
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+
+
+def prepare_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """:func:`normalise_text` of at most ``max_chars`` characters of ``text``.
+
+    The raw text is cut first (with room for whitespace that normalising collapses), so a
+    huge text is never normalised, hashed or tokenised whole.
+    """
+    if _is_blank(text):
+        return ""
+    raw = str(text).lstrip()[: 4 * max_chars]
+    return normalise_text(raw)[:max_chars].rstrip()
 
 
 def content_hash(
@@ -271,6 +312,9 @@ class SentenceEmbedder:
         )
 
     def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids, at most ``max_length`` per text; texts are cut to ``MAX_TEXT_CHARS``
+        characters first, so the tokenizer never receives a whole huge text."""
+        texts = [text[:MAX_TEXT_CHARS] for text in texts]
         encoded = self.tokenizer(
             texts,
             truncation=True,
@@ -297,11 +341,11 @@ class SentenceEmbedder:
 
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # Identical texts are embedded once; blank ones stay zero.
+        # Identical texts (after the character cap) are embedded once; blank ones stay zero.
         positions: dict[str, list[int]] = {}
         for i, text in enumerate(texts):
             if not _is_blank(text):
-                positions.setdefault(str(text), []).append(i)
+                positions.setdefault(str(text).lstrip()[:MAX_TEXT_CHARS], []).append(i)
         unique = list(positions)
         if not unique:
             return out
@@ -333,7 +377,10 @@ class EmbeddingResult:
     ``vectors``: float32 ``(n, dim)`` aligned with the ``ids`` passed in; ``cache``: the
     updated cache (columns ``hash``, ``vector`` as a float32 array per row: Parquet writes
     it as ``list<float>``); ``stats``: row counts ``total = new + reused + empty`` plus
-    ``embedded`` (distinct texts that went through the model) and ``cache_size``.
+    ``embedded`` (distinct texts that went through the model), ``cache_size``,
+    ``dropped_from_cache`` (corrupt cache entries dropped and recomputed) and ``invalid``
+    (texts the model gave no valid vector for, even on a retry: zero vectors, not cached);
+    ``problems``: one line per kind of problem found, naming the cache.
     """
 
     vectors: np.ndarray
@@ -341,25 +388,77 @@ class EmbeddingResult:
     stats: dict[str, int]
     ids: list[Any] = field(default_factory=list)
     hashes: list[str | None] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 def _empty_cache() -> pd.DataFrame:
     return pd.DataFrame({"hash": pd.Series(dtype=str), "vector": pd.Series(dtype=object)})
 
 
-def _read_cache(cache: pd.DataFrame | None, dim: int) -> dict[str, np.ndarray]:
-    """hash -> vector from a cache frame; rows of another dimension are ignored."""
+_KINDS = (
+    ("shape", "wrong dimension"),
+    ("non-finite", "NaN/Inf"),
+    ("norm", "huge norm"),
+    ("not a numeric", "not a vector"),
+)
+
+
+def _read_cache(
+    cache: pd.DataFrame | None, dim: int, name: str, problems: list[str]
+) -> tuple[dict[str, np.ndarray], int]:
+    """hash -> vector from a cache frame, every entry validated.
+
+    Dropped, each kind counted in ``problems`` with the cache's ``name``: a hash that is
+    not 64 hex digits, a vector that is not ``dim`` finite floats, a zero vector or one
+    whose norm is above ``MAX_VECTOR_NORM``.
+    """
     if cache is None or len(cache) == 0:
-        return {}
+        return {}, 0
     missing = [c for c in CACHE_COLUMNS if c not in cache.columns]
     if missing:
-        raise ValueError(f"embedding cache lacks column(s) {missing}; expected {CACHE_COLUMNS}")
+        problems.append(f"{name}: lacks column(s) {missing}; ignored, everything re-embedded")
+        return {}, len(cache)
     lookup: dict[str, np.ndarray] = {}
+    reasons: dict[str, int] = {}
     for key, vector in zip(cache["hash"], cache["vector"], strict=True):
-        array = np.asarray(vector, dtype=np.float32)
-        if array.shape == (dim,):
-            lookup[str(key)] = array
-    return lookup
+        if not isinstance(key, str) or not _HEX64.match(key):
+            reasons["bad hash"] = reasons.get("bad hash", 0) + 1
+            continue
+        reason = vector_problem(vector, dim, max_norm=MAX_VECTOR_NORM)
+        if reason is not None:
+            kind = next((k for p, k in _KINDS if reason.startswith(p)), reason)
+            reasons[kind] = reasons.get(kind, 0) + 1
+            continue
+        lookup[key] = np.asarray(vector, dtype=np.float32)
+    if reasons:
+        detail = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+        problems.append(
+            f"{name}: dropped {sum(reasons.values())} corrupt entr(y/ies) ({detail}); "
+            "their texts are re-embedded"
+        )
+    return lookup, sum(reasons.values())
+
+
+def load_embedding_cache(lake: Any, key: str) -> pd.DataFrame | None:
+    """The embedding cache at ``key`` in ``lake``, or None when there is none.
+
+    A file that does not read as Parquet, or lacks the ``hash``/``vector`` columns, is
+    moved aside (``<file>.corrupt-<timestamp>``, with a warning naming it) and None is
+    returned: everything is re-embedded, the run goes on. Entries are validated by
+    :func:`embed_incremental`.
+    """
+    if not lake.exists(key):
+        return None
+    try:
+        frame = pd.read_parquet(io.BytesIO(lake.read_bytes(key)))
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is moved aside
+        move_aside_key(lake, key, f"unreadable Parquet: {type(exc).__name__}: {exc}"[:300])
+        return None
+    missing = [c for c in CACHE_COLUMNS if c not in frame.columns]
+    if missing:
+        move_aside_key(lake, key, f"lacks column(s) {missing}")
+        return None
+    return frame
 
 
 def embed_incremental(
@@ -369,15 +468,20 @@ def embed_incremental(
     cache: pd.DataFrame | None = None,
     *,
     prune: bool = False,
+    cache_name: str = "embedding cache",
 ) -> EmbeddingResult:
     """Embed only the texts whose content hash is not in ``cache``.
 
     ``embedder`` is a :class:`SentenceEmbedder` (anything with ``encode``, ``dim`` and
     optionally ``model_id`` / ``max_length`` / ``normalize`` works). Texts are normalised
-    (:func:`normalise_text`) before hashing and embedding, so whitespace-only edits cost
-    nothing. Blank / ``None`` texts get a zero vector and are counted as ``empty``. With
-    ``prune`` the returned cache keeps only the hashes used by this call; otherwise old
-    entries are kept too (a text that comes back is not embedded again).
+    and capped (:func:`prepare_text`) before hashing and embedding, so whitespace-only
+    edits cost nothing. Blank / ``None`` texts get a zero vector and are counted as
+    ``empty``. With ``prune`` the returned cache keeps only the hashes used by this call;
+    otherwise old entries are kept too (a text that comes back is not embedded again).
+
+    Every cache entry is validated before use and every new vector before it is cached or
+    returned (see the module docstring); ``cache_name`` (the file) is named in the
+    warnings.
     """
     ids = list(ids)
     texts = list(texts)
@@ -389,22 +493,53 @@ def embed_incremental(
         "max_length": int(getattr(embedder, "max_length", DEFAULT_MAX_LENGTH)),
         "normalize": bool(getattr(embedder, "normalize", True)),
     }
-    lookup = _read_cache(cache, dim)
+    problems: list[str] = []
+    lookup, dropped = _read_cache(cache, dim, cache_name, problems)
+
+    def check(vector: np.ndarray) -> str | None:
+        return vector_problem(
+            vector, dim, unit_norm=key["normalize"], max_norm=MAX_VECTOR_NORM,
+            norm_tolerance=NORM_TOLERANCE,
+        )  # fmt: skip
+
+    normalised = [prepare_text(t) for t in texts]
+    hashes: list[str | None] = [content_hash(t, **key) if t else None for t in normalised]
+    # An entry this call uses must also fit this config (unit norm when normalised).
+    stale = 0
+    for digest in dict.fromkeys(h for h in hashes if h is not None):
+        if digest in lookup and check(lookup[digest]) is not None:
+            del lookup[digest]
+            stale += 1
+    if stale:
+        problems.append(
+            f"{cache_name}: dropped {stale} entr(y/ies) whose norm does not fit this encoder"
+        )
+        dropped += stale
     cached_before = set(lookup)
 
-    normalised = [normalise_text(t) for t in texts]
-    hashes: list[str | None] = [content_hash(t, **key) if t else None for t in normalised]
     to_embed: dict[str, str] = {}  # hash -> text, first occurrence
     for text, digest in zip(normalised, hashes, strict=True):
         if digest is not None and digest not in lookup and digest not in to_embed:
             to_embed[digest] = text
+    invalid: set[str] = set()
     if to_embed:
-        vectors = np.asarray(embedder.encode(list(to_embed.values())), dtype=np.float32)
-        if vectors.shape != (len(to_embed), dim):
-            raise ValueError(
-                f"embedder returned shape {vectors.shape}, expected {(len(to_embed), dim)}"
+        vectors = _encode_checked(embedder, list(to_embed.values()), dim)
+        for digest, vector in zip(to_embed, vectors, strict=True):
+            if check(vector) is None:
+                lookup[digest] = vector
+            else:
+                invalid.add(digest)
+        if invalid:  # one more try, one text at a time (a batch-level fault heals here)
+            for digest in list(invalid):
+                vector = _encode_checked(embedder, [to_embed[digest]], dim)[0]
+                if check(vector) is None:
+                    lookup[digest] = vector
+                    invalid.discard(digest)
+        if invalid:
+            problems.append(
+                f"the encoder gave no valid vector for {len(invalid)} text(s), even on a "
+                "retry: they get zero vectors and are not cached"
             )
-        lookup.update(zip(to_embed, vectors, strict=True))
 
     out = np.zeros((len(texts), dim), dtype=np.float32)
     new = reused = empty = 0
@@ -412,13 +547,17 @@ def embed_incremental(
         if digest is None:
             empty += 1
             continue
+        if digest in invalid:
+            continue
         out[row] = lookup[digest]
         if digest in cached_before:
             reused += 1
         else:
             new += 1
+    if not np.isfinite(out).all():  # pragma: no cover - every vector was checked above
+        raise AssertionError("a non-finite embedding got past validation")
 
-    keep = [h for h in dict.fromkeys(hashes) if h is not None] if prune else list(lookup)
+    keep = [h for h in dict.fromkeys(hashes) if h in lookup] if prune else list(lookup)
     new_cache = (
         pd.DataFrame({"hash": keep, "vector": [lookup[h] for h in keep]})
         if keep
@@ -432,4 +571,19 @@ def embed_incremental(
         "embedded": len(to_embed),
         "cache_size": len(new_cache),
     }
-    return EmbeddingResult(vectors=out, cache=new_cache, stats=stats, ids=ids, hashes=hashes)
+    if dropped:
+        stats["dropped_from_cache"] = dropped
+    if invalid:
+        stats["invalid"] = sum(1 for h in hashes if h in invalid)
+    for line in problems:
+        log.warning("%s", line)
+    return EmbeddingResult(
+        vectors=out, cache=new_cache, stats=stats, ids=ids, hashes=hashes, problems=problems
+    )
+
+
+def _encode_checked(embedder: Any, texts: list[str], dim: int) -> np.ndarray:
+    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+    if vectors.shape != (len(texts), dim):
+        raise ValueError(f"embedder returned shape {vectors.shape}, expected {(len(texts), dim)}")
+    return vectors

@@ -141,9 +141,12 @@ def choose_champion(
 ) -> tuple[ModelVersion | None, PromotionDecision, ModelVersion | None]:
     """The best challenger (by validation metric) against the current champion, through the gate.
 
-    Returns (champion after the decision, the decision, the challenger considered).
+    Returns (champion after the decision, the decision, the challenger considered). The
+    current champion is verified first (its ``meta.json`` and artifact checksum): one that is
+    corrupt is moved aside and the previous good champion, or none, stands in for it, so a
+    damaged registry never blocks the gate.
     """
-    current = registry.champion()
+    current = registry.champion(verify=True)
     if not challengers:
         return current, PromotionDecision(False, "no challenger was trained"), None
     best = max(challengers, key=lambda v: float(v.metrics.get(metric, float("-inf"))))
