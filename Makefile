@@ -49,9 +49,10 @@ serve: setup  ## serve the HTTP API on TRENDING_API_PORT (8000)
 test: setup  ## the whole test suite
 	$(PY) -m pytest
 
-lint: setup
+lint: setup  ## ruff, and the import contracts of .importlinter (the layer rules)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

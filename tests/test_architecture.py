@@ -1,0 +1,37 @@
+"""The layer rules (`.importlinter`): checked on the real import graph with import-linter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_layer_contracts_are_kept():
+    result = _lint()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "0 broken" in result.stdout
+
+
+def test_the_checker_sees_a_real_import(tmp_path):
+    # serving does import trending_assets.lib (the shared pure logic): a contract forbidding
+    # it must break, so the kept contracts above are not vacuous.
+    config = tmp_path / "contracts.ini"
+    config.write_text(
+        "[importlinter]\nroot_packages =\n    trending_assets\n    serving\n\n"
+        "[importlinter:contract:probe]\nname = probe\ntype = forbidden\n"
+        "source_modules =\n    serving\nforbidden_modules =\n    trending_assets.lib\n",
+        encoding="utf-8",
+    )
+    result = _lint("--config", str(config))
+    assert result.returncode != 0 and "BROKEN" in result.stdout, result.stdout[-2000:]
