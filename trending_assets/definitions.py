@@ -95,7 +95,26 @@ def _automation(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(automation_condition=automation_condition_for(spec))
 
 
+def check_policy_names(asset_names: set[str]) -> None:
+    """The policy lists above name assets by string: an unknown name (a renamed asset) is
+    an error when the code location loads, not a policy that silently stops applying."""
+    named = {
+        *DAILY_FRESH_ASSETS,
+        *TRAINING_ASSETS,
+        *(k.to_user_string() for k in DAILY_PARTITIONED),
+    }
+    unknown = sorted(named - asset_names)
+    if unknown:
+        raise ValueError(
+            f"trending_assets/definitions.py names assets that do not exist: {unknown}; "
+            "update DAILY_FRESH_ASSETS / TRAINING_ASSETS / DAILY_PARTITIONED"
+        )
+
+
 def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
+    check_policy_names(
+        {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
+    )
     return loaded.map_resolved_asset_specs(func=lambda spec: _automation(_freshness(spec)))
 
 

@@ -192,3 +192,26 @@ def test_the_whole_graph_job_selects_everything(graph) -> None:
     job = defs().resolve_job_def("all_assets_job")
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} <= selected
+
+
+def test_policy_lists_name_only_existing_assets():
+    """A renamed asset left in a policy list fails at load, naming it."""
+    import pytest
+
+    from trending_assets.definitions import check_policy_names, defs
+
+    graph = defs().resolve_asset_graph()
+    names = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    check_policy_names(names)  # the real graph passes
+    with pytest.raises(ValueError, match="genre_model_bert"):
+        check_policy_names(names - {"genre_model_bert"})
+
+
+def test_dbt_model_keys_come_from_the_manifest():
+    import pytest
+
+    from trending_assets.defs.warehouse.assets import TITLES, dbt_key
+
+    assert dbt_key("titles") == TITLES
+    with pytest.raises(KeyError):
+        dbt_key("no_such_model")

@@ -28,12 +28,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from trending_assets.defs.warehouse.assets import TITLE_GENRES, TITLES
 from trending_assets.lib.ml import retraining
 from trending_assets.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-MARTS = (dg.AssetKey("titles"), dg.AssetKey("title_genres"))
+MARTS = (TITLES, TITLE_GENRES)
 TRAINING_SET = dg.AssetKey("training_set")
 
 # The count of trainable labelled titles for (warehouse, newest mart materialisation):

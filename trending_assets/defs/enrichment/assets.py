@@ -8,6 +8,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, LakeResource
+from trending_assets.defs.warehouse.assets import GENRES, TITLES
 from trending_assets.lib.ml.lifecycle import predict_titles
 from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
@@ -18,7 +19,7 @@ PREDICTIONS_TABLE = "title_predictions"
 
 @dg.asset(
     group_name="enrichment",
-    deps=[dg.AssetKey("titles"), dg.AssetKey("genres")],
+    deps=[TITLES, GENRES],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
 )

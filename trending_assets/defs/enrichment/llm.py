@@ -9,6 +9,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
+from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
     SCHEMA_VERSION,
@@ -45,7 +46,7 @@ ENRICHMENT_CODE_VERSION = "-".join(
 
 @dg.asset(
     group_name="enrichment",
-    deps=[dg.AssetKey("reviews")],
+    deps=[REVIEWS],
     kinds={"scikit-learn"},
     pool=WAREHOUSE_POOL,
 )
@@ -123,7 +124,7 @@ def _enricher(
 
 @dg.asset(
     group_name="enrichment",
-    deps=[dg.AssetKey("titles"), dg.AssetKey("reviews"), dg.AssetKey("title_predictions")],
+    deps=[TITLES, REVIEWS, dg.AssetKey("title_predictions")],
     kinds={"openai", "duckdb"},
     pool=WAREHOUSE_POOL,
     code_version=ENRICHMENT_CODE_VERSION,
@@ -220,7 +221,7 @@ def llm_quarantine_rate_is_low(
 
 @dg.asset(
     group_name="enrichment",
-    deps=[llm_enrichments, dg.AssetKey("title_genres"), dg.AssetKey("title_review_stats")],
+    deps=[llm_enrichments, TITLE_GENRES, TITLE_REVIEW_STATS],
     kinds={"python"},
     pool=WAREHOUSE_POOL,
 )

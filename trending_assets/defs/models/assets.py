@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
+from trending_assets.defs.warehouse.assets import TITLE_GENRES, TITLES
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts
 from trending_assets.lib.ml.features import TfidfFeaturizer
@@ -59,7 +60,7 @@ def read_marts(warehouse: DuckDBResource) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @dg.asset(
     group_name="models",
-    deps=[dg.AssetKey("titles"), dg.AssetKey("title_genres")],
+    deps=[TITLES, TITLE_GENRES],
     kinds={"python", "pandas"},
     pool=WAREHOUSE_POOL,
     code_version=CODE_VERSION,
@@ -123,7 +124,7 @@ def tfidf_features(
 
 @dg.asset(
     group_name="features",
-    deps=[dg.AssetKey("titles")],
+    deps=[TITLES],
     kinds={"pytorch", "parquet"},
     pool=WAREHOUSE_POOL,
     code_version=CODE_VERSION,

@@ -5,6 +5,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, ServingResource
+from trending_assets.defs.warehouse.assets import REVIEWS, TITLES
 from trending_assets.lib.trending import TrendingParams, compute_trending, describe
 from trending_assets.lib.validation import TrendingScoresTable
 from trending_assets.lib.warehouse import replace_table
@@ -23,7 +24,7 @@ def _has_table(con, name: str) -> bool:
 
 @dg.asset(
     group_name="serving",
-    deps=[dg.AssetKey("titles"), dg.AssetKey("reviews"), dg.AssetKey("llm_enrichments")],
+    deps=[TITLES, REVIEWS, dg.AssetKey("llm_enrichments")],
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
 )

@@ -5,7 +5,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL
@@ -126,3 +132,20 @@ def warehouse_dbt_models(
 ):
     """`dbt build`: models and their tests, in dependency order (after the seeds' step)."""
     yield from _dbt_build(context, dbt, warehouse)
+
+
+def dbt_key(name: str) -> dg.AssetKey:
+    """The asset key of a dbt model or seed, read from the dbt manifest: a renamed or
+    removed model fails when the code location loads, not later in a run."""
+    try:
+        return get_asset_key_for_model([warehouse_dbt_models], name)
+    except KeyError:
+        return get_asset_key_for_model([warehouse_dbt_seeds], name)
+
+
+# The warehouse tables the Python assets read (their dbt models and seeds).
+TITLES = dbt_key("titles")
+TITLE_GENRES = dbt_key("title_genres")
+REVIEWS = dbt_key("reviews")
+TITLE_REVIEW_STATS = dbt_key("title_review_stats")
+GENRES = dbt_key("genres")

@@ -1,7 +1,6 @@
 """Blocking pandera checks on the marts (dbt's own tests arrive as checks through dagster-dbt)."""
 
-import dagster as dg
-
+from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.validation import (
     ReviewsMart,
     TitleGenresMart,
@@ -10,17 +9,13 @@ from trending_assets.lib.validation import (
 )
 from trending_assets.quality import pandera_table_check
 
-titles_check = pandera_table_check(
-    asset_key=dg.AssetKey("titles"), table="titles", model=TitlesMart
-)
+titles_check = pandera_table_check(asset_key=TITLES, table="titles", model=TitlesMart)
 title_genres_check = pandera_table_check(
-    asset_key=dg.AssetKey("title_genres"), table="title_genres", model=TitleGenresMart
+    asset_key=TITLE_GENRES, table="title_genres", model=TitleGenresMart
 )
-reviews_check = pandera_table_check(
-    asset_key=dg.AssetKey("reviews"), table="reviews", model=ReviewsMart
-)
+reviews_check = pandera_table_check(asset_key=REVIEWS, table="reviews", model=ReviewsMart)
 title_review_stats_check = pandera_table_check(
-    asset_key=dg.AssetKey("title_review_stats"),
+    asset_key=TITLE_REVIEW_STATS,
     table="title_review_stats",
     model=TitleReviewStatsMart,
 )

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL
+from trending_assets.defs.warehouse.assets import GENRES
 from trending_assets.lib.profiling import (
     MART_TABLES,
     QUARANTINE_TABLES,
@@ -19,7 +20,7 @@ from trending_assets.lib.profiling import (
 @dg.asset(
     group_name="warehouse",
     deps=[dg.AssetKey(t) for t in (*MART_TABLES, *QUARANTINE_TABLES, UNMAPPED_LABELS_TABLE)]
-    + [dg.AssetKey("genres")],
+    + [GENRES],
     kinds={"duckdb", "pandas"},
     pool=WAREHOUSE_POOL,
 )
