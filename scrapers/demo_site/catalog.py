@@ -8,41 +8,22 @@ account for every one.
 
 from __future__ import annotations
 
+import csv
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from pathlib import Path
 
 from scrapers.demo_site import phrases
 
 SITES: tuple[str, ...] = ("reelhub", "filmfolio")
 
-CANONICAL_GENRES: tuple[str, ...] = (
-    "action",
-    "adventure",
-    "animation",
-    "comedy",
-    "crime",
-    "documentary",
-    "drama",
-    "family",
-    "fantasy",
-    "history",
-    "horror",
-    "music",
-    "mystery",
-    "romance",
-    "science_fiction",
-    "tv_movie",
-    "thriller",
-    "war",
-    "western",
-    "kids",
-    "news",
-    "reality",
-    "soap",
-    "talk",
-)
+# The canonical taxonomy's ids, read from its one source, the dbt seed (a data file: the
+# scrapers import no pipeline code).
+GENRES_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "genres.csv"
+with GENRES_SEED.open(encoding="utf-8", newline="") as _seed:
+    CANONICAL_GENRES: tuple[str, ...] = tuple(row["genre_id"] for row in csv.DictReader(_seed))
 MOVIE_ONLY: frozenset[str] = frozenset({"tv_movie"})
 TV_ONLY: frozenset[str] = frozenset({"kids", "news", "reality", "soap", "talk"})
 

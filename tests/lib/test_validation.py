@@ -125,3 +125,18 @@ def test_warehouse_replace_is_per_partition_and_quarantine_is_recorded() -> None
     assert con.execute(
         "select count(*), any_value(record->>'title') from raw.quarantine"
     ).fetchone() == (1, None)
+
+
+def test_the_taxonomy_has_one_source_the_seed(tmp_path):
+    import csv
+
+    from scrapers.demo_site import CANONICAL_GENRES as DEMO_GENRES
+    from trending_assets.lib.taxonomy import GENRES_SEED, genre_ids
+    from trending_assets.lib.validation import CANONICAL_GENRES
+
+    with GENRES_SEED.open(encoding="utf-8", newline="") as handle:
+        seeded = tuple(row["genre_id"] for row in csv.DictReader(handle))
+    assert CANONICAL_GENRES == DEMO_GENRES == seeded
+    other = tmp_path / "genres.csv"
+    other.write_text("genre_id,genre_name,applies_to\nnoir,Noir,movie\n", encoding="utf-8")
+    assert genre_ids(other) == ("noir",)

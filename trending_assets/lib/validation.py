@@ -22,12 +22,9 @@ from trending_assets.lib.coercion import (
     TITLE_CHARS_CEILING,
 )
 from trending_assets.lib.records import records_as_json
+from trending_assets.lib.taxonomy import genre_ids
 
-CANONICAL_GENRES: tuple[str, ...] = (
-    "action", "adventure", "animation", "comedy", "crime", "documentary", "drama", "family",
-    "fantasy", "history", "horror", "music", "mystery", "romance", "science_fiction",
-    "tv_movie", "thriller", "war", "western", "kids", "news", "reality", "soap", "talk",
-)  # fmt: skip
+CANONICAL_GENRES: tuple[str, ...] = genre_ids()  # from the dbt seed genres.csv
 TITLE_TYPES = ("movie", "tv")
 
 
