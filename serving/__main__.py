@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import uvicorn
 
 from serving.server import ServerLimits, server_config
 from trending_assets.lib.logs import api_log_config
+from trending_assets.settings import get_settings
 
 
 def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()
     parser = argparse.ArgumentParser(
         prog="python -m serving",
         description="Serve the published Trending Now snapshot over HTTP. The snapshot "
@@ -20,13 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--host",
-        default=os.environ.get("TRENDING_API_HOST", "127.0.0.1"),
+        default=settings.api_host,
         help="default: $TRENDING_API_HOST or 127.0.0.1",
     )
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("TRENDING_API_PORT", "8000")),
+        default=settings.api_port,
         help="default: $TRENDING_API_PORT or 8000",
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--log-format",
         choices=("json", "text"),
-        default=os.environ.get("TRENDING_LOG_FORMAT", "json"),
+        default=settings.log_format,
         help="json (one object per line: default, or $TRENDING_LOG_FORMAT) or text",
     )
     args = parser.parse_args(argv)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     # Header size and count, idle and slow connections, concurrency: serving/server.py.
     config = server_config(
         "serving.app:create_app",
-        limits=ServerLimits.from_env(),
+        limits=ServerLimits.from_settings(settings),
         factory=True,
         host=args.host,
         port=args.port,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,20 +36,16 @@ from serving.metrics import snapshot_collector
 from serving.middleware import ServingMiddleware, cache_key_builder
 from serving.snapshot_store import SnapshotStore
 from serving.web import web_route_handlers
+from trending_assets.settings import get_settings
 
 API_VERSION = "0.2.0"
 MAX_BODY_BYTES = 64 * 1024  # POST /predict takes a plot, not a novel: 413 beyond this
 
 
 def default_serving_dir() -> Path:
-    """``TRENDING_SERVING_DIR``, else ``$TRENDING_DATA_DIR/serving``, else ``./data/serving``."""
-    if serving_dir := os.environ.get("TRENDING_SERVING_DIR"):
-        return Path(serving_dir)
-    return Path(os.environ.get("TRENDING_DATA_DIR", "data")) / "serving"
-
-
-def _env_list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+    """``TRENDING_SERVING_DIR``, else ``$TRENDING_DATA_DIR/serving``: the same folder the
+    pipeline publishes to (both read ``trending_assets/settings.py``)."""
+    return get_settings().serving_root
 
 
 def create_app(
@@ -62,21 +57,19 @@ def create_app(
 ) -> Litestar:
     """Build the API over the snapshots in ``serving_dir``; the snapshot opens at startup.
 
-    Environment: ``TRENDING_API_CACHE_TTL_S`` (read-endpoint cache and ``max-age``,
-    default 30; 0 turns the server cache off), ``TRENDING_CORS_ORIGINS`` (comma-separated
-    origins allowed to call the API from a browser; default none), ``TRENDING_ADMIN_API_KEY``
-    (enables ``POST /admin/reload``), ``TRENDING_SEARCH_ENCODER=off`` (keyword search only).
+    Settings (``trending_assets/settings.py``): ``TRENDING_API_CACHE_TTL_S`` (read-endpoint
+    cache and ``max-age``, default 30; 0 turns the server cache off),
+    ``TRENDING_CORS_ORIGINS`` (comma-separated origins allowed to call the API from a
+    browser; default none), ``TRENDING_SEARCH_ENCODER=off`` (keyword search only). The
+    secret ``TRENDING_ADMIN_API_KEY`` (enables ``POST /admin/reload``) is read where used.
     """
+    settings = get_settings()
     store = SnapshotStore(
         Path(serving_dir) if serving_dir is not None else default_serving_dir(),
         poll_interval_s=poll_interval_s,
     )
-    ttl = (
-        int(os.environ.get("TRENDING_API_CACHE_TTL_S", "30"))
-        if cache_ttl_s is None
-        else cache_ttl_s
-    )
-    origins = _env_list("TRENDING_CORS_ORIGINS") if cors_origins is None else cors_origins
+    ttl = settings.api_cache_ttl_s if cache_ttl_s is None else cache_ttl_s
+    origins = list(settings.cors_origins) if cors_origins is None else cors_origins
     snapshot_collector().track(store)
 
     @asynccontextmanager

@@ -13,7 +13,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from serving.snapshot_store import OpenSnapshot
+from trending_assets.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class QueryEncoder:
 
     @classmethod
     def disabled(cls) -> bool:
-        return os.environ.get(ENCODER_ENV, "").strip().lower() in {"off", "0", "false", "no"}
+        return not get_settings().search_encoder
 
     @classmethod
     def get(cls) -> Any | None:

@@ -62,6 +62,17 @@ class ServerLimits:
     limit_concurrency: int = 1000
 
     @classmethod
+    def from_settings(cls, settings: Any) -> ServerLimits:
+        """From ``trending_assets.settings`` (``TRENDING_API_MAX_HEADER_BYTES`` ...)."""
+        return cls(
+            max_header_bytes=settings.api_max_header_bytes,
+            max_headers=settings.api_max_headers,
+            header_timeout_s=settings.api_header_timeout_s,
+            keep_alive_s=settings.api_keep_alive_s,
+            limit_concurrency=settings.api_limit_concurrency,
+        )
+
+    @classmethod
     def from_env(cls) -> ServerLimits:
         return cls(
             max_header_bytes=_env_number("TRENDING_API_MAX_HEADER_BYTES", cls.max_header_bytes),

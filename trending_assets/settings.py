@@ -135,11 +135,31 @@ class TrendingSettings(BaseSettings):
     # new trainable labelled titles arrived since the last training (lib/ml/retraining.py).
     retrain_min_new_titles: int = 50
 
+    # The API (serving/): the only reader of these is this model, for the API as for the
+    # pipeline. Its secret (TRENDING_ADMIN_API_KEY) is read where it is used, never here.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ui_port: int = 3000
+    log_format: Literal["json", "text"] = "json"
+    api_cache_ttl_s: int = Field(default=30, ge=0)  # read cache and Cache-Control max-age
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    search_encoder: bool = True  # False: keyword search only (no MiniLM in the API)
+    web_vendor_dir: Path | None = None  # where d3.min.js is, if not ./node_modules
+    # Limits of the API's HTTP server (serving/server.py).
+    api_max_header_bytes: int = Field(default=16 * 1024, gt=0)
+    api_max_headers: int = Field(default=100, gt=0)
+    api_header_timeout_s: float = Field(default=10.0, gt=0)
+    api_keep_alive_s: int = Field(default=5, gt=0)
+    api_limit_concurrency: int = Field(default=1000, gt=0)
 
-    @field_validator("sources", "dataset_paths", mode="before")
+    @field_validator("search_encoder", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+            return value.strip().lower() == "on"
+        return value
+
+    @field_validator("sources", "dataset_paths", "cors_origins", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -17,7 +17,6 @@ loads and says so where the chart would be, and the server logs a warning naming
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,8 @@ from litestar.exceptions import NotFoundException
 from litestar.file_system import BaseLocalFileSystem
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+
+from trending_assets.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,8 @@ _warned_lock = threading.Lock()
 
 def vendor_dir() -> Path:
     """``$TRENDING_WEB_VENDOR_DIR``, else the ``node_modules`` next to ``package.json``."""
-    if configured := os.environ.get(VENDOR_ENV):
-        return Path(configured).expanduser()
-    return REPO_ROOT / "node_modules"
+    configured = get_settings().web_vendor_dir
+    return configured.expanduser() if configured else REPO_ROOT / "node_modules"
 
 
 def d3_path() -> Path | None:
