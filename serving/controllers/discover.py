@@ -9,8 +9,14 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from serving.controllers.genres import NO_SNAPSHOT
-from serving.controllers.titles import BAD_PARAM, GenreParam, TypeParam, bad_param, check_genres
+from serving.controllers.params import (
+    BAD_PARAM,
+    NO_SNAPSHOT,
+    GenreParam,
+    TypeParam,
+    bad_param,
+    check_genres,
+)
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
 from serving.extras import QueryEncoder, vectors_for
 from serving.queries import TitleFilters, keyword_search, summaries_by_id, trending

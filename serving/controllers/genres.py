@@ -2,17 +2,12 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 
+from serving.controllers.params import NO_SNAPSHOT
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
-from serving.errors import PROBLEM_JSON
 from serving.queries import list_genres
-from serving.schemas import GenreList, ProblemDetail
+from serving.schemas import GenreList
 from serving.snapshot_store import SnapshotLease
-
-NO_SNAPSHOT = ResponseSpec(
-    ProblemDetail, description="No snapshot published yet", media_type=PROBLEM_JSON
-)
 
 
 class GenresController(Controller):

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from serving.controllers.genres import NO_SNAPSHOT
+from serving.controllers.params import NO_SNAPSHOT
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
 from serving.errors import PROBLEM_JSON
 from serving.extras import ModelUnavailableError, model_for

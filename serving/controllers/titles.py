@@ -6,70 +6,33 @@ import anyio
 import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 
-from serving.controllers.genres import NO_SNAPSHOT
+from serving.controllers.params import (
+    BAD_PARAM,
+    NO_SNAPSHOT,
+    UNKNOWN_TITLE,
+    GenreParam,
+    TypeParam,
+    bad_param,
+    check_genres,
+)
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER, lease_or_503
-from serving.errors import PROBLEM_JSON
 from serving.extras import cached_detail, remember_detail, vectors_for
 from serving.queries import (
     TitleFilters,
     get_title,
-    known_genre_ids,
     list_titles,
     similar_by_genres,
     summaries_by_id,
     title_exists,
 )
-from serving.schemas import ProblemDetail, SimilarTitles, TitleDetail, TitlePage, scored
+from serving.schemas import SimilarTitles, TitleDetail, TitlePage, scored
 from serving.snapshot_store import SnapshotLease, SnapshotStore
 
-MAX_GENRE_FILTERS = 10
 MAX_TEXT_QUERY = 200
 MAX_CURSOR = 512
-
-BAD_PARAM = ResponseSpec(ProblemDetail, description="Invalid parameter", media_type=PROBLEM_JSON)
-UNKNOWN_TITLE = ResponseSpec(ProblemDetail, description="Unknown title id", media_type=PROBLEM_JSON)
-
-GenreParam = Annotated[
-    list[str] | None,
-    Parameter(
-        description="Genre id (see /genres); repeat to require titles that have ALL of the "
-        "given genres",
-    ),
-]
-TypeParam = Annotated[Literal["movie", "tv"] | None, Parameter(description="movie or tv")]
-
-
-def bad_param(snapshot: SnapshotLease, key: str, message: str) -> ValidationException:
-    return ValidationException(
-        detail=f"query parameter '{key}': {message}",
-        extra=[{"key": key, "source": "query", "message": message}],
-        headers={SNAPSHOT_HEADER: snapshot.version},
-    )
-
-
-def check_genres(snapshot: SnapshotLease, genre: list[str] | None) -> list[str]:
-    """Distinct, known genre ids; a clear 400 naming the unknown ones otherwise."""
-    genre_ids = sorted(set(genre or []))
-    if len(genre_ids) > MAX_GENRE_FILTERS:
-        raise bad_param(snapshot, "genre", f"at most {MAX_GENRE_FILTERS} genre filters are allowed")
-    if genre_ids:
-        known = known_genre_ids(snapshot.cursor)
-        unknown = [g for g in genre_ids if g not in known]
-        if unknown:
-            raise ValidationException(
-                detail=f"Unknown genre id(s): {', '.join(map(repr, unknown))}. "
-                "Valid ids are listed at /genres.",
-                extra=[
-                    {"key": "genre", "source": "query", "message": f"unknown genre id {g!r}"}
-                    for g in unknown
-                ],
-                headers={SNAPSHOT_HEADER: snapshot.version},
-            )
-    return genre_ids
 
 
 class TitlesController(Controller):
