@@ -112,12 +112,14 @@ def check_policy_names(asset_names: set[str]) -> None:
 
 
 def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
-    check_policy_names(
-        {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
-    )
     return loaded.map_resolved_asset_specs(func=lambda spec: _automation(_freshness(spec)))
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return apply_platform_policy(dg.load_from_defs_folder(path_within_project=Path(REPO_ROOT)))
+    loaded = dg.load_from_defs_folder(path_within_project=Path(REPO_ROOT))
+    # The whole code location: every name the policy lists use must be one of its assets.
+    check_policy_names(
+        {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
+    )
+    return apply_platform_policy(loaded)
