@@ -15,8 +15,8 @@
 * ``timeout_keep_alive`` for idle keep-alive connections, and ``limit_concurrency``
   (connections plus requests in progress; over it uvicorn answers 503).
 
-The defaults come from the environment (read here, like the rest of the API's settings in
-``serving/app.py``): ``TRENDING_API_MAX_HEADER_BYTES`` (16384), ``TRENDING_API_MAX_HEADERS``
+The limits are settings (``trending_assets/settings.py``, like the rest of the API's):
+``TRENDING_API_MAX_HEADER_BYTES`` (16384), ``TRENDING_API_MAX_HEADERS``
 (100), ``TRENDING_API_HEADER_TIMEOUT_S`` (10), ``TRENDING_API_KEEP_ALIVE_S`` (5),
 ``TRENDING_API_LIMIT_CONCURRENCY`` (1000).
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,24 +32,13 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from trending_assets.settings import get_settings
+
 LIMITS_ATTR = "trending_limits"
 # After answering 408/431 the server stops writing but reads (and drops) what the client
 # is still sending for up to this long, so the client sees the answer rather than a reset.
 LINGER_S = 2.0
 LINGER_MAX_BYTES = 1 << 20
-
-
-def _env_number(name: str, default: float, cast: type = int) -> Any:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        parsed = cast(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None
-    if parsed <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return parsed
 
 
 @dataclass(frozen=True)
@@ -62,26 +50,15 @@ class ServerLimits:
     limit_concurrency: int = 1000
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ServerLimits:
+    def from_settings(cls, settings: Any | None = None) -> ServerLimits:
         """From ``trending_assets.settings`` (``TRENDING_API_MAX_HEADER_BYTES`` ...)."""
+        settings = settings or get_settings()
         return cls(
             max_header_bytes=settings.api_max_header_bytes,
             max_headers=settings.api_max_headers,
             header_timeout_s=settings.api_header_timeout_s,
             keep_alive_s=settings.api_keep_alive_s,
             limit_concurrency=settings.api_limit_concurrency,
-        )
-
-    @classmethod
-    def from_env(cls) -> ServerLimits:
-        return cls(
-            max_header_bytes=_env_number("TRENDING_API_MAX_HEADER_BYTES", cls.max_header_bytes),
-            max_headers=_env_number("TRENDING_API_MAX_HEADERS", cls.max_headers),
-            header_timeout_s=_env_number(
-                "TRENDING_API_HEADER_TIMEOUT_S", cls.header_timeout_s, float
-            ),
-            keep_alive_s=_env_number("TRENDING_API_KEEP_ALIVE_S", cls.keep_alive_s),
-            limit_concurrency=_env_number("TRENDING_API_LIMIT_CONCURRENCY", cls.limit_concurrency),
         )
 
 
@@ -248,7 +225,7 @@ def server_config(
     app: Any, *, limits: ServerLimits | None = None, **options: Any
 ) -> uvicorn.Config:
     """A ``uvicorn.Config`` for ``app`` (an ASGI app or an import string) with the limits."""
-    limits = limits or ServerLimits.from_env()
+    limits = limits or ServerLimits.from_settings()
     config = uvicorn.Config(
         app,
         http=GuardedH11Protocol,

@@ -18,13 +18,13 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Where site files live, and how one is found, is the scrapers' own rule (one source).
+from scrapers.sites import BUILTIN_SITES_DIR, find_site_file
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # The venv's own dbt, so nothing depends on an activated venv being on PATH.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-# The site configuration files that ship with the project (the demo sites' among them).
-BUILTIN_SITES_DIR = REPO_ROOT / "scrapers" / "sites"
-SITE_FILE_SUFFIXES = (".yml", ".yaml")
 _SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 # The demo catalog's first crawl day. Daily partitions start here.
@@ -205,15 +205,6 @@ class TrendingSettings(BaseSettings):
             if sep and "://" not in name:
                 parsed[name] = url
         return parsed
-
-
-def find_site_file(name: str, dirs: list[Path]) -> Path | None:
-    for folder in dirs:
-        for suffix in SITE_FILE_SUFFIXES:
-            candidate = Path(folder) / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 DEMO_SOURCE = "demo"  # the TRENDING_SOURCES entry that adds the demo catalog's sites

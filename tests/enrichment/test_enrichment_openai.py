@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -297,6 +296,4 @@ def test_sync_run_works_inside_a_running_event_loop(fake_server):
     async def inside():
         return OpenAIEnricher(config(fake_server)).run([item("Looped")])
 
-    started = time.monotonic()
-    assert asyncio.run(inside()).stats.ok == 1
-    assert time.monotonic() - started < 10
+    assert asyncio.run(inside()).stats.ok == 1  # returns: no deadlock on the running loop

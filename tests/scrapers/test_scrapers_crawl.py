@@ -91,7 +91,6 @@ def crawl(tmp_path_factory):
 
 def test_crawl_succeeds_and_lands_the_contract_files(crawl):
     assert crawl["result"].returncode == 0, crawl["result"].stderr[-3000:]
-    assert crawl["elapsed"] < 60
     for name in ("listings.jsonl", "reviews.jsonl", "listings.stats.json", "reviews.stats.json"):
         assert (crawl["out"] / name).is_file()
     for name, stats in crawl["stats"].items():

@@ -26,6 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from trending_assets.lib.coercion import JsonConstant
+
 FEEDS = ("listings", "reviews")
 # `python -m scrapers.crawl` exits with this when the crawl completed but a source
 # yielded no title: every file is written, and stderr names the sources.
@@ -319,14 +321,18 @@ def read_jsonl(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def parse_jsonl(lines: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Items of JSON lines, and the lines that are not JSON objects (with reasons)."""
+    """Items of JSON lines, and the lines that are not JSON objects (with reasons).
+
+    A ``NaN``, ``Infinity`` or ``-Infinity`` literal stays a :class:`JsonConstant`: pandas
+    would make it indistinguishable from an absent value, and the ingest step rejects it
+    with a reason instead (``lib/coercion.py``)."""
     items: list[dict[str, Any]] = []
     bad: list[dict[str, str]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = json.loads(line, parse_constant=JsonConstant)
         except json.JSONDecodeError as exc:
             bad.append({"reason": f"line {number}: not JSON ({exc.msg})", "record": line[:2000]})
             continue

@@ -43,8 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from trending_assets.lib.coercion import JsonConstant
-from trending_assets.lib.crawl import FEEDS, parse_dropped
+from trending_assets.lib.crawl import FEEDS, parse_dropped, parse_jsonl
 from trending_assets.lib.lake import Lake, LakeObject
 from trending_assets.lib.validation import CrawledListing, CrawledReview
 
@@ -361,29 +360,6 @@ def run_key(partition: str, digests: Iterable[str]) -> str:
 # --- the ingest side: everything landed for one partition -------------------------------
 
 
-def parse_feed_lines(lines: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Items of JSON lines, and the lines that are not JSON objects (with reasons).
-
-    As ``crawl.parse_jsonl``, but a ``NaN``, ``Infinity`` or ``-Infinity`` literal stays a
-    :class:`JsonConstant` (pandas would make it indistinguishable from an absent value).
-    """
-    items: list[dict[str, Any]] = []
-    bad: list[dict[str, str]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line, parse_constant=JsonConstant)
-        except json.JSONDecodeError as exc:
-            bad.append({"reason": f"line {number}: not JSON ({exc.msg})", "record": line[:2000]})
-            continue
-        if not isinstance(item, dict):
-            bad.append({"reason": f"line {number}: not a JSON object", "record": line[:2000]})
-            continue
-        items.append(item)
-    return pd.DataFrame(items), pd.DataFrame(bad, columns=["reason", "record"])
-
-
 @dataclass
 class LandedFeed:
     """One feed of one partition, from every spider's landed files."""
@@ -446,7 +422,7 @@ def load_partition_feed(
         files.append(entry)
         text = data.decode("utf-8", errors="replace")
         if landed.kind == "feed":
-            items, unreadable = parse_feed_lines(text.splitlines(keepends=True))
+            items, unreadable = parse_jsonl(text.splitlines(keepends=True))
             rows.append(items)
             rejects.append(unreadable)
             spiders.add(str(landed.spider))

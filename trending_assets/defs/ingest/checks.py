@@ -46,6 +46,12 @@ raw_api_releases_check = pandera_table_check(
 PARTITION_TAG = "dagster/partition"
 
 
+def _nothing_crawled() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=True, metadata={"note": "no crawl recorded yet in raw.crawl_sources"}
+    )
+
+
 def _crawl_sources(warehouse: DuckDBResource) -> pd.DataFrame:
     schema, table = CRAWL_SOURCES_TABLE.split(".")
     with warehouse.get_connection() as con:
@@ -84,9 +90,7 @@ def crawl_sources_yield_titles(
     summary = _crawl_sources(warehouse)
     day = _day_checked(context, summary)
     if day is None:
-        return dg.AssetCheckResult(
-            passed=True, metadata={"note": "no crawl recorded yet in raw.crawl_sources"}
-        )
+        return _nothing_crawled()
     listed = summary[(summary["spider"] == "listings")]
     crawled = listed[pd.to_datetime(listed["crawl_date"]).dt.date == day]
     empty = crawl.empty_sources_on(summary, day)
@@ -129,9 +133,7 @@ def crawl_yield_stable(
     summary = _crawl_sources(warehouse)
     day = _day_checked(context, summary)
     if day is None:
-        return dg.AssetCheckResult(
-            passed=True, metadata={"note": "no crawl recorded yet in raw.crawl_sources"}
-        )
+        return _nothing_crawled()
     drops = crawl.yield_drops(summary, day)
     metadata: dict[str, object] = {"crawl_date": day.isoformat(), "sources_fallen": len(drops)}
     if drops.empty:
