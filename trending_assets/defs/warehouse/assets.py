@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets: staging, intermediate and marts on DuckDB, dbt tests as checks."""
 
-import os
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -85,18 +85,13 @@ def _dbt_build(
 ):
     with warehouse.get_connection() as con:
         ensure_raw_tables(con)  # sources must exist even before every raw asset has run
-    # dbt runs as a subprocess and reads the warehouse path from its profile's env_var.
-    os.environ["TRENDING_WAREHOUSE_PATH"] = warehouse.database
-    # dagster-dbt reads DBT_INDIRECT_SELECTION when it starts dbt (and overrides it itself
-    # when it must select tests one by one); it is set only while dbt starts.
-    previous = os.environ.get("DBT_INDIRECT_SELECTION")
-    if indirect_selection and previous is None:
-        os.environ["DBT_INDIRECT_SELECTION"] = indirect_selection
-    try:
-        invocation = dbt.cli(["build"], context=context)
-    finally:
-        if previous is None:
-            os.environ.pop("DBT_INDIRECT_SELECTION", None)
+    # dbt is a subprocess: the warehouse it writes is passed as a dbt variable (profiles.yml
+    # reads `warehouse_path`), never by changing this process's environment.
+    args = ["build", "--vars", json.dumps({"warehouse_path": str(warehouse.database)})]
+    # On a subset (one model, some checks) dagster-dbt chooses the indirect selection itself.
+    if indirect_selection and not context.is_subset:
+        args += ["--indirect-selection", indirect_selection]
+    invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
 
 
