@@ -31,10 +31,10 @@ from serving.controllers import (
 )
 from serving.dependencies import provide_snapshot, provide_store
 from serving.errors import http_exception_handler, internal_error_handler
-from serving.extras import QueryEncoder
 from serving.metrics import snapshot_collector
 from serving.middleware import ServingMiddleware, cache_key_builder
 from serving.snapshot_store import SnapshotStore
+from serving.vectors import QueryEncoder
 from serving.web import web_route_handlers
 from trending_assets.settings import get_settings
 

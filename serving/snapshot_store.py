@@ -97,7 +97,7 @@ class OpenSnapshot:
         self.closed = False
         # duckdb's cursor() opens a connection on the shared database; serialise that step.
         self.cursor_lock = threading.Lock()
-        # Per-version things loaded on first use (serving/extras.py): vectors, the model.
+        # Per-version things loaded on first use (serving/snapshot_cache.py): vectors, model.
         self.extras: dict[str, object] = {}
         self.extras_lock = threading.Lock()
 

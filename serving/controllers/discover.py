@@ -18,10 +18,10 @@ from serving.controllers.params import (
     check_genres,
 )
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
-from serving.extras import QueryEncoder, vectors_for
 from serving.queries import TitleFilters, keyword_search, summaries_by_id, trending
 from serving.schemas import SearchResults, TrendingList, scored
 from serving.snapshot_store import SnapshotLease
+from serving.vectors import QueryEncoder, vectors_for
 
 MAX_QUERY = 200
 MAX_KEYWORD_TERMS = 8

@@ -10,7 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from serving.controllers.params import NO_SNAPSHOT
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
 from serving.errors import PROBLEM_JSON
-from serving.extras import ModelUnavailableError, model_for
+from serving.models import ModelUnavailableError, model_for
 from serving.schemas import GenrePrediction, Prediction, PredictRequest, ProblemDetail
 from serving.snapshot_store import SnapshotLease
 

@@ -19,7 +19,6 @@ from serving.controllers.params import (
     check_genres,
 )
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER, lease_or_503
-from serving.extras import cached_detail, remember_detail, vectors_for
 from serving.queries import (
     TitleFilters,
     get_title,
@@ -29,7 +28,9 @@ from serving.queries import (
     title_exists,
 )
 from serving.schemas import SimilarTitles, TitleDetail, TitlePage, scored
+from serving.snapshot_cache import cached_detail, remember_detail
 from serving.snapshot_store import SnapshotLease, SnapshotStore
+from serving.vectors import vectors_for
 
 MAX_TEXT_QUERY = 200
 MAX_CURSOR = 512

@@ -10,14 +10,11 @@ from email.utils import format_datetime
 import pytest
 
 from trending_assets.lib.enrichment.cache import EnrichmentCache
-from trending_assets.lib.enrichment.openai_provider import (
-    OpenAIConfig,
-    OpenAIEnricher,
-    parse_retry_after,
-    validate_answer,
-)
+from trending_assets.lib.enrichment.openai_client import parse_retry_after
+from trending_assets.lib.enrichment.openai_provider import OpenAIConfig, OpenAIEnricher
 from trending_assets.lib.enrichment.results import quarantine_frame, results_frame
 from trending_assets.lib.enrichment.schema import EnrichmentInput
+from trending_assets.lib.enrichment.structured import validate_answer
 
 KEY = "sk-test-SECRET-0123456789"
 

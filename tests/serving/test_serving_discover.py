@@ -295,7 +295,7 @@ def test_access_log_has_structured_fields(
 def test_a_failing_encoder_degrades_search_to_keywords(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from serving.extras import QueryEncoder
+    from serving.vectors import QueryEncoder
 
     def broken(text: str):
         raise RuntimeError("encoder crashed")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.extras import SnapshotVectors
 from serving.queries import decode_cursor, encode_cursor
+from serving.vectors import SnapshotVectors
 
 
 def test_nearest_is_cosine_ordered_and_skips_zero_vectors() -> None:

@@ -2,31 +2,41 @@
 official ``openai`` client (OpenAI itself, vLLM, Ollama, LM Studio ...).
 
 One ``asyncio`` run per batch: titles are sent concurrently, at most ``concurrency`` calls
-in flight (an ``asyncio.Semaphore`` around each HTTP call; waits between retries happen
-outside it). The client's own retries are off (``max_retries=0``): this module owns them.
+in flight (an ``asyncio.Semaphore`` around each call; the client's own retries of a call
+happen inside it, so a rate-limited endpoint gets back-pressure, while our re-asks and the
+waits between our retries below happen outside it).
 
-Per title, until it is done:
-- 429: wait ``Retry-After`` (seconds or HTTP date; ``retry-after-ms`` too), else backoff;
-- timeouts, connection errors, 408/409 and 5xx: exponential backoff with jitter
-  (``backoff_base_s * 2**n``, capped, times a random factor in [1, 1.5));
-  after ``max_transport_retries`` the title is ``failed``;
+Transport retries are the client's (``openai_client``): ``max_transport_retries`` is its
+``max_retries`` and ``request_timeout_s`` its per-request timeout; it retries connection
+errors, timeouts, 408/409/429 and 5xx with backoff, honouring ``Retry-After`` /
+``retry-after-ms`` up to 120 s. What is left is ours, per title, until it is done:
+- a 429, timeout, connection error, 408/409 or 5xx that survives the client's retries (or a
+  429 whose ``Retry-After`` is too long for the client to wait): the title is ``failed``,
+  with the reason and the number of calls made (it is in the quarantine frame and counted
+  in ``RunStats.failed``);
 - a 200 whose body is not a JSON chat completion (an HTML page from a proxy, a captive
-  portal or a load balancer; JSON that is not an object): retried the same way, as a
-  transport error; after ``max_transport_retries`` the title is ``quarantined`` with the
+  portal or a load balancer; JSON that is not an object), which the client does not retry:
+  retried here with exponential backoff and jitter (``backoff_base_s * 2**n``, capped at
+  ``backoff_max_s``, times a random factor in [1, 1.5)), the same prompt again (the model
+  never saw it); after ``max_transport_retries`` the title is ``quarantined`` with the
   reason and the start of the body;
 - 400 while using ``json_schema`` and ``structured_output="auto"``: the endpoint does not do
   strict structured output, so the whole run falls back to ``{"type": "json_object"}`` (the
   schema is in the system prompt anyway) and the title is sent again;
 - 401/403: the run stops (every further title ``failed``, one clear reason);
-- an answer that is not JSON, or not valid against ``Enrichment``: re-asked with the error
-  (the bad answer and a correction message appended), at most ``max_invalid_retries`` times,
-  then ``quarantined`` with the raw text and the reason.
+- an answer that is not JSON, or not valid against ``Enrichment`` (``structured``):
+  re-asked with the error (the bad answer and a correction message appended), at most
+  ``max_invalid_retries`` times, then ``quarantined`` with the raw text and the reason.
+
+``TitleResult.attempts`` and ``RunStats.calls`` count HTTP requests, the client's retries
+included (``openai_client`` counts them); the 400 that triggers the ``json_object``
+fallback is a call but not an attempt of its title.
 
 Budget: before each call the estimated tokens (prompt characters / 4 + the completion
 limit) and cost are reserved; a call that would take the run past ``max_total_tokens`` or
 ``max_cost_usd`` is not made, and from then on every title not yet done is
 ``skipped_budget`` (in-flight calls finish). Reservations are settled with the real usage,
-so the budget is never exceeded.
+so the budget is never exceeded (a request that failed, retried by the client, used none).
 
 The API key lives in a ``SecretStr``; it is only handed to the client, and every reason,
 raw response and log line passes through ``_redact`` as a second line of defence.
@@ -35,24 +45,29 @@ raw response and log line passes through ``_redact`` as a second line of defence
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import openai
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from trending_assets.lib.enrichment.cache import CacheKey, EnrichmentCache
+from trending_assets.lib.enrichment.openai_client import (
+    NotJSONBody,
+    RequestTally,
+    chat_completion,
+    error_message,
+    make_client,
+    parse_retry_after,
+    start_tally,
+)
 from trending_assets.lib.enrichment.prompts import (
     PER_REVIEW_CHARS,
     PROMPT_VERSION,
@@ -66,11 +81,12 @@ from trending_assets.lib.enrichment.results import (
     percentiles_ms,
     tally,
 )
-from trending_assets.lib.enrichment.schema import (
-    SCHEMA_VERSION,
-    Enrichment,
-    EnrichmentInput,
-    enrichment_json_schema,
+from trending_assets.lib.enrichment.schema import SCHEMA_VERSION, Enrichment, EnrichmentInput
+from trending_assets.lib.enrichment.structured import (
+    Format,
+    answer_content,
+    response_format,
+    validate_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -87,9 +103,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4.1": (2.00, 8.00),
 }
 
-_RETRYABLE_STATUS = {408, 409}
-RAW_BODY_CHARS = 2000  # how much of a non-JSON body is kept with a quarantined title
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+# Statuses the client retries (besides 429 and timeouts / connection errors): one of these
+# reaching us has survived its retries.
+_TRANSPORT_STATUS = {408, 409}
 
 
 class OpenAIConfig(BaseModel):
@@ -101,12 +117,13 @@ class OpenAIConfig(BaseModel):
     provider_name: str = PROVIDER
     prompt_version: str = PROMPT_VERSION
     concurrency: int = Field(default=8, ge=1)
-    request_timeout_s: float = Field(default=60.0, gt=0)
+    request_timeout_s: float = Field(default=60.0, gt=0)  # per HTTP request (the client's)
+    # The client's max_retries (transport errors), and our bound on non-JSON 200 retries.
     max_transport_retries: int = Field(default=5, ge=0)
-    max_invalid_retries: int = Field(default=2, ge=0)
+    max_invalid_retries: int = Field(default=2, ge=0)  # re-asks after an invalid answer
+    # Backoff between our retries of a non-JSON 200 (the client has its own for transport).
     backoff_base_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=30.0, ge=0)
-    retry_after_max_s: float = Field(default=120.0, ge=0)
     structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
     temperature: float | None = 0.0
     max_completion_tokens: int = Field(default=400, ge=16)
@@ -116,7 +133,7 @@ class OpenAIConfig(BaseModel):
     max_total_tokens: int | None = Field(default=None, ge=1)
     max_cost_usd: float | None = Field(default=None, gt=0)
     prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
-    seed: int = 0  # jitter
+    seed: int = 0  # jitter of our backoff
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> OpenAIConfig:
@@ -197,31 +214,14 @@ class _Outcome:
     raw: str | None = None
 
 
-class _Transient(Exception):
-    """A failed call worth retrying after ``delay`` seconds (None: use backoff)."""
+class _Failed(Exception):
+    """The title is ``failed``: ``transport`` when the client gave up retrying, ``abort_run``
+    when no further title should be sent (the credentials were refused)."""
 
-    def __init__(self, reason: str, delay: float | None = None) -> None:
+    def __init__(self, reason: str, *, transport: bool = False, abort_run: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.delay = delay
-
-
-class _NotJSON(_Transient):
-    """A 200 whose body is not a JSON chat completion: retried like a transport error,
-    then quarantined with the body (a retry may reach a healthy upstream)."""
-
-    def __init__(self, body: str, content_type: str | None) -> None:
-        snippet = " ".join(body.split())[:80]
-        kind = content_type or "no content type"
-        super().__init__(f"HTTP 200 with a body that is not a JSON chat completion ({kind}): "
-                         f"{snippet!r}")  # fmt: skip
-        self.raw = body[:RAW_BODY_CHARS]
-
-
-class _Fatal(Exception):
-    def __init__(self, reason: str, abort_run: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        self.transport = transport
         self.abort_run = abort_run
 
 
@@ -229,59 +229,11 @@ class _SchemaUnsupported(Exception):
     pass
 
 
-def parse_retry_after(
-    headers: Mapping[str, str] | None, now: datetime | None = None
-) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (delta seconds or HTTP date)."""
-    if not headers:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
-
-
-def extract_json(content: str) -> Any:
-    """``json.loads`` of the answer, tolerating a Markdown code fence around it."""
-    fenced = _FENCE.match(content)
-    return json.loads(fenced.group(1) if fenced else content)
-
-
-def validate_answer(content: str | None) -> tuple[Enrichment | None, str | None]:
-    """(enrichment, None) for a valid answer, (None, reason) otherwise."""
-    if content is None or not content.strip():
-        return None, "empty answer"
-    try:
-        data = extract_json(content)
-    except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    if not isinstance(data, dict):
-        return None, f"invalid JSON: expected an object, got {type(data).__name__}"
-    try:
-        return Enrichment.model_validate(data), None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
-            for err in exc.errors(include_url=False)[:5]
-        )
-        return None, f"schema-invalid: {problems}"
+class _Skipped(Exception):
+    def __init__(self, reason: str, budget: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.budget = budget
 
 
 class OpenAIEnricher:
@@ -292,7 +244,9 @@ class OpenAIEnricher:
         self._secret = config.api_key.get_secret_value()
         self._rng = random.Random(config.seed)
         # "auto" starts with json_schema and falls back on the first 400 it gets for it.
-        self._format = "json_object" if config.structured_output == "json_object" else "json_schema"
+        self._format: Format = (
+            "json_object" if config.structured_output == "json_object" else "json_schema"
+        )
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIEnricher(model={self.config.model!r}, base_url={self.config.base_url!r})"
@@ -356,11 +310,11 @@ class OpenAIEnricher:
         )  # fmt: skip
 
         if pending:
-            self._client = openai.AsyncOpenAI(
-                api_key=self._secret or "not-needed",  # local servers often need none
+            self._client = make_client(
+                api_key=self._secret,
                 base_url=config.base_url,
-                max_retries=0,
-                timeout=config.request_timeout_s,
+                max_retries=config.max_transport_retries,
+                timeout_s=config.request_timeout_s,
             )
             try:
                 done = await asyncio.gather(
@@ -410,74 +364,78 @@ class OpenAIEnricher:
         )
         base_messages = prompt.messages()
         messages = list(base_messages)
-        attempts = invalid = transport = 0
+        requests = start_tally()  # this title's HTTP requests, the client's retries included
+        fallbacks = invalid = not_json = 0
         tokens = [0, 0]
         outcome: _Outcome | None = None
-        while outcome is None:
-            try:
-                content, usage = await self._call(messages, item.title_id)
-            except _Skipped as skip:
-                outcome = _Outcome(
-                    "skipped_budget" if skip.budget else "failed", reason=skip.reason
-                )
-                break
-            except _SchemaUnsupported:
-                continue  # the format switched to json_object: send again, not a retry
-            except _Transient as exc:
-                attempts += 1
-                transport += 1
-                if transport > config.max_transport_retries:
-                    reason = f"{exc.reason} (gave up after {attempts} calls)"
-                    if isinstance(exc, _NotJSON):
-                        outcome = _Outcome("quarantined", reason=reason, raw=exc.raw)
-                    else:
-                        outcome = _Outcome("failed", reason=reason)
+        try:
+            while outcome is None:
+                try:
+                    content, usage = await self._call(messages, requests)
+                except _Skipped as skip:
+                    status = "skipped_budget" if skip.budget else "failed"
+                    outcome = _Outcome(status, reason=skip.reason)
                     break
-                delay = exc.delay if exc.delay is not None else self._backoff(transport)
-                log.debug(
-                    "title %s: %s; retry %d in %.2fs", item.title_id, exc.reason, transport, delay
-                )
-                await asyncio.sleep(delay)
-                continue
-            except _Fatal as exc:
-                attempts += 1
-                if exc.abort_run and self._abort is None:
-                    self._abort = exc.reason
-                    log.error("enrichment run stopped: %s", exc.reason)
-                outcome = _Outcome("failed", reason=exc.reason)
-                break
-            attempts += 1
-            tokens[0] += usage[0]
-            tokens[1] += usage[1]
-            enrichment, reason = validate_answer(content)
-            if enrichment is not None:
-                outcome = _Outcome("ok", enrichment=enrichment)
-                break
-            invalid += 1
-            log.debug("title %s: answer rejected (%s)", item.title_id, self._redact(reason))
-            if invalid > config.max_invalid_retries:
-                outcome = _Outcome("quarantined", reason=reason, raw=content)
-                break
-            messages = [
-                *base_messages,
-                {"role": "assistant", "content": (content or "")[:2000]},
-                {
-                    "role": "user",
-                    "content": f"That answer was rejected ({reason}). Reply again with only "
-                    "the JSON object, valid against the schema.",
-                },
-            ]
+                except _SchemaUnsupported:
+                    fallbacks += 1  # the format switched to json_object: send again, no retry
+                    continue
+                except NotJSONBody as exc:
+                    not_json += 1
+                    if not_json > config.max_transport_retries:
+                        reason = f"{exc.reason} (gave up after {_calls(requests, fallbacks)})"
+                        outcome = _Outcome("quarantined", reason=reason, raw=exc.raw)
+                        break
+                    delay = self._backoff(not_json)
+                    log.debug(
+                        "title %s: %s; retry %d in %.2fs",
+                        item.title_id, exc.reason, not_json, delay,
+                    )  # fmt: skip
+                    await asyncio.sleep(delay)
+                    continue
+                except _Failed as exc:
+                    if exc.abort_run and self._abort is None:
+                        self._abort = exc.reason
+                        log.error("enrichment run stopped: %s", exc.reason)
+                    reason = exc.reason
+                    if exc.transport:  # what the client's retries did not get past
+                        reason += f" (gave up after {_calls(requests, fallbacks)})"
+                    outcome = _Outcome("failed", reason=reason)
+                    break
+                tokens[0] += usage[0]
+                tokens[1] += usage[1]
+                enrichment, reason = validate_answer(content)
+                if enrichment is not None:
+                    outcome = _Outcome("ok", enrichment=enrichment)
+                    break
+                invalid += 1
+                log.debug("title %s: answer rejected (%s)", item.title_id, self._redact(reason))
+                if invalid > config.max_invalid_retries:
+                    outcome = _Outcome("quarantined", reason=reason, raw=content)
+                    break
+                messages = [
+                    *base_messages,
+                    {"role": "assistant", "content": (content or "")[:2000]},
+                    {
+                        "role": "user",
+                        "content": f"That answer was rejected ({reason}). Reply again with "
+                        "only the JSON object, valid against the schema.",
+                    },
+                ]
+        finally:
+            self._calls += requests.requests
         result = self._result(
             item, key, outcome.status, enrichment=outcome.enrichment, reason=outcome.reason,
-            raw=outcome.raw, attempts=attempts,
+            raw=outcome.raw, attempts=requests.requests - fallbacks,
         )  # fmt: skip
         result.prompt_tokens, result.completion_tokens = tokens
         return result
 
     async def _call(
-        self, messages: list[dict[str, str]], title_id: str
+        self, messages: list[dict[str, str]], requests: RequestTally
     ) -> tuple[str | None, tuple[int, int]]:
-        """One HTTP call; the answer's content and (prompt, completion) tokens."""
+        """One call (the client retrying transport errors inside it); the answer's content
+        and (prompt, completion) tokens. Raises ``NotJSONBody``, ``_Failed``,
+        ``_SchemaUnsupported`` or ``_Skipped``."""
         config = self.config
         async with self._sem:
             if self._abort is not None:
@@ -487,24 +445,12 @@ class OpenAIEnricher:
             if reservation is None:
                 raise _Skipped(f"budget: {self._budget.reason}", budget=True)
             fmt = self._format
-            started = time.monotonic()
-            self._calls += 1
             usage = (0, 0)
             try:
-                raw = await self._client.chat.completions.with_raw_response.create(
-                    **self._request(messages, fmt)
-                )
-                self._latencies.append(time.monotonic() - started)
-                content_type = raw.headers.get("content-type")
-                try:
-                    response = raw.parse()
-                except ValueError:  # JSONDecodeError: labelled JSON, but it is not
-                    raise _NotJSON(raw.http_response.text, content_type) from None
-                if not hasattr(response, "choices"):
-                    # The client hands back the text of a body that is not JSON (an HTML
-                    # page) instead of raising; a JSON string or list is not an answer either.
-                    raise _NotJSON(raw.http_response.text, content_type)
-                content = _content(response)
+                response = await chat_completion(self._client, self._request(messages, fmt))
+                if requests.last_sent is not None:  # the latency of the request that answered
+                    self._latencies.append(time.monotonic() - requests.last_sent)
+                content = answer_content(response)
                 if response.usage is not None:
                     usage = (
                         response.usage.prompt_tokens or 0,
@@ -516,50 +462,40 @@ class OpenAIEnricher:
                 self._tokens[1] += usage[1]
                 return content, usage
             except openai.RateLimitError as exc:
-                delay = parse_retry_after(exc.response.headers)
-                if delay is not None:
-                    delay = min(delay, config.retry_after_max_s) + self._rng.uniform(0, 0.05)
-                raise _Transient("HTTP 429 rate limited", delay) from None
+                wait = parse_retry_after(exc.response.headers)
+                after = f"; Retry-After {wait:g}s" if wait else ""
+                raise _Failed(f"HTTP 429 rate limited{after}", transport=True) from None
             except openai.APITimeoutError:
-                raise _Transient(f"timeout after {config.request_timeout_s:g}s") from None
+                raise _Failed(
+                    f"timeout after {config.request_timeout_s:g}s", transport=True
+                ) from None
             except openai.APIConnectionError as exc:
-                raise _Transient(f"connection error: {self._redact(str(exc))}") from None
+                reason = f"connection error: {self._redact(str(exc))}"
+                raise _Failed(reason, transport=True) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise _Fatal(
-                    f"HTTP {exc.status_code}: the endpoint refused the credentials", True
+                raise _Failed(
+                    f"HTTP {exc.status_code}: the endpoint refused the credentials",
+                    abort_run=True,
                 ) from None
             except openai.BadRequestError as exc:
                 if fmt == "json_schema" and config.structured_output == "auto":
                     self._fall_back(exc)
                     raise _SchemaUnsupported from None
-                raise _Fatal(f"HTTP 400: {self._redact(_message(exc))}") from None
+                raise _Failed(f"HTTP 400: {self._redact(error_message(exc))}") from None
             except openai.APIStatusError as exc:
                 status = exc.status_code
-                if status >= 500 or status in _RETRYABLE_STATUS:
-                    raise _Transient(
-                        f"HTTP {status}", parse_retry_after(exc.response.headers)
-                    ) from None
-                raise _Fatal(f"HTTP {status}: {self._redact(_message(exc))}") from None
+                if status >= 500 or status in _TRANSPORT_STATUS:
+                    raise _Failed(f"HTTP {status}", transport=True) from None
+                raise _Failed(f"HTTP {status}: {self._redact(error_message(exc))}") from None
             finally:
                 self._budget.settle(reservation, *usage)
 
-    def _request(self, messages: list[dict[str, str]], fmt: str) -> dict[str, Any]:
+    def _request(self, messages: list[dict[str, str]], fmt: Format) -> dict[str, Any]:
         config = self.config
-        if fmt == "json_schema":
-            response_format: dict[str, Any] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "title_enrichment",
-                    "schema": enrichment_json_schema(),
-                    "strict": True,
-                },
-            }
-        else:
-            response_format = {"type": "json_object"}
         request: dict[str, Any] = {
             "model": config.model,
             "messages": messages,
-            "response_format": response_format,
+            "response_format": response_format(fmt),
             config.token_limit_param: config.max_completion_tokens,
         }
         if config.temperature is not None:
@@ -571,7 +507,7 @@ class OpenAIEnricher:
             self._format = "json_object"
             log.warning(
                 "endpoint rejected json_schema response_format (%s); using json_object",
-                self._redact(_message(exc))[:200],
+                self._redact(error_message(exc))[:200],
             )
 
     def _backoff(self, failures: int) -> float:
@@ -621,31 +557,9 @@ class OpenAIEnricher:
         return stats
 
 
-class _Skipped(Exception):
-    def __init__(self, reason: str, budget: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.budget = budget
-
-
-def _content(response: Any) -> str | None:
-    """The answer's text; a refusal is kept (marked) so it reaches the quarantine."""
-    if not response.choices:
-        return None
-    message = response.choices[0].message
-    if message.content:
-        return message.content
-    refusal = getattr(message, "refusal", None)
-    return f"[refusal] {refusal}" if refusal else None
-
-
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-    return str(exc.message)
+def _calls(requests: RequestTally, fallbacks: int) -> str:
+    n = requests.requests - fallbacks
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def estimate_tokens(text: str) -> int:

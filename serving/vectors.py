@@ -1,53 +1,27 @@
-"""What the API computes with, besides SQL: title vectors, the query encoder, the champion.
+"""Semantic search's two halves: the snapshot's title vectors and the query encoder.
 
-All of it comes from the published snapshot version (its ``title_embeddings`` table and
-its ``model/`` directory), loaded on first use and cached on that version, so a swap
-brings its own vectors and model along and a request never mixes two versions.
-The query encoder is the one model that is not per version: the same MiniLM the
+The vectors come from the published snapshot version's ``title_embeddings`` table,
+loaded on first use and cached on that version (``serving.snapshot_cache``). The query
+encoder is the one model that is not per version: the same MiniLM the
 ``text_embeddings`` asset uses, loaded once per process.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from serving.snapshot_cache import load_once
 from serving.snapshot_store import OpenSnapshot
 from trending_assets.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-MODEL_DIRNAME = "model"
-DETAIL_CACHE_MAX = 50_000  # encoded GET /titles/{id} answers kept per snapshot version
 ENCODER_ENV = "TRENDING_SEARCH_ENCODER"  # "off" forces keyword search
-
-
-class ModelUnavailableError(RuntimeError):
-    """The snapshot carries no usable genre model."""
-
-
-def cached_detail(snapshot: OpenSnapshot, title_id: str) -> bytes | None:
-    """The encoded detail answer of ``title_id`` on this version, if already built."""
-    details = snapshot.extras.get("details")
-    return details.get(title_id) if details is not None else None
-
-
-def remember_detail(snapshot: OpenSnapshot, title_id: str, body: bytes) -> bytes:
-    """Keep ``body`` for the version's lifetime (bounded: the oldest entry goes first)."""
-    details = snapshot.extras.setdefault("details", {})
-    if len(details) >= DETAIL_CACHE_MAX:
-        with contextlib.suppress(StopIteration, RuntimeError):  # raced by another thread
-            details.pop(next(iter(details)), None)
-    details[title_id] = body
-    return body
 
 
 class SnapshotVectors:
@@ -93,25 +67,6 @@ class SnapshotVectors:
         return None if row is None else self.matrix[row]
 
 
-def _cached(snapshot: OpenSnapshot, name: str, load: Any) -> Any:
-    """``load(snapshot)`` once per snapshot version; a failure is cached too (as the exception)."""
-    extras = snapshot.extras
-    if name in extras:
-        value = extras[name]
-    else:
-        with snapshot.extras_lock:
-            if name not in extras:
-                try:
-                    extras[name] = load(snapshot)
-                except Exception as exc:  # remembered: no retry storm on every request
-                    logger.warning("snapshot %s: %s unavailable: %s", snapshot.version, name, exc)
-                    extras[name] = exc
-            value = extras[name]
-    if isinstance(value, Exception):
-        raise value
-    return value
-
-
 def _load_vectors(snapshot: OpenSnapshot) -> SnapshotVectors:
     with snapshot.cursor_lock:
         cur = snapshot.connection.cursor()
@@ -130,55 +85,9 @@ def vectors_for(snapshot: OpenSnapshot) -> SnapshotVectors:
     """The snapshot's title vectors; empty when it has none or they cannot be read (the
     reason is logged once): search and similar titles then fall back, never fail."""
     try:
-        return _cached(snapshot, "vectors", _load_vectors)
+        return load_once(snapshot, "vectors", _load_vectors)
     except Exception:
         return SnapshotVectors([], np.zeros((0, 0), np.float32))
-
-
-class ChampionModel:
-    """The snapshot's copy of the champion, predicting through the training code path."""
-
-    def __init__(self, directory: Path, fingerprint: str | None = None) -> None:
-        from trending_assets.lib.ml.models import load_model, read_model_json
-
-        if not (directory / "model.json").is_file():
-            raise ModelUnavailableError(
-                "this snapshot was published without a champion model; materialise "
-                "champion_model, then serving_snapshot"
-            )
-        meta = read_model_json(directory)
-        self.model = load_model(directory)
-        # The fingerprint build_snapshot recorded: "<registry name>@<registry version>".
-        name, _, version = (fingerprint or "").partition("@")
-        self.name = name or str(meta.get("name", self.model.name))
-        self.version = version or "unknown"
-        self._lock = threading.Lock()
-
-    def predict(self, text: str) -> pd.DataFrame:
-        from trending_assets.lib.ml.lifecycle import predict_titles
-
-        with self._lock:  # models keep scratch state (tokenizers, torch modules)
-            return predict_titles(self.model, ["input"], [text])
-
-
-def _load_model(snapshot: OpenSnapshot) -> ChampionModel:
-    with snapshot.cursor_lock:
-        cur = snapshot.connection.cursor()
-    try:
-        (attachments,) = cur.execute("select attachments from snapshot_info").fetchone()
-    finally:
-        cur.close()
-    fingerprint = json.loads(attachments).get(MODEL_DIRNAME)
-    return ChampionModel(snapshot.path.parent / MODEL_DIRNAME, fingerprint)
-
-
-def model_for(snapshot: OpenSnapshot) -> ChampionModel:
-    try:
-        return _cached(snapshot, "model", _load_model)
-    except ModelUnavailableError:
-        raise
-    except Exception as exc:
-        raise ModelUnavailableError(f"the snapshot's model could not be loaded: {exc}") from exc
 
 
 class QueryEncoder:
