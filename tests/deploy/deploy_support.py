@@ -12,6 +12,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,3 +135,60 @@ def stop_process_group(proc: subprocess.Popen) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+
+
+CELERY_READY_TIMEOUT_S = 60
+
+
+def start_celery_worker(name: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    """One single-slot worker started the way the compose `celery_worker` service starts
+    it (`dagster-celery worker start -y deploy/celery/worker.yaml`), in its own process group."""
+    binary = Path(sys.executable).parent / "dagster-celery"
+    handle = log.open("w")
+    try:
+        return subprocess.Popen(
+            [
+                str(binary), "worker", "start", "-A", "dagster_celery.app",
+                "-y", str(DEPLOY_DIR / "celery" / "worker.yaml"), "-n", name,
+                # solo pool, one task at a time: parallel steps must be on both workers
+                "--", "--pool", "solo", "--concurrency", "1",
+                "--without-gossip", "--without-mingle",
+            ],
+            env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        handle.close()  # the child keeps its own descriptor
+
+
+def wait_for_celery_workers(broker: str, names: set[str], procs: list[subprocess.Popen]) -> None:
+    from celery import Celery
+
+    app = Celery(broker=broker)
+    deadline = time.monotonic() + CELERY_READY_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            assert all(p.poll() is None for p in procs), "a celery worker exited during start-up"
+            replies = app.control.ping(timeout=1.0) or []
+            answered = {name.split("@")[0] for reply in replies for name in reply}
+            if names <= answered:
+                return
+        pytest.fail(
+            f"celery workers {sorted(names)} did not answer within {CELERY_READY_TIMEOUT_S}s"
+        )
+    finally:
+        app.close()
+
+
+def celery_worker_of_step(instance, run_id: str) -> dict[str, str]:
+    """step key -> the celery worker (its name) that ran it, from the run's engine events."""
+    import dagster as dg
+
+    workers = {}
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ENGINE_EVENT
+    ).records:
+        entry = record.event_log_entry
+        metadata = entry.dagster_event.event_specific_data.metadata
+        if "Celery worker" in metadata:
+            workers[entry.step_key] = str(metadata["Celery worker"].value).split("@")[0]
+    return workers

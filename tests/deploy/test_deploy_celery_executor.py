@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from deploy_support import (
-    DEPLOY_DIR,
     REDIS_HOST,
     REDIS_PORT,
     DeployHome,
+    celery_worker_of_step,
     port_open,
+    start_celery_worker,
     stop_process_group,
+    wait_for_celery_workers,
 )
 
 pytest.importorskip("dagster_celery", reason="dagster-celery is not installed")
@@ -31,7 +31,6 @@ if not port_open(REDIS_HOST, REDIS_PORT):
     pytest.skip(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}", allow_module_level=True)
 
 import deploy_celery_job  # noqa: E402  (needs dagster_celery, checked above)
-from celery import Celery  # noqa: E402
 
 # dagster-celery builds its task once per executor; celery then warns that the name is taken.
 pytestmark = pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is already registered")
@@ -39,22 +38,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is alre
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 WORKERS = 2
-READY_TIMEOUT_S = 60
-
-
-def _wait_for_workers(broker: str, names: set[str], procs: list[subprocess.Popen]) -> None:
-    app = Celery(broker=broker)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    try:
-        while time.monotonic() < deadline:
-            assert all(p.poll() is None for p in procs), "a celery worker exited during start-up"
-            replies = app.control.ping(timeout=1.0) or []
-            answered = {name.split("@")[0] for reply in replies for name in reply}
-            if names <= answered:
-                return
-        pytest.fail(f"celery workers {sorted(names)} did not answer within {READY_TIMEOUT_S}s")
-    finally:
-        app.close()
 
 
 @pytest.fixture
@@ -72,40 +55,11 @@ def celery_workers(pg_home: DeployHome, tmp_path: Path):
     }
     token = uuid.uuid4().hex[:6]
     names = {f"deploy-test-{token}-{i}" for i in range(WORKERS)}
-    procs, logs = [], []
+    procs = []
     try:
         for name in sorted(names):
-            log = (tmp_path / f"{name}.log").open("w")
-            logs.append(log)
-            procs.append(
-                subprocess.Popen(
-                    [
-                        str(BIN / "dagster-celery"),
-                        "worker",
-                        "start",
-                        "-A",
-                        "dagster_celery.app",
-                        "-y",
-                        str(DEPLOY_DIR / "celery" / "worker.yaml"),
-                        "-n",
-                        name,
-                        # solo pool, one task at a time: parallel steps must be on both workers
-                        "--",
-                        "--pool",
-                        "solo",
-                        "--concurrency",
-                        "1",
-                        "--without-gossip",
-                        "--without-mingle",
-                    ],
-                    env=env,
-                    cwd=tmp_path,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        _wait_for_workers(broker, names, procs)
+            procs.append(start_celery_worker(name, env, tmp_path, tmp_path / f"{name}.log"))
+        wait_for_celery_workers(broker, names, procs)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("DAGSTER_CELERY_BROKER_URL", broker)
             mp.setenv("DAGSTER_CELERY_BACKEND_URL", broker)
@@ -113,8 +67,6 @@ def celery_workers(pg_home: DeployHome, tmp_path: Path):
     finally:
         for proc in procs:
             stop_process_group(proc)
-        for log in logs:
-            log.close()
 
 
 def _windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -156,13 +108,6 @@ def test_celery_workers_run_independent_steps_in_parallel(
         )
 
         # Every step ran in a celery worker, and both workers took part.
-        worker_of_step = {}
-        for record in instance.get_records_for_run(
-            run_id, of_type=dg.DagsterEventType.ENGINE_EVENT
-        ).records:
-            entry = record.event_log_entry
-            metadata = entry.dagster_event.event_specific_data.metadata
-            if "Celery worker" in metadata:
-                worker_of_step[entry.step_key] = str(metadata["Celery worker"].value).split("@")[0]
+        worker_of_step = celery_worker_of_step(instance, run_id)
         assert set(worker_of_step) == set(windows)
         assert set(worker_of_step.values()) == celery_workers

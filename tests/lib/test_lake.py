@@ -1,20 +1,12 @@
-import socket
 import time
 from pathlib import Path
 
 import boto3
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from trending_assets.defs.resources import LakeResource
 from trending_assets.lib.lake import LocalLake, S3Lake, read_parquet, write_parquet
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _exercise(lake) -> None:
@@ -73,18 +65,6 @@ def test_local_write_failure_keeps_the_previous_object(tmp_path: Path) -> None:
         lake.write_bytes("a/b.txt", object())  # type: ignore[arg-type]
     assert lake.read_bytes("a/b.txt") == b"old"
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.txt"]
-
-
-@pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch):
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def test_s3_lake_through_dagster_aws_against_moto(moto_endpoint: str) -> None:

@@ -47,6 +47,7 @@ class Lake(Protocol):
     def write_bytes(self, key: str, data: bytes) -> str: ...
     def read_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
     def list_keys(self, prefix: str = "") -> list[str]: ...
     def list_objects(self, prefix: str = "") -> list[LakeObject]: ...
     def uri(self, key: str) -> str: ...
@@ -81,6 +82,9 @@ class LocalLake:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         base = self.root / prefix if prefix else self.root
@@ -132,6 +136,9 @@ class S3Lake:
             Bucket=self.bucket, Prefix=self._object_key(key), MaxKeys=1
         )
         return any(obj["Key"] == self._object_key(key) for obj in response.get("Contents", []))
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     def list_keys(self, prefix: str = "") -> list[str]:
         return [obj.key for obj in self.list_objects(prefix)]
