@@ -17,6 +17,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from trending_assets.lib.artifacts import ArtifactStore
 from trending_assets.lib.lake import Lake, LocalLake, S3Lake
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
 
@@ -49,6 +50,44 @@ class LakeResource(dg.ConfigurableResource):
             ).get_client()
             return S3Lake(client, self.s3_bucket, self.s3_prefix)
         return LocalLake(Path(self.local_root))
+
+
+class LakeIOManager(dg.ConfigurableIOManager):
+    """Every asset output that is not a warehouse table lives on the lake (lib/artifacts.py):
+    DataFrames as Parquet, other values as joblib files with a manifest, under
+    ``assets/<asset key>/``. Nothing is kept under one worker's DAGSTER_HOME, so a step on
+    another machine (a celery or k8s worker) reads what the previous step wrote."""
+
+    lake: LakeResource
+    prefix: str = "assets"
+
+    def _store(self) -> ArtifactStore:
+        return ArtifactStore(self.lake.get_lake(), self.prefix)
+
+    @staticmethod
+    def _partition(context: dg.OutputContext | dg.InputContext) -> str | None:
+        if not context.has_asset_partitions:
+            return None
+        keys = context.asset_partition_keys
+        if len(keys) != 1:
+            raise dg.Failure(
+                f"{context.asset_key.to_user_string()}: the lake store keeps one partition "
+                f"per value, this step asked for {len(keys)}"
+            )
+        return keys[0]
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        stored = self._store().save(context.asset_key.path, obj, self._partition(context))
+        context.add_output_metadata(
+            {
+                "stored_at": dg.MetadataValue.path(stored.uri),
+                "stored_format": stored.format,
+                "stored_bytes": stored.bytes,
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> object:
+        return self._store().load(context.asset_key.path, self._partition(context))
 
 
 class CrawlerResource(dg.ConfigurableResource):
@@ -155,14 +194,17 @@ class EnrichmentResource(dg.ConfigurableResource):
 
 def build_resources() -> dict[str, object]:
     settings = get_settings()
+    lake = LakeResource(
+        local_root=str(settings.lake_root),
+        s3_bucket=settings.s3_bucket,
+        s3_prefix=settings.s3_prefix,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+    )
     return {
-        "lake": LakeResource(
-            local_root=str(settings.lake_root),
-            s3_bucket=settings.s3_bucket,
-            s3_prefix=settings.s3_prefix,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            s3_region=settings.s3_region,
-        ),
+        "lake": lake,
+        # Every asset output that is not a warehouse table: on the same lake.
+        "io_manager": LakeIOManager(lake=lake),
         "warehouse": WarehouseResource(database=str(settings.warehouse)),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

@@ -3,14 +3,12 @@
 import hashlib
 import io
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
@@ -91,31 +89,14 @@ def training_set(
 
 
 @dg.asset(group_name="features", kinds={"scikit-learn"}, code_version=CODE_VERSION)
-def tfidf_features(
-    context: dg.AssetExecutionContext, training_set: SplitResult, lake: LakeResource
-) -> TfidfFeaturizer:
-    """Word + character n-gram TF-IDF, fitted on the training split only, and its matrix."""
+def tfidf_features(context: dg.AssetExecutionContext, training_set: SplitResult) -> TfidfFeaturizer:
+    """Word + character n-gram TF-IDF, fitted on the training split only (stored by the IO
+    manager with every other model input; the logistic regression transforms with it)."""
     featurizer = TfidfFeaturizer().fit(training_set.train.texts)
-    parts = [training_set.train, training_set.validation, training_set.test]
-    matrix = sp.vstack([featurizer.transform(p.texts) for p in parts]).tocsr()
-    ids = [i for p in parts for i in p.ids]
-    store = lake.get_lake()
-    prefix = f"ml/features/tfidf/{training_set.fingerprint[:16]}"
-    buffer = io.BytesIO()
-    sp.save_npz(buffer, matrix)
-    store.write_bytes(f"{prefix}/matrix.npz", buffer.getvalue())
-    store.write_bytes(f"{prefix}/ids.json", json.dumps(ids).encode())
-    with tempfile.TemporaryDirectory() as tmp:
-        featurizer.save(Path(tmp) / "featurizer.joblib")
-        uri = store.write_bytes(
-            f"{prefix}/featurizer.joblib", (Path(tmp) / "featurizer.joblib").read_bytes()
-        )
     context.add_output_metadata(
         {
             "vocabulary_size": featurizer.vocabulary_size,
-            "matrix_shape": dg.MetadataValue.json(list(matrix.shape)),
-            "nonzeros": int(matrix.nnz),
-            "featurizer_uri": dg.MetadataValue.path(uri),
+            "fitted_on": len(training_set.train),
             "config": dg.MetadataValue.json(featurizer.config),
         }
     )
@@ -159,11 +140,10 @@ def text_embeddings(
     for problem in result.problems:
         context.log.warning(problem)
     write_parquet(store, cache_key, result.cache)
-    frame = pd.DataFrame({"title_id": titles["title_id"], "embedding": list(result.vectors)})
-    uri = write_parquet(
-        store, "ml/features/embeddings/title_embeddings.parquet",
-        frame.assign(embedding=[v.tolist() for v in result.vectors]),
-    )  # fmt: skip
+    # The IO manager stores the frame on the lake (Parquet) for the snapshot and the search.
+    frame = pd.DataFrame(
+        {"title_id": titles["title_id"], "embedding": [v.tolist() for v in result.vectors]}
+    )
     new = int(result.stats.get("new", 0))
     context.add_output_metadata(
         {
@@ -174,7 +154,6 @@ def text_embeddings(
             "invalid_vectors": int(result.stats.get("invalid", 0)),
             "dimensions": int(result.vectors.shape[1]) if len(frame) else 0,
             "texts_per_second": round(new / elapsed, 1) if new and elapsed > 0 else 0.0,
-            "lake_uri": dg.MetadataValue.path(uri),
         }
     )
     return frame
