@@ -27,6 +27,12 @@ OUTPUT = REPO_ROOT / "docs" / "data_dictionary.md"
 
 # Layers in reading order: what consumers read first.
 LAYERS = [
+    (
+        "serving",
+        "Serving",
+        "What the API serves: the serving snapshot copies each model as the table without "
+        "the `serving_` prefix (docs/contracts.md).",
+    ),
     ("marts", "Marts", "What features, models and serving read (schema `main`)."),
     ("quarantine", "Quarantine", "Rows that could not be placed, each with a reason."),
     ("intermediate", "Intermediate", "Entity resolution, genre mapping, review resolution."),
@@ -207,7 +213,13 @@ def render() -> str:
     for node in sorted(collect("seeds"), key=lambda n: n.name):
         lines += render_node(node, f"`{node.name}`", [f"file: `dbt_project/seeds/{node.name}.csv`"])
 
-    lines += ["## Sources", "", "Raw tables written by the pipeline's ingest assets.", ""]
+    lines += [
+        "## Sources",
+        "",
+        "Tables the pipeline's Python assets write: the raw tables of the ingest assets, and the",
+        "enrichment and trending tables the serving models read.",
+        "",
+    ]
     for path in sorted(DBT_PROJECT_DIR.rglob("*__sources.yml")):
         for source in load_yaml(path).get("sources", []):
             for table in source.get("tables", []):

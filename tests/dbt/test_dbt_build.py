@@ -9,8 +9,10 @@ untitled listing (quarantined), unmapped and multi-genre labels, a tmdb_5000 tit
 also returned by the TMDb API, and three crawled sites outside the registry: a
 zero-config one (no genre vocabulary: the `generic` seed), one whose site file names
 the `tmdb` vocabulary, and one naming a vocabulary without a seed (its labels are
-quarantined with that reason, and a warning test says so). A second build on a bad
-fixture (a rating of 11) must fail on a dbt test.
+quarantined with that reason, and a warning test says so). No Python asset has run
+(no predictions, enrichments or trending scores: their tables are created empty, as the
+pipeline's serving step creates them), and the serving models still build. A second build
+on a bad fixture (a rating of 11) must fail on a dbt test.
 """
 
 from __future__ import annotations
@@ -184,6 +186,9 @@ def expected_warning(node: str) -> bool:
 def write_raw_warehouse(path: Path, crawl_reviews: list[tuple] = CRAWL_REVIEWS) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute(RAW_DDL)
+        # The Python assets' tables the serving models read, empty: none of them ran yet.
+        served_tables = pytest.importorskip("trending_assets.lib.served_tables")
+        served_tables.ensure_declared_tables(con)
         con.executemany(
             "insert into raw.listings values (?,?,?,?,?,?,?,?,?,?,?,?,?)", CRAWL_LISTINGS
         )
@@ -556,6 +561,40 @@ def test_crawl_staging_keeps_latest_crawl_and_first_sighting(built_warehouse) ->
     assert staged[0][4] == ["Drama", "Romcom"]
     # the blank label is gone, the entity decoded
     assert staged[1][4] == ["Action & Adventure"]
+
+
+def test_serving_models_build_before_any_python_asset_ran(built_warehouse, tmp_path: Path) -> None:
+    """A fresh warehouse: no champion model, enrichment or trending scores yet. The served
+    tables still build (every title, empty extras) and the snapshot publishes."""
+    snapshot = pytest.importorskip("trending_assets.lib.snapshot")
+    (titles,) = rows(built_warehouse, "select count(*) from titles")[0]
+    assert titles == 7
+    assert rows(built_warehouse, "select count(*) from serving_titles") == [(titles,)]
+    for table in (
+        "serving_title_predictions",
+        "serving_llm_enrichments",
+        "serving_trending_scores",
+    ):
+        assert rows(built_warehouse, f"select count(*) from {table}") == [(0,)], table
+    moon = rows(
+        built_warehouse, f"select body from serving_title_details where title_id = '{MOON}'"
+    )
+    body = json.loads(moon[0][0])
+    assert body["title"] == "Moon & Sixpence" and body["review_stats"]["review_count"] == 2
+    assert body["model_genres"] is None and body["enrichment"] is None and body["trending"] is None
+
+    # The snapshot copies them (from a copy of the file the fixture holds open).
+    (path,) = rows(
+        built_warehouse,
+        "select path from duckdb_databases() where database_name = current_database()",
+    )[0]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(path, warehouse)
+    info = snapshot.build_snapshot(warehouse, tmp_path / "serving")
+    snapshot.publish_snapshot(tmp_path / "serving", info.version)
+    assert snapshot.current_version(tmp_path / "serving") == info.version
+    assert info.row_counts["titles"] == info.row_counts["title_details"] == titles
+    assert info.row_counts["title_predictions"] == 0 and info.row_counts["trending_scores"] == 0
 
 
 def test_dbt_build_fails_when_a_test_catches_bad_data(tmp_path: Path) -> None:

@@ -11,6 +11,13 @@ def graph():
     return defs().resolve_asset_graph()
 
 
+# The dbt models of the served tables (dbt_project/models/serving).
+SERVING_MODELS = {
+    "serving_titles", "serving_title_genres", "serving_genres", "serving_title_predictions",
+    "serving_llm_enrichments", "serving_trending_scores", "serving_title_details",
+}  # fmt: skip
+
+
 def _parents(graph, key: str) -> set[str]:
     return {k.to_user_string() for k in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
 
@@ -22,7 +29,7 @@ def test_groups_hold_the_expected_assets(graph) -> None:
     assert groups["ingest"] == {
         "raw/listings", "raw/reviews", "raw/dataset_listings", "raw/dataset_reviews", "raw/api_releases",
     }  # fmt: skip
-    assert groups["serving"] == {"serving_snapshot", "trending_scores"}
+    assert groups["serving"] == {"serving_snapshot", "trending_scores", *SERVING_MODELS}
     assert {
         "titles",
         "title_genres",
@@ -58,13 +65,23 @@ def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
     assert _parents(graph, "stg_datasets__listings") == {"raw/dataset_listings"}
     assert _parents(graph, "stg_datasets__reviews") == {"raw/dataset_reviews"}
     assert _parents(graph, "stg_tmdb_api__releases") == {"raw/api_releases"}
-    assert {
-        "titles",
-        "title_genres",
-        "title_review_stats",
-        "genres",
-        "title_predictions",
-    } <= _parents(graph, "serving_snapshot")
+    # The snapshot copies the served tables, dbt models fed by the marts and by every
+    # Python asset whose table is served (dbt sources mapped to those assets).
+    assert _parents(graph, "serving_snapshot") == {
+        *SERVING_MODELS, "text_embeddings", "champion_model",
+    }  # fmt: skip
+    assert _parents(graph, "serving_titles") == {
+        "titles", "title_genres", "title_review_stats", "serving_llm_enrichments",
+        "serving_trending_scores",
+    }  # fmt: skip
+    assert _parents(graph, "serving_genres") == {"genres", "titles", "title_genres"}
+    assert _parents(graph, "serving_title_predictions") == {"title_predictions", "titles"}
+    assert _parents(graph, "serving_llm_enrichments") == {"llm_enrichments", "titles"}
+    assert _parents(graph, "serving_trending_scores") == {"trending_scores", "titles"}
+    assert _parents(graph, "serving_title_details") == {
+        "serving_titles", "serving_title_predictions", "serving_llm_enrichments",
+        "serving_trending_scores",
+    }  # fmt: skip
     assert {"titles", "title_genres", "reviews", "title_review_stats"} <= _parents(
         graph, "data_profile"
     )
@@ -106,7 +123,7 @@ def test_llm_enrichment_reads_marts_and_predictions_and_is_guarded(graph) -> Non
     assert {"llm_enrichments", "title_genres", "title_review_stats"} <= _parents(
         graph, "enrichment_evaluation"
     )
-    assert "llm_enrichments" in _parents(graph, "serving_snapshot")
+    assert "llm_enrichments" in _parents(graph, "serving_llm_enrichments")
     for name in ("llm_enrichments_matches_LlmEnrichmentsTable", "llm_quarantine_rate_is_low"):
         spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("llm_enrichments"), name))
         assert spec.blocking, name
@@ -213,5 +230,46 @@ def test_dbt_model_keys_come_from_the_manifest():
     from trending_assets.defs.warehouse.assets import TITLES, dbt_key
 
     assert dbt_key("titles") == TITLES
+    assert dbt_key("serving_titles") == dg.AssetKey("serving_titles")
+    assert dbt_key("genre_map_generic") == dg.AssetKey("genre_map_generic")
     with pytest.raises(KeyError):
         dbt_key("no_such_model")
+
+
+def test_served_tables_are_their_own_dbt_step_after_the_python_assets(graph) -> None:
+    """The serving models run in `warehouse_dbt_serving`, after the Python assets they read;
+    `warehouse_dbt_models` (before those assets) and the seeds' step hold none of them."""
+    steps: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        assets_def = graph.assets_def_for_key(key)
+        steps.setdefault(assets_def.node_def.name, set()).add(key.to_user_string())
+    assert steps["warehouse_dbt_serving"] == SERVING_MODELS
+    assert not steps["warehouse_dbt_models"] & SERVING_MODELS
+    assert {"titles", "title_genres", "reviews", "title_review_stats"} <= steps[
+        "warehouse_dbt_models"
+    ]
+    assert not any(name.startswith("genre_map_") for name in steps["warehouse_dbt_models"])
+    assert {"genres", "genre_map_generic", "source_registry"} <= steps["warehouse_dbt_seeds"]
+    for python_asset in ("title_predictions", "llm_enrichments", "trending_scores"):
+        assert python_asset in _ancestors(graph, "serving_title_details")
+        # and the Python assets come after the models' step (they read the marts)
+        assert "titles" in _ancestors(graph, python_asset)
+    pools = {
+        node.pool
+        for node in graph.assets_def_for_key(
+            dg.AssetKey("serving_titles")
+        ).node_def.iterate_node_defs()
+    }
+    assert pools == {"duckdb_warehouse"}
+    # The dbt tests of the served tables are checks on them (the data dictionary's tests).
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert any(
+        a == "serving_title_predictions" and n.startswith("value_between_") and "probability" in n
+        for a, n in checks
+    )
+    assert any(a == "serving_titles" and n.startswith("unique_") for a, n in checks)
+
+
+def _ancestors(graph, key: str) -> set[str]:
+    selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(key)).upstream()
+    return {k.to_user_string() for k in selection.resolve(graph)} - {key}

@@ -1,4 +1,5 @@
-"""Test helpers: a small warehouse shaped like the dbt marts, and the real API on loopback.
+"""Test helpers: a small warehouse shaped like the dbt marts, its served tables built by
+the real dbt serving models, and the real API on loopback.
 
 A uniquely named module (not conftest) so test files can import it without clashing
 with other folders' conftest modules.
@@ -6,7 +7,15 @@ with other folders' conftest modules.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,8 +30,13 @@ import uvicorn
 
 from serving.app import create_app
 from serving.server import ServerLimits, server_config
+from trending_assets.lib.served_tables import ensure_declared_tables
 
-GENRES_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "genres.csv"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+GENRES_SEED = DBT_PROJECT_DIR / "seeds" / "genres.csv"
+# What the pipeline's warehouse_dbt_serving step builds (trending_assets/defs/warehouse).
+SERVING_SELECTION = "path:models/serving"
 
 
 @dataclass(frozen=True)
@@ -72,8 +86,14 @@ TITLES: tuple[FixtureTitle, ...] = (
 LATEST_REVIEW = date(2024, 5, 28)
 
 
-def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path:
-    """Create the marts and the genres seed as docs/contracts.md describes them."""
+def write_warehouse(
+    path: Path, titles: Sequence[FixtureTitle] = TITLES, *, serving: bool = True
+) -> Path:
+    """Create the marts and the genres seed as docs/contracts.md describes them, and the
+    tables of the Python assets (a champion's predictions and an enrichment for t07; no
+    trending scores). With ``serving``, then build the served tables from them with the
+    real dbt serving models (:func:`build_serving_tables`); a test that changes the
+    warehouse afterwards builds them again."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
@@ -166,7 +186,118 @@ def write_warehouse(path: Path, titles: Sequence[FixtureTitle] = TITLES) -> Path
         )
     finally:
         con.close()
+    if serving:
+        build_serving_tables(path)
     return path
+
+
+# --- the served tables, built by dbt ---------------------------------------------------------
+
+_DBT_WORKDIR: Path | None = None
+
+
+def _dbt_workdir() -> Path:
+    """One scratch folder per test session: dbt's target (its partial-parse state), logs,
+    the warehouse dbt builds in, and the built warehouses by content."""
+    global _DBT_WORKDIR
+    if _DBT_WORKDIR is None:
+        _DBT_WORKDIR = Path(tempfile.mkdtemp(prefix="serving-dbt-"))
+        atexit.register(shutil.rmtree, _DBT_WORKDIR, True)
+    return _DBT_WORKDIR
+
+
+def dbt_command() -> list[str]:
+    dbt = Path(sys.executable).parent / "dbt"
+    if dbt.exists():
+        return [str(dbt)]
+    found = shutil.which("dbt")
+    return [found] if found else [sys.executable, "-m", "dbt.cli.main"]
+
+
+def run_serving_build(warehouse: Path) -> tuple[int, dict[str, str], str]:
+    """`dbt build --select path:models/serving` (the serving models and their tests) against
+    ``warehouse``, as the pipeline's serving step runs it; (exit code, status by node, output).
+
+    dbt parses the whole project again whenever its profile changes (another warehouse
+    path), so it always builds the same scratch file, copied in and back out.
+    """
+    work = _dbt_workdir()
+    scratch = work / "warehouse.duckdb"
+    for stale in (scratch, scratch.with_name(scratch.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(warehouse, scratch)
+    target = work / "target"
+    env = {
+        **os.environ,
+        "TRENDING_WAREHOUSE_PATH": str(scratch),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    (target / "run_results.json").unlink(missing_ok=True)
+    completed = subprocess.run(
+        [
+            *dbt_command(), "build", "--select", SERVING_SELECTION,
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target), "--log-path", str(work / "logs"),
+        ],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    shutil.copyfile(scratch, warehouse)
+    statuses: dict[str, str] = {}
+    results_file = target / "run_results.json"
+    if results_file.exists():
+        for result in json.loads(results_file.read_text())["results"]:
+            statuses[result["unique_id"]] = result["status"]
+    return completed.returncode, statuses, completed.stdout + completed.stderr
+
+
+def _inputs_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """Every table's name, columns and rows (order-independent), as one hash; but the
+    served tables, which the dbt build replaces."""
+    digest = hashlib.sha256()
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where not starts_with(table_name, 'serving_') order by all"
+    ).fetchall()
+    for schema, table in tables:
+        columns = con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where schema_name = ? and table_name = ? order by column_index",
+            [schema, table],
+        ).fetchall()
+        ((count, rows),) = con.execute(
+            f'select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from "{schema}"."{table}" t'
+        ).fetchall()
+        digest.update(f"{schema}.{table}:{columns}:{count}:{rows}|".encode())
+    return digest.hexdigest()
+
+
+def build_serving_tables(warehouse: Path) -> Path:
+    """Build the served tables (``serving_*``) in ``warehouse`` with the real dbt serving
+    models and their tests, as the warehouse_dbt_serving step does (the Python assets'
+    tables that are missing are created empty first, as it does too). Fails on a failed
+    model or test.
+
+    Each distinct warehouse content is built by dbt once per test session; the same
+    content again gets a copy of that build (dbt takes seconds per run).
+    """
+    with duckdb.connect(str(warehouse)) as con:
+        ensure_declared_tables(con)
+        key = _inputs_digest(con)
+    built = _dbt_workdir() / f"built-{key}.duckdb"
+    if built.exists():
+        shutil.copyfile(built, warehouse)
+        return warehouse
+    code, statuses, output = run_serving_build(warehouse)
+    failed = {
+        node: status for node, status in statuses.items() if status not in ("success", "pass")
+    }
+    if code != 0 or failed or not statuses:
+        raise AssertionError(
+            f"dbt build of the serving models failed ({failed}):\n{output[-4000:]}"
+        )
+    shutil.copyfile(warehouse, built)
+    return warehouse
 
 
 def free_port() -> int:
@@ -236,11 +367,10 @@ def embedder():
 
 
 def add_trending_scores(warehouse: Path) -> None:
-    """Score the fixture's reviews with the real formula, as the trending_scores asset does."""
-    import pandas as pd
-
+    """Score the fixture's reviews with the real formula, and store them as the
+    trending_scores asset does (its declared table)."""
+    from trending_assets.lib.served_tables import TRENDING_SCORES, replace_declared_table
     from trending_assets.lib.trending import compute_trending
-    from trending_assets.lib.warehouse import replace_table
 
     con = duckdb.connect(str(warehouse))
     try:
@@ -248,7 +378,7 @@ def add_trending_scores(warehouse: Path) -> None:
         reviews = con.execute("select title_id, review_date, rating from reviews").df()
         vibe = con.execute("select title_id, vibe_score from llm_enrichments").df()
         scores = compute_trending(titles["title_id"], reviews, vibe)
-        replace_table(con, "trending_scores", pd.DataFrame(scores))
+        replace_declared_table(con, TRENDING_SCORES, scores)
     finally:
         con.close()
 
@@ -298,15 +428,17 @@ def train_champion(directory: Path) -> Path:
 
 
 def publish_fixture_snapshot(root: Path, *, with_extras: bool = True):
-    """Warehouse, trending scores, embeddings and model -> a published snapshot; its info."""
+    """Warehouse, trending scores, embeddings and model -> the served tables (dbt) -> a
+    published snapshot; its info."""
     from trending_assets.lib.snapshot import build_snapshot, publish_snapshot
 
-    warehouse = write_warehouse(root / "warehouse.duckdb")
+    warehouse = write_warehouse(root / "warehouse.duckdb", serving=False)
     frames, attachments = {}, {}
     if with_extras:
         add_trending_scores(warehouse)
         frames["title_embeddings"] = title_embeddings()
         attachments["model"] = (train_champion(root / "champion"), "keyword@fixture")
+    build_serving_tables(warehouse)
     info = build_snapshot(warehouse, root / "serving", frames=frames, attachments=attachments)
     publish_snapshot(root / "serving", info.version)
     return info

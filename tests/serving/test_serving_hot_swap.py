@@ -19,11 +19,17 @@ from trending_assets.lib.snapshot import (
 )
 
 
-def _build_variant(tmp_path: Path, serving: Path, tag: int) -> tuple[str, int]:
-    """A snapshot whose every title ends in ``#<tag>`` and which holds ``7 - tag`` titles."""
+def _variant_warehouse(tmp_path: Path, tag: int) -> tuple[Path, int]:
+    """A warehouse (served tables built by dbt) whose every title ends in ``#<tag>`` and
+    which holds ``7 - tag`` titles."""
     titles = [replace(t, title=f"{t.title} #{tag}") for t in TITLES[: len(TITLES) - tag]]
-    warehouse = write_warehouse(tmp_path / f"warehouse-{tag}.duckdb", titles)
-    return build_snapshot(warehouse, serving).version, len(titles)
+    return write_warehouse(tmp_path / f"warehouse-{tag}.duckdb", titles), len(titles)
+
+
+def _build_variant(tmp_path: Path, serving: Path, tag: int) -> tuple[str, int]:
+    """A snapshot of :func:`_variant_warehouse`."""
+    warehouse, count = _variant_warehouse(tmp_path, tag)
+    return build_snapshot(warehouse, serving).version, count
 
 
 READS: list[tuple[str, dict]] = [
@@ -43,6 +49,9 @@ def test_hot_swap_under_load(tmp_path: Path) -> None:
     version, count = _build_variant(tmp_path, serving, 0)
     expected[version] = (0, count)
     publish_snapshot(serving, version)
+    # The warehouses (dbt builds, seconds each) are ready before the load starts; the
+    # snapshots are built and published under it.
+    variants = {tag: _variant_warehouse(tmp_path, tag) for tag in (1, 2)}
 
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -88,7 +97,8 @@ def test_hot_swap_under_load(tmp_path: Path) -> None:
         try:
             for tag in (1, 2):
                 time.sleep(0.6)
-                version, count = _build_variant(tmp_path, serving, tag)
+                warehouse, count = variants[tag]
+                version = build_snapshot(warehouse, serving).version
                 expected[version] = (tag, count)
                 publish_snapshot(serving, version)
             time.sleep(0.3)

@@ -1,4 +1,9 @@
-"""The snapshot writer: contents, versions, required/optional tables, publish and prune."""
+"""The snapshot writer: contents, versions, the served tables (dbt serving models), publish
+and prune.
+
+Every warehouse here gets its served tables from the real `dbt build` of the serving
+models (serving_fixtures.build_serving_tables), as the pipeline's serving step builds them.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,22 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from serving_fixtures import TITLES, write_warehouse
+from serving_fixtures import (
+    TITLES,
+    build_serving_tables,
+    run_serving_build,
+    title_embeddings,
+    write_warehouse,
+)
 
 from trending_assets.lib import snapshot
 from trending_assets.lib.snapshot import (
     CURRENT_FILENAME,
-    SNAPSHOT_TABLES,
+    SERVED_TABLES,
     STAGING_DIRNAME,
     MissingWarehouseTableError,
+    ServedTable,
     SnapshotError,
-    SnapshotTable,
     build_snapshot,
     current_version,
     list_versions,
@@ -51,16 +62,15 @@ def test_build_writes_the_served_tables(warehouse: Path, tmp_path: Path) -> None
 
     assert info.path == tmp_path / "serving" / "versions" / info.version / "serving.duckdb"
     assert info.path.is_file()
+    # The trending scores were never computed: their served table is there, empty.
     assert info.row_counts == {
         "titles": len(TITLES), "title_genres": 11, "genres": 24, "title_predictions": 2,
-        "llm_enrichments": 1, "title_details": len(TITLES),
+        "llm_enrichments": 1, "trending_scores": 0, "title_details": len(TITLES),
     }  # fmt: skip
-    # Stages this warehouse has not run yet: recorded, and created empty for readers.
-    assert info.skipped_tables == {
-        "trending_scores": "missing in warehouse: trending_scores",
-        "title_embeddings": "missing in warehouse: title_embeddings",
-    }
+    # A frame that was not handed (no embeddings yet): recorded, and created empty for readers.
+    assert info.skipped_tables == {"title_embeddings": "no frame handed to build_snapshot"}
     assert _rows(info.path, "select count(*) from trending_scores") == [(0,)]
+    assert _rows(info.path, "select count(*) from title_embeddings") == [(0,)]
 
     row = _rows(
         info.path,
@@ -152,12 +162,14 @@ def test_same_content_in_the_same_second_is_the_same_version(
     assert list_versions(tmp_path / "serving") == [first.version]
 
 
-def test_missing_required_table_fails_clearly(tmp_path: Path) -> None:
+def test_missing_served_table_fails_clearly(tmp_path: Path) -> None:
     warehouse = write_warehouse(tmp_path / "warehouse.duckdb")
     con = duckdb.connect(str(warehouse))
-    con.execute("drop table title_review_stats")
+    con.execute("drop table serving_title_genres")
     con.close()
-    with pytest.raises(MissingWarehouseTableError, match="titles needs title_review_stats"):
+    with pytest.raises(
+        MissingWarehouseTableError, match=r"serving_title_genres \(for title_genres\)"
+    ):
         build_snapshot(warehouse, tmp_path / "serving")
     assert list_versions(tmp_path / "serving") == []
     assert list((tmp_path / "serving" / STAGING_DIRNAME).iterdir()) == []
@@ -168,28 +180,33 @@ def test_missing_warehouse_file_fails_clearly(tmp_path: Path) -> None:
         build_snapshot(tmp_path / "nope.duckdb", tmp_path / "serving")
 
 
-def test_optional_table_is_skipped_until_its_stage_runs(warehouse: Path, tmp_path: Path) -> None:
-    awards = SnapshotTable(
-        name="title_awards",
-        select_sql="select title_id, score from title_awards order by score desc",
-        reads=("title_awards",),
-        required=False,
+def test_a_new_served_table_is_a_model_and_one_line(warehouse: Path, tmp_path: Path) -> None:
+    """A served table is copied as its model built it (rows in order, types), indexed."""
+    awards = ServedTable(
+        "title_awards",
+        "serving_title_awards",
+        ("create unique index title_awards_title_id on {table} (title_id)",),
     )
-    tables = (*SNAPSHOT_TABLES, awards)
-
-    skipped = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
-    assert skipped.skipped_tables["title_awards"] == "missing in warehouse: title_awards"
-    assert "title_awards" not in skipped.row_counts
-    stored = _rows(skipped.path, "select skipped_tables from snapshot_info")[0][0]
-    assert json.loads(stored) == skipped.skipped_tables
+    tables = (*SERVED_TABLES, awards)
+    with pytest.raises(MissingWarehouseTableError, match="serving_title_awards"):
+        build_snapshot(warehouse, tmp_path / "serving", tables=tables)
 
     con = duckdb.connect(str(warehouse))
-    con.execute("create table title_awards as select 't01' as title_id, 0.9 as score")
+    con.execute(
+        "create table serving_title_awards as select * from (values ('t03', 0.5::decimal(3, 2)), "
+        "('t01', 0.9)) as a(title_id, score)"
+    )
     con.close()
     built = build_snapshot(warehouse, tmp_path / "serving", tables=tables)
-    assert "title_awards" not in built.skipped_tables
-    assert built.row_counts["title_awards"] == 1
-    assert built.content_hash != skipped.content_hash
+    assert built.row_counts["title_awards"] == 2
+    assert _rows(built.path, "select title_id, score::varchar from title_awards") == [
+        ("t03", "0.50"),
+        ("t01", "0.90"),
+    ]
+    indexes = _rows(built.path, "select index_name from duckdb_indexes()")
+    assert ("title_awards_title_id",) in indexes
+    stored = _rows(built.path, "select skipped_tables from snapshot_info")[0][0]
+    assert json.loads(stored) == built.skipped_tables
 
 
 def test_publish_and_current_version(warehouse: Path, tmp_path: Path) -> None:
@@ -298,3 +315,66 @@ def test_frames_and_attachments_travel_with_the_version(warehouse: Path, tmp_pat
     assert other.content_hash != info.content_hash
     with pytest.raises(SnapshotError, match="shadow"):
         build_snapshot(warehouse, tmp_path / "serving", frames={"titles": embeddings})
+    with pytest.raises(SnapshotError, match="no snapshot table reads a frame named 'awards'"):
+        build_snapshot(warehouse, tmp_path / "serving", frames={"awards": embeddings})
+
+
+def test_snapshot_tables_are_the_serving_models_unchanged(warehouse: Path, tmp_path: Path) -> None:
+    """Names, column types and row order: the snapshot is a copy of what dbt built."""
+    info = build_snapshot(warehouse, tmp_path / "serving")
+    columns = (
+        "select column_name, data_type from duckdb_columns() "
+        "where table_name = '{}' order by column_index"
+    )
+    for table in SERVED_TABLES:
+        assert _rows(info.path, f"select * from {table.name}") == _rows(
+            warehouse, f"select * from {table.model}"
+        ), table.name
+        assert _rows(info.path, columns.format(table.name)) == _rows(
+            warehouse, columns.format(table.model)
+        ), table.name
+
+
+def test_a_fresh_warehouse_still_publishes(tmp_path: Path) -> None:
+    """No Python asset ran (no predictions, enrichments or trending scores): the serving
+    models build on the empty tables the serving step creates, and the snapshot publishes
+    every title with empty per-title extras."""
+    warehouse = write_warehouse(tmp_path / "warehouse.duckdb", serving=False)
+    with duckdb.connect(str(warehouse)) as con:
+        for table in ("title_predictions", "llm_enrichments"):
+            con.execute(f"drop table {table}")
+    build_serving_tables(warehouse)
+    serving = tmp_path / "serving"
+    info = build_snapshot(warehouse, serving, frames={"title_embeddings": title_embeddings()})
+    publish_snapshot(serving, info.version)
+    assert current_version(serving) == info.version
+    assert info.row_counts["titles"] == len(TITLES)
+    assert info.row_counts["title_details"] == len(TITLES)
+    for table in ("title_predictions", "llm_enrichments", "trending_scores"):
+        assert info.row_counts[table] == 0, table
+    assert info.skipped_tables == {}
+    body = json.loads(
+        _rows(info.path, "select body from title_details where title_id = 't07'")[0][0]
+    )
+    assert body["model_genres"] is None and body["enrichment"] is None and body["trending"] is None
+    assert _rows(
+        info.path, "select vibe_score, trending_rank from titles where title_id = 't07'"
+    ) == [(None, None)]
+
+
+def test_a_bad_row_fails_the_serving_build(tmp_path: Path) -> None:
+    """The serving models' dbt tests stop a bad row: a probability of 1.5 fails the build,
+    and what reads the failed model is skipped, so it never reaches a snapshot."""
+    warehouse = write_warehouse(tmp_path / "warehouse.duckdb", serving=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update title_predictions set probability = 1.5 where genre_id = 'drama'")
+    code, statuses, output = run_serving_build(warehouse)
+    assert code != 0, output[-3000:]
+    failed = {node for node, status in statuses.items() if status in ("fail", "error")}
+    assert any(
+        node.startswith("test.trending_now.value_between_serving_title_predictions_probability")
+        for node in failed
+    ), failed
+    assert statuses.get("model.trending_now.serving_title_details") == "skipped"
+    with pytest.raises(MissingWarehouseTableError, match="serving_title_details"):
+        build_snapshot(warehouse, tmp_path / "serving")

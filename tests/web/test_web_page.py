@@ -25,7 +25,12 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serving"))
-from serving_fixtures import FixtureTitle, running_api, write_warehouse  # noqa: E402
+from serving_fixtures import (  # noqa: E402
+    FixtureTitle,
+    build_serving_tables,
+    running_api,
+    write_warehouse,
+)
 
 import serving.web as web  # noqa: E402
 from trending_assets.lib.snapshot import build_snapshot, publish_snapshot  # noqa: E402
@@ -155,8 +160,9 @@ def _enrich(warehouse: Path) -> None:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     root = tmp_path_factory.mktemp("web")
-    warehouse = write_warehouse(root / "warehouse.duckdb", TITLES)
+    warehouse = write_warehouse(root / "warehouse.duckdb", TITLES, serving=False)
     _enrich(warehouse)
+    build_serving_tables(warehouse)  # the real dbt serving models
     info = build_snapshot(warehouse, root / "serving")
     publish_snapshot(root / "serving", info.version)
     with running_api(root / "serving") as client:

@@ -9,11 +9,16 @@ Layout under ``serving_dir``::
 
     CURRENT                          one line: the published version
     versions/<version>/serving.duckdb
+    versions/<version>/<attachment>/ directories handed to build_snapshot (the model)
     .staging/                        files being built (never read by the API)
 
-Tables are declared in :data:`SNAPSHOT_TABLES` as (name, select over the warehouse)
-pairs; a later stage adds its table by appending a :class:`SnapshotTable`, marked
-``required=False`` until that stage is part of every run.
+What the API serves is built by dbt: every table in :data:`SERVED_TABLES` is a dbt model
+of ``dbt_project/models/serving/`` (``serving_titles`` becomes the snapshot's ``titles``),
+whose SQL, column types, tests and data dictionary live there. This module only copies
+those tables, adds the frames it is handed (:data:`FRAME_TABLES`: data that lives in the
+lake, such as title embeddings) and the indexes, and publishes. A new served field is a
+column of a serving model (and its YAML), plus the API's msgspec schema; a new served table
+is a serving model plus a :class:`ServedTable` here.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ SNAPSHOT_FILENAME = "serving.duckdb"
 CURRENT_FILENAME = "CURRENT"
 VERSIONS_DIRNAME = "versions"
 STAGING_DIRNAME = ".staging"
-SNAPSHOT_FORMAT = 2  # 2: optional tables always present, attachments, title_details
+# 2: every table always present (empty when its stage has nothing yet), attachments,
+# title_details. Still 2 since the tables are copies of dbt models: same tables and types.
+SNAPSHOT_FORMAT = 2
 
 # Versions are path segments and sort by time: "20250101T120000Z-1a2b3c4d".
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$")
@@ -49,28 +56,33 @@ class SnapshotError(RuntimeError):
 
 
 class MissingWarehouseTableError(SnapshotError):
-    """A required snapshot table reads a relation the warehouse does not have yet."""
+    """The warehouse lacks a served table (a dbt serving model that was not built)."""
 
 
 @dataclass(frozen=True)
-class SnapshotTable:
-    """One table of the snapshot.
+class ServedTable:
+    """One table of the snapshot: a copy of the dbt model ``model`` of the warehouse.
 
-    ``select_sql`` runs with the warehouse as the default catalog, so it names warehouse
-    relations unqualified (``titles``, ``title_genres``). ``reads`` lists those relations
-    so a missing one is reported by name instead of as a SQL error. ``post_sql`` runs
-    against the new table afterwards (``{table}`` is replaced by its qualified name),
-    for indexes.
+    ``post_sql`` runs against the copy afterwards (``{table}`` is replaced by its qualified
+    name), for indexes. Rows keep the model's order (the models sort what the API scans).
     """
 
     name: str
-    select_sql: str
-    reads: tuple[str, ...]
-    required: bool = True
+    model: str
     post_sql: tuple[str, ...] = ()
-    # For an optional table: its columns, so that when it is skipped it is still created
-    # (empty) and readers (the API, later tables of the snapshot) can always join it.
-    empty_columns: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameTable:
+    """A table of the snapshot read from a data frame handed to :func:`build_snapshot`.
+
+    Only rows of served titles are kept, cast to ``columns`` (``(name, DuckDB type)``);
+    without a frame the table is created empty and listed in ``skipped_tables``.
+    """
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    post_sql: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,250 +99,52 @@ class SnapshotInfo:
     attachments: dict[str, str] = field(default_factory=dict)
 
 
-TITLES_SQL = """
-with genre_lists as (
-    select
-        title_id,
-        list(genre_name order by genre_name, genre_id) as genres,
-        list(genre_id order by genre_name, genre_id) as genre_ids
-    from title_genres
-    group by title_id
-)
-select
-    t.title_id::varchar as title_id,
-    t.title::varchar as title,
-    t.year::integer as year,
-    t.title_type::varchar as title_type,
-    t.plot::varchar as plot,
-    t.original_language::varchar as original_language,
-    t.release_date::date as release_date,
-    coalesce(t.sources, [])::varchar[] as sources,
-    coalesce(g.genres, [])::varchar[] as genres,
-    coalesce(g.genre_ids, [])::varchar[] as genre_ids,
-    coalesce(s.review_count, 0)::bigint as review_count,
-    coalesce(s.rated_review_count, 0)::bigint as rated_review_count,
-    round(s.mean_rating, 2)::double as mean_rating,
-    s.first_review_date::date as first_review_date,
-    s.last_review_date::date as last_review_date,
-    coalesce(s.reviews_last_7d, 0)::bigint as reviews_last_7d,
-    coalesce(s.reviews_last_30d, 0)::bigint as reviews_last_30d,
-    e.vibe_score::integer as vibe_score,
-    ts.rank::integer as trending_rank,
-    ts.score::double as trending_score
-from titles as t
-left join genre_lists as g on g.title_id = t.title_id
-left join title_review_stats as s on s.title_id = t.title_id
--- Tables of the snapshot itself, built before this one (empty when upstream is missing).
-left join snapshot.main.llm_enrichments as e on e.title_id = t.title_id
-left join snapshot.main.trending_scores as ts on ts.title_id = t.title_id
-order by t.title, t.title_id
-"""
-
-TITLE_GENRES_SQL = """
-select
-    tg.title_id::varchar as title_id,
-    tg.genre_id::varchar as genre_id,
-    tg.genre_name::varchar as genre_name
-from title_genres as tg
-where tg.title_id in (select title_id from titles)
-order by tg.genre_id, tg.title_id
-"""
-
-GENRES_SQL = """
-select
-    g.genre_id::varchar as genre_id,
-    g.genre_name::varchar as genre_name,
-    count(distinct tg.title_id)::bigint as title_count
-from genres as g
-left join title_genres as tg
-    on tg.genre_id = g.genre_id
-    and tg.title_id in (select title_id from titles)
-group by g.genre_id, g.genre_name
-order by g.genre_id
-"""
-
-TITLE_PREDICTIONS_SQL = """
-select
-    p.title_id::varchar as title_id,
-    p.genre_id::varchar as genre_id,
-    coalesce(p.genre_name, p.genre_id)::varchar as genre_name,
-    p.probability::double as probability,
-    p.predicted::boolean as predicted,
-    p.model_name::varchar as model_name,
-    p.model_version::varchar as model_version
-from title_predictions as p
-where p.title_id in (select title_id from titles)
-order by p.title_id, p.probability desc, p.genre_id
-"""
-
-LLM_ENRICHMENTS_SQL = """
-select
-    e.title_id::varchar as title_id,
-    e.provider::varchar as provider,
-    e.model::varchar as model,
-    e.prompt_version::varchar as prompt_version,
-    e.schema_version::varchar as schema_version,
-    e.genres::varchar[] as genres,
-    e.summary::varchar as summary,
-    e.vibe_score::integer as vibe_score,
-    e.vibe_tags::varchar[] as vibe_tags
-from llm_enrichments as e
-where e.title_id in (select title_id from titles)
-order by e.title_id
-"""
-
-TRENDING_SCORES_SQL = """
-select
-    ts.title_id::varchar as title_id,
-    ts.rank::integer as rank,
-    ts.score::double as score,
-    ts.recent_reviews::bigint as recent_reviews,
-    ts.history_reviews::bigint as history_reviews,
-    ts.momentum::double as momentum,
-    ts.relative_volume::double as relative_volume,
-    ts.vibe::double as vibe,
-    ts.as_of::date as as_of
-from trending_scores as ts
-where ts.title_id in (select title_id from titles)
-order by ts.rank nulls last, ts.title_id
-"""
-
-# Read from a frame handed to build_snapshot (the text_embeddings asset's output).
-TITLE_EMBEDDINGS_SQL = """
-select e.title_id::varchar as title_id, e.embedding::float[] as embedding
-from title_embeddings as e
-where e.title_id in (select title_id from titles)
-order by e.title_id
-"""
-
-# One JSON document per title, shaped like the API's GET /titles/{id} answer, assembled
-# from the tables above (all already in the snapshot), so the API answers with one point
-# lookup. provenance.snapshot_version is filled in by the API (the version is named after
-# the content hash, so it is not known while the tables are written).
-TITLE_DETAILS_SQL = """
-with predictions as (
-    select
-        title_id,
-        any_value(model_name) as model,
-        any_value(model_version) as model_version,
-        coalesce(
-            list(genre_name order by probability desc, genre_id) filter (where predicted), []
-        ) as predicted,
-        list(
-            {'genre_id': genre_id, 'genre': genre_name, 'probability': probability,
-             'predicted': predicted}
-            order by probability desc, genre_id
-        ) as probabilities
-    from snapshot.main.title_predictions
-    group by title_id
-)
-select
-    t.title_id,
-    to_json({
-        'id': t.title_id, 'title': t.title, 'year': t.year, 'type': t.title_type,
-        'plot': t.plot, 'original_language': t.original_language,
-        'release_date': t.release_date, 'sources': t.sources, 'genres': t.genres,
-        'genre_ids': t.genre_ids,
-        'review_stats': {
-            'review_count': t.review_count, 'rated_review_count': t.rated_review_count,
-            'mean_rating': t.mean_rating, 'first_review_date': t.first_review_date,
-            'last_review_date': t.last_review_date, 'reviews_last_7d': t.reviews_last_7d,
-            'reviews_last_30d': t.reviews_last_30d
-        },
-        'model_genres': case when p.title_id is not null then {
-            'model': p.model, 'model_version': p.model_version, 'predicted': p.predicted,
-            'probabilities': p.probabilities
-        } end,
-        'enrichment': case when e.title_id is not null then {
-            'provider': e.provider, 'model': e.model, 'prompt_version': e.prompt_version,
-            'schema_version': e.schema_version, 'genres': e.genres, 'summary': e.summary,
-            'vibe_score': e.vibe_score, 'vibe_tags': e.vibe_tags
-        } end,
-        'trending': case when ts.title_id is not null then {
-            'rank': ts.rank, 'score': ts.score, 'recent_reviews': ts.recent_reviews,
-            'momentum': ts.momentum, 'as_of': ts.as_of
-        } end,
-        'provenance': {
-            'snapshot_version': '', 'model_version': p.model_version,
-            'prompt_version': e.prompt_version
-        }
-    })::varchar as body
-from snapshot.main.titles as t
-left join predictions as p on p.title_id = t.title_id
-left join snapshot.main.llm_enrichments as e on e.title_id = t.title_id
-left join snapshot.main.trending_scores as ts on ts.title_id = t.title_id
-order by t.title_id
-"""
-
-# Stored sorted by (title, title_id) for the list endpoint; the unique index serves
-# /titles/{id}. title_genres is sorted by genre so genre filters scan few row groups.
-SNAPSHOT_TABLES: tuple[SnapshotTable, ...] = (
-    # Optional per-title tables first: `titles` joins them. A warehouse built before a
-    # model, the enrichment or the trending scores existed still publishes; snapshot_info
-    # records such a table as skipped and it is created empty.
-    SnapshotTable(
-        name="title_predictions",
-        select_sql=TITLE_PREDICTIONS_SQL,
-        reads=("title_predictions", "titles"),
-        required=False,
-        post_sql=("create index title_predictions_title_id on {table} (title_id)",),
-        empty_columns="title_id varchar, genre_id varchar, genre_name varchar, "
-        "probability double, predicted boolean, model_name varchar, model_version varchar",
+# The unique indexes serve point lookups (/titles/{id}); title_genres is stored sorted by
+# genre (the model) and indexed both ways for the genre filters and similar titles.
+SERVED_TABLES: tuple[ServedTable, ...] = (
+    ServedTable(
+        "titles",
+        "serving_titles",
+        ("create unique index titles_title_id on {table} (title_id)",),
     ),
-    SnapshotTable(
-        name="llm_enrichments",
-        select_sql=LLM_ENRICHMENTS_SQL,
-        reads=("llm_enrichments", "titles"),
-        required=False,
-        post_sql=("create unique index llm_enrichments_title_id on {table} (title_id)",),
-        empty_columns="title_id varchar, provider varchar, model varchar, prompt_version varchar, "
-        "schema_version varchar, genres varchar[], summary varchar, vibe_score integer, "
-        "vibe_tags varchar[]",
-    ),
-    SnapshotTable(
-        name="trending_scores",
-        select_sql=TRENDING_SCORES_SQL,
-        reads=("trending_scores", "titles"),
-        required=False,
-        post_sql=("create unique index trending_scores_title_id on {table} (title_id)",),
-        empty_columns="title_id varchar, rank integer, score double, recent_reviews bigint, "
-        "history_reviews bigint, momentum double, relative_volume double, vibe double, as_of date",
-    ),
-    SnapshotTable(
-        name="title_embeddings",
-        select_sql=TITLE_EMBEDDINGS_SQL,
-        reads=("title_embeddings", "titles"),
-        required=False,
-        empty_columns="title_id varchar, embedding float[]",
-    ),
-    SnapshotTable(
-        name="titles",
-        select_sql=TITLES_SQL,
-        reads=("titles", "title_genres", "title_review_stats"),
-        post_sql=("create unique index titles_title_id on {table} (title_id)",),
-    ),
-    SnapshotTable(
-        name="title_genres",
-        select_sql=TITLE_GENRES_SQL,
-        reads=("title_genres", "titles"),
-        post_sql=(
+    ServedTable(
+        "title_genres",
+        "serving_title_genres",
+        (
             "create index title_genres_genre_id on {table} (genre_id)",
             "create index title_genres_title_id on {table} (title_id)",
         ),
     ),
-    SnapshotTable(
-        name="genres",
-        select_sql=GENRES_SQL,
-        reads=("genres", "title_genres", "titles"),
-        post_sql=("create unique index genres_genre_id on {table} (genre_id)",),
+    ServedTable(
+        "genres",
+        "serving_genres",
+        ("create unique index genres_genre_id on {table} (genre_id)",),
     ),
-    # Last: built from the snapshot's own tables above.
-    SnapshotTable(
-        name="title_details",
-        select_sql=TITLE_DETAILS_SQL,
-        reads=("titles",),
-        post_sql=("create unique index title_details_title_id on {table} (title_id)",),
+    ServedTable(
+        "title_predictions",
+        "serving_title_predictions",
+        ("create index title_predictions_title_id on {table} (title_id)",),
     ),
+    ServedTable(
+        "llm_enrichments",
+        "serving_llm_enrichments",
+        ("create unique index llm_enrichments_title_id on {table} (title_id)",),
+    ),
+    ServedTable(
+        "trending_scores",
+        "serving_trending_scores",
+        ("create unique index trending_scores_title_id on {table} (title_id)",),
+    ),
+    ServedTable(
+        "title_details",
+        "serving_title_details",
+        ("create unique index title_details_title_id on {table} (title_id)",),
+    ),
+)
+
+# The text_embeddings asset's output (it lives in the lake, not in the warehouse).
+FRAME_TABLES: tuple[FrameTable, ...] = (
+    FrameTable("title_embeddings", (("title_id", "varchar"), ("embedding", "float[]"))),
 )
 
 
@@ -339,7 +153,8 @@ def build_snapshot(
     serving_dir: Path,
     *,
     version: str | None = None,
-    tables: Sequence[SnapshotTable] = SNAPSHOT_TABLES,
+    tables: Sequence[ServedTable] = SERVED_TABLES,
+    frame_tables: Sequence[FrameTable] = FRAME_TABLES,
     frames: Mapping[str, pd.DataFrame] | None = None,
     attachments: Mapping[str, tuple[Path, str]] | None = None,
 ) -> SnapshotInfo:
@@ -349,11 +164,14 @@ def build_snapshot(
     into ``versions/<version>/`` only when complete, so a reader never sees a partial one.
     ``version`` defaults to a UTC timestamp plus a hash of the content.
 
-    ``frames`` are data frames the tables may read by name next to warehouse relations
-    (data that lives in the lake, such as title embeddings). ``attachments`` maps a name
-    to ``(directory, fingerprint)``: the directory is copied to ``versions/<version>/<name>``
-    (the champion model, so the API predicts with exactly the model behind the snapshot's
-    predictions); the fingerprint enters the content hash and ``snapshot_info``.
+    ``frames`` fill the :data:`FRAME_TABLES` by name (data that lives in the lake, such as
+    title embeddings). ``attachments`` maps a name to ``(directory, fingerprint)``: the
+    directory is copied to ``versions/<version>/<name>`` (the champion model, so the API
+    predicts with exactly the model behind the snapshot's predictions); the fingerprint
+    enters the content hash and ``snapshot_info``.
+
+    Raises :class:`MissingWarehouseTableError`, naming them, when served tables (dbt
+    serving models) are missing from the warehouse.
     """
     warehouse_path = Path(warehouse_path)
     serving_dir = Path(serving_dir)
@@ -361,6 +179,14 @@ def build_snapshot(
         raise SnapshotError(f"warehouse not found at {warehouse_path}")
     if version is not None:
         _check_version(version)
+    frames = dict(frames or {})
+    served_names = {t.name for t in tables}
+    frame_names = {t.name for t in frame_tables}
+    for name in frames:
+        if name in served_names:
+            raise SnapshotError(f"frame {name!r} would shadow the served table {name!r}")
+        if name not in frame_names:
+            raise SnapshotError(f"no snapshot table reads a frame named {name!r}")
 
     staging_dir = serving_dir / STAGING_DIRNAME
     staging_dir.mkdir(parents=True, exist_ok=True)
@@ -373,7 +199,7 @@ def build_snapshot(
     created_at = datetime.now(UTC)
     try:
         row_counts, skipped, content_hash = _write_tables(
-            warehouse_path, staging_path, tables, frames or {}
+            warehouse_path, staging_path, tables, frame_tables, frames
         )
         if attachments:
             digest = hashlib.sha256(content_hash.encode())
@@ -421,7 +247,8 @@ def build_snapshot(
 def _write_tables(
     warehouse_path: Path,
     staging_path: Path,
-    tables: Sequence[SnapshotTable],
+    tables: Sequence[ServedTable],
+    frame_tables: Sequence[FrameTable],
     frames: Mapping[str, pd.DataFrame],
 ) -> tuple[dict[str, int], dict[str, str], str]:
     """Create every table in the staging file; return row counts, skips and a content hash."""
@@ -436,45 +263,52 @@ def _write_tables(
                 "where table_catalog = 'warehouse' and table_schema = 'main'"
             ).fetchall()
         }
-        for name, frame in frames.items():
-            if name in available:
-                raise SnapshotError(f"frame {name!r} would shadow the warehouse relation {name!r}")
-            con.register(name, frame)
-            available.add(name)
-        con.execute("use warehouse")
-        missing_required = {
-            t.name: sorted(set(t.reads) - available)
-            for t in tables
-            if t.required and not set(t.reads) <= available
-        }
-        if missing_required:
-            detail = "; ".join(
-                f"{name} needs {', '.join(rels)}" for name, rels in missing_required.items()
-            )
+        missing = [t for t in tables if t.model not in available]
+        if missing:
+            detail = ", ".join(f"{t.model} (for {t.name})" for t in missing)
             raise MissingWarehouseTableError(
-                f"warehouse {warehouse_path} lacks relations required by the snapshot: {detail}. "
-                "Materialise the upstream assets first."
+                f"warehouse {warehouse_path} lacks the served tables {detail}. Build the dbt "
+                "serving models first (the warehouse_dbt_serving step; "
+                "dbt build --select path:models/serving)."
             )
 
         row_counts: dict[str, int] = {}
         skipped: dict[str, str] = {}
         digest = hashlib.sha256(f"format={SNAPSHOT_FORMAT}".encode())
-        for table in tables:
-            missing = sorted(set(table.reads) - available)
-            qualified = f'snapshot.main."{table.name}"'
-            if missing:
-                skipped[table.name] = f"missing in warehouse: {', '.join(missing)}"
-                if table.empty_columns:
-                    con.execute(f"create table {qualified} ({table.empty_columns})")
-                continue
-            con.execute(f"create table {qualified} as {table.select_sql}")
-            for statement in table.post_sql:
+
+        def finish(name: str, post_sql: Sequence[str]) -> None:
+            qualified = f'snapshot.main."{name}"'
+            for statement in post_sql:
                 con.execute(statement.format(table=qualified))
-            count, row_hash = con.execute(
+            ((count, row_hash),) = con.execute(
                 f"select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from {qualified} t"
-            ).fetchone()
-            row_counts[table.name] = int(count)
-            digest.update(f"|{table.name}:{count}:{row_hash}".encode())
+            ).fetchall()
+            row_counts[name] = int(count)
+            digest.update(f"|{name}:{count}:{row_hash}".encode())
+
+        for table in tables:
+            con.execute(
+                f'create table snapshot.main."{table.name}" as '
+                f'select * from warehouse.main."{table.model}"'
+            )
+            finish(table.name, table.post_sql)
+        for table in frame_tables:
+            qualified = f'snapshot.main."{table.name}"'
+            frame = frames.get(table.name)
+            if frame is None:
+                columns = ", ".join(f'"{name}" {kind}' for name, kind in table.columns)
+                con.execute(f"create table {qualified} ({columns})")
+                skipped[table.name] = "no frame handed to build_snapshot"
+                continue
+            con.register("frame", frame)
+            casts = ", ".join(f'f."{name}"::{kind} as "{name}"' for name, kind in table.columns)
+            con.execute(
+                f"create table {qualified} as select {casts} from frame as f "
+                'where f.title_id in (select title_id from snapshot.main."titles") '
+                "order by f.title_id"
+            )
+            con.unregister("frame")
+            finish(table.name, table.post_sql)
         con.execute("checkpoint snapshot")
         return row_counts, skipped, digest.hexdigest()
     finally:

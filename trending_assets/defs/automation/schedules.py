@@ -11,7 +11,6 @@ from trending_assets.settings import get_settings
 daily_crawl_job = dg.define_asset_job(
     "daily_crawl_job",
     selection=dg.AssetSelection.assets(RAW_LISTINGS, RAW_REVIEWS),
-    partitions_def=daily_partitions,
     description="Crawl the listing sites for one day (raw/listings + raw/reviews).",
 )
 

@@ -12,9 +12,9 @@ from trending_assets.defs.warehouse.assets import GENRES, TITLES
 from trending_assets.lib.ml.lifecycle import predict_titles
 from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
-from trending_assets.lib.warehouse import replace_table
+from trending_assets.lib.served_tables import TITLE_PREDICTIONS, replace_declared_table
 
-PREDICTIONS_TABLE = "title_predictions"
+PREDICTIONS_TABLE = TITLE_PREDICTIONS.name
 
 
 @dg.asset(
@@ -29,11 +29,18 @@ def title_predictions(
     lake: LakeResource,
     warehouse: DuckDBResource,
 ) -> dg.MaterializeResult:
-    """The champion's genre probabilities for every title, also those left out of training."""
+    """The champion's genre probabilities for every title, also those left out of training.
+
+    Without a champion model yet, the table is written empty (its declared schema), so the
+    served tables and the snapshot still build; the API then serves no model genres.
+    """
     if champion_model is None:
-        raise dg.Failure(
-            "no champion model: materialise champion_model after a model passes the gate"
+        context.log.warning(
+            "no champion model: title_predictions is empty until a model passes the gate"
         )
+        with warehouse.get_connection() as con:
+            replace_declared_table(con, TITLE_PREDICTIONS, pd.DataFrame())
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "titles": 0, "model": "none"})
     registry = ModelRegistry(lake.get_lake())
     with tempfile.TemporaryDirectory() as tmp:
         model = load_model(registry.fetch(champion_model, Path(tmp) / "champion"))
@@ -47,8 +54,8 @@ def title_predictions(
         model_name=champion_model.name, model_version=champion_model.version
     )
     with warehouse.get_connection() as con:
-        replace_table(
-            con, PREDICTIONS_TABLE, predictions,
+        replace_declared_table(
+            con, TITLE_PREDICTIONS, predictions,
             query="""select p.title_id, p.genre_id, g.genre_name, p.probability, p.predicted,
                             p.model_name, p.model_version
                      from incoming p left join genres g using (genre_id)""",

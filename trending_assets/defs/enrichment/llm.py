@@ -1,10 +1,8 @@
 """LLM enrichment: genres, a review summary, a 1-10 vibe score and vibe tags for every title."""
 
-import io
 import json
 
 import dagster as dg
-import joblib
 import numpy as np
 from dagster_duckdb import DuckDBResource
 
@@ -27,6 +25,7 @@ from trending_assets.lib.enrichment import (
 )
 from trending_assets.lib.enrichment.cache import open_cache
 from trending_assets.lib.lake import write_parquet
+from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
 from trending_assets.lib.validation import LlmEnrichmentsTable
 from trending_assets.lib.warehouse import replace_table
 from trending_assets.quality import pandera_table_check
@@ -51,7 +50,7 @@ ENRICHMENT_CODE_VERSION = "-".join(
     pool=WAREHOUSE_POOL,
 )
 def review_rating_model(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, lake: LakeResource
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource
 ) -> ReviewRatingModel:
     """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local vibe score)."""
     with warehouse.get_connection() as con:
@@ -76,9 +75,6 @@ def review_rating_model(
     model = ReviewRatingModel().fit_titles(
         reviews["text"].tolist(), reviews["rating"].tolist(), reviews["title_id"].tolist()
     )
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    uri = lake.get_lake().write_bytes("enrichment/review_rating_model.joblib", buffer.getvalue())
     context.add_output_metadata(
         {
             "training_reviews": len(reviews),
@@ -86,10 +82,9 @@ def review_rating_model(
             "held_out_metrics": dg.MetadataValue.json(
                 {k: round(float(v), 4) for k, v in held_metrics.items()}
             ),
-            "artifact": dg.MetadataValue.path(uri),
         }
     )
-    return model
+    return model  # the IO manager keeps it on the lake
 
 
 def _champion_genres(con) -> tuple[dict[str, list[str]], str]:
@@ -165,7 +160,9 @@ def llm_enrichments(
     if len(quarantine):
         write_parquet(store, f"quarantine/{ENRICHMENTS_TABLE}/latest.parquet", quarantine)
     with warehouse.get_connection() as con:
-        replace_table(con, ENRICHMENTS_TABLE, results)
+        # Its declared schema (lib/served_tables.py), also when no title is enriched yet:
+        # the serving models read it all the same.
+        replace_declared_table(con, LLM_ENRICHMENTS, results)
         replace_table(con, QUARANTINE_TABLE, quarantine)
     stats = run.stats.as_metadata()
     preview = results[["title_id", "vibe_score", "vibe_tags", "summary"]].head(5)

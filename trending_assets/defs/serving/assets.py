@@ -1,4 +1,5 @@
-"""`serving_snapshot`: the marts copied into a versioned read-only DuckDB file, published atomically."""
+"""`serving_snapshot`: the served tables (dbt's serving models) copied into a versioned
+read-only DuckDB file, published atomically."""
 
 import tempfile
 from pathlib import Path
@@ -8,8 +9,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, LakeResource, ServingResource
+from trending_assets.defs.warehouse.assets import dbt_key
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
 from trending_assets.lib.snapshot import (
+    SERVED_TABLES,
     build_snapshot,
     current_version,
     prune_snapshots,
@@ -19,18 +22,8 @@ from trending_assets.lib.snapshot import (
 
 @dg.asset(
     group_name="serving",
-    deps=[
-        dg.AssetKey(t)
-        for t in (
-            "titles",
-            "title_genres",
-            "title_review_stats",
-            "genres",
-            "title_predictions",
-            "llm_enrichments",
-            "trending_scores",
-        )  # fmt: skip
-    ],
+    # The dbt serving models it copies (their keys from the dbt manifest).
+    deps=[dbt_key(table.model) for table in SERVED_TABLES],
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # reads warehouse.duckdb, which must not be open for writing meanwhile
 )

@@ -6,12 +6,12 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, ServingResource
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLES
+from trending_assets.lib.served_tables import TRENDING_SCORES, replace_declared_table
 from trending_assets.lib.trending import TrendingParams, compute_trending, describe
 from trending_assets.lib.validation import TrendingScoresTable
-from trending_assets.lib.warehouse import replace_table
 from trending_assets.quality import pandera_table_check
 
-TRENDING_TABLE = "trending_scores"
+TRENDING_TABLE = TRENDING_SCORES.name
 
 
 def _has_table(con, name: str) -> bool:
@@ -48,7 +48,9 @@ def trending_scores(
         )
     scores = compute_trending(titles["title_id"], reviews, vibe, params=params)
     with warehouse.get_connection() as con:
-        replace_table(con, TRENDING_TABLE, scores)
+        # Every title gets a row (unranked without reviews); no titles: an empty table of
+        # the declared schema, which the serving models read all the same.
+        replace_declared_table(con, TRENDING_SCORES, scores)
     ranked = scores[scores["rank"].notna()]
     top = ranked.head(10)[["rank", "title_id", "recent_reviews", "momentum", "vibe", "score"]]
     as_of = scores["as_of"].dropna()

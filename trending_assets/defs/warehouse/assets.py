@@ -1,4 +1,5 @@
-"""The dbt project as Dagster assets: staging, intermediate and marts on DuckDB, dbt tests as checks."""
+"""The dbt project as Dagster assets: staging, intermediate, marts and the served tables on
+DuckDB, dbt tests as checks."""
 
 import json
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL
+from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
@@ -50,11 +52,19 @@ if _manifest_is_stale():
 GENRE_MAPS_MODEL = "int_genre_maps_unioned"
 GENRE_MAP_SEED_PREFIX = "genre_map_"
 SEEDS = "resource_type:seed"
+# The tables the API serves (dbt_project/models/serving): they read the tables of Python
+# assets (title_predictions, llm_enrichments, trending_scores: dbt sources mapped to those
+# assets), so they are their own step (`warehouse_dbt_serving`), after those assets, and
+# the serving_snapshot asset copies them. In the `serving` group.
+SERVING_FOLDER = "serving"
+SERVING = f"path:models/{SERVING_FOLDER}"
 
 
 class TrendingDbtTranslator(DagsterDbtTranslator):
-    """Every dbt node in the `warehouse` group; sources keep the raw assets' keys (dbt meta);
-    every `genre_map_*` seed is a parent of `int_genre_maps_unioned`."""
+    """Every dbt node in the `warehouse` group but the serving models (group `serving`);
+    sources keep the keys of the assets that write them (dbt meta: the raw assets, the
+    Python assets the serving models read); every `genre_map_*` seed is a parent of
+    `int_genre_maps_unioned`."""
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -72,7 +82,9 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
             extra = [key for key in keys if key not in known]
             spec = spec.replace_attributes(deps=[*spec.deps, *extra])
         if unique_id.startswith(("model.", "seed.", "snapshot.")):
-            return spec.replace_attributes(group_name="warehouse")
+            fqn = manifest["nodes"][unique_id].get("fqn", [])
+            serving = unique_id.startswith("model.") and fqn[1:2] == [SERVING_FOLDER]
+            return spec.replace_attributes(group_name="serving" if serving else "warehouse")
         return spec
 
 
@@ -119,23 +131,50 @@ def warehouse_dbt_seeds(
     project=dbt_project,
     dagster_dbt_translator=TrendingDbtTranslator(),
     pool=WAREHOUSE_POOL,
-    exclude=SEEDS,
+    exclude=f"{SEEDS} {SERVING}",  # a space: the union of both
     name="warehouse_dbt_models",
 )
 def warehouse_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
 ):
-    """`dbt build`: models and their tests, in dependency order (after the seeds' step)."""
+    """`dbt build`: models and their tests, in dependency order (after the seeds' step,
+    before the Python assets; the serving models are the serving step's)."""
     yield from _dbt_build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TrendingDbtTranslator(),
+    pool=WAREHOUSE_POOL,
+    select=SERVING,
+    name="warehouse_dbt_serving",
+)
+def warehouse_dbt_serving(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+):
+    """`dbt build` of the served tables and their tests, after the Python assets they read.
+
+    The Python assets' tables are created empty first where those assets never ran, so
+    the served tables always build (and the snapshot publishes) on a fresh warehouse.
+    """
+    with warehouse.get_connection() as con:
+        ensure_declared_tables(con)
+    yield from _dbt_build(context, dbt, warehouse)
+
+
+DBT_ASSETS = (warehouse_dbt_seeds, warehouse_dbt_models, warehouse_dbt_serving)
 
 
 def dbt_key(name: str) -> dg.AssetKey:
     """The asset key of a dbt model or seed, read from the dbt manifest: a renamed or
     removed model fails when the code location loads, not later in a run."""
-    try:
-        return get_asset_key_for_model([warehouse_dbt_models], name)
-    except KeyError:
-        return get_asset_key_for_model([warehouse_dbt_seeds], name)
+    for assets_def in DBT_ASSETS:
+        try:
+            return get_asset_key_for_model([assets_def], name)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model or seed named {name!r} in the dbt project")
 
 
 # The warehouse tables the Python assets read (their dbt models and seeds).
