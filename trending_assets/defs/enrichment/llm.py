@@ -28,7 +28,7 @@ from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
 from trending_assets.lib.validation import LlmEnrichmentsTable
 from trending_assets.lib.warehouse import replace_table
-from trending_assets.quality import pandera_table_check
+from trending_assets.defs.quality import pandera_table_check
 
 ENRICHMENTS_TABLE = "llm_enrichments"
 QUARANTINE_TABLE = "llm_enrichment_quarantine"

@@ -25,7 +25,7 @@ from trending_assets.lib.validation import (
     ReviewRecord,
 )
 from trending_assets.lib.warehouse import CRAWL_SOURCES_TABLE
-from trending_assets.quality import pandera_table_check
+from trending_assets.defs.quality import pandera_table_check
 
 raw_listings_check = pandera_table_check(
     asset_key=RAW_LISTINGS, table="raw.listings", model=CrawledListing

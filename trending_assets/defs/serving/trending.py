@@ -9,7 +9,7 @@ from trending_assets.defs.warehouse.assets import REVIEWS, TITLES
 from trending_assets.lib.served_tables import TRENDING_SCORES, replace_declared_table
 from trending_assets.lib.trending import TrendingParams, compute_trending, describe
 from trending_assets.lib.validation import TrendingScoresTable
-from trending_assets.quality import pandera_table_check
+from trending_assets.defs.quality import pandera_table_check
 
 TRENDING_TABLE = TRENDING_SCORES.name
 

@@ -7,7 +7,7 @@ from trending_assets.lib.validation import (
     TitleReviewStatsMart,
     TitlesMart,
 )
-from trending_assets.quality import pandera_table_check
+from trending_assets.defs.quality import pandera_table_check
 
 titles_check = pandera_table_check(asset_key=TITLES, table="titles", model=TitlesMart)
 title_genres_check = pandera_table_check(
