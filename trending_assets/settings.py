@@ -152,6 +152,9 @@ class TrendingSettings(BaseSettings):
     api_keep_alive_s: int = Field(default=5, gt=0)
     api_limit_concurrency: int = Field(default=1000, gt=0)
 
+    # The pipeline's JSON-lines log (lib/logs.py); none: $DAGSTER_HOME/logs/pipeline.jsonl.
+    pipeline_log: Path | None = None
+
     @field_validator("search_encoder", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:

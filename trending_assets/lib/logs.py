@@ -84,8 +84,11 @@ class JsonFormatter(logging.Formatter):
 
 def pipeline_log_path() -> Path:
     """``TRENDING_PIPELINE_LOG``, else ``$DAGSTER_HOME/logs/pipeline.jsonl``."""
-    if explicit := os.environ.get("TRENDING_PIPELINE_LOG"):
-        return Path(explicit)
+    from trending_assets.settings import get_settings
+
+    if explicit := get_settings().pipeline_log:
+        return explicit
+    # DAGSTER_HOME is Dagster's own variable: where the instance (and so its logs) lives.
     return Path(os.environ.get("DAGSTER_HOME", ".dagster_home")) / "logs" / "pipeline.jsonl"
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 import numpy as np
 from dagster_duckdb import DuckDBResource
 
+from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.enrichment import (
@@ -28,7 +29,6 @@ from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
 from trending_assets.lib.validation import LlmEnrichmentsTable
 from trending_assets.lib.warehouse import replace_table
-from trending_assets.defs.quality import pandera_table_check
 
 ENRICHMENTS_TABLE = "llm_enrichments"
 QUARANTINE_TABLE = "llm_enrichment_quarantine"

@@ -15,6 +15,7 @@ from trending_assets.defs.ingest.assets import (
     RAW_LISTINGS,
     RAW_REVIEWS,
 )
+from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL
 from trending_assets.lib import crawl
 from trending_assets.lib.validation import (
@@ -25,7 +26,6 @@ from trending_assets.lib.validation import (
     ReviewRecord,
 )
 from trending_assets.lib.warehouse import CRAWL_SOURCES_TABLE
-from trending_assets.defs.quality import pandera_table_check
 
 raw_listings_check = pandera_table_check(
     asset_key=RAW_LISTINGS, table="raw.listings", model=CrawledListing

@@ -4,12 +4,12 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, ServingResource
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLES
 from trending_assets.lib.served_tables import TRENDING_SCORES, replace_declared_table
 from trending_assets.lib.trending import TrendingParams, compute_trending, describe
 from trending_assets.lib.validation import TrendingScoresTable
-from trending_assets.defs.quality import pandera_table_check
 
 TRENDING_TABLE = TRENDING_SCORES.name
 

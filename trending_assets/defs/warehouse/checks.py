@@ -1,5 +1,6 @@
 """Blocking pandera checks on the marts (dbt's own tests arrive as checks through dagster-dbt)."""
 
+from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.validation import (
     ReviewsMart,
@@ -7,7 +8,6 @@ from trending_assets.lib.validation import (
     TitleReviewStatsMart,
     TitlesMart,
 )
-from trending_assets.defs.quality import pandera_table_check
 
 titles_check = pandera_table_check(asset_key=TITLES, table="titles", model=TitlesMart)
 title_genres_check = pandera_table_check(
