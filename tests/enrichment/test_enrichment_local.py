@@ -218,3 +218,16 @@ def test_sentence_split_keeps_initials_and_titles_together():
         "Does it work?",
         "Yes.",
     ]
+
+
+def test_the_rating_models_version_names_its_data_not_the_order_it_was_read() -> None:
+    texts = ["loved every minute", "boring and long", "fine, nothing special", "a joy"] * 3
+    ratings = [9, 2, 5, 10] * 3
+    order = [5, 2, 11, 0, 7, 3, 9, 1, 10, 4, 8, 6]
+    first = ReviewRatingModel(min_df=1).fit(texts, ratings)
+    shuffled = ReviewRatingModel(min_df=1).fit(
+        [texts[i] for i in order], [ratings[i] for i in order]
+    )
+    assert first.version == shuffled.version
+    changed = ReviewRatingModel(min_df=1).fit(texts, [9, 2, 5, 9] * 3)
+    assert changed.version != first.version

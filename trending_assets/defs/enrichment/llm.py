@@ -55,7 +55,8 @@ def review_rating_model(
     """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local vibe score)."""
     with warehouse.get_connection() as con:
         reviews = con.execute(
-            "select title_id, text, rating from reviews where rating is not null and text is not null"
+            "select title_id, text, rating from reviews"
+            " where rating is not null and text is not null order by review_id"
         ).df()
     if reviews["title_id"].nunique() < 10:
         raise dg.Failure(

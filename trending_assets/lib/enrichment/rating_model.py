@@ -88,9 +88,13 @@ class ReviewRatingModel:
         matrix = self.vectorizer.fit_transform(texts)
         self.regressor = Ridge(alpha=self.alpha).fit(matrix, y)
         self.training_reviews = len(texts)
+        # The version names the training data, not the order it was read in: the same
+        # reviews in another order (a query without ORDER BY) are the same model version.
         digest = hashlib.sha256(repr(self.params()).encode())
-        for text, rating in zip(texts, y, strict=True):
-            digest.update(f"{rating:g}\x1f{text}\x1e".encode())
+        for line in sorted(
+            f"{rating:g}\x1f{text}\x1e" for text, rating in zip(texts, y, strict=True)
+        ):
+            digest.update(line.encode())
         self.version = digest.hexdigest()[:12]
         return self
 
