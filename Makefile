@@ -58,5 +58,5 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-clean:  ## remove generated data (keeps the venv)
-	rm -rf data .dagster_home dbt_project/target dbt_project/logs
+clean:  ## remove generated data: $TRENDING_DATA_DIR (./data) and $DAGSTER_HOME (./.dagster_home); keeps the venv
+	rm -rf "$${TRENDING_DATA_DIR:-data}" "$${DAGSTER_HOME:-.dagster_home}" dbt_project/target dbt_project/logs

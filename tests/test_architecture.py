@@ -35,3 +35,16 @@ def test_the_checker_sees_a_real_import(tmp_path):
     )
     result = _lint("--config", str(config))
     assert result.returncode != 0 and "BROKEN" in result.stdout, result.stdout[-2000:]
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    """`.env.example` is where a user looks for a knob: every settings field is in it."""
+    from trending_assets.settings import TrendingSettings
+
+    listed = (REPO / ".env.example").read_text(encoding="utf-8")
+    missing = [
+        f"TRENDING_{name.upper()}"
+        for name in TrendingSettings.model_fields
+        if f"TRENDING_{name.upper()}=" not in listed
+    ]
+    assert not missing, f"add to .env.example: {missing}"
