@@ -675,8 +675,16 @@ def serve_forever(
     commands: dict[str, list[str]], every_minute: Callable[[], None] | None = None
 ) -> int:
     """Run the given servers until Ctrl-C (or one of them exits), then stop them all.
-    ``every_minute`` is called while they run (the dead-run sweep)."""
-    processes = {name: subprocess.Popen(cmd, cwd=REPO_ROOT) for name, cmd in commands.items()}
+    ``every_minute`` is called while they run (the dead-run sweep).
+
+    Each server runs in its own process group, so a terminal's Ctrl-C reaches this process
+    only: it then stops every server and whatever they started (the UI's code servers)
+    by group, SIGINT first, SIGKILL after ``STOP_TIMEOUT_S``; a user's Ctrl-C exits 0.
+    """
+    processes = {
+        name: subprocess.Popen(cmd, cwd=REPO_ROOT, start_new_session=True)
+        for name, cmd in commands.items()
+    }
     next_sweep = time.monotonic()  # once at the start, then every minute
     try:
         while True:
@@ -689,17 +697,34 @@ def serve_forever(
                 next_sweep = time.monotonic() + SWEEP_EVERY_S
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("\nstopping…")
+        say("stopping…")
         return 0
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop_groups(list(processes.values()))
+
+
+STOP_TIMEOUT_S = 15
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _stop_groups(processes: list[subprocess.Popen]) -> None:
+    """SIGINT to every server's process group, SIGKILL to what is left after the timeout,
+    and SIGKILL to anything a server started and left behind when it exited."""
+    for process in processes:
+        _signal_group(process, signal.SIGINT)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)  # orphans left in the group, if any
 
 
 def guarded(command: Callable[[], int]) -> int:
