@@ -3,6 +3,7 @@
 import os
 import socket
 
+import httpx
 import pytest
 
 for _key, _value in {
@@ -30,8 +31,12 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch):
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in this process's memory, across servers: start empty.
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    yield f"http://127.0.0.1:{port}"
+    yield endpoint
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10)
     server.stop()
