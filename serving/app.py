@@ -17,7 +17,6 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
@@ -36,6 +35,7 @@ from serving.middleware import ServingMiddleware, cache_key_builder
 from serving.snapshot_store import SnapshotStore
 from serving.vectors import QueryEncoder
 from serving.web import web_route_handlers
+from serving.web.docs import docs_render_plugins
 from trending_assets.settings import get_settings
 
 API_VERSION = "0.2.0"
@@ -130,7 +130,8 @@ def create_app(
             "response carries the snapshot version in the X-Snapshot-Version header; read "
             "endpoints send an ETag and answer If-None-Match with 304.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            # Scalar and Swagger UI from node_modules, served at /static/vendor/: no CDN.
+            render_plugins=docs_render_plugins(),
             use_handler_docstrings=True,
             components=Components(
                 security_schemes={

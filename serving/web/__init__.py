@@ -1,23 +1,29 @@
 """The web page served at ``/``: plain HTML, CSS and ES modules, plus D3 served locally.
 
+Also the API docs' front-end bundles (Scalar at ``/schema``, Swagger UI at
+``/schema/swagger``; see :mod:`serving.web.docs`), served the same way.
+
 ``web_route_handlers`` is mounted by :func:`serving.app.create_app`:
 
 * ``GET /`` the page (``static/index.html``), not in the OpenAPI schema;
 * ``GET /static/...`` the page's own files from ``serving/web/static/``;
-* ``GET /static/vendor/d3.min.js`` D3 from the repository's ``node_modules`` (``npm ci``
-  installs the version pinned in ``package.json``). Nothing is fetched from a CDN: the page
-  works with no internet.
+* ``GET /static/vendor/<name>`` a file of :data:`VENDOR_FILES` from the repository's
+  ``node_modules`` (``npm ci`` installs the versions pinned in ``package.json``): D3, Swagger
+  UI (``swagger-ui-dist``) and Scalar (``@scalar/api-reference``). Nothing is fetched from a
+  CDN: the page and the API docs work with no internet.
 
-Where D3 lives is resolved on every request, so running ``npm ci`` while the server runs is
-enough. ``TRENDING_WEB_VENDOR_DIR`` overrides it: a ``node_modules`` folder (holding
-``d3/dist/d3.min.js``) or a folder holding ``d3.min.js`` itself. Without D3 the page still
-loads and says so where the chart would be, and the server logs a warning naming ``npm ci``.
+Where the files live is resolved on every request, so running ``npm ci`` while the server
+runs is enough. ``TRENDING_WEB_VENDOR_DIR`` overrides it: a ``node_modules`` folder (holding
+``d3/dist/d3.min.js`` and so on) or a folder holding the files themselves (``d3.min.js``). Without D3 the page still
+loads and says so where the chart would be, and the server logs a warning naming ``npm ci``;
+without the docs bundles ``/schema`` says so instead of rendering a blank page.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +46,43 @@ D3_SCRIPT = '<script src="/static/vendor/d3.min.js"></script>'
 # No build step and no hashed file names: browsers revalidate instead of caching blindly.
 NO_CACHE = CacheControlHeader(no_cache=True)
 
-_warned: set[Path] = set()
+
+@dataclass(frozen=True)
+class VendorFile:
+    """A third-party file served at ``/static/vendor/<name>``, from an npm package."""
+
+    package: str  # as in package.json
+    path: str  # inside the package's folder under node_modules
+    media_type: str
+    used_by: str  # what is missing without it, for the warning
+
+
+JS = "text/javascript; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+# Licences: d3 ISC, swagger-ui-dist Apache-2.0, @scalar/api-reference MIT (each package's
+# LICENSE file under node_modules; versions pinned exactly in package.json/package-lock.json).
+VENDOR_FILES: dict[str, VendorFile] = {
+    "d3.min.js": VendorFile("d3", "dist/d3.min.js", JS, "the web page's chart at /"),
+    "swagger-ui-bundle.js": VendorFile(
+        "swagger-ui-dist", "swagger-ui-bundle.js", JS, "the Swagger UI docs at /schema/swagger"
+    ),
+    "swagger-ui-standalone-preset.js": VendorFile(
+        "swagger-ui-dist",
+        "swagger-ui-standalone-preset.js",
+        JS,
+        "the Swagger UI docs at /schema/swagger",
+    ),
+    "swagger-ui.css": VendorFile(
+        "swagger-ui-dist", "swagger-ui.css", CSS, "the Swagger UI docs at /schema/swagger"
+    ),
+    # The browser build: one self-contained script (no chunks loaded at run time).
+    "scalar-standalone.js": VendorFile(
+        "@scalar/api-reference", "dist/browser/standalone.js", JS, "the Scalar docs at /schema"
+    ),
+}
+VENDOR_URL = "/static/vendor/{}"
+
+_warned: set[tuple[Path, str]] = set()
 _warned_lock = threading.Lock()
 
 
@@ -50,23 +92,33 @@ def vendor_dir() -> Path:
     return configured.expanduser() if configured else REPO_ROOT / "node_modules"
 
 
-def d3_path() -> Path | None:
-    """The ``d3.min.js`` to serve, or None (after one warning per folder) when it is missing."""
+def vendor_path(name: str) -> Path | None:
+    """The file of ``VENDOR_FILES[name]`` to serve, or None (after one warning per package
+    and folder) when it is missing."""
+    spec = VENDOR_FILES[name]
     base = vendor_dir()
-    for candidate in (base / "d3" / "dist" / "d3.min.js", base / "d3.min.js"):
+    for candidate in (base / spec.package / spec.path, base / name):
         if candidate.is_file():
             return candidate
     with _warned_lock:
-        if base not in _warned:
-            _warned.add(base)
+        if (base, spec.package) not in _warned:
+            _warned.add((base, spec.package))
             log.warning(
-                "D3 not found under %s: the web page at / will load without its chart. "
-                "Run `npm ci` in %s (or set %s to a node_modules folder holding d3).",
+                "%s not found under %s: %s will not work. "
+                "Run `npm ci` in %s (or set %s to a node_modules folder holding %s).",
+                spec.package,
                 base,
+                spec.used_by,
                 REPO_ROOT,
                 VENDOR_ENV,
+                spec.package,
             )
     return None
+
+
+def d3_path() -> Path | None:
+    """The ``d3.min.js`` to serve, or None (after one warning per folder) when it is missing."""
+    return vendor_path("d3.min.js")
 
 
 class StaticFileSystem(BaseLocalFileSystem):
@@ -109,16 +161,18 @@ def index() -> Response[str]:
     cache_control=NO_CACHE,
 )
 def vendor_file(name: str) -> File:
-    """D3, from node_modules; the only vendored file."""
-    if name != "d3.min.js":
+    """A file of ``VENDOR_FILES`` (D3, Swagger UI, Scalar), from node_modules; nothing else."""
+    spec = VENDOR_FILES.get(name)
+    if spec is None:
         raise NotFoundException(detail=f"No vendored file {name!r}.")
-    path = d3_path()
+    path = vendor_path(name)
     if path is None:
+        what = "D3" if spec.package == "d3" else spec.package
         raise NotFoundException(
-            detail="D3 is not installed: run `npm ci` in the repository root "
+            detail=f"{what} is not installed: run `npm ci` in the repository root "
             f"(or set {VENDOR_ENV})."
         )
-    return File(path=path, media_type="text/javascript; charset=utf-8")
+    return File(path=path, media_type=spec.media_type)
 
 
 web_route_handlers = [
@@ -134,7 +188,8 @@ web_route_handlers = [
     ),
 ]
 
-# Say so at startup too, not only when the page is first requested.
-d3_path()
+# Say so at startup too, not only when the page or the docs are first requested.
+for _name in VENDOR_FILES:
+    vendor_path(_name)
 
-__all__ = ["d3_path", "vendor_dir", "web_route_handlers"]
+__all__ = ["VENDOR_FILES", "d3_path", "vendor_dir", "vendor_path", "web_route_handlers"]
