@@ -2,6 +2,25 @@
 
     .venv/bin/python bench/genre_benchmark.py --data ../shared/data [--max-rows N]
         [--bert-epochs E] [--skip-bert] [--skip-xgboost] [--datasets tmdb,all] [--json OUT]
+        [--protocol same-split|tmdb-to-streaming|streaming-to-tmdb|leave-one-source-out|
+                    cross-source|all] [--loso-sources tmdb,netflix,hulu,disney_plus]
+        [--year-tolerance 1] [--c-grid 1,2,4,8] [--embedding-cache /tmp/minilm.npz]
+
+Protocols (``--protocol``, comma list; default ``same-split``):
+  same-split            the datasets of ``--datasets``, split 70/15/15 (the figures so far);
+  tmdb-to-streaming     train on TMDB 5000, test on Netflix+Hulu+Disney+ (sliced by
+                        movie / TV and by platform);
+  streaming-to-tmdb     train on the three streaming catalogues, test on TMDB 5000;
+  leave-one-source-out  for each of tmdb, netflix, hulu, disney_plus: train on the other
+                        three, test on it;
+  cross-source          the two transfer protocols; ``all`` everything.
+In the cross-source protocols a training title also present in a test source (same
+normalised title, years within ``--year-tolerance``) is dropped from the training side
+(counts printed), validation is carved from the training sources (stratified), and each
+test title is scored only on the genres its source's vocabulary can express (a genre it
+cannot express is unknown, not negative; ``lib/ml/crosssource.py``). Extra models there:
+``logreg+emb3`` (embeddings weighted 3x), ``masked+emb`` (``lib/ml/masked.py``: several
+sources at once, per-source label masks), ``+type`` variants (title type as a feature).
 
 Datasets (read from --data, never copied into the repo):
   tmdb  TMDB 5000 (``tmdb_5000_movies.csv``), TMDb genres;
@@ -17,6 +36,7 @@ thresholds chosen on validation) and ``metrics.evaluate`` on the test split.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -35,9 +55,24 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from trending_assets.lib.datasets import load_listings  # noqa: E402
-from trending_assets.lib.ml.data import GenreExamples, examples_from_listing_frame, load_genre_maps  # noqa: E402
+from trending_assets.lib.ml.crosssource import (  # noqa: E402
+    calibration_table,
+    cross_source_duplicates,
+    expected_calibration_error,
+    label_mask,
+    masked_evaluate,
+    source_members,
+    title_key,
+)
+from trending_assets.lib.ml.data import (  # noqa: E402
+    CANONICAL_GENRES,
+    GenreExamples,
+    examples_from_listing_frame,
+    load_genre_maps,
+)
 from trending_assets.lib.ml.features import TfidfFeaturizer  # noqa: E402
 from trending_assets.lib.ml.keyword import KeywordGenreModel  # noqa: E402
+from trending_assets.lib.ml.masked import MaskedLogRegGenreModel  # noqa: E402
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics  # noqa: E402
 from trending_assets.lib.ml.models import (  # noqa: E402
     GenreModel,
@@ -100,10 +135,35 @@ class CachedEmbedder:
     re-creates the real one on load (the benchmark scores the loaded model).
     """
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: Any, cache_path: Path | None = None) -> None:
         self.embedder = embedder
         self.cache: dict[str, np.ndarray] = {}
         self.seconds = 0.0
+        # Optional on-disk cache (sha256 of the text -> vector), kept outside the repo: it
+        # holds vectors only, no text, and lets repeated runs skip re-embedding.
+        self.cache_path = cache_path
+        self._stored: dict[str, np.ndarray] = {}
+        if cache_path is not None and cache_path.is_file():
+            with np.load(cache_path) as stored:
+                self._stored = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def save(self) -> None:
+        if self.cache_path is None:
+            return
+        for text, vector in self.cache.items():
+            self._stored.setdefault(self._key(text), vector)
+        if not self._stored:
+            return
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self._stored))
+        vectors = np.stack(list(self._stored.values())).astype(np.float32)
+        tmp = self.cache_path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=vectors)
+        tmp.replace(self.cache_path)
 
     @property
     def saved_config(self) -> dict[str, Any]:
@@ -115,6 +175,12 @@ class CachedEmbedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing and self._stored:
+            for text in missing:
+                vector = self._stored.get(self._key(text))
+                if vector is not None:
+                    self.cache[text] = vector
+            missing = [t for t in missing if t not in self.cache]
         if missing:
             started = time.perf_counter()
             vectors = self.embedder.encode(missing)
@@ -133,7 +199,7 @@ def make_embedder(args: argparse.Namespace) -> CachedEmbedder | None:
         return None
     from trending_assets.lib.ml.embeddings import SentenceEmbedder
 
-    return CachedEmbedder(SentenceEmbedder())
+    return CachedEmbedder(SentenceEmbedder(), args.embedding_cache)
 
 
 def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> list[tuple[str, Any]]:
@@ -228,6 +294,316 @@ def print_table(dataset: str, split: SplitResult, rows: list[dict[str, Any]]) ->
                 for s in types))  # fmt: skip
 
 
+# --- cross-source protocols -------------------------------------------------------------
+
+SOURCE_FILES = {
+    "tmdb": "tmdb_5000_movies.csv",
+    "netflix": "streaming/netflix_titles.csv",
+    "hulu": "streaming/hulu_titles.csv",
+    "disney_plus": "streaming/disney_plus_titles.csv",
+}
+STREAMING_SOURCES = ("netflix", "hulu", "disney_plus")
+# Canonical names in meta.source (the loaders' source ids) for the protocol's short names.
+SOURCE_IDS = {
+    "tmdb": "tmdb_5000",
+    "netflix": "netflix",
+    "hulu": "hulu",
+    "disney_plus": "disney_plus",
+}
+PROTOCOLS = ("same-split", "tmdb-to-streaming", "streaming-to-tmdb", "leave-one-source-out")
+# Which models run in which cross-source protocol. The masked and type-feature variants
+# equal plain logreg+emb when the training side is TMDB alone (one source that expresses
+# every genre it has, all movies), so they only run where the training side is mixed.
+CROSS_BASE = ("keyword", "logreg", "logreg+emb", "logreg+emb3")
+CROSS_MIXED = ("masked+emb", "masked+emb+type", "logreg+emb+type", "masked+emb3+type")
+
+
+def cross_model_factories(
+    args: argparse.Namespace, embedder: CachedEmbedder | None
+) -> dict[str, Any]:
+    c_grid = tuple(float(c) for c in args.c_grid.split(","))
+    emb = {"embedder": embedder, "embedder_config": embedder.saved_config} if embedder else None
+    factories: dict[str, Any] = {
+        "keyword": lambda: KeywordGenreModel(),
+        "logreg": lambda: LogRegGenreModel(TfidfFeaturizer(), c_grid=c_grid),
+    }
+    if emb is not None:
+        factories["logreg+emb"] = lambda: LogRegGenreModel(
+            TfidfFeaturizer(), emb["embedder"], c_grid=c_grid,
+            embedder_config=emb["embedder_config"])  # fmt: skip
+        factories["logreg+emb3"] = lambda: LogRegGenreModel(
+            TfidfFeaturizer(), emb["embedder"], c_grid=c_grid,
+            embedder_config=emb["embedder_config"], embedding_weight=3.0)  # fmt: skip
+        for label, masks, with_type in (
+            ("logreg+emb+type", False, True),
+            ("masked+emb", True, False),
+            ("masked+emb+type", True, True),
+            ("masked+emb3+type", True, True),
+        ):
+            factories[label] = lambda masks=masks, with_type=with_type, label=label: (
+                MaskedLogRegGenreModel(
+                    TfidfFeaturizer(),
+                    emb["embedder"],
+                    label_masks=masks,
+                    title_type_feature=with_type,
+                    c_grid=c_grid,
+                    embedder_config=emb["embedder_config"],
+                    embedding_weight=3.0 if "emb3" in label else 1.0,
+                )
+            )
+    if not args.skip_xgboost:
+        factories["xgboost"] = lambda: XGBoostGenreModel(
+            TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
+        )
+    return factories
+
+
+def load_pool(
+    data: Path, sources: list[str], genre_maps: dict[str, Any]
+) -> tuple[GenreExamples, dict[str, int], list[tuple[str, int | None]]]:
+    """Examples of ``sources`` (listings of one title across them merged, as the warehouse
+    does), their exclusion counts and each example's (normalised title, year) key."""
+    frames = []
+    for name in sources:
+        result = load_listings(data / SOURCE_FILES[name])
+        if len(result.rejects):
+            print(f"  {name}: {len(result.rejects)} rows rejected by the loader")
+        frames.append(result.frame)
+    frame = pd.concat(frames, ignore_index=True)
+    examples, excluded = examples_from_listing_frame(frame, genre_maps)
+    lookup = {
+        f"{source}:{title_id}": title_key(title, year)
+        for source, title_id, title, year in zip(
+            frame["source"], frame["source_title_id"], frame["title"], frame["year"], strict=True
+        )
+    }
+    return examples, excluded, [lookup[i] for i in examples.ids]
+
+
+def concat_examples(parts: list[GenreExamples]) -> GenreExamples:
+    return GenreExamples(
+        ids=[i for p in parts for i in p.ids],
+        texts=[t for p in parts for t in p.texts],
+        labels=np.vstack([p.labels for p in parts]),
+        genres=list(parts[0].genres),
+        meta=pd.concat([p.meta for p in parts], ignore_index=True),
+    )
+
+
+def _predict(
+    model: GenreModel, texts: list[str], types: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(proba, decisions) of a (loaded) model; the title type goes to models that take it."""
+    if "title_types" in inspect.signature(model.predict_proba).parameters:
+        proba = model.predict_proba(texts, title_types=types)  # type: ignore[call-arg]
+    else:
+        proba = model.predict_proba(texts)
+    from trending_assets.lib.ml.thresholds import apply_thresholds
+
+    return proba, apply_thresholds(proba, model.thresholds)
+
+
+def _widen(matrix: np.ndarray, genres: list[str], target: list[str]) -> np.ndarray:
+    """Columns of ``genres`` placed into ``target`` order; genres a model lacks are 0."""
+    out = np.zeros((matrix.shape[0], len(target)), dtype=matrix.dtype)
+    for j, genre in enumerate(genres):
+        out[:, target.index(genre)] = matrix[:, j]
+    return out
+
+
+def masked_slices(
+    y: np.ndarray, pred: np.ndarray, mask: np.ndarray, genres: list[str], meta: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Masked metrics overall, by title type and by member source (a merged title counts
+    for each of its sources), each on the genres its titles' vocabularies can express."""
+    rows = [("all", "all", np.ones(len(y), dtype=bool))]
+    for value in ("movie", "tv"):
+        rows.append(("title_type", value, (meta["title_type"] == value).to_numpy()))
+    members = [source_members(s) for s in meta["source"]]
+    for source in sorted({m for ms in members for m in ms}):
+        rows.append(("source", source, np.array([source in ms for ms in members])))
+    out = []
+    for column, value, keep in rows:
+        if keep.sum() < 5:
+            continue
+        result = masked_evaluate(y[keep], pred[keep], mask[keep], genres)
+        out.append({"slice": column, "value": value, "n": int(keep.sum()), **result})
+    return out
+
+
+def run_transfer(
+    name: str,
+    train_sources: list[str],
+    test_sources: list[str],
+    labels: list[str],
+    factories: dict[str, Any],
+    args: argparse.Namespace,
+    embedder: CachedEmbedder | None,
+) -> dict[str, Any]:
+    """Train on ``train_sources`` (validation carved from them), test on ``test_sources``."""
+    started = time.perf_counter()
+    genre_maps = load_genre_maps()
+    train_pool, train_excluded, train_keys = load_pool(args.data, train_sources, genre_maps)
+    test, test_excluded, test_keys = load_pool(args.data, test_sources, genre_maps)
+    if args.max_rows and len(test) > args.max_rows:
+        keep = np.sort(
+            np.random.default_rng(args.seed).choice(len(test), args.max_rows, replace=False)
+        )
+        test, test_keys = test.subset(keep), [test_keys[i] for i in keep]
+    leaked = cross_source_duplicates(train_keys, test_keys, year_tolerance=args.year_tolerance)
+    by_source: dict[str, int] = {}
+    for source in train_pool.meta["source"][leaked]:
+        by_source[source] = by_source.get(source, 0) + 1
+    train_pool = train_pool.subset(np.flatnonzero(~leaked))
+    train_pool = cap_rows(train_pool, args.max_rows, args.seed)
+    # Validation is carved from the training sources with the project's stratified split;
+    # its small "test" part goes back to training (the real test is the other catalogue).
+    split = make_split(train_pool, seed=args.seed, fractions=(0.75, 0.15, 0.10))
+    train = concat_examples([split.train, split.test])
+    validation = split.validation
+    genres = list(CANONICAL_GENRES)
+    mask = label_mask(test.meta, load_genre_maps(), genres) | test.labels.astype(bool)
+    print(
+        f"\n[{name}] train on {'+'.join(train_sources)}: {len(train)} train / "
+        f"{len(validation)} validation ({len(split.genres)} genres; dropped {split.dropped_genres}); "
+        f"test on {'+'.join(test_sources)}: {len(test)} titles "
+        f"({int((test.meta['title_type'] == 'movie').sum())} movies, "
+        f"{int((test.meta['title_type'] == 'tv').sum())} TV)\n"
+        f"  de-duplication: {int(leaked.sum())} training titles dropped as also in the test "
+        f"sources (normalised title, year +-{args.year_tolerance}): {by_source or 'none'}\n"
+        f"  excluded (train side): {train_excluded}; (test side): {test_excluded}\n"
+        f"  masked evaluation: per test title only the genres its source's vocabulary can "
+        f"express count; macro F1 averages those with a positive among the test titles; "
+        f"genres a model was not trained on count as never predicted; "
+        f"prepared in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
+    if embedder is not None and any("+emb" in label for label in labels):
+        embedder.encode(train.texts + validation.texts + test.texts)
+        embedder.save()
+    types = test.meta["title_type"].tolist()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label in labels:
+            factory = factories.get(label)
+            if factory is None:
+                continue
+            model = factory()
+            fit_started = time.perf_counter()
+            report = model.fit(train, validation)
+            fit_seconds = time.perf_counter() - fit_started
+            model.save(Path(tmp) / label.replace("+", "_"))
+            served = load_model(Path(tmp) / label.replace("+", "_"))
+            features = getattr(served, "features", None)
+            if embedder is not None and getattr(features, "embedder", None) is not None:
+                # Same encoder and settings (re-created from the saved config); the run's
+                # cache just spares embedding the test texts once per model.
+                features.embedder = embedder  # type: ignore[union-attr]
+            proba, pred = _predict(served, test.texts, types)
+            proba = _widen(proba, served.genres, genres)
+            pred = _widen(pred, served.genres, genres)
+            slices = masked_slices(test.labels, pred, mask, genres, test.meta)
+            overall = slices[0]
+            row = {
+                "model": label,
+                "validation_macro_f1": report.get("validation_macro_f1"),
+                "best_params": report.get("best_params"),
+                "fit_seconds": round(fit_seconds, 1),
+                "slices": slices,
+                "_proba": proba,
+            }
+            rows.append(row)
+            print(f"  {label}: masked macro F1 {overall['macro_f1']:.3f} micro "
+                  f"{overall['micro_f1']:.3f} samples {overall['samples_f1']:.3f} "
+                  f"(val {report.get('validation_macro_f1') or float('nan'):.3f}, "
+                  f"{report.get('best_params')}) fit {fit_seconds:.0f}s", flush=True)  # fmt: skip
+    print_transfer(name, rows, test, mask, genres)
+    for row in rows:
+        row.pop("_proba", None)
+    return {
+        "train_sources": train_sources,
+        "test_sources": test_sources,
+        "sizes": {"train": len(train), "validation": len(validation), "test": len(test)},
+        "dropped_as_duplicates": {"total": int(leaked.sum()), **by_source},
+        "models": rows,
+    }
+
+
+def print_transfer(
+    name: str, rows: list[dict[str, Any]], test: GenreExamples, mask: np.ndarray, genres: list[str]
+) -> None:
+    if not rows:
+        return
+    slice_names = [(s["slice"], s["value"]) for s in rows[0]["slices"]]
+    print(f"\n== {name}: masked macro F1 (micro / samples for 'all') ==")
+    header = f"{'model':<16} {'val':>6} {'all':>6} {'micro':>6} {'samples':>7} " + " ".join(
+        f"{v[:11]:>11}" for _, v in slice_names[1:]
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        by = {(s["slice"], s["value"]): s for s in row["slices"]}
+        overall = by[("all", "all")]
+        val = row["validation_macro_f1"]
+        print(f"{row['model']:<16} {val if val is not None else float('nan'):>6.3f} "
+              f"{overall['macro_f1']:>6.3f} {overall['micro_f1']:>6.3f} "
+              f"{overall['samples_f1']:>7.3f} "
+              + " ".join(f"{by[k]['macro_f1']:>11.3f}" for k in slice_names[1:]))  # fmt: skip
+    sizes = ", ".join(f"{v} n={s['n']} ({len(s['evaluated_genres'])} genres)"
+                      for (_, v), s in zip(slice_names, rows[0]["slices"], strict=True))  # fmt: skip
+    print(f"slice sizes: {sizes}")
+    for s in rows[0]["slices"][1:]:
+        if s["unknown_genres"]:
+            print(f"  unknown (not evaluated) for {s['value']}: {', '.join(s['unknown_genres'])}")
+    best = max(rows, key=lambda r: r["slices"][0]["macro_f1"])
+    overall = best["slices"][0]
+    print(f"per-genre F1 of {best['model']}: "
+          + ", ".join(f"{g['genre']} {g['f1']:.2f}" for g in overall["per_genre"]))  # fmt: skip
+    table = calibration_table(test.labels, best["_proba"], mask)
+    ece = expected_calibration_error(table)
+    best["calibration"] = {"table": table.to_dict("records"), "ece": ece}
+    print(f"calibration of {best['model']} (known cells; probability bin: n, mean predicted, "
+          f"observed rate), ECE {ece:.3f}:")  # fmt: skip
+    for r in table.itertuples():
+        if r.n:
+            print(f"  [{r.lower:.1f}, {r.upper:.1f}) n={r.n:>6} predicted {r.mean_predicted:.3f}"
+                  f" observed {r.observed_rate:.3f}")  # fmt: skip
+
+
+def run_protocols(
+    args: argparse.Namespace, protocols: list[str], embedder: CachedEmbedder | None
+) -> dict[str, Any]:
+    factories = cross_model_factories(args, embedder)
+    wanted = {m.strip() for m in args.models.split(",")} if args.models else None
+
+    def pick(labels: tuple[str, ...]) -> list[str]:
+        chosen = [m for m in labels if m in factories]
+        if not args.skip_xgboost:
+            chosen.append("xgboost")
+        return [m for m in chosen if wanted is None or m in wanted]
+
+    results: dict[str, Any] = {}
+    if "tmdb-to-streaming" in protocols:
+        results["tmdb-to-streaming"] = run_transfer(
+            "TMDB -> Netflix+Hulu+Disney+", ["tmdb"], list(STREAMING_SOURCES),
+            pick(CROSS_BASE), factories, args, embedder)  # fmt: skip
+    held_out = args.loso_sources.split(",") if args.loso_sources else list(SOURCE_FILES)
+    if "leave-one-source-out" in protocols and "tmdb" in held_out:
+        protocols = [p for p in protocols if p != "streaming-to-tmdb"]  # the same run
+        print("streaming-to-tmdb is the leave-one-source-out fold 'tmdb'; run once")
+    if "streaming-to-tmdb" in protocols:
+        results["streaming-to-tmdb"] = run_transfer(
+            "Netflix+Hulu+Disney+ -> TMDB", list(STREAMING_SOURCES), ["tmdb"],
+            pick(CROSS_BASE + CROSS_MIXED), factories, args, embedder)  # fmt: skip
+    if "leave-one-source-out" in protocols:
+        for source in held_out:
+            rest = [s for s in SOURCE_FILES if s != source]
+            results[f"loso-{source}"] = run_transfer(
+                f"leave out {source} (train {'+'.join(rest)})", rest, [source],
+                pick(CROSS_BASE + CROSS_MIXED), factories, args, embedder)  # fmt: skip
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -246,12 +622,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=None, help="comma list to run only some models")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
+    parser.add_argument(
+        "--protocol",
+        default="same-split",
+        help="comma list of: same-split, tmdb-to-streaming, streaming-to-tmdb, "
+        "leave-one-source-out; 'cross-source' = the first two cross-source ones; 'all'",
+    )
+    parser.add_argument(
+        "--loso-sources", default=None, help="leave-one-source-out: only hold out these"
+    )
+    parser.add_argument(
+        "--year-tolerance", type=int, default=1,
+        help="cross-source de-duplication: years within this many match")  # fmt: skip
+    parser.add_argument(
+        "--c-grid", default="1,2,4,8", help="cross-source protocols: C values of logreg models"
+    )
+    parser.add_argument(
+        "--embedding-cache", type=Path, default=None,
+        help="cache MiniLM vectors here (outside the repo; vectors only, no text)")  # fmt: skip
     args = parser.parse_args(argv)
+    protocols = expand_protocols(args.protocol)
 
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    missing = list(
-        dict.fromkeys(p for n in names for p in dataset_files(args.data, n) if not p.is_file())
-    )
+    if "same-split" not in protocols:
+        names = []
+    needed = [p for n in names for p in dataset_files(args.data, n)]
+    if len(protocols) > ("same-split" in protocols):
+        needed += [args.data / f for f in SOURCE_FILES.values()]
+    missing = list(dict.fromkeys(p for p in needed if not p.is_file()))
     if missing:
         print(
             f"genre benchmark: data not found under {args.data} (missing: "
@@ -262,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     wanted = {m.strip() for m in args.models.split(",")} if args.models else None
-    if wanted is not None and not any(m.endswith("+emb") for m in wanted):
+    if wanted is not None and not any("+emb" in m for m in wanted):
         args.no_embeddings = True
     embedder = make_embedder(args)
     factories = make_models(args, embedder)
@@ -279,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
               f"prepared in {time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
         if embedder is not None and any(label.endswith("+emb") for label, _ in factories):
             embedder.encode(split.train.texts + split.validation.texts)  # warm the cache
+            embedder.save()
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             for label, factory in factories:
@@ -298,9 +697,29 @@ def main(argv: list[str] | None = None) -> int:
                   f"texts): {embedder.seconds:.1f}s")  # fmt: skip
             embedder.seconds = 0.0
         results[name] = {"split": split.summary(), "excluded": excluded, "models": rows}
+    cross = [p for p in protocols if p != "same-split"]
+    if cross:
+        results.update(run_protocols(args, cross, embedder))
+    if embedder is not None:
+        embedder.save()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
+
+
+def expand_protocols(text: str) -> list[str]:
+    out: list[str] = []
+    for name in (t.strip() for t in text.split(",") if t.strip()):
+        if name == "all":
+            out += PROTOCOLS
+        elif name == "cross-source":
+            out += ["tmdb-to-streaming", "streaming-to-tmdb"]
+        elif name in PROTOCOLS:
+            out.append(name)
+        else:
+            raise SystemExit(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}, "
+                             "cross-source, all")  # fmt: skip
+    return list(dict.fromkeys(out))
 
 
 if __name__ == "__main__":
