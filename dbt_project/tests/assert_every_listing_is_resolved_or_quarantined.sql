@@ -1,7 +1,6 @@
--- A check on the model it guards (it reads several: dagster-dbt is told which by `ref`).
-{{ config(meta={'dagster': {'ref': {'name': 'quarantine_listings_unresolved'}}}) }}
 -- Nothing is dropped silently: every unioned listing has a title_id or sits in
 -- quarantine_listings_unresolved.
+{{ config(meta={'dagster': {'ref': {'name': 'quarantine_listings_unresolved'}}}) }}
 select
     listings.source,
     listings.source_title_id

@@ -1,7 +1,6 @@
--- A check on the model it guards (it reads several: dagster-dbt is told which by `ref`).
-{{ config(meta={'dagster': {'ref': {'name': 'reviews'}}}) }}
 -- Nothing is dropped silently: every deduplicated staged review is either in the
 -- reviews mart or in quarantine_reviews_unresolved, and never in both.
+{{ config(meta={'dagster': {'ref': {'name': 'reviews'}}}) }}
 with staged_reviews as (
 
     select {{ short_hash(['source', 'source_review_id']) }} as review_id

@@ -1,7 +1,6 @@
--- A check on the model it guards (it reads several: dagster-dbt is told which by `ref`).
-{{ config(meta={'dagster': {'ref': {'name': 'title_genres'}}}) }}
 -- A title only carries genres that its type allows (genres.applies_to): no tv_movie on
 -- a series, no kids/news/reality/soap/talk on a movie.
+{{ config(meta={'dagster': {'ref': {'name': 'title_genres'}}}) }}
 select
     title_genres.title_id,
     title_genres.genre_id,
