@@ -43,6 +43,9 @@ WORKERS = 2
 @pytest.fixture
 def celery_workers(pg_home: DeployHome, tmp_path: Path):
     """Two single-slot workers on a random Redis database, stopped afterwards."""
+    # Dagster's schema first: two workers creating it at once race ("already exists").
+    with dg.DagsterInstance.from_config(str(pg_home.home)):
+        pass
     db = random.randint(1, 15)  # apart from other users of this Redis
     broker = f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
     env = {

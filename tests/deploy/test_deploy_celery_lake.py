@@ -108,7 +108,11 @@ def _machine(root: Path, shared: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def workers(tmp_path: Path, shared: dict[str, str]):
+def workers(tmp_path: Path, shared: dict[str, str], pg_home: DeployHome):
+    # Create Dagster's schema in the fresh database first: two workers starting at once
+    # would both try, and one would fail on "type event_logs already exists".
+    with dg.DagsterInstance.from_config(str(pg_home.home)):
+        pass
     token = uuid.uuid4().hex[:6]
     machines = {f"lake-test-{token}-{i}": tmp_path / f"machine{i}" for i in range(2)}
     procs = []
