@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,10 +41,7 @@ from trending_assets.lib.ml.metrics import evaluate
 from trending_assets.lib.ml.models import (
     MODEL_CLASSES,
     LogRegGenreModel,
-    TextFeatures,
     _logit,
-    read_model_json,
-    write_model_json,
 )
 from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
 
@@ -218,30 +214,12 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
     ) -> np.ndarray:
         return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
 
-    def save(self, directory: Path) -> None:
-        if self.coef is None or self.intercept is None:
-            raise RuntimeError("MaskedLogRegGenreModel is not fitted")
-        directory = Path(directory)
-        write_model_json(self, directory)
-        self.features.save(directory)
-        np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
-
     @classmethod
-    def load(cls, directory: Path) -> MaskedLogRegGenreModel:
-        directory = Path(directory)
-        meta = read_model_json(directory)
-        config = meta["config"]
-        model = cls(
+    def from_config(cls, config: dict[str, Any]) -> MaskedLogRegGenreModel:
+        return cls(
             c_grid=config["c_grid"],
             max_iter=config["max_iter"],
             label_masks=config.get("label_masks", True),
             title_type_feature=config.get("title_type_feature", False),
             title_type_weight=config.get("title_type_weight", 1.0),
         )
-        model.features = TextFeatures.load(directory, config)
-        model.genres = list(meta["genres"])
-        model.thresholds = np.asarray(meta["thresholds"], dtype=float)
-        model.best_c = config.get("C")
-        with np.load(directory / "weights.npz") as weights:
-            model.coef, model.intercept = weights["coef"], weights["intercept"]
-        return model

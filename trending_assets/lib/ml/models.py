@@ -356,11 +356,16 @@ class LogRegGenreModel(GenreModel):
         np.savez_compressed(directory / "weights.npz", coef=self.coef, intercept=self.intercept)
 
     @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LogRegGenreModel:
+        """An unfitted model with the saved configuration (subclasses add their own)."""
+        return cls(c_grid=config["c_grid"], max_iter=config["max_iter"])
+
+    @classmethod
     def load(cls, directory: Path) -> LogRegGenreModel:
         directory = Path(directory)
         meta = read_model_json(directory)
         config = meta["config"]
-        model = cls(c_grid=config["c_grid"], max_iter=config["max_iter"])
+        model = cls.from_config(config)
         model.features = TextFeatures.load(directory, config)
         model.genres = list(meta["genres"])
         model.thresholds = np.asarray(meta["thresholds"], dtype=float)
