@@ -43,6 +43,17 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def require_celery_on_redis() -> None:
+    """Skip the calling module (with the reason) where dagster-celery, the redis client or
+    the Redis server is missing."""
+    pytest.importorskip("dagster_celery", reason="dagster-celery is not installed")
+    pytest.importorskip(
+        "redis", reason="the redis client (celery's Redis transport) is not installed"
+    )
+    if not port_open(REDIS_HOST, REDIS_PORT):
+        pytest.skip(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}", allow_module_level=True)
+
+
 def require_postgres() -> None:
     """Skip (with the reason) where PostgreSQL or its Dagster driver is missing."""
     pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")

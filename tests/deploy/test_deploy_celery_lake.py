@@ -27,16 +27,13 @@ from deploy_support import (
     REPO_ROOT,
     DeployHome,
     celery_worker_of_step,
-    port_open,
+    require_celery_on_redis,
     start_celery_worker,
     stop_process_group,
     wait_for_celery_workers,
 )
 
-pytest.importorskip("dagster_celery", reason="dagster-celery is not installed")
-pytest.importorskip("redis", reason="the redis client (celery's Redis transport) is not installed")
-if not port_open(REDIS_HOST, REDIS_PORT):
-    pytest.skip(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}", allow_module_level=True)
+require_celery_on_redis()
 
 pytestmark = pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is already registered")
 
