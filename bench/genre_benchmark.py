@@ -75,6 +75,7 @@ from trending_assets.lib.ml.keyword import KeywordGenreModel  # noqa: E402
 from trending_assets.lib.ml.masked import MaskedLogRegGenreModel  # noqa: E402
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics  # noqa: E402
 from trending_assets.lib.ml.models import (  # noqa: E402
+    AveragedEnsembleGenreModel,
     GenreModel,
     LogRegGenreModel,
     XGBoostGenreModel,
@@ -315,7 +316,23 @@ PROTOCOLS = ("same-split", "tmdb-to-streaming", "streaming-to-tmdb", "leave-one-
 # equal plain logreg+emb when the training side is TMDB alone (one source that expresses
 # every genre it has, all movies), so they only run where the training side is mixed.
 CROSS_BASE = ("keyword", "logreg", "logreg+emb", "logreg+emb3")
-CROSS_MIXED = ("masked+emb", "masked+emb+type", "logreg+emb+type", "masked+emb3+type")
+CROSS_MIXED = (
+    "masked+emb", "masked+emb+type", "logreg+emb+type", "masked+emb3+type", "logreg+type")  # fmt: skip
+# Probability averages (models.AveragedEnsembleGenreModel), thresholds re-tuned on the
+# validation split; each is scored whenever all its members ran (no extra training).
+ENSEMBLES: tuple[tuple[str, ...], ...] = (
+    ("logreg", "keyword"),
+    ("logreg+type", "keyword"),
+    ("logreg+emb", "logreg"),
+    ("logreg+emb", "logreg", "keyword"),
+    ("logreg+emb", "logreg+emb3", "logreg"),
+    ("masked+emb", "logreg+emb"),
+    ("logreg+emb+type", "logreg+emb", "logreg"),
+)
+
+
+def ensemble_label(members: tuple[str, ...]) -> str:
+    return "avg(" + ",".join(members) + ")"
 
 
 def cross_model_factories(
@@ -326,6 +343,9 @@ def cross_model_factories(
     factories: dict[str, Any] = {
         "keyword": lambda: KeywordGenreModel(),
         "logreg": lambda: LogRegGenreModel(TfidfFeaturizer(), c_grid=c_grid),
+        "logreg+type": lambda: LogRegGenreModel(
+            TfidfFeaturizer(), c_grid=c_grid, title_type_feature=True
+        ),  # fmt: skip
     }
     if emb is not None:
         factories["logreg+emb"] = lambda: LogRegGenreModel(
@@ -483,22 +503,32 @@ def run_transfer(
         embedder.save()
     types = test.meta["title_type"].tolist()
     rows: list[dict[str, Any]] = []
+    served_models: dict[str, GenreModel] = {}
+    ensembles = [] if args.no_ensembles else [m for m in ENSEMBLES if set(m) <= set(labels)]
     with tempfile.TemporaryDirectory() as tmp:
-        for label in labels:
-            factory = factories.get(label)
-            if factory is None:
-                continue
-            model = factory()
+        for label in [*labels, *map(ensemble_label, ensembles)]:
             fit_started = time.perf_counter()
-            report = model.fit(train, validation)
-            fit_seconds = time.perf_counter() - fit_started
-            model.save(Path(tmp) / label.replace("+", "_"))
-            served = load_model(Path(tmp) / label.replace("+", "_"))
-            features = getattr(served, "features", None)
-            if embedder is not None and getattr(features, "embedder", None) is not None:
-                # Same encoder and settings (re-created from the saved config); the run's
-                # cache just spares embedding the test texts once per model.
-                features.embedder = embedder  # type: ignore[union-attr]
+            if label.startswith("avg("):
+                # Members as served (saved + loaded); only the thresholds are tuned here.
+                members = label[4:-1].split(",")
+                served = AveragedEnsembleGenreModel([served_models[m] for m in members])
+                report = served.tune(validation)
+                fit_seconds = sum(r["fit_seconds"] for r in rows if r["model"] in members)
+            else:
+                factory = factories.get(label)
+                if factory is None:
+                    continue
+                model = factory()
+                report = model.fit(train, validation)
+                fit_seconds = time.perf_counter() - fit_started
+                model.save(Path(tmp) / label.replace("+", "_"))
+                served = load_model(Path(tmp) / label.replace("+", "_"))
+                features = getattr(served, "features", None)
+                if embedder is not None and getattr(features, "embedder", None) is not None:
+                    # Same encoder and settings (re-created from the saved config); the
+                    # run's cache just spares embedding the test texts once per model.
+                    features.embedder = embedder  # type: ignore[union-attr]
+                served_models[label] = served
             proba, pred = _predict(served, test.texts, types)
             proba = _widen(proba, served.genres, genres)
             pred = _widen(pred, served.genres, genres)
@@ -536,7 +566,8 @@ def print_transfer(
         return
     slice_names = [(s["slice"], s["value"]) for s in rows[0]["slices"]]
     print(f"\n== {name}: masked macro F1 (micro / samples for 'all') ==")
-    header = f"{'model':<16} {'val':>6} {'all':>6} {'micro':>6} {'samples':>7} " + " ".join(
+    width = max(16, *(len(r["model"]) for r in rows))
+    header = f"{'model':<{width}} {'val':>6} {'all':>6} {'micro':>6} {'samples':>7} " + " ".join(
         f"{v[:11]:>11}" for _, v in slice_names[1:]
     )
     print(header)
@@ -545,7 +576,7 @@ def print_transfer(
         by = {(s["slice"], s["value"]): s for s in row["slices"]}
         overall = by[("all", "all")]
         val = row["validation_macro_f1"]
-        print(f"{row['model']:<16} {val if val is not None else float('nan'):>6.3f} "
+        print(f"{row['model']:<{width}} {val if val is not None else float('nan'):>6.3f} "
               f"{overall['macro_f1']:>6.3f} {overall['micro_f1']:>6.3f} "
               f"{overall['samples_f1']:>7.3f} "
               + " ".join(f"{by[k]['macro_f1']:>11.3f}" for k in slice_names[1:]))  # fmt: skip
@@ -620,6 +651,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-embeddings", action="store_true", help="skip the MiniLM-embedding variants"
     )
     parser.add_argument("--models", default=None, help="comma list to run only some models")
+    parser.add_argument(
+        "--no-ensembles", action="store_true",
+        help="cross-source protocols: skip the probability averages of the models run")  # fmt: skip
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     parser.add_argument(

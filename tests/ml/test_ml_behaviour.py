@@ -1,6 +1,8 @@
 """Behavioural tests of the genre models (lib/ml/behaviour.py): the checks themselves can
 fail, and the models trained on the demo catalogue pass them."""
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from trending_assets.lib.ml.behaviour import (
     check_direction,
     check_invariance,
     check_minimum_functionality,
+    check_no_universal_genre,
     run_all,
 )
 from trending_assets.lib.ml.data import GenreExamples
@@ -24,8 +27,17 @@ def _keyword_predict(texts):
     """A toy model that only looks at genre words: it has the behaviours."""
     words = {"comedy": ("joke", "hilarious"), "horror": ("ghost", "haunted", "demon"),
              "romance": ("love", "romance")}  # fmt: skip
+
+    # Without its words a genre scores a low background that varies from text to text
+    # (deterministically), so a plot with no genre word does not always fall to one genre.
+    def background(genre: str, text: str) -> float:
+        return 0.05 + 0.1 * (zlib.crc32(f"{genre}:{text}".encode()) % 100) / 100
+
     return np.array(
-        [[0.9 if any(w in t.lower() for w in words[g]) else 0.1 for g in GENRES] for t in texts]
+        [
+            [0.9 if any(w in t.lower() for w in words[g]) else background(g, t) for g in GENRES]
+            for t in texts
+        ]
     )
 
 
@@ -50,6 +62,9 @@ def test_the_checks_catch_models_without_them() -> None:
     inverted = lambda texts: 1 - _keyword_predict(texts)  # noqa: E731
     results = check_minimum_functionality(inverted, GENRES, thresholds, top_k=1)
     assert results and not any(r.passed for r in results)
+    # A genre whose threshold sits under its score on any text fires on every varied plot.
+    universal = check_no_universal_genre(_keyword_predict, GENRES, np.array([0.5, 0.05, 0.5]))
+    assert [r.case for r in universal if not r.passed] == ["horror not on every varied plot"]
 
 
 def test_genres_the_model_does_not_know_are_skipped() -> None:
@@ -88,4 +103,5 @@ def test_models_trained_on_the_demo_catalogue_behave(name: str, demo_split) -> N
     results = run_all(model.predict_proba, model.genres, model.thresholds)
     failures = [f"{r.kind} {r.case}: {r.detail}" for r in results if not r.passed]
     assert len(results) >= 8
+    assert sum(r.kind == "universal_genre" for r in results) == len(model.genres)
     assert not failures, failures

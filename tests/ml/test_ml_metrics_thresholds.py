@@ -85,7 +85,8 @@ def test_tune_thresholds_hand_cases() -> None:
     y = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 1], [0, 0, 0]])
     proba = np.array([[0.9, 0.9, 0.3], [0.6, 0.2, 0.1], [0.4, 0.1, 0.35], [0.2, 0.3, 0.05]])
     grid = np.array([0.1, 0.25, 0.5, 0.7])
-    thresholds = tune_thresholds(y, proba, grid=grid, fallback=0.5)
+    # One or two positives per column: trust them (min_positives=1) to test the F1 search.
+    thresholds = tune_thresholds(y, proba, grid=grid, fallback=0.5, min_positives=1)
     # column 0: 0.5 separates perfectly (F1 1); 0.25 also gives F1 0.8 only
     # column 1: no positive -> fallback
     # column 2: 0.25 catches both positives with no false one (F1 1), 0.1 adds a false one
@@ -95,8 +96,11 @@ def test_tune_thresholds_hand_cases() -> None:
 def test_tune_thresholds_ties_go_to_the_fallback_side() -> None:
     y = np.array([[1], [0]])
     proba = np.array([[0.8], [0.1]])  # anything in (0.1, 0.8] is perfect
-    assert tune_thresholds(y, proba, grid=np.array([0.2, 0.4, 0.6, 0.8]), fallback=0.5)[0] == 0.4
-    assert tune_thresholds(y, proba, fallback=0.5)[0] == 0.5  # default grid holds 0.5
+    grid = np.array([0.2, 0.4, 0.6, 0.8])
+    assert tune_thresholds(y, proba, grid=grid, fallback=0.5, min_positives=1)[0] == 0.4
+    assert (
+        tune_thresholds(y, proba, fallback=0.5, min_positives=1)[0] == 0.5
+    )  # default grid holds 0.5
 
 
 def test_apply_thresholds_with_and_without_at_least_one() -> None:

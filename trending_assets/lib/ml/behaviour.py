@@ -1,6 +1,6 @@
 """Behavioural checks of a genre model: what it must do whatever its test score says.
 
-Three kinds, after the usual checklist for NLP models:
+Four kinds, the first three after the usual checklist for NLP models:
 
 - **invariance**: a change that does not touch the genre (the characters' names, the
   year, the city) leaves the predicted genres as they were, and moves no probability by
@@ -8,7 +8,13 @@ Three kinds, after the usual checklist for NLP models:
 - **direction**: adding a sentence that clearly belongs to a genre ("a haunted house where
   the family is stalked by a ghost") raises that genre's probability;
 - **minimum functionality**: short, clear plots get their obvious genre among the
-  predicted ones, or at least ranked in the top ``MIN_FUNCTIONALITY_TOP_K``.
+  predicted ones, or at least ranked in the top ``MIN_FUNCTIONALITY_TOP_K``;
+- **no universal genre**: over ``VARIED_PLOTS`` (fifteen short plots of unrelated kinds:
+  horror, romance, science fiction, documentary, cartoon, western, ...), no genre is
+  predicted for more than ``UNIVERSAL_MAX_SHARE`` of them, decisions taken as they are
+  served (``thresholds.apply_thresholds``, at least one genre per plot). A genre that
+  fires on everything is a broken threshold (``thresholds.MIN_POSITIVES``), whatever
+  the test F1 says.
 
 Each check returns :class:`BehaviourResult` rows, so a caller (a test, a model card) can
 report every failure at once instead of stopping at the first.
@@ -21,8 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trending_assets.lib.ml.thresholds import apply_thresholds
+
 INVARIANCE_TOLERANCE = 0.15
 MIN_FUNCTIONALITY_TOP_K = 3
+UNIVERSAL_MAX_SHARE = 0.8
 
 # (plot, the replacements that must not matter)
 INVARIANCE_CASES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -66,9 +75,29 @@ MIN_FUNCTIONALITY_CASES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Short plots of unrelated kinds: no one genre belongs to (nearly) all of them.
+VARIED_PLOTS: tuple[str, ...] = (
+    "A cursed doll possesses a girl and a demon haunts her family every night.",
+    "Two strangers meet on a train to Paris and slowly fall in love.",
+    "A crew of astronauts travels to a distant planet to find a new home for humanity.",
+    "This documentary follows marine biologists studying whales across the Pacific.",
+    "A cartoon rabbit and his animated friends race to save their forest.",
+    "A lone gunslinger rides into a frontier town ruled by a ruthless outlaw.",
+    "A detective hunts a serial killer through the rainy streets of the city.",
+    "Two clumsy friends stumble through a hilarious road trip full of pranks.",
+    "A crew of thieves plans the biggest bank heist in history.",
+    "A young soldier fights to survive on the front line of a brutal war.",
+    "A teenage band practises in a garage for a national music contest.",
+    "A young wizard discovers a magical kingdom hidden behind an old door.",
+    "A special agent chases terrorists across Europe to stop a bomb.",
+    "The true story of a queen who ruled England in the sixteenth century.",
+    "A chef opens a small restaurant and feeds a busy neighbourhood.",
+)
+
+
 @dataclass(frozen=True)
 class BehaviourResult:
-    kind: str  # invariance | direction | minimum_functionality
+    kind: str  # invariance | direction | minimum_functionality | universal_genre
     case: str
     passed: bool
     detail: str
@@ -152,6 +181,29 @@ def check_minimum_functionality(
     return results
 
 
+def check_no_universal_genre(
+    predict: Predict,
+    genres: Sequence[str],
+    thresholds: np.ndarray,
+    plots: Sequence[str] = VARIED_PLOTS,
+    max_share: float = UNIVERSAL_MAX_SHARE,
+) -> list[BehaviourResult]:
+    """One row per genre: predicted (as served, at least one genre per plot) for at most
+    ``max_share`` of ``plots``. The default 0.8 fails a genre called for 13 or more of
+    the 15 varied plots, all of them included."""
+    decisions = apply_thresholds(predict(list(plots)), np.asarray(thresholds, dtype=float))
+    counts = decisions.sum(axis=0)
+    return [
+        BehaviourResult(
+            "universal_genre",
+            f"{genre} not on every varied plot",
+            bool(count <= max_share * len(plots)),
+            f"{genre} predicted for {int(count)} of {len(plots)} varied plots",
+        )
+        for genre, count in zip(genres, counts, strict=True)
+    ]
+
+
 def run_all(
     predict: Predict, genres: Sequence[str], thresholds: np.ndarray
 ) -> list[BehaviourResult]:
@@ -160,4 +212,5 @@ def run_all(
         *check_invariance(predict, genres, thresholds),
         *check_direction(predict, genres),
         *check_minimum_functionality(predict, genres, thresholds),
+        *check_no_universal_genre(predict, genres, thresholds),
     ]

@@ -270,7 +270,7 @@ def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict
     """
     seeds_dir = Path(seeds_dir)
     vocab_maps: dict[str, dict[str, list[str]]] = {}
-    for path in sorted(seeds_dir.glob("genre_map_*.csv")):
+    for path in sorted(seeds_dir.rglob("genre_map_*.csv")):
         vocabulary = path.stem.removeprefix("genre_map_")
         mapping: dict[str, list[str]] = {}
         with path.open(newline="", encoding="utf-8") as handle:

@@ -53,6 +53,7 @@ from trending_assets.lib.ml.models import (
     validation_macro_f1,
     write_model_json,
 )
+from trending_assets.lib.progress import Progress
 
 __all__ = ["EARLY_STOPPING_CRITERION", "EncoderGenreModel"]
 
@@ -119,6 +120,7 @@ class EncoderGenreModel(GenreModel):
         precision: str = "auto",
         num_threads: int | None = None,
         model_path: str | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if epochs < 0 or batch_size < 1 or max_length < 8:
             raise ValueError("need epochs >= 0, batch_size >= 1 and max_length >= 8")
@@ -158,6 +160,9 @@ class EncoderGenreModel(GenreModel):
         self.network: Any = None
         self.tokenizer: Any = None
         self.training_report: dict[str, Any] | None = None
+        # Where fit reports batches and epochs (not part of the config: it changes nothing
+        # about the model). None: silent.
+        self.progress = progress
 
     # --- helpers -------------------------------------------------------------------
 
@@ -339,11 +344,21 @@ class EncoderGenreModel(GenreModel):
         best_state = copy.deepcopy(self.network.state_dict()) if cfg["epochs"] else None
         stale = 0
         train_seconds = 0.0
+        progress = self.progress
+        if progress is not None:
+            progress.total = steps_per_epoch * cfg["epochs"]
+            progress.unit = "batches"
+            progress.milestone(
+                f"fine-tuning on {len(train_ids)} plots, {cfg['epochs']} epochs of "
+                f"{steps_per_epoch} batches, on {self.device}",
+                untrained_validation_macro_f1=history[0]["validation_macro_f1"],
+            )
         for epoch in range(1, cfg["epochs"] + 1):
             self.network.train()
             epoch_started = time.perf_counter()
             total_loss = 0.0
-            for batch in self._training_batches(lengths, generator):
+            seen = 0
+            for step, batch in enumerate(self._training_batches(lengths, generator), 1):
                 with autocast_context(self.device, self.precision):
                     logits = self.network(*self._tensors([train_ids[j] for j in batch]))
                 loss = loss_fn(logits.float(), y_train_t[torch.from_numpy(batch).to(self.device)])
@@ -354,10 +369,24 @@ class EncoderGenreModel(GenreModel):
                 optimizer.step()
                 scheduler.step()
                 total_loss += float(loss.detach()) * len(batch)
+                seen += len(batch)
+                if progress is not None:
+                    progress.update(
+                        (epoch - 1) * steps_per_epoch + step,
+                        prefix=f"epoch {epoch}/{cfg['epochs']}",
+                        train_loss=total_loss / seen,
+                    )
             seconds = time.perf_counter() - epoch_started
             train_seconds += seconds
             entry = score(epoch, round(total_loss / len(train_ids), 5), seconds)
             history.append(entry)
+            if progress is not None:
+                progress.milestone(
+                    f"epoch {epoch}/{cfg['epochs']} done",
+                    train_loss=entry["train_loss"],
+                    validation_loss=entry["validation_loss"],
+                    validation_macro_f1=entry["validation_macro_f1"],
+                )
             if self._improves(entry, best):
                 best, stale = entry, 0
                 best_state = copy.deepcopy(self.network.state_dict())

@@ -76,9 +76,15 @@ def train_and_register(
     registry: ModelRegistry,
     *,
     code_version: str,
-    track: Callable[[GenreModel, dict[str, float], Path], dict[str, Any]] | None = None,
+    track: Callable[[GenreModel, dict[str, float], Path, dict[str, Any]], dict[str, Any]]
+    | None = None,
 ) -> TrainedModel:
-    """Fit on train (thresholds tuned on validation), score on validation, register the artifact."""
+    """Fit on train (thresholds tuned on validation), score on validation, register the artifact.
+
+    ``track(model, metrics, model_dir, report)`` records the run (W&B): the saved model
+    directory, the validation metrics and the fit's own report (its per-epoch ``history``,
+    when it has one, becomes training curves).
+    """
     started = time.monotonic()
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
@@ -90,7 +96,7 @@ def train_and_register(
     with tempfile.TemporaryDirectory(prefix=f"model-{model.name}-") as tmp:
         model_dir = Path(tmp) / model.name
         model.save(model_dir)
-        tracking = track(model, metrics, model_dir) if track else {}
+        tracking = track(model, metrics, model_dir, report or {}) if track else {}
         card = model_card(
             model.name, "(registering)", {**validation, "validation_macro_f1": validation["macro_f1"]},
             split.summary(), split.fingerprint, model.config,

@@ -16,6 +16,8 @@
   prediction: ``predict_proba(texts, title_types=[...])`` (``"movie"`` / ``"tv"``);
   without ``title_types`` every title is taken as a movie. Given the types, a genre that
   does not apply to a title's type (``genres.applies_to``: ``reality`` on a movie) gets 0.
+  (Both now live in ``models.LogRegGenreModel`` / ``models.TextFeatures``, shared with
+  the unmasked model and XGBoost.)
 
 The label masks come from ``meta`` (``source``, ``title_type``) of the training and
 validation examples and the dbt seeds' genre maps (``data.load_genre_maps``), or from
@@ -35,27 +37,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from trending_assets.lib.ml.crosssource import label_mask
-from trending_assets.lib.ml.data import GENRE_APPLIES_TO, GenreExamples, load_genre_maps
+from trending_assets.lib.ml.data import GenreExamples, load_genre_maps
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.metrics import evaluate
 from trending_assets.lib.ml.models import (
     MODEL_CLASSES,
     LogRegGenreModel,
     _logit,
+    title_types_of,
+    type_column,
 )
 from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
 
 MODEL_CLASSES.setdefault("masked_logreg", f"{__name__}:MaskedLogRegGenreModel")
-
-
-def type_column(title_types: Sequence[str | None] | None, n: int, weight: float) -> sp.csr_matrix:
-    """(n, 1) column: ``weight`` for TV titles, 0 otherwise (and for no types at all)."""
-    values = np.zeros((n, 1), dtype=np.float32)
-    if title_types is not None:
-        if len(title_types) != n:
-            raise ValueError(f"{len(title_types)} title types for {n} texts")
-        values[:, 0] = [weight if t == "tv" else 0.0 for t in title_types]
-    return sp.csr_matrix(values)
+__all__ = ["MaskedLogRegGenreModel", "masked_validation_macro_f1", "type_column"]
 
 
 def masked_validation_macro_f1(
@@ -63,7 +58,8 @@ def masked_validation_macro_f1(
 ) -> tuple[float, np.ndarray]:
     """Per-genre thresholds tuned on the known rows only; macro F1 over the known cells.
 
-    A genre with no known positive keeps the 0.5 fallback and is left out of the mean.
+    A genre with fewer than ``thresholds.MIN_POSITIVES`` known positives keeps the 0.5
+    fallback; one with no known positive is also left out of the mean.
     """
     thresholds = np.full(y_true.shape[1], 0.5)
     for j in range(y_true.shape[1]):
@@ -106,20 +102,15 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
             max_iter=max_iter,
             embedder_config=embedder_config,
             embedding_weight=embedding_weight,
+            title_type_feature=title_type_feature,
+            title_type_weight=title_type_weight,
         )
         self.label_masks = bool(label_masks)
-        self.title_type_feature = bool(title_type_feature)
-        self.title_type_weight = float(title_type_weight)
         self.genre_maps = genre_maps
 
     @property
     def config(self) -> dict[str, Any]:
-        return {
-            **super().config,
-            "label_masks": self.label_masks,
-            "title_type_feature": self.title_type_feature,
-            "title_type_weight": self.title_type_weight,
-        }
+        return {**super().config, "label_masks": self.label_masks}
 
     def _mask(self, examples: GenreExamples) -> np.ndarray:
         if not self.label_masks:
@@ -129,15 +120,6 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
         mask = label_mask(examples.meta, self.genre_maps, examples.genres)
         # A positive is always known (a label the map produced), whatever the meta says.
         return mask | examples.labels.astype(bool)
-
-    def _features(
-        self, texts: Sequence[str], title_types: Sequence[str | None] | None
-    ) -> sp.csr_matrix:
-        x = self.features.transform(list(texts))
-        if not self.title_type_feature:
-            return x
-        column = type_column(title_types, x.shape[0], self.title_type_weight)
-        return sp.hstack([x, column], format="csr", dtype=np.float32)
 
     def _fit_masked(
         self, x: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, c: float
@@ -169,8 +151,8 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
         validation = validation.with_genres(self.genres)
         train_mask, val_mask = self._mask(train), self._mask(validation)
         self.features.fit(train.texts)
-        x_train = self._features(train.texts, train.meta["title_type"].tolist())
-        x_val = self._features(validation.texts, validation.meta["title_type"].tolist())
+        x_train = self.features.transform(train.texts, title_types_of(train))
+        x_val = self.features.transform(validation.texts, title_types_of(validation))
         search: list[dict[str, float]] = []
         best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for c in self.c_grid:
@@ -193,26 +175,6 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
             "masked_cells": int((~train_mask).sum()),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
-
-    def predict_proba(
-        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
-    ) -> np.ndarray:
-        if self.coef is None or self.intercept is None:
-            raise RuntimeError("MaskedLogRegGenreModel is not fitted")
-        proba = self._proba(self._features(texts, title_types), self.coef, self.intercept)
-        if title_types is not None:
-            # A genre that does not apply to the title type (genres.applies_to) is never given.
-            for j, genre in enumerate(self.genres):
-                applies_to = GENRE_APPLIES_TO.get(genre, "both")
-                if applies_to != "both":
-                    wrong = np.array([t is not None and t != applies_to for t in title_types])
-                    proba[wrong, j] = 0.0
-        return proba
-
-    def predict(
-        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
-    ) -> np.ndarray:
-        return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MaskedLogRegGenreModel:

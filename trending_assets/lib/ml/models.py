@@ -5,15 +5,29 @@ threshold per genre on the validation split inside ``fit``, and saves to a direc
 holding ``model.json`` (name, class, genres, thresholds, config) plus its own files.
 :func:`load_model` reads ``model.json`` and hands the directory to the right class.
 
+The learned models (``logreg``, ``masked_logreg``, ``xgboost``) can take the title type
+(movie / TV) as an input (``title_type_feature=True``): one extra feature column, 1.0 x
+``title_type_weight`` for TV titles, read from ``meta["title_type"]`` in ``fit`` and
+passed to ``predict_proba(texts, title_types=[...])`` at prediction (without it every
+title is taken as a movie). Given the types, a genre that does not apply to a title's
+type (``reality`` on a movie, ``tv_movie`` on a series; ``data.GENRE_APPLIES_TO``)
+gets probability 0, with or without the feature.
+
+``model.json`` ``format_version``: 1 = no title-type column; 2 = the config may hold
+``title_type_feature`` / ``title_type_weight`` (absent = off, so version-1 files load
+unchanged). :func:`load_model` refuses a version newer than it knows.
+
 - ``keyword``  :class:`trending_assets.lib.ml.keyword.KeywordGenreModel` (rules baseline)
 - ``logreg``   :class:`LogRegGenreModel` (TF-IDF + one-vs-rest logistic regression)
 - ``xgboost``  :class:`XGBoostGenreModel` (TF-IDF [+ sentence embeddings] + XGBoost)
 - ``bert``     ``trending_assets.lib.ml.finetune.EncoderGenreModel`` (fine-tuned MiniLM)
+- ``ensemble`` :class:`AveragedEnsembleGenreModel` (mean of members' probabilities)
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import time
 from abc import ABC, abstractmethod
@@ -24,13 +38,13 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from trending_assets.lib.ml.data import GenreExamples
+from trending_assets.lib.ml.data import GENRE_APPLIES_TO, GenreExamples
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.metrics import evaluate
 from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
 
 MODEL_JSON = "model.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: optional title-type feature column (module docstring)
 
 # name -> "module:Class"; imported only when a model of that name is loaded.
 MODEL_CLASSES: dict[str, str] = {
@@ -124,6 +138,11 @@ def _json_default(value: Any) -> Any:
 def load_model(directory: Path | str) -> GenreModel:
     """Load any saved genre model, dispatching on the ``name`` in its ``model.json``."""
     meta = read_model_json(Path(directory))
+    if int(meta.get("format_version", 1)) > FORMAT_VERSION:
+        raise ValueError(
+            f"{directory}: model.json format_version {meta['format_version']} is newer than "
+            f"this code reads ({FORMAT_VERSION}); update the code to load it"
+        )
     target = MODEL_CLASSES.get(meta.get("name", ""))
     if target is None:
         raise ValueError(
@@ -155,6 +174,37 @@ def _logit(p: float) -> float:
 # --- features shared by the learned models ------------------------------------------
 
 
+def type_column(title_types: Sequence[str | None] | None, n: int, weight: float) -> sp.csr_matrix:
+    """(n, 1) column: ``weight`` for TV titles, 0 otherwise (and for no types at all)."""
+    values = np.zeros((n, 1), dtype=np.float32)
+    if title_types is not None:
+        if len(title_types) != n:
+            raise ValueError(f"{len(title_types)} title types for {n} texts")
+        values[:, 0] = [weight if t == "tv" else 0.0 for t in title_types]
+    return sp.csr_matrix(values)
+
+
+def title_types_of(examples: GenreExamples) -> list[str | None] | None:
+    """``meta["title_type"]`` of ``examples`` as a list (None when the column is absent)."""
+    if "title_type" not in examples.meta.columns:
+        return None
+    return [t if isinstance(t, str) else None for t in examples.meta["title_type"].tolist()]
+
+
+def zero_inapplicable(
+    proba: np.ndarray, genres: Sequence[str], title_types: Sequence[str | None] | None
+) -> np.ndarray:
+    """``proba`` with 0 where a genre does not apply to the title's type (in place)."""
+    if title_types is None:
+        return proba
+    for j, genre in enumerate(genres):
+        applies_to = GENRE_APPLIES_TO.get(genre, "both")
+        if applies_to != "both":
+            wrong = np.array([t is not None and t != applies_to for t in title_types], dtype=bool)
+            proba[wrong, j] = 0.0
+    return proba
+
+
 def _make_embedder(config: dict[str, Any]) -> Any:
     """Re-create an embedder from its config ({"class": "module:Class", "kwargs": {...}})."""
     target = config.get("class", "trending_assets.lib.ml.embeddings:SentenceEmbedder")
@@ -182,12 +232,15 @@ def _embedder_config(embedder: Any, explicit: dict[str, Any] | None) -> dict[str
 
 
 class TextFeatures:
-    """The model input: TF-IDF of the text, optionally side by side with sentence embeddings.
+    """The model input: TF-IDF of the text, optionally side by side with sentence embeddings
+    and a title-type column.
 
     The embedder is any object with ``encode(texts) -> (n, d) array`` (the project's
     ``trending_assets.lib.ml.embeddings.SentenceEmbedder``); only its config is saved
     and it is re-created on load. Embeddings (L2-normalised) are scaled by
-    ``embedding_weight`` against the TF-IDF blocks (each L2-normalised).
+    ``embedding_weight`` against the TF-IDF blocks (each L2-normalised). With
+    ``title_type_feature`` the last column is ``title_type_weight`` for TV titles, 0 for
+    movies (and for every title when ``transform`` gets no ``title_types``).
     """
 
     def __init__(
@@ -197,11 +250,15 @@ class TextFeatures:
         *,
         embedder_config: dict[str, Any] | None = None,
         embedding_weight: float = 1.0,
+        title_type_feature: bool = False,
+        title_type_weight: float = 1.0,
     ) -> None:
         self.featurizer = featurizer
         self.embedder = embedder
         self.embedder_config = _embedder_config(embedder, embedder_config)
         self.embedding_weight = float(embedding_weight)
+        self.title_type_feature = bool(title_type_feature)
+        self.title_type_weight = float(title_type_weight)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -209,20 +266,27 @@ class TextFeatures:
             "featurizer": self.featurizer.config,
             "embedder": self.embedder_config,
             "embedding_weight": self.embedding_weight,
+            "title_type_feature": self.title_type_feature,
+            "title_type_weight": self.title_type_weight,
         }
 
     def fit(self, texts: Sequence[str]) -> TextFeatures:
         self.featurizer.fit(texts)
         return self
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> sp.csr_matrix:
         texts = list(texts)
-        x = self.featurizer.transform(texts)
-        if self.embedder is None:
-            return x
-        embeddings = np.asarray(self.embedder.encode(texts), dtype=np.float32)
-        embeddings = embeddings * np.float32(self.embedding_weight)
-        return sp.hstack([x, sp.csr_matrix(embeddings)], format="csr", dtype=np.float32)
+        blocks = [self.featurizer.transform(texts)]
+        if self.embedder is not None:
+            embeddings = np.asarray(self.embedder.encode(texts), dtype=np.float32)
+            blocks.append(sp.csr_matrix(embeddings * np.float32(self.embedding_weight)))
+        if self.title_type_feature:
+            blocks.append(type_column(title_types, len(texts), self.title_type_weight))
+        if len(blocks) == 1:
+            return blocks[0]
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def save(self, directory: Path) -> None:
         self.featurizer.save(Path(directory) / "featurizer.joblib")
@@ -235,6 +299,9 @@ class TextFeatures:
             _make_embedder(embedder_config) if embedder_config else None,
             embedder_config=embedder_config,
             embedding_weight=config.get("embedding_weight", 1.0),
+            # Absent in format-1 model.json files: no type column.
+            title_type_feature=config.get("title_type_feature", False),
+            title_type_weight=config.get("title_type_weight", 1.0),
         )
 
 
@@ -247,7 +314,7 @@ class LogRegGenreModel(GenreModel):
     One binary ``LogisticRegression`` per genre with ``class_weight="balanced"``; ``C``
     is chosen from ``c_grid`` by validation macro F1 (thresholds tuned per C). The
     fitted weights are kept as a float32 matrix (saved as ``.npz``, no pickle), so a
-    prediction is one sparse matrix product.
+    prediction is one sparse matrix product. ``title_type_feature``: the module docstring.
     """
 
     name = "logreg"
@@ -261,12 +328,16 @@ class LogRegGenreModel(GenreModel):
         max_iter: int = 1000,
         embedder_config: dict[str, Any] | None = None,
         embedding_weight: float = 1.0,
+        title_type_feature: bool = False,
+        title_type_weight: float = 1.0,
     ) -> None:
         self.features = TextFeatures(
             featurizer or TfidfFeaturizer(),
             embedder,
             embedder_config=embedder_config,
             embedding_weight=embedding_weight,
+            title_type_feature=title_type_feature,
+            title_type_weight=title_type_weight,
         )
         self.c_grid = [float(c) for c in c_grid]
         self.max_iter = max_iter
@@ -279,6 +350,14 @@ class LogRegGenreModel(GenreModel):
     @property
     def featurizer(self) -> TfidfFeaturizer:
         return self.features.featurizer
+
+    @property
+    def title_type_feature(self) -> bool:
+        return self.features.title_type_feature
+
+    @property
+    def title_type_weight(self) -> float:
+        return self.features.title_type_weight
 
     @property
     def config(self) -> dict[str, Any]:
@@ -318,8 +397,8 @@ class LogRegGenreModel(GenreModel):
         started = time.perf_counter()
         self.genres = list(train.genres)
         self.features.fit(train.texts)
-        x_train = self.features.transform(train.texts)
-        x_val = self.features.transform(validation.texts)
+        x_train = self.features.transform(train.texts, title_types_of(train))
+        x_val = self.features.transform(validation.texts, title_types_of(validation))
         search: list[dict[str, float]] = []
         best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for c in self.c_grid:
@@ -342,10 +421,21 @@ class LogRegGenreModel(GenreModel):
             "train_seconds": round(time.perf_counter() - started, 2),
         }
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """(n, G) probabilities; ``title_types`` ("movie" / "tv") as in the module docstring."""
         if self.coef is None or self.intercept is None:
-            raise RuntimeError("LogRegGenreModel is not fitted")
-        return self._proba(self.features.transform(list(texts)), self.coef, self.intercept)
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        x = self.features.transform(list(texts), title_types)
+        return zero_inapplicable(
+            self._proba(x, self.coef, self.intercept), self.genres, title_types
+        )
+
+    def predict(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
 
     def save(self, directory: Path) -> None:
         if self.coef is None or self.intercept is None:
@@ -358,6 +448,7 @@ class LogRegGenreModel(GenreModel):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LogRegGenreModel:
         """An unfitted model with the saved configuration (subclasses add their own)."""
+        # The type column's settings come back with the features (TextFeatures.load).
         return cls(c_grid=config["c_grid"], max_iter=config["max_iter"])
 
     @classmethod
@@ -394,6 +485,7 @@ class XGBoostGenreModel(GenreModel):
     at its own round count. A small search over ``search`` (list of XGBoost parameter
     dicts) picks the configuration with the best validation macro F1 after threshold
     tuning. The embedder is not pickled: its config is saved and it is re-created on load.
+    ``title_type_feature``: the module docstring.
     """
 
     name = "xgboost"
@@ -410,12 +502,16 @@ class XGBoostGenreModel(GenreModel):
         early_stopping_rounds: int = 25,
         n_jobs: int = 2,
         seed: int = 42,
+        title_type_feature: bool = False,
+        title_type_weight: float = 1.0,
     ) -> None:
         self.features = TextFeatures(
             featurizer or TfidfFeaturizer(max_word_features=20_000, char_ngrams=None),
             embedder,
             embedder_config=embedder_config,
             embedding_weight=embedding_weight,
+            title_type_feature=title_type_feature,
+            title_type_weight=title_type_weight,
         )
         self.search = [dict(s) for s in (search or DEFAULT_XGB_SEARCH)]
         self.num_boost_round = num_boost_round
@@ -498,8 +594,10 @@ class XGBoostGenreModel(GenreModel):
         started = time.perf_counter()
         self.genres = list(train.genres)
         self.features.fit(train.texts)
-        d_train = xgb.DMatrix(self.features.transform(train.texts), nthread=self.n_jobs)
-        d_val = xgb.DMatrix(self.features.transform(validation.texts), nthread=self.n_jobs)
+        x_train = self.features.transform(train.texts, title_types_of(train))
+        x_val = self.features.transform(validation.texts, title_types_of(validation))
+        d_train = xgb.DMatrix(x_train, nthread=self.n_jobs)
+        d_val = xgb.DMatrix(x_val, nthread=self.n_jobs)
         search_report: list[dict[str, Any]] = []
         best: tuple[float, dict[str, Any], list[Any], np.ndarray] | None = None
         for overrides in self.search:
@@ -530,17 +628,24 @@ class XGBoostGenreModel(GenreModel):
             "train_seconds": round(time.perf_counter() - started, 2),
         }
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         import xgboost as xgb
 
         if not self.boosters:
             raise RuntimeError("XGBoostGenreModel is not fitted")
         texts = list(texts)
-        matrix = xgb.DMatrix(self.features.transform(texts), nthread=self.n_jobs)
+        matrix = xgb.DMatrix(self.features.transform(texts, title_types), nthread=self.n_jobs)
         proba = np.zeros((len(texts), len(self.boosters)), dtype=np.float64)
         for j, booster in enumerate(self.boosters):
             proba[:, j] = booster if isinstance(booster, float) else booster.predict(matrix)
-        return proba
+        return zero_inapplicable(proba, self.genres, title_types)
+
+    def predict(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
 
     def save(self, directory: Path) -> None:
         if not self.boosters:
@@ -587,4 +692,106 @@ class XGBoostGenreModel(GenreModel):
                 booster.set_param({"nthread": model.n_jobs})
                 boosters.append(booster)
         model.boosters = boosters
+        return model
+
+
+# --- probability average of several models ------------------------------------------
+
+MODEL_CLASSES.setdefault("ensemble", f"{__name__}:AveragedEnsembleGenreModel")
+
+
+def _predict_proba_typed(
+    model: GenreModel, texts: Sequence[str], title_types: Sequence[str | None] | None
+) -> np.ndarray:
+    """``model.predict_proba``, passing ``title_types`` to the models that take them."""
+    if (
+        title_types is not None
+        and "title_types" in inspect.signature(model.predict_proba).parameters
+    ):
+        return model.predict_proba(texts, title_types=title_types)  # type: ignore[call-arg]
+    return model.predict_proba(texts)
+
+
+class AveragedEnsembleGenreModel(GenreModel):
+    """The (weighted) mean of several genre models' probabilities, thresholds re-tuned.
+
+    Members are any :class:`GenreModel` over the same genres. ``fit`` trains every
+    member on the same split, then tunes one threshold per genre on the validation
+    split's averaged probabilities (the members' own thresholds are not used);
+    :meth:`tune` does only the second step for members that are already fitted. Saved
+    as ``model.json`` (member list, weights) plus one sub-directory per member, each a
+    complete saved model, so :func:`load_model` reads it back member by member.
+    """
+
+    name = "ensemble"
+
+    def __init__(self, members: Sequence[GenreModel], weights: Sequence[float] | None = None):
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = list(members)
+        weights = [1.0] * len(self.members) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(self.members) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError("one non-negative weight per member, not all zero")
+        self.weights = np.asarray(weights, dtype=float) / sum(weights)
+        self.genres: list[str] = []
+        self.thresholds = np.zeros(0)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "members": [m.name for m in self.members],
+            "weights": [float(w) for w in self.weights],
+        }
+
+    def predict_proba(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        texts = list(texts)
+        total = np.zeros((len(texts), len(self.genres)), dtype=np.float64)
+        for weight, member in zip(self.weights, self.members, strict=True):
+            if list(member.genres) != self.genres:
+                raise ValueError(f"member {member.name} has other genres than the ensemble")
+            total += weight * _predict_proba_typed(member, texts, title_types)
+        return total
+
+    def predict(
+        self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
+
+    def tune(self, validation: GenreExamples) -> dict[str, Any]:
+        """Thresholds on the validation split's averaged probabilities (members fitted)."""
+        self.genres = list(self.members[0].genres)
+        validation = validation.with_genres(self.genres)
+        proba = self.predict_proba(validation.texts, title_types_of(validation))
+        score, self.thresholds = validation_macro_f1(validation.labels, proba)
+        return {"model": self.name, "validation_macro_f1": score, "best_params": self.config}
+
+    def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
+        started = time.perf_counter()
+        reports = [member.fit(train, validation) for member in self.members]
+        report = self.tune(validation)
+        return {
+            **report,
+            "members": reports,
+            "train_seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def save(self, directory: Path) -> None:
+        if not len(self.thresholds):
+            raise RuntimeError("AveragedEnsembleGenreModel is not fitted")
+        directory = Path(directory)
+        names = [f"members/{i}_{m.name}" for i, m in enumerate(self.members)]
+        for name, member in zip(names, self.members, strict=True):
+            member.save(directory / name)
+        write_model_json(self, directory, member_dirs=names)
+
+    @classmethod
+    def load(cls, directory: Path) -> AveragedEnsembleGenreModel:
+        directory = Path(directory)
+        meta = read_model_json(directory)
+        members = [load_model(directory / name) for name in meta["member_dirs"]]
+        model = cls(members, meta["config"]["weights"])
+        model.genres = list(meta["genres"])
+        model.thresholds = np.asarray(meta["thresholds"], dtype=float)
         return model

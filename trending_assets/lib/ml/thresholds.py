@@ -3,6 +3,20 @@
 A single 0.5 cut-off suits no multi-label model: rare genres get low probabilities and
 class-weighted models run high. Each genre gets the threshold from a grid that
 maximises its own F1 on validation.
+
+**Rare genres keep the default** (``MIN_POSITIVES``): a tuned threshold is trusted only
+when the genre has at least ``min_positives`` (default 5) positives in the validation
+split; below that it gets ``fallback`` (0.5). With one or two positives the F1 curve is
+noise, and its maximum is the largest grid value under the positives' scores: when a
+positive is scored low (a plot unlike the training ones), that is the bottom of the grid,
+and the genre then fires on nearly every text. That is the "Soap on every plot" bug of
+``/predict``: a rare genre (``soap``, ~10 titles, one or two in validation) whose
+validation positive was scored low got a threshold of 0.05, was called for almost any
+plot and, through ``apply_thresholds``' at-least-one rule, was also the pick whenever
+nothing else passed (its score / threshold ratio being the largest).
+(``tests/ml/test_ml_rare_genre_thresholds.py`` reproduces it with a real model.)
+The default is the cut-off of a model's own probabilities; for the class-weighted
+models here it calls a rare genre only where the model is confident.
 """
 
 from __future__ import annotations
@@ -10,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 DEFAULT_GRID = np.round(np.linspace(0.05, 0.95, 19), 4)
+# Validation positives a genre needs before its tuned threshold replaces the fallback.
+MIN_POSITIVES = 5
 
 
 def _f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -24,11 +40,12 @@ def tune_thresholds(
     *,
     grid: np.ndarray | None = None,
     fallback: float = 0.5,
+    min_positives: int = MIN_POSITIVES,
 ) -> np.ndarray:
     """For every genre (column), the grid threshold with the best F1 (``proba >= t``).
 
-    A genre with no positive in ``y_true`` gets ``fallback`` (its F1 is 0 whatever the
-    threshold). Ties between thresholds go to the one closest to ``fallback``, then the
+    A genre with fewer than ``min_positives`` positives in ``y_true`` (none included) gets
+    ``fallback``: too few positives to trust a tuned threshold (module docstring). Ties between thresholds go to the one closest to ``fallback``, then the
     lower one, so a flat F1 curve does not push the cut-off to an extreme.
     """
     y = np.asarray(y_true).astype(bool)
@@ -39,8 +56,10 @@ def tune_thresholds(
     # Candidate order encodes the tie-break: closest to the fallback, then the lower one.
     candidates = sorted(grid.tolist(), key=lambda t: (abs(t - fallback), t))
     thresholds = np.full(y.shape[1], fallback, dtype=float)
+    if min_positives < 1:
+        raise ValueError(f"min_positives must be at least 1, got {min_positives}")
     for j in range(y.shape[1]):
-        if not y[:, j].any():
+        if int(y[:, j].sum()) < min_positives:
             continue
         scores = [_f1(y[:, j], p[:, j] >= t) for t in candidates]
         thresholds[j] = candidates[int(np.argmax(scores))]  # first maximum wins
