@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,13 @@ from serving.schemas import (
     TitleDetail,
     TitlePage,
     TitleSummary,
+    TrendingItem,
+)
+from trending_assets.lib.trending import (
+    BASIS_BEST_RATED,
+    BASIS_TRENDING,
+    best_rated_sql,
+    fallback_count,
 )
 
 
@@ -160,19 +167,55 @@ def list_titles(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class TrendingAnswer:
+    items: list[TrendingItem]
+    as_of: date | None
+    ranked_total: int  # titles matching the filters that have a trending rank
+    title_total: int  # titles matching the filters
+
+
 def trending(
-    cur: duckdb.DuckDBPyConnection, *, limit: int, filters: TitleFilters
-) -> tuple[list[TitleSummary], date | None]:
-    clauses, params = _title_filters(
-        TitleFilters(genre_ids=filters.genre_ids, title_type=filters.title_type, ranked_only=True)
-    )
+    cur: duckdb.DuckDBPyConnection, *, limit: int, filters: TitleFilters, fallback_min: int = 0
+) -> TrendingAnswer:
+    """Ranked titles first; when fewer than ``min(fallback_min, limit)`` match the filters,
+    the best-rated unranked ones of the same filters after them (trending_assets/lib/
+    trending.py, "Coverage and the best-rated fallback")."""
+    base = TitleFilters(genre_ids=filters.genre_ids, title_type=filters.title_type)
+    clauses, params = _title_filters(replace(base, ranked_only=True))
+    where = " and ".join(clauses)
     rows = cur.execute(
-        f"select {SUMMARY_COLUMNS} from titles where {' and '.join(clauses)} "
+        f"select {SUMMARY_COLUMNS} from titles where {where} "
         "order by trending_rank, title_id limit ?",
         [*params, limit],
     ).fetchall()
+    (ranked_total,) = cur.execute(f"select count(*) from titles where {where}", params).fetchone()
+    clauses, params = _title_filters(base)
+    all_where = f"where {' and '.join(clauses)}" if clauses else ""
+    (title_total,) = cur.execute(f"select count(*) from titles {all_where}", params).fetchone()
+    items = [_trending_item(r, BASIS_TRENDING) for r in rows]
+    wanted = fallback_count(len(items), limit=limit, fallback_min=fallback_min)
+    if wanted and title_total > ranked_total:
+        clauses.append("trending_rank is null")
+        rows = cur.execute(
+            f"select {SUMMARY_COLUMNS}, {best_rated_sql()} as best_rated from titles "
+            f"where {' and '.join(clauses)} "
+            "order by best_rated desc nulls last, review_count desc, title_id limit ?",
+            [*params, wanted],
+        ).fetchall()
+        items.extend(_trending_item(r, BASIS_BEST_RATED) for r in rows)
     (as_of,) = cur.execute("select max(as_of) from trending_scores").fetchone()
-    return [_summary(r) for r in rows], as_of
+    return TrendingAnswer(
+        items=items, as_of=as_of, ranked_total=ranked_total, title_total=title_total
+    )
+
+
+def _trending_item(r: Sequence[Any], basis: str) -> TrendingItem:
+    summary = _summary(r)
+    return TrendingItem(
+        **{f: getattr(summary, f) for f in summary.__struct_fields__},
+        basis=basis,
+    )
 
 
 def summaries_by_id(cur: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict[str, TitleSummary]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 import msgspec
 
@@ -53,11 +54,25 @@ class TitlePage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
+class TrendingItem(TitleSummary, kw_only=True):
+    """A title of a /trending answer. ``basis``: ``trending`` (it has a trending rank) or
+    ``best_rated_fallback`` (unranked, added because too few titles are trending)."""
+
+    basis: Literal["trending", "best_rated_fallback"] = "trending"
+
+
 class TrendingList(msgspec.Struct, kw_only=True):
+    """Trending titles first (by rank); when fewer than ``fallback_min`` match, the answer
+    is topped up with the best-rated unranked titles of the same filters, marked per item
+    (``basis``), and ``reason`` says why. ``reason`` is null when every item is trending."""
+
     as_of: date | None
     snapshot: str
     formula: str
-    items: list[TitleSummary]
+    items: list[TrendingItem]
+    trending_count: int = 0  # items with basis "trending"
+    fallback_count: int = 0  # items with basis "best_rated_fallback"
+    reason: str | None = None
 
 
 class ScoredTitle(TitleSummary, kw_only=True):

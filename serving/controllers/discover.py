@@ -22,13 +22,21 @@ from serving.queries import TitleFilters, keyword_search, summaries_by_id, trend
 from serving.schemas import SearchResults, TrendingList, scored
 from serving.snapshot_store import SnapshotLease
 from serving.vectors import QueryEncoder, vectors_for
+from trending_assets.lib.trending import (
+    BASIS_BEST_RATED,
+    DEFAULT_FALLBACK_MIN,
+    TrendingParams,
+    fallback_reason,
+)
+from trending_assets.settings import get_settings
 
 MAX_QUERY = 200
 MAX_KEYWORD_TERMS = 8
 TRENDING_FORMULA = (
     "log1p(relative_volume) * sqrt(momentum) * vibe_factor: recent review velocity against "
     "the title's own history and the catalogue, weighted by recency and vibe; titles with "
-    "fewer than the minimum recent reviews are not ranked"
+    "fewer than the minimum recent reviews are not ranked (a short answer is topped up "
+    "with best-rated titles, marked basis: best_rated_fallback)"
 )
 
 
@@ -49,12 +57,48 @@ class DiscoverController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100, description="Top N, 1..100")] = 20,
         genre: GenreParam = None,
         type: TypeParam = None,
+        fallback_min: Annotated[
+            int,
+            Parameter(
+                ge=0,
+                le=100,
+                description="When fewer titles than this (at most limit) are trending, top "
+                "the answer up with the best-rated titles of the same filters (basis "
+                "best_rated_fallback); 0: trending titles only",
+            ),
+        ] = DEFAULT_FALLBACK_MIN,
     ) -> Response[TrendingList]:
-        """Ranked titles, rank 1 first, as of the newest review in the snapshot."""
+        """Ranked titles, rank 1 first, as of the newest review in the snapshot. Review
+        traffic is long-tailed, so a genre can have few or no titles with enough recent
+        reviews for a rank: then the answer is topped up to ``fallback_min`` (at most
+        ``limit``) with the genre's best-rated titles, each with ``basis:
+        best_rated_fallback``, and ``reason`` says why. An empty ``items`` means no title
+        matches the filters at all (``reason`` says so); an unknown genre is a 400."""
         filters = TitleFilters(genre_ids=check_genres(snapshot, genre), title_type=type)
-        items, as_of = trending(snapshot.cursor, limit=limit, filters=filters)
+        answer = trending(snapshot.cursor, limit=limit, filters=filters, fallback_min=fallback_min)
+        fallbacks = sum(1 for i in answer.items if i.basis == BASIS_BEST_RATED)
+        reason = None
+        scope = " ".join([*filters.genre_ids, *([type] if type else [])])
+        if answer.title_total == 0:
+            reason = f"no {scope + ' ' if scope else ''}titles in this snapshot"
+        elif answer.ranked_total < min(limit, max(fallback_min, 1), answer.title_total):
+            # Short of trending titles (with fallback_min=0: only when there are none).
+            settings = get_settings()
+            params = TrendingParams(
+                window_days=settings.trending_window_days,
+                min_recent_reviews=settings.trending_min_reviews,
+            )
+            reason = fallback_reason(
+                answer.ranked_total, params, as_of=answer.as_of, scope=scope, filled=fallbacks > 0
+            )
         body = TrendingList(
-            as_of=as_of, snapshot=snapshot.version, formula=TRENDING_FORMULA, items=items
+            as_of=answer.as_of,
+            snapshot=snapshot.version,
+            formula=TRENDING_FORMULA,
+            items=answer.items,
+            trending_count=len(answer.items) - fallbacks,
+            fallback_count=fallbacks,
+            reason=reason,
         )
         return Response(body, headers={SNAPSHOT_HEADER: snapshot.version})
 

@@ -237,8 +237,12 @@ def test_no_snapshot_yet_then_one_appears(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert client.get("/titles").json()["total"] == len(TITLES)
         assert client.get("/ready").json()["snapshot"] == info.version
-        # A snapshot without trending scores, embeddings or model: empty, not broken.
-        assert client.get("/trending").json()["items"] == []
+        # A snapshot without trending scores, embeddings or model: not broken. Nothing is
+        # trending, so /trending answers with the best-rated titles and says why.
+        trending = client.get("/trending").json()
+        assert trending["trending_count"] == 0 and trending["as_of"] is None
+        assert {i["basis"] for i in trending["items"]} == {"best_rated_fallback"}
+        assert "no trending scores yet" in trending["reason"]
         similar = client.get("/titles/t01/similar").json()
         assert similar["mode"] == "genres" and [i["id"] for i in similar["items"]] == ["t04", "t06"]
         _assert_problem(client.post("/predict", json={"text": "a plot"}), 503, "without a champion")

@@ -30,17 +30,53 @@ def ids(body: dict) -> list[str]:
 
 
 def test_trending_lists_ranked_titles_only(api: httpx.Client, published: tuple[Path, str]) -> None:
-    body = api.get("/trending").json()
+    strict = {"fallback_min": 0}  # trending titles only, no best-rated fallback
+    body = api.get("/trending", params=strict).json()
     # t01 and t07 have three reviews in the window; the others fewer: not ranked.
     assert ids(body) == ["t01", "t07"]
     assert [i["trending_rank"] for i in body["items"]] == [1, 2]
+    assert {i["basis"] for i in body["items"]} == {"trending"}
+    assert body["trending_count"] == 2 and body["fallback_count"] == 0
     assert body["as_of"] == "2024-05-28" and body["snapshot"] == published[1]
     assert "momentum" in body["formula"]
-    assert ids(api.get("/trending", params={"genre": "comedy"}).json()) == ["t07"]
-    assert ids(api.get("/trending", params={"type": "tv"}).json()) == []
-    assert ids(api.get("/trending", params={"limit": 1}).json()) == ["t01"]
+    assert ids(api.get("/trending", params={"genre": "comedy", **strict}).json()) == ["t07"]
+    assert ids(api.get("/trending", params={"type": "tv", **strict}).json()) == []
+    limited = api.get("/trending", params={"limit": 1}).json()
+    assert ids(limited) == ["t01"] and limited["reason"] is None
+    # Every comedy title is trending: nothing to add, nothing to explain.
+    comedy = api.get("/trending", params={"genre": "comedy"}).json()
+    assert ids(comedy) == ["t07"] and comedy["reason"] is None
     _problem(api.get("/trending", params={"genre": "nope"}), 400, "Unknown genre id")
     _problem(api.get("/trending", params={"limit": 101}), 400, "limit")
+    _problem(api.get("/trending", params={"fallback_min": -1}), 400, "fallback_min")
+
+
+def test_a_genre_without_trending_titles_falls_back_to_its_best_rated(api: httpx.Client) -> None:
+    """Drama has titles but none with enough recent reviews: not an empty list, its
+    best-rated titles, each marked, with the reason."""
+    body = api.get("/trending", params={"genre": "drama"}).json()
+    # t03: one 9/10 review; t02: 6/10 and an unrated one (damped towards 5.5 by review count).
+    assert ids(body) == ["t03", "t02"]
+    assert {i["basis"] for i in body["items"]} == {"best_rated_fallback"}
+    assert all(i["trending_rank"] is None and "drama" in i["genre_ids"] for i in body["items"])
+    assert body["trending_count"] == 0 and body["fallback_count"] == 2
+    assert body["reason"].startswith("not enough recent reviews")
+    assert ">= 3 in the 7 days to 2024-05-28" in body["reason"]
+    assert "no drama titles are trending" in body["reason"]
+
+    # A short answer is topped up to fallback_min (at most limit): trending titles first.
+    mixed = api.get("/trending", params={"fallback_min": 4}).json()
+    assert [i["basis"] for i in mixed["items"]] == ["trending"] * 2 + ["best_rated_fallback"] * 2
+    assert ids(mixed)[:2] == ["t01", "t07"] and "only 2 titles are trending" in mixed["reason"]
+    assert len(api.get("/trending", params={"fallback_min": 4, "limit": 3}).json()["items"]) == 3
+
+    # fallback_min=0: no fallback, but still the reason instead of a bare empty list.
+    strict = api.get("/trending", params={"genre": "drama", "fallback_min": 0}).json()
+    assert strict["items"] == [] and "no best-rated titles added" in strict["reason"]
+
+    # A known genre no title has: empty, and says so; an unknown one stays a 400.
+    horror = api.get("/trending", params={"genre": "horror"}).json()
+    assert horror["items"] == [] and horror["reason"] == "no horror titles in this snapshot"
 
 
 # --- /titles filters, sorts, cursors ---------------------------------------------------------

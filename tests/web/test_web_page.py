@@ -352,6 +352,39 @@ def test_filters_change_what_is_shown(browsing: Browsing, api: httpx.Client) -> 
     browsing.assert_clean()
 
 
+def test_a_genre_with_nothing_trending_shows_its_best_rated(
+    browsing: Browsing, api: httpx.Client
+) -> None:
+    """Western (w15) has too few recent reviews for a rank: the page shows it as best
+    rated, with a note, never "0 trending titles"; a genre with some trending titles
+    lists those first and the best-rated ones after the note."""
+    body = api.get("/trending", params={"limit": 100, "genre": "western"}).json()
+    assert [i["basis"] for i in body["items"]] == ["best_rated_fallback"] and body["reason"]
+    page = browsing.page
+    page.goto("/?genre=western")
+    _wait_ready(page, genre="western")
+    assert _assert_chart_matches_list(page) == ["w15"]
+    summary = page.locator('[data-testid="summary-line"]').inner_text()
+    assert "0 trending" not in summary and "Not enough recent reviews" in summary
+    note = page.locator('[data-testid="fallback-note"]')
+    assert "best rated instead" in note.inner_text()
+    assert note.get_attribute("title") == body["reason"]
+
+    # Drama: four trending titles, then the note, then w14 and w16 (unranked).
+    page.select_option('[data-testid="genre-filter"]', "drama")
+    _wait_ready(page, genre="drama")
+    items = api.get("/trending", params={"limit": 100, "genre": "drama"}).json()["items"]
+    assert _assert_chart_matches_list(page) == [i["id"] for i in items]
+    fallback = [i["id"] for i in items if i["basis"] == "best_rated_fallback"]
+    assert sorted(fallback) == ["w14", "w16"]
+    order = page.eval_on_selector_all(
+        '[data-testid="title-list"] > li',
+        "ns => ns.map(n => n.dataset.titleId || n.dataset.testid)",
+    )
+    assert order[order.index("fallback-note") + 1 :] == fallback
+    browsing.assert_clean()
+
+
 def test_search_shows_results(browsing: Browsing, api: httpx.Client, artifacts: Path) -> None:
     page = browsing.page
     page.goto("/")

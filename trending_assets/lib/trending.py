@@ -27,6 +27,19 @@ The log and the square root keep any one factor from dominating. **Minimum evide
 title is ranked only with at least ``min_recent_reviews`` reviews in the window; the rest
 keep their score (for inspection) but get no rank, so a single review never tops the list.
 Ranks are dense from 1, ties broken by more recent reviews, then title id.
+
+**Coverage and the best-rated fallback.** Review traffic is long-tailed: on the demo
+catalogue (about 950 titles, about 40 reviews a day) four titles in five have no review
+in the last 7 days and only 3-4 % have the 3 needed for a rank, so small genres (talk,
+news, soap, TV movie) often have no trending title at all. No threshold fixes that without
+letting one or two reviews rank, so the readers (the API's ``/trending``, the web page)
+top a short answer up instead: when fewer than ``fallback_min`` titles matching the
+filters are ranked, the rest of the answer (up to ``fallback_min``, at most ``limit``)
+are the best-rated unranked titles of the same filters, each marked ``basis:
+"best_rated_fallback"`` with a ``reason`` (:func:`fallback_reason`). "Best rated" is
+:func:`best_rated_score`: the vibe score (LLM), else the mean review rating, damped towards
+the scale's middle by :data:`BEST_RATED_PRIOR_REVIEWS` pseudo-reviews, so one 10/10
+review does not top that list either.
 """
 
 from __future__ import annotations
@@ -198,4 +211,68 @@ def describe(params: TrendingParams) -> str:
         f"score = log1p(relative_volume) * sqrt(momentum) * vibe_factor; window {params.window_days} d, "
         f"half-life {params.half_life_days:g} d, history {params.history_days} d, prior {params.prior:g}, "
         f"ranked when >= {params.min_recent_reviews} reviews in the window"
+    )
+
+
+# --- the best-rated fallback (readers: serving/queries.py `trending`) -----------------------
+
+BASIS_TRENDING = "trending"
+BASIS_BEST_RATED = "best_rated_fallback"
+DEFAULT_FALLBACK_MIN = 10
+BEST_RATED_PRIOR_MEAN = 5.5  # the middle of the 1-10 scale
+BEST_RATED_PRIOR_REVIEWS = 3  # pseudo-reviews at the prior mean
+
+
+def best_rated_score(rating: float | None, review_count: int) -> float | None:
+    """The fallback's order: ``rating`` (vibe score, else mean rating; 1-10) damped towards
+    :data:`BEST_RATED_PRIOR_MEAN` by :data:`BEST_RATED_PRIOR_REVIEWS` pseudo-reviews.
+    None without a rating (sorted last). Must match :func:`best_rated_sql`."""
+    if rating is None or (isinstance(rating, float) and np.isnan(rating)):
+        return None
+    n = max(int(review_count), 0)
+    k = BEST_RATED_PRIOR_REVIEWS
+    return (float(rating) * n + BEST_RATED_PRIOR_MEAN * k) / (n + k)
+
+
+def best_rated_sql(
+    rating: str = "coalesce(vibe_score, mean_rating)", count: str = "review_count"
+) -> str:
+    """:func:`best_rated_score` as a SQL expression over the served ``titles`` columns."""
+    k = BEST_RATED_PRIOR_REVIEWS
+    return (
+        f"(({rating})::double * greatest({count}, 0) + {BEST_RATED_PRIOR_MEAN!r} * {k}) "
+        f"/ (greatest({count}, 0) + {k})"
+    )
+
+
+def fallback_count(ranked: int, *, limit: int, fallback_min: int) -> int:
+    """How many best-rated titles to append to ``ranked`` trending ones: enough to reach
+    ``min(fallback_min, limit)``; none when that many are trending (or ``fallback_min`` 0)."""
+    if ranked < 0 or limit < 0 or fallback_min < 0:
+        raise ValueError("ranked, limit and fallback_min must be >= 0")
+    return max(0, min(fallback_min, limit) - min(ranked, limit))
+
+
+def fallback_reason(
+    ranked: int,
+    params: TrendingParams,
+    *,
+    as_of: date | None,
+    scope: str = "",
+    filled: bool = True,
+) -> str:
+    """Why an answer is short of trending titles: not enough recent reviews (the rule and
+    how many titles met it). ``scope`` names the filters ("horror", "tv"), if any;
+    ``filled``: best-rated titles were added."""
+    which = f"{scope} " if scope else ""
+    rest = "the best rated instead" if ranked == 0 else "the rest are the best rated"
+    if not filled:
+        rest = "no best-rated titles added (fallback_min=0)"
+    if as_of is None:
+        return f"not enough recent reviews: no trending scores yet (no dated reviews); {rest}"
+    have = "no" if ranked == 0 else f"only {ranked}"
+    noun = "title is" if ranked == 1 else "titles are"
+    return (
+        f"not enough recent reviews (a trending rank needs >= {params.min_recent_reviews} in the "
+        f"{params.window_days} days to {as_of.isoformat()}): {have} {which}{noun} trending; {rest}"
     )

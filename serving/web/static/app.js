@@ -54,6 +54,9 @@ const state = {
   asOf: null,
   snapshot: null,
   formula: null,
+  trendingCount: 0, // of the items: ranked as trending
+  fallbackCount: 0, // of the items: best rated, added because too few are trending
+  reason: null, // the API's why, when fewer titles are trending than asked
   selectedId: null,
   loadSeq: 0,
   panelSeq: 0,
@@ -237,6 +240,11 @@ async function loadTitles() {
     asOf: body.as_of ?? null,
     snapshot: body.snapshot ?? null,
     formula: body.formula ?? null,
+    // Too few titles with recent reviews: the API tops the answer up with best-rated ones
+    // (basis "best_rated_fallback") and says why.
+    trendingCount: body.trending_count ?? (body.items || []).length,
+    fallbackCount: body.fallback_count ?? 0,
+    reason: body.reason ?? null,
   };
 }
 
@@ -260,6 +268,9 @@ async function refresh() {
       state.snapshot = result.snapshot;
       state.formula = result.formula;
     }
+    state.trendingCount = result.trendingCount ?? 0;
+    state.fallbackCount = result.fallbackCount ?? 0;
+    state.reason = result.reason ?? null;
     showStatus("info", "");
     render();
     setAppState("ready");
@@ -267,6 +278,8 @@ async function refresh() {
     if (seq !== state.loadSeq) return;
     console.warn("load failed", err);
     state.items = [];
+    state.reason = null;
+    state.trendingCount = state.fallbackCount = 0;
     render();
     showStatus(err.status === 503 ? "info" : "error", describeError(err, "titles"), {
       retry: true,
@@ -297,8 +310,13 @@ function renderSummary() {
     els.summary.textContent = `${plural(n, "result")} for “${state.q}”${how}${scope}`;
     els.listHeading.textContent = "Search results";
   } else {
-    els.summary.textContent = `${plural(n, "trending title")}${scope}`;
-    els.listHeading.textContent = "Trending list";
+    const fb = state.fallbackCount;
+    els.summary.textContent = !fb
+      ? `${plural(state.trendingCount, "trending title")}${scope}`
+      : state.trendingCount
+        ? `${plural(state.trendingCount, "trending title")} · ${fb} best rated (not enough recent reviews)${scope}`
+        : `Not enough recent reviews — ${plural(fb, "best-rated title")}${scope}`;
+    els.listHeading.textContent = state.fallbackCount && !state.trendingCount ? "Best rated" : "Trending list";
   }
 }
 
@@ -313,6 +331,7 @@ function renderSnapshot() {
 
 function emptyMessage() {
   if (state.mode === "search") return "Nothing matched that search. Try other words, or clear the filters.";
+  if (state.reason) return `Nothing to show: ${state.reason}.`;
   if (state.genre || state.type) return "No trending titles match these filters.";
   return "Nothing is trending yet.";
 }
@@ -322,15 +341,23 @@ function renderList() {
     els.list.replaceChildren(el("li", { class: "empty", "data-testid": "empty-list" }, emptyMessage()));
     return;
   }
-  els.list.replaceChildren(...state.items.map(listItem));
+  const nodes = state.items.map(listItem);
+  // Where the best-rated fallback starts, say so (the API's reason on hover).
+  const first = state.mode === "trending" ? state.items.findIndex(isFallback) : -1;
+  if (first >= 0) {
+    nodes.splice(first, 0, el("li", { class: "empty fallback-note", "data-testid": "fallback-note", role: "note", title: state.reason || "" }, "Not enough recent reviews — best rated instead"));
+  }
+  els.list.replaceChildren(...nodes);
 }
+
+const isFallback = (t) => t.basis === "best_rated_fallback";
 
 function listItem(t, index) {
   const colour = colorGenre(t);
   const rank = t.trending_rank;
   const rankBadge = el(
     "span",
-    { class: `rank${rank ? "" : " rank-none"}`, title: rank ? `Trending rank ${rank}` : "Not trending" },
+    { class: `rank${rank ? "" : " rank-none"}`, title: rank ? `Trending rank ${rank}` : isFallback(t) ? "Not trending: best rated" : "Not trending" },
     rank ? `#${rank}` : "—",
   );
   const chips = el(
@@ -727,6 +754,12 @@ function stat(label, value, testid) {
   return el("div", { class: "stat", "data-testid": testid }, el("span", { class: "stat-value" }, value), el("span", { class: "stat-label" }, label));
 }
 
+/** A fan-facing line on where the summary, vibe and tags come from (no ids or hashes). */
+function enrichmentCredit(en) {
+  const by = en.provider === "openai" ? "an AI language model" : "our review model";
+  return `Summary, vibe score and tags written by ${by} from fan reviews.`;
+}
+
 function panelContent(d) {
   const out = [];
   const colour = colorGenre(d);
@@ -786,7 +819,8 @@ function panelContent(d) {
     ),
   );
   if (en) {
-    out.push(el("p", { class: "muted small" }, `Summary and vibe by ${en.provider} · ${en.model} · prompt ${en.prompt_version}`));
+    // Who wrote it, in words: the model, prompt and version ids stay in the API's JSON.
+    out.push(el("p", { class: "muted small", "data-testid": "panel-credit" }, enrichmentCredit(en)));
   }
 
   if (d.plot) {
@@ -817,11 +851,14 @@ function panelContent(d) {
         ),
       ),
     );
+    const predicted = mg.probabilities.filter((p) => p.predicted).map((p) => p.genre);
     out.push(
       el(
         "p",
-        { class: "muted small" },
-        `Predicted: ${(mg.predicted || []).join(", ") || "none"} · ${mg.model} ${mg.model_version}`,
+        { class: "muted small", "data-testid": "panel-model-credit" },
+        predicted.length
+          ? `Genres predicted by our model: ${predicted.join(", ")}.`
+          : "Our genre model is not confident about any genre for this title.",
       ),
     );
   } else {

@@ -8,14 +8,20 @@
   letters, no questions, none opening on "but"/"and"/"so"... that needs the sentence before
   it) are embedded with MiniLM (a batch of titles per call in ``run``), scored by centrality (cosine with the mean embedding,
   i.e. how typical of what all reviewers say a sentence is), and taken greedily, skipping
-  near-duplicates (cosine above ``near_duplicate``), until ``summary_max_sentences`` or the
-  word budget. Sentences are copied verbatim from the (HTML-cleaned) reviews: nothing is
-  invented. No reviews: the same over the plot; neither: a fixed "No reviews yet.";
+  near-duplicates, until ``summary_max_sentences`` or the word budget. A near-duplicate is
+  a sentence that says the same as one already taken: the same words once case, whitespace
+  and punctuation are ignored, a word-set Jaccard of at least ``NEAR_DUPLICATE_JACCARD``, or
+  an embedding cosine above ``near_duplicate``; the text checks hold even when the
+  embedder gives nothing useful (zero vectors), so no summary says a sentence twice.
+  Sentences are copied verbatim from the (HTML-cleaned) reviews: nothing is invented. No
+  reviews: the same over the plot; neither: a fixed "No reviews yet.";
 - vibe score: ``ReviewRatingModel`` predictions averaged per title (see ``rating_model``);
 - tags: a curated vibe vocabulary matched in the reviews (negated mentions such as "not
   funny" do not count), weighted by how many reviews use the term times its background idf;
   topped up with the title's most distinctive review words (tf-idf) and, if still short,
-  its genre names, so there are always 3-6 lower-case tags.
+  its genre names, so there are always 3-6 lower-case tags. Every tag agrees with the vibe
+  score (``schema.tag_fits_score``): no praise tag such as "feel-good" on a score of 4 or
+  less, no criticism tag such as "boring" on 7 or more.
 
 Deterministic: the same input, models and embedder give the same output.
 """
@@ -54,12 +60,19 @@ from trending_assets.lib.enrichment.schema import (
     Enrichment,
     EnrichmentInput,
     genres_in_taxonomy,
+    near_duplicate_sentences,
     normalise_tag,
     normalise_text,
+    sentence_key,
+    split_sentences,
+    tag_fits_score,
 )
+from trending_assets.lib.progress import Progress
 
 PROVIDER = "local"
-LOCAL_VERSION = "local-v1"  # the extractive method's version: plays the prompt version's role
+# The extractive method's version: plays the prompt version's role (part of every cache
+# key). v2: near-duplicate sentences removed as text too; tags agree with the vibe score.
+LOCAL_VERSION = "local-v2"
 NO_REVIEWS = "No reviews yet."
 
 GenrePredictor = Callable[[EnrichmentInput], Sequence[str] | None] | Mapping[str, Sequence[str]]
@@ -110,30 +123,9 @@ still many ever never something thing things little lot back another br would co
 # fmt: on
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _NEGATION = re.compile(r"\b(?:not|never|no|hardly|isn't|wasn't|aren't|n't)\s+(?:\w+\s+)?$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[a-z][a-z'-]+[a-z]")
 _LETTERS = re.compile(r"[A-Za-z]")
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|Vol|No|Mt|Lt))\.$")
 _DANGLING = re.compile(r"(?:but|and|also|so|or|however|which|because|then|as well)\b", re.I)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a normalised text (punctuation kept; each is a verbatim substring)."""
-    text = normalise_text(text)
-    if not text:
-        return []
-    out, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text, 0, match.start()):
-            continue  # "D.W. Griffith", "Mr. Smith": not a sentence end
-        piece = text[start : match.start() + len(match.group(0).rstrip())].strip()
-        if piece:
-            out.append(piece)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
 
 
 def _candidate(sentence: str, min_words: int = 6, max_words: int = 40) -> bool:
@@ -230,26 +222,29 @@ class TagExtractor:
         exclude: Sequence[str] = (),
         fallback: Sequence[str] = (),
         limit: int = MAX_TAGS,
+        score: int | None = None,
     ) -> list[str]:
+        """Tags for one title's ``texts``; with a ``score``, only tags that agree with it
+        (``schema.tag_fits_score``: no "feel-good" on a 2/10, no "boring" on a 9/10)."""
         limit = max(min(limit, MAX_TAGS), MIN_TAGS)
         clean = [normalise_text(t) for t in texts if t]
         n = max(len(clean), 1)
         df: Counter[str] = Counter()
         for text in clean:
-            df.update(self._tags_in(text))
+            df.update(t for t in self._tags_in(text) if tag_fits_score(t, score))
         weighted = sorted(
             ((count / n) * self._idf(self.tag_df[tag]), tag) for tag, count in df.items()
         )
         tags = [tag for _, tag in sorted(weighted, key=lambda p: (-p[0], p[1]))][:limit]
         if len(tags) < MIN_TAGS:
             tags += self._top_terms(
-                clean, set(tags) | {w.lower() for w in exclude}, MIN_TAGS - len(tags)
+                clean, set(tags) | {w.lower() for w in exclude}, MIN_TAGS - len(tags), score
             )
         for extra in fallback:
             if len(tags) >= MIN_TAGS:
                 break
             tag = normalise_tag(extra)
-            if tag and tag not in tags:
+            if tag and tag not in tags and tag_fits_score(tag, score):
                 tags.append(tag)
         for filler in ("catalogue title", "untagged", "new entry"):  # last resort only
             if len(tags) >= MIN_TAGS:
@@ -258,7 +253,9 @@ class TagExtractor:
                 tags.append(filler)
         return [normalise_tag(t) for t in tags]
 
-    def _top_terms(self, texts: list[str], skip: set[str], count: int) -> list[str]:
+    def _top_terms(
+        self, texts: list[str], skip: set[str], count: int, score: int | None = None
+    ) -> list[str]:
         tf: Counter[str] = Counter()
         for text in texts:
             tf.update(w for w in _WORD.findall(text.lower()) if len(w) >= 4)
@@ -269,6 +266,7 @@ class TagExtractor:
             and word not in skip
             and word not in self.patterns  # vocabulary words come only negation-aware
             and freq >= (2 if len(texts) > 2 else 1)
+            and tag_fits_score(word, score)
         ]
         return [word for _, word in sorted(scored, key=lambda p: (-p[0], p[1]))[:count]]
 
@@ -326,8 +324,9 @@ class LocalEnricher:
 
     def candidate_sentences(self, item: EnrichmentInput) -> list[str]:
         """Summary candidates: review sentences round-robin over the reviews (the first
-        sentence of each, then the second ...), exact repeats dropped, at most
-        ``max_candidates``; the plot's sentences when the reviews have none."""
+        sentence of each, then the second ...), repeats dropped (the same words once case,
+        whitespace and punctuation are ignored), at most ``max_candidates``; the plot's
+        sentences when the reviews have none."""
         reviews = [text for text, _ in item.clean_reviews()]
         candidates = self._round_robin(
             [[s for s in split_sentences(t) if _candidate(s)] for t in reviews]
@@ -342,8 +341,8 @@ class LocalEnricher:
         seen: set[str] = set()
         for depth in range(max((len(s) for s in per_text), default=0)):
             for sentences in per_text:
-                if depth < len(sentences) and sentences[depth].lower() not in seen:
-                    seen.add(sentences[depth].lower())
+                if depth < len(sentences) and sentence_key(sentences[depth]) not in seen:
+                    seen.add(sentence_key(sentences[depth]))
                     candidates.append(sentences[depth])
         return candidates[: self.config.max_candidates]
 
@@ -355,7 +354,11 @@ class LocalEnricher:
         return vectors / np.where(norms == 0, 1.0, norms)
 
     def select_summary(self, candidates: Sequence[str], vectors: np.ndarray) -> str | None:
-        """Most central candidates, near-duplicates skipped, within the word budget."""
+        """Most central candidates, near-duplicates skipped, within the word budget.
+
+        A candidate is skipped when it says what a chosen one says: as text
+        (``schema.near_duplicate_sentences``: same words, or a word-set Jaccard of at least
+        ``NEAR_DUPLICATE_JACCARD``) or as meaning (cosine above ``near_duplicate``)."""
         if not len(candidates):
             return None
         config = self.config
@@ -367,7 +370,11 @@ class LocalEnricher:
             length = len(candidates[index].split())
             if words + length > config.summary_max_words:
                 continue
-            if any(float(vectors[index] @ vectors[j]) > config.near_duplicate for j in chosen):
+            if any(
+                float(vectors[index] @ vectors[j]) > config.near_duplicate
+                or near_duplicate_sentences(candidates[index], candidates[j])
+                for j in chosen
+            ):
                 continue
             chosen.append(index)
             words += length
@@ -400,7 +407,8 @@ class LocalEnricher:
         )
 
     def tags(self, item: EnrichmentInput, genres: Sequence[str], score: int | None = None):
-        """Vocabulary tags, then distinctive words, then genre names and the reception."""
+        """Vocabulary tags, then distinctive words, then genre names and the reception;
+        all of them agree with ``score`` when it is given."""
         reviews = [text for text, _ in item.clean_reviews()]
         fallback = [g.replace("_", " ") for g in genres]
         if reviews and score is not None:
@@ -410,6 +418,7 @@ class LocalEnricher:
             exclude=[*item.title.lower().split(), *genres],
             fallback=fallback,
             limit=self.config.max_tags,
+            score=score,
         )
 
     def enrich_one(
@@ -430,7 +439,10 @@ class LocalEnricher:
     # -- a batch ------------------------------------------------------------------------
 
     def run(
-        self, inputs: Sequence[EnrichmentInput], cache: EnrichmentCache | None = None
+        self,
+        inputs: Sequence[EnrichmentInput],
+        cache: EnrichmentCache | None = None,
+        progress: Progress | None = None,
     ) -> EnrichmentRun:
         """Enrich ``inputs``; summary candidates of ``batch_titles`` titles at a time go
         through the embedder in one call (much faster than one call per title)."""
@@ -450,6 +462,9 @@ class LocalEnricher:
                 todo.append((result, item, key))
         latencies: list[float] = []
         size = max(self.config.batch_titles, 1)
+        if progress is not None:
+            progress.total, progress.unit = len(todo), "titles"
+            progress.milestone(f"{len(todo)} of {len(inputs)} titles to enrich, the rest cached")
         for offset in range(0, len(todo), size):
             batch = todo[offset : offset + size]
             t0 = time.monotonic()
@@ -468,6 +483,8 @@ class LocalEnricher:
                 latencies.append(share + time.monotonic() - t1)
                 if cache is not None and result.enrichment is not None:
                     cache.put(key, item.title_id, result.enrichment)
+            if progress is not None:
+                progress.update(min(offset + size, len(todo)))
         stats = RunStats(
             provider=PROVIDER, model=self.model_id, prompt_version=LOCAL_VERSION,
             schema_version=SCHEMA_VERSION, **percentiles_ms(latencies),

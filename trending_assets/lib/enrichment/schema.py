@@ -6,6 +6,19 @@ structured outputs accept (every property required, ``additionalProperties: fals
 ``EnrichmentInput`` is one title with its reviews; ``input_hash()`` is the content hash the
 cache is keyed by, stable under review order and whitespace/Unicode variations.
 
+Two content rules hold whatever the provider (and for cached answers too: the cache
+re-validates every row it returns):
+
+- a summary never says the same sentence twice: exact and near-identical sentences (same
+  words once case, whitespace and punctuation are ignored, or a token Jaccard of at least
+  ``NEAR_DUPLICATE_JACCARD``) are kept once (``dedupe_sentences``);
+- vibe tags agree with the vibe score: a clearly low score (at most ``LOW_SCORE_MAX``) gets no
+  positive-only reception tag ("feel-good", "masterpiece"), a clearly high one (at least
+  ``HIGH_SCORE_MIN``) no negative-only one ("boring", "disappointing"); descriptive tags
+  ("slow burn", "dark") fit any score (``tag_polarity``, ``tags_fitting_score``). A
+  contradicting tag is dropped (logged) while enough tags remain; an answer that would be
+  left with fewer than ``MIN_TAGS`` is invalid (the OpenAI provider re-asks with the reason).
+
 Bump ``SCHEMA_VERSION`` whenever a field or a rule changes: it is part of every cache key
 and of every output row, so a change re-enriches everything.
 """
@@ -15,15 +28,21 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trending_assets.lib.validation import CANONICAL_GENRES
 
+log = logging.getLogger(__name__)
+
+# Not bumped for the two content rules above: they normalise (drop a repeated sentence or a
+# contradicting tag) and the cache re-validates on read, so cached answers are fixed without
+# being paid for again; one they cannot fix fails validation there and is enriched again.
 SCHEMA_VERSION = "1"
 
 MIN_GENRES, MAX_GENRES = 1, 4
@@ -47,6 +66,39 @@ _GENRE_ALIASES = {
 _TAG_ALLOWED = re.compile(r"[^a-z0-9' -]+")
 _SPACES = re.compile(r"\s+")
 _HTML_TAG = re.compile(r"<[^>]{0,200}>")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|Vol|No|Mt|Lt))\.$")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+# Two sentences whose word sets overlap at least this much (Jaccard) say the same thing.
+NEAR_DUPLICATE_JACCARD = 0.8
+
+# Scores that are clearly low / clearly high: tags of the opposite polarity contradict them.
+LOW_SCORE_MAX = 4
+HIGH_SCORE_MIN = 7
+# fmt: off
+# Reception tags that only fit one end of the score, keyed as ``polarity_key`` spells them
+# (lower case, hyphens as spaces). Anything not listed is descriptive and fits any score.
+POSITIVE_TAGS = frozenset({
+    "feel good", "heartwarming", "uplifting", "inspiring", "charming", "delightful",
+    "touching", "moving", "hilarious", "witty", "clever", "brilliant", "masterpiece",
+    "masterful", "must watch", "must see", "well acted", "great acting", "great soundtrack",
+    "entertaining", "fun", "enjoyable", "gripping", "riveting", "captivating", "engaging",
+    "compelling", "powerful", "thought provoking", "intelligent", "underrated", "excellent",
+    "amazing", "outstanding", "superb", "wonderful", "perfect", "fantastic", "loved",
+    "crowd pleaser", "crowd pleasing", "instant classic", "well made", "well liked",
+    "mostly liked", "highly recommended", "binge worthy", "bingeworthy", "unmissable",
+})
+NEGATIVE_TAGS = frozenset({
+    "boring", "dull", "disappointing", "disappointment", "letdown", "let down", "awful",
+    "terrible", "dreadful", "horrible", "bad", "worst", "poorly acted", "bad acting",
+    "poorly written", "poorly made", "forgettable", "overrated", "pretentious", "tedious",
+    "bland", "mediocre", "uninspired", "lackluster", "lacklustre", "derivative", "lazy",
+    "messy", "weak", "stale", "unwatchable", "painful", "cringe", "cringeworthy",
+    "cringe worthy", "waste of time", "not worth it", "skip it", "poorly received",
+})
+# fmt: on
+Polarity = Literal["positive", "negative"]
 
 
 def normalise_text(text: str | None) -> str:
@@ -69,6 +121,95 @@ def normalise_tag(value: str) -> str:
     folded = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
     cleaned = _TAG_ALLOWED.sub(" ", folded.lower().replace("_", " "))
     return _SPACES.sub(" ", cleaned).strip(" -'")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a normalised text (punctuation kept; each is a verbatim substring)."""
+    text = normalise_text(text)
+    if not text:
+        return []
+    out, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text, 0, match.start()):
+            continue  # "D.W. Griffith", "Mr. Smith": not a sentence end
+        piece = text[start : match.start() + len(match.group(0).rstrip())].strip()
+        if piece:
+            out.append(piece)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def sentence_key(sentence: str) -> str:
+    """What a sentence says, for duplicate checks: lower case, ASCII-folded, punctuation
+    dropped, whitespace collapsed (``"Great  film!"`` and ``"great film."`` share a key)."""
+    folded = unicodedata.normalize("NFKD", normalise_text(sentence)).encode("ascii", "ignore")
+    return _NOT_WORD.sub(" ", folded.decode().lower()).strip()
+
+
+def near_duplicate_sentences(a: str, b: str, *, jaccard: float = NEAR_DUPLICATE_JACCARD) -> bool:
+    """The same sentence up to case/whitespace/punctuation, or word sets overlapping at least
+    ``jaccard`` (Jaccard index of the two sets of words)."""
+    key_a, key_b = sentence_key(a), sentence_key(b)
+    if key_a == key_b:
+        return True
+    words_a, words_b = set(key_a.split()), set(key_b.split())
+    if not words_a or not words_b:
+        return False
+    return len(words_a & words_b) / len(words_a | words_b) >= jaccard
+
+
+def dedupe_sentences(sentences: Sequence[str]) -> list[str]:
+    """``sentences`` in order, each dropped when it near-duplicates one kept before it."""
+    kept: list[str] = []
+    for sentence in sentences:
+        if not any(near_duplicate_sentences(sentence, other) for other in kept):
+            kept.append(sentence)
+    return kept
+
+
+def dedupe_summary(text: str) -> str:
+    """``text`` with repeated (near-identical) sentences said once; unchanged when none."""
+    sentences = split_sentences(text)
+    kept = dedupe_sentences(sentences)
+    return text if len(kept) == len(sentences) else " ".join(kept)
+
+
+def polarity_key(tag: str) -> str:
+    return normalise_tag(tag).replace("-", " ")
+
+
+def tag_polarity(tag: str) -> Polarity | None:
+    """``"positive"``/``"negative"`` for a reception tag that fits only one end of the vibe
+    score; ``None`` for a descriptive one ("dark", "slow burn") that fits any score."""
+    key = polarity_key(tag)
+    if key in POSITIVE_TAGS:
+        return "positive"
+    if key in NEGATIVE_TAGS:
+        return "negative"
+    return None
+
+
+def tag_fits_score(tag: str, score: int | None) -> bool:
+    """False only for a positive tag on a clearly low score or a negative one on a clearly
+    high score (no score: everything fits)."""
+    if score is None:
+        return True
+    polarity = tag_polarity(tag)
+    if polarity == "positive":
+        return score > LOW_SCORE_MAX
+    if polarity == "negative":
+        return score < HIGH_SCORE_MIN
+    return True
+
+
+def tags_fitting_score(tags: Sequence[str], score: int | None) -> tuple[list[str], list[str]]:
+    """``(kept, dropped)``: ``tags`` split by ``tag_fits_score``, order kept."""
+    kept = [tag for tag in tags if tag_fits_score(tag, score)]
+    dropped = [tag for tag in tags if not tag_fits_score(tag, score)]
+    return kept, dropped
 
 
 class Enrichment(BaseModel):
@@ -102,7 +243,7 @@ class Enrichment(BaseModel):
     def _summary(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        text = _SPACES.sub(" ", value).strip()
+        text = dedupe_summary(_SPACES.sub(" ", value).strip())
         words = len(text.split())
         if words > SUMMARY_HARD_MAX_WORDS:
             raise ValueError(f"summary has {words} words; at most {SUMMARY_MAX_WORDS} wanted")
@@ -135,6 +276,22 @@ class Enrichment(BaseModel):
             if tag not in out:
                 out.append(tag)
         return out
+
+    @model_validator(mode="after")
+    def _tags_fit_score(self) -> Enrichment:
+        kept, dropped = tags_fitting_score(self.vibe_tags, self.vibe_score)
+        if not dropped:
+            return self
+        if len(kept) < MIN_TAGS:
+            raise ValueError(
+                f"vibe_tags {dropped} contradict vibe_score {self.vibe_score}: a score of "
+                f"{LOW_SCORE_MAX} or less takes no praise tags, {HIGH_SCORE_MIN} or more no "
+                f"criticism tags; at least {MIN_TAGS} fitting tags wanted"
+            )
+        log.info("vibe tags %s dropped: they contradict vibe score %d", dropped, self.vibe_score)
+        # frozen model: replace the validated field in place, before anyone sees the instance
+        object.__setattr__(self, "vibe_tags", kept)
+        return self
 
 
 def enrichment_json_schema() -> dict[str, Any]:
