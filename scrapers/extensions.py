@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -172,3 +173,56 @@ class CrawlStatsExport:
             fh.write("\n")
         os.replace(tmp, path)
         logger.info("Crawl stats written to %s", path)
+
+
+class CrawlProgress:
+    """One ``crawl progress:`` line on stderr every ``CRAWL_PROGRESS_EVERY_PAGES`` pages
+    (and when the spider closes): pages fetched, items kept and dropped so far.
+
+    ``trending_assets.lib.crawl.run_crawl`` reads these lines while the crawl runs and
+    passes them on (throttled) to the run's event log; a person running the crawl by hand
+    sees them in the terminal. ``0`` turns them off.
+    """
+
+    def __init__(self, crawler: Crawler, every: int) -> None:
+        self.crawler = crawler
+        self.every = every
+        self.pages = 0
+        self.items = 0
+        self.dropped = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
+        ext = cls(crawler, crawler.settings.getint("CRAWL_PROGRESS_EVERY_PAGES", 50))
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def line(self, spider: Spider, final: str = "") -> str:
+        text = (
+            f"crawl progress: {spider.name}: {self.pages} pages, {self.items} items, "
+            f"{self.dropped} dropped"
+        )
+        return f"{text} ({final})" if final else text
+
+    def _print(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def response_received(self, response: Any, request: Any, spider: Spider) -> None:
+        self.pages += 1
+        if self.every and self.pages % self.every == 0:
+            self._print(self.line(spider))
+
+    def item_scraped(self, item: Any, spider: Spider) -> None:
+        self.items += 1
+
+    def item_dropped(
+        self, item: Any, response: Any, exception: BaseException, spider: Spider
+    ) -> None:
+        self.dropped += 1
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.every:
+            self._print(self.line(spider, final=reason))

@@ -59,6 +59,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scrapers.extensions.CrawlStatsExport": 500,
+    "scrapers.extensions.CrawlProgress": 510,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
@@ -74,3 +75,5 @@ FEEDS = (
 
 LOG_LEVEL = "INFO"
 LOGSTATS_INTERVAL = 30.0
+# A "crawl progress:" line on stderr every N fetched pages (scrapers.extensions.CrawlProgress).
+CRAWL_PROGRESS_EVERY_PAGES = 50

@@ -211,7 +211,13 @@ def render() -> str:
 
     lines += ["## Seeds", "", "Static mappings, loaded by `dbt seed` into schema `main`.", ""]
     for node in sorted(collect("seeds"), key=lambda n: n.name):
-        lines += render_node(node, f"`{node.name}`", [f"file: `dbt_project/seeds/{node.name}.csv`"])
+        found = sorted((REPO_ROOT / "dbt_project" / "seeds").rglob(f"{node.name}.csv"))
+        where = (
+            found[0].relative_to(REPO_ROOT).as_posix()
+            if found
+            else f"dbt_project/seeds/{node.name}.csv"
+        )
+        lines += render_node(node, f"`{node.name}`", [f"file: `{where}`"])
 
     lines += [
         "## Sources",

@@ -448,7 +448,7 @@ def test_every_genre_map_seed_is_found_without_a_list(built_warehouse) -> None:
     """genre_vocabularies() finds the seeds in the dbt graph: every genre_map_*.csv counts."""
     files = {
         p.stem.removeprefix("genre_map_")
-        for p in (DBT_PROJECT_DIR / "seeds").glob("genre_map_*.csv")
+        for p in (DBT_PROJECT_DIR / "seeds").rglob("genre_map_*.csv")
     }
     found = {
         r[0]

@@ -24,6 +24,7 @@ from trending_assets.lib.enrichment.schema import (
     enrichment_json_schema,
     normalise_text,
 )
+from trending_assets.lib.progress import Progress
 
 POSITIVE = [
     "A wonderful, heartwarming film with brilliant acting.",
@@ -166,6 +167,18 @@ def test_run_is_deterministic_and_cached(enricher):
     cached = enricher.run(items, cache)
     assert cached.stats.cached == 2 and cached.stats.calls == 0 and cached.stats.ok == 2
     assert set(first.results_frame()["provider"]) == {"local"}
+
+
+def test_a_run_reports_its_progress_and_what_the_cache_saved(enricher):
+    items = [title("good", POSITIVE), title("bad", NEGATIVE)]
+    cache = EnrichmentCache()
+    lines: list[str] = []
+    enricher.run(items, cache, progress=Progress(lines.append, "llm_enrichments"))
+    assert lines[0].startswith("llm_enrichments: 2 of 2 titles to enrich, the rest cached")
+    assert lines[-1].startswith("llm_enrichments: 2/2 titles (100%)")
+    lines.clear()
+    enricher.run(items, cache, progress=Progress(lines.append, "llm_enrichments"))
+    assert lines[0].startswith("llm_enrichments: 0 of 2 titles to enrich")
 
 
 def test_genre_fallback_when_the_predictor_has_nothing(rating_model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import json
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -171,7 +172,7 @@ def _fake_crawl(monkeypatch, returncode: int, stderr: str, stats: dict) -> list[
             )
         return subprocess.CompletedProcess(command, returncode, "", stderr)
 
-    monkeypatch.setattr(crawl.subprocess, "run", run)
+    monkeypatch.setattr(crawl, "_run_streaming", run)
     return calls
 
 
@@ -243,9 +244,18 @@ def titleless_site() -> Iterator[str]:
 def test_the_real_crawl_of_a_titleless_site_exits_3_and_names_it(
     tmp_path: Path, titleless_site: str
 ) -> None:
+    progress: list[tuple[str, bool]] = []
     output = crawl.run_crawl(
-        {"gardening": titleless_site}, tmp_path / "out", crawl_date=DAY, timeout_s=300
+        {"gardening": titleless_site},
+        tmp_path / "out",
+        crawl_date=DAY,
+        timeout_s=300,
+        on_progress=lambda text, final: progress.append((text, final)),
     )
+    # each spider's last progress line came through while the crawl ran, marked final
+    finals = [text for text, final in progress if final]
+    assert any(t.startswith("listings: ") and t.endswith("(finished)") for t in finals), progress
+    assert any(t.startswith("reviews: ") for t in finals), progress
     assert output.returncode == crawl.EXIT_EMPTY_SOURCES
     assert output.empty_sources == ["gardening"]
     assert output.empty_causes["gardening"]  # the crawler says why
@@ -262,6 +272,33 @@ def test_the_real_crawl_of_a_titleless_site_exits_3_and_names_it(
     row = summary[(summary["spider"] == "listings") & (summary["source"] == "gardening")]
     assert row["titles"].tolist() == [0]
     assert row["pages"].tolist()[0] >= 1
+
+
+def test_the_crawl_process_is_read_as_it_runs_and_killed_at_its_timeout(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "print('2026 [x] INFO: crawl progress: listings: 50 pages, 40 items, 0 dropped', "
+        "file=sys.stderr, flush=True)\n"
+        "print('plain line', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    seen: list[tuple[str, bool]] = []
+    with pytest.raises(crawl.CrawlError, match="did not finish within 2s"):
+        crawl._run_streaming(
+            [sys.executable, "-c", script],
+            timeout_s=2,
+            on_progress=lambda text, final: seen.append((text, final)),
+        )
+    assert seen == [("listings: 50 pages, 40 items, 0 dropped", False)]
+
+
+def test_the_crawl_process_output_is_kept_for_its_failure_lines() -> None:
+    script = (
+        "import sys; print('crawl failed: listings: no stats file', file=sys.stderr); sys.exit(1)"
+    )
+    completed = crawl._run_streaming([sys.executable, "-c", script], timeout_s=30, on_progress=None)
+    assert completed.returncode == 1
+    assert "crawl failed: listings: no stats file" in completed.stderr
 
 
 # --- verdicts over raw.crawl_sources ------------------------------------------------------

@@ -185,7 +185,7 @@ def test_every_genre_map_seed_feeds_the_genre_map_union(graph) -> None:
     """The union finds its seeds when dbt runs; the lineage names them all the same."""
     from trending_assets.settings import DBT_PROJECT_DIR
 
-    seeds = {p.stem for p in (DBT_PROJECT_DIR / "seeds").glob("genre_map_*.csv")}
+    seeds = {p.stem for p in (DBT_PROJECT_DIR / "seeds").rglob("genre_map_*.csv")}
     assert "genre_map_generic" in seeds
     assert seeds <= _parents(graph, "int_genre_maps_unioned")
     assert "int_unmapped_genre_labels" in _parents(graph, "data_profile")

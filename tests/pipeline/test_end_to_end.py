@@ -8,6 +8,7 @@ site with no site file, so a real site's titles and reviews go all the way to th
 
 import importlib.util
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -77,6 +78,38 @@ def test_materialize_succeeds_and_prints_a_summary(pipeline_run) -> None:
     assert "checks" in out and " 0 failed" in out
     assert f"partition        {PARTITION}" in out
     print(f"materialised in {elapsed:.0f}s")
+
+
+def test_the_console_is_quiet_and_long_steps_report_progress(pipeline_run) -> None:
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    console = completed.stdout + completed.stderr
+    # Library notices we chose to live with are silenced where we chose them.
+    for noise in ("BetaWarning", "PreviewWarning", "does not match the name of any column"):
+        assert noise not in console, noise
+    # dbt: one summary line per invocation, the node-by-node output in a file.
+    assert " START seed file " not in console and " START sql table model " not in console
+    summaries = re.findall(r"dbt build: (\d+) seeds?.*?Full dbt output: (\S+)", console)
+    assert summaries, console[-3000:]
+    assert all(
+        Path(log).is_file() and "OK loaded seed file" in Path(log).read_text()
+        for _, log in summaries[:1]
+    )
+    assert re.search(r"dbt build: \d+ models, \d+ tests \(pass \d+, success \d+.*\) in", console)
+    # Long steps say how far they are while they run.
+    assert re.search(
+        r"raw_crawl: listings: \d+ pages, \d+ items, \d+ dropped \(finished\)", console
+    )
+    assert re.search(r"genre_model_bert: epoch 1/\d+, \d+/\d+ batches", console)
+    assert re.search(r"genre_model_bert: epoch 1/\d+ done, train loss", console)
+    assert re.search(r"llm_enrichments: \d+/\d+ titles \(100%\)", console)
+    # W&B stages its files under the data dir, not the user's home.
+    assert (root / "data" / "wandb" / "data" / "artifacts" / "staging").is_dir()
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        titles = instance.get_latest_materialization_event(dg.AssetKey("titles"))
+        rows = titles.asset_materialization.metadata["dagster/row_count"].value
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        assert rows == con.execute("select count(*) from titles").fetchone()[0] > 0
 
 
 def test_instance_recorded_every_asset_and_check(pipeline_run) -> None:
@@ -227,7 +260,8 @@ def test_api_serves_the_published_snapshot_over_http(pipeline_run) -> None:
         assert httpx.get(f"{base}/schema/openapi.json", timeout=30).status_code == 200
 
         # What the pipeline's trending, embedding and model stages put in the snapshot.
-        trending = httpx.get(f"{base}/trending", params={"limit": 5}).json()
+        # (fallback_min=0: ranked titles only, no best-rated fallback)
+        trending = httpx.get(f"{base}/trending", params={"limit": 5, "fallback_min": 0}).json()
         assert [item["trending_rank"] for item in trending["items"]] == list(
             range(1, len(trending["items"]) + 1)
         )

@@ -31,7 +31,7 @@ def catalog():
 
 def _genre_map(site: str) -> dict[str, set[str]]:
     mapping: dict[str, set[str]] = {}
-    with open(SEEDS / f"genre_map_{site}.csv", newline="", encoding="utf-8") as fh:
+    with open(SEEDS / "genre_maps" / f"genre_map_{site}.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             mapping.setdefault(row["source_genre"], set())
             if row["genre_id"]:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from trending_assets.defs.resources import build_resources
+from trending_assets.lib.progress import Progress
 
 # The job `make materialize` runs: every asset and check, for one crawl partition.
 all_assets_job = dg.define_asset_job(
@@ -15,3 +16,8 @@ all_assets_job = dg.define_asset_job(
 @dg.definitions
 def shared_definitions() -> dg.Definitions:
     return dg.Definitions(resources=build_resources(), jobs=[all_assets_job])
+
+
+def step_progress(context: dg.AssetExecutionContext, **kwargs) -> Progress:
+    """Progress lines of a long step, in the terminal and the run's event log alike."""
+    return Progress(context.log.info, context.asset_key.to_user_string(), **kwargs)

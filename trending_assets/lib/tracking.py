@@ -7,6 +7,7 @@ the demo keeps a real record of every training run without a network or an accou
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,17 @@ def log_training_run(
     config: dict[str, Any],
     metrics: dict[str, float],
     artifact_dir: Path | None,
+    history: Sequence[Mapping[str, Any]] | None = None,
     artifact_name: str,
     root: Path,
     tags: list[str] | None = None,
 ) -> TrackedRun:
-    """One W&B run: config, final metrics, and the model directory as a `model` artifact."""
+    """One W&B run: config, training curves, final metrics and the model as a `model` artifact.
+
+    ``history`` is the fit's per-epoch (or per-round) record, oldest first: each entry is
+    logged as one step (``epoch`` or ``round`` its x axis), so W&B draws loss and validation
+    F1 curves. The final metrics go in the run's summary.
+    """
     import wandb
 
     root.mkdir(parents=True, exist_ok=True)
@@ -57,6 +64,8 @@ def log_training_run(
         settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
     )
     try:
+        for entry in curve_points(history or []):
+            run.log(entry)
         run.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
         for key, value in metrics.items():
             run.summary[key] = value
@@ -73,3 +82,17 @@ def log_training_run(
     finally:
         run.finish()
     return tracked
+
+
+def curve_points(history: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+    """The numeric fields of each history entry, as W&B steps (non-numbers dropped)."""
+    points = []
+    for entry in history:
+        point = {
+            k: float(v)
+            for k, v in entry.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        if point:
+            points.append(point)
+    return points

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
+from trending_assets.defs.shared import step_progress
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
@@ -153,7 +154,7 @@ def llm_enrichments(
     with open_cache(store, CACHE_KEY, persist_every=1 if paid else LOCAL_PERSIST_EVERY) as cache:
         for problem in cache.problems:
             context.log.warning(problem)
-        run: EnrichmentRun = enricher.run(inputs, cache)
+        run: EnrichmentRun = enricher.run(inputs, cache, progress=step_progress(context))
         cache_problems = len(cache.problems)
 
     results = run.results_frame()

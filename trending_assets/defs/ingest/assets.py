@@ -17,9 +17,11 @@ from trending_assets.defs.resources import (
     LakeResource,
     TmdbApiResource,
 )
+from trending_assets.defs.shared import step_progress
 from trending_assets.lib import crawl, landing
 from trending_assets.lib.coercion import TextLimits
 from trending_assets.lib.ingest import StoredBatch, store_raw_batch
+from trending_assets.lib.progress import progress_lines
 from trending_assets.lib.validation import (
     ApiRelease,
     CrawledListing,
@@ -154,6 +156,7 @@ def raw_crawl(
                     timeout_s=crawler.timeout_s,
                     max_pages=crawler.max_pages,
                     sites_dir=crawler.sites_dir,
+                    on_progress=progress_lines(step_progress(context)),
                 )
             # The feeds, stats and crawl logs are the raw record of the crawl: kept as they came.
             for path in sorted(out_dir.iterdir()):

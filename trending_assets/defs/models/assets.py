@@ -12,6 +12,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
+from trending_assets.defs.shared import step_progress
 from trending_assets.defs.warehouse.assets import TITLE_GENRES, TITLES
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts
@@ -168,7 +169,7 @@ def _train(
 ) -> TrainedModel:
     """Fit, score on validation, log to W&B and register: the same steps for every model."""
 
-    def track(fitted, metrics: dict[str, float], model_dir: Path) -> dict:
+    def track(fitted, metrics: dict[str, float], model_dir: Path, report: dict) -> dict:
         run = log_training_run(
             project=genre_models.wandb_project,
             name=f"{fitted.name}-{split.fingerprint[:8]}",
@@ -176,6 +177,7 @@ def _train(
             config={**fitted.config, "model": fitted.name, "fingerprint": split.fingerprint,
                     "code_version": CODE_VERSION, "sizes": split.summary()["sizes"]},
             metrics=metrics,
+            history=report.get("history"),
             artifact_dir=model_dir,
             artifact_name=f"genre-model-{fitted.name}",
             root=Path(genre_models.wandb_dir),
@@ -273,6 +275,7 @@ def genre_model_bert(
         batch_size=genre_models.bert_batch_size,
         row_cap=genre_models.bert_row_cap,
         seed=genre_models.split_seed,
+        progress=step_progress(context),
     )
     return _train(context, model, training_set, lake, genre_models)
 

@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: staging, intermediate, marts and the served tables on
 DuckDB, dbt tests as checks."""
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL
+from trending_assets.lib.dbt_summary import summarise_run_results
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -88,6 +90,38 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
+def _with_row_counts(events: list, warehouse: DuckDBResource) -> list:
+    """Each built model's and seed's ``dagster/row_count`` (the catalog shows it), counted
+    once dbt has exited and let go of the warehouse (DuckDB has one writer)."""
+    relations: dict[str, str] = {}
+    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+    for event in events:
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+            unique_id = event.metadata["unique_id"].value
+            node = nodes.get(unique_id, {})
+            if node.get("resource_type") in ("model", "seed") and node.get("alias"):
+                relations[unique_id] = f'"{node.get("schema", "main")}"."{node["alias"]}"'
+    if not relations:
+        return events
+    counts: dict[str, int] = {}
+    with warehouse.get_connection() as con:
+        for unique_id, relation in relations.items():
+            try:
+                counts[unique_id] = int(
+                    con.execute(f"select count(*) from {relation}").fetchone()[0]
+                )
+            except Exception:  # a relation dbt did not build (it failed): no count, no guess
+                continue
+    counted = []
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
+        if unique_id is not None and unique_id.value in counts:
+            rows = counts[unique_id.value]
+            event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+        counted.append(event)
+    return counted
+
+
 def _dbt_build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -104,7 +138,28 @@ def _dbt_build(
     if indirect_selection and not context.is_subset:
         args += ["--indirect-selection", indirect_selection]
     invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    # dbt prints a line per node (hundreds); they go to a file beside run_results.json, and
+    # the run's log gets one summary line (lib/dbt_summary.py). Events are held until dbt
+    # exits, then passed on, also when it failed, so the nodes that built are recorded.
+    log_path = invocation.target_path / "dbt_output.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    events, error = [], None
+    with log_path.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+        try:
+            for event in invocation.stream():
+                events.append(event)
+        except Exception as exc:  # re-raised below, after the summary
+            error = exc
+    yield from _with_row_counts(events, warehouse)
+    results_file = invocation.target_path / "run_results.json"
+    if results_file.exists():
+        summary = summarise_run_results(json.loads(results_file.read_text(encoding="utf-8")))
+        line = summary.line(f"dbt {' '.join(args[:1])}", str(log_path))
+        (context.log.info if summary.ok and error is None else context.log.error)(line)
+    else:
+        context.log.error(f"dbt wrote no run_results.json; full dbt output: {log_path}")
+    if error is not None:
+        raise error
 
 
 @dbt_assets(

@@ -51,6 +51,7 @@ import os
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -88,6 +89,7 @@ from trending_assets.lib.enrichment.structured import (
     response_format,
     validate_answer,
 )
+from trending_assets.lib.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -260,18 +262,21 @@ class OpenAIEnricher:
         )  # fmt: skip
 
     def run(
-        self, inputs: Sequence[EnrichmentInput], cache: EnrichmentCache | None = None
+        self,
+        inputs: Sequence[EnrichmentInput],
+        cache: EnrichmentCache | None = None,
+        progress: Progress | None = None,
     ) -> EnrichmentRun:
         """Synchronous wrapper (Dagster assets are sync); safe inside a running loop too."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.arun(inputs, cache))
+            return asyncio.run(self.arun(inputs, cache, progress))
         box: dict[str, Any] = {}
 
         def target() -> None:
             try:
-                box["run"] = asyncio.run(self.arun(inputs, cache))
+                box["run"] = asyncio.run(self.arun(inputs, cache, progress))
             except BaseException as exc:  # re-raised in the caller's thread
                 box["error"] = exc
 
@@ -283,8 +288,13 @@ class OpenAIEnricher:
         return box["run"]
 
     async def arun(
-        self, inputs: Sequence[EnrichmentInput], cache: EnrichmentCache | None = None
+        self,
+        inputs: Sequence[EnrichmentInput],
+        cache: EnrichmentCache | None = None,
+        progress: Progress | None = None,
     ) -> EnrichmentRun:
+        """Enrich ``inputs`` concurrently; ``progress`` hears of every finished title
+        (throttled): how many are done, ok and kept out so far."""
         started = time.monotonic()
         config = self.config
         self._budget = _Budget(config)
@@ -316,10 +326,22 @@ class OpenAIEnricher:
                 max_retries=config.max_transport_retries,
                 timeout_s=config.request_timeout_s,
             )
+            finished: Counter[str] = Counter()
+            if progress is not None:
+                progress.total, progress.unit = len(pending), "titles"
+
+            async def one(index: int, key: CacheKey) -> TitleResult:
+                result = await self._guarded(inputs[index], key, cache)
+                finished[result.status] += 1
+                if progress is not None:
+                    progress.update(
+                        sum(finished.values()), ok=finished["ok"], kept_out=
+                        sum(finished.values()) - finished["ok"], calls=self._calls,
+                    )  # fmt: skip
+                return result
+
             try:
-                done = await asyncio.gather(
-                    *(self._guarded(inputs[index], key, cache) for index, key in pending)
-                )
+                done = await asyncio.gather(*(one(index, key) for index, key in pending))
             finally:
                 await self._client.close()
             for (index, _), result in zip(pending, done, strict=True):
