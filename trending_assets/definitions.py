@@ -37,6 +37,7 @@ from pathlib import Path
 import dagster as dg
 
 from trending_assets.defs.automation.declarative import retrain_condition
+from trending_assets.defs.quality import TABLE_MODELS, column_schema
 from trending_assets.settings import REPO_ROOT
 
 DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(
@@ -96,6 +97,30 @@ def _automation(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(automation_condition=automation_condition_for(spec))
 
 
+# Who answers for each group, shown as the assets' owners in the catalog.
+OWNERS_BY_GROUP = {
+    "ingest": ["team:data-engineering"],
+    "warehouse": ["team:analytics-engineering"],
+    "features": ["team:ml"],
+    "models": ["team:ml"],
+    "enrichment": ["team:ml"],
+    "serving": ["team:platform"],
+    "monitoring": ["team:platform"],
+}
+DEFAULT_OWNERS = ["team:platform"]
+
+
+def _catalog(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Owners by group, and the pandera model's columns where the asset declares none."""
+    attributes: dict = {}
+    if not spec.owners:
+        attributes["owners"] = OWNERS_BY_GROUP.get(spec.group_name or "", DEFAULT_OWNERS)
+    model = TABLE_MODELS.get(spec.key)
+    if model is not None and "dagster/column_schema" not in spec.metadata:
+        attributes["metadata"] = {**spec.metadata, "dagster/column_schema": column_schema(model)}
+    return spec.replace_attributes(**attributes) if attributes else spec
+
+
 def check_policy_names(asset_names: set[str]) -> None:
     """The policy lists above name assets by string: an unknown name (a renamed asset) is
     an error when the code location loads, not a policy that silently stops applying."""
@@ -117,7 +142,9 @@ def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
     # so its notice is silenced here (where we chose it) rather than on every load.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
-        return loaded.map_resolved_asset_specs(func=lambda spec: _automation(_freshness(spec)))
+        return loaded.map_resolved_asset_specs(
+            func=lambda spec: _catalog(_automation(_freshness(spec)))
+        )
 
 
 @dg.definitions

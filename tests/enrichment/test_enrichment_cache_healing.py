@@ -160,7 +160,9 @@ def _assert_next_run_asks_only_the_rest(root: Path, server: TimedFake, cached: s
 
 
 def test_sigkill_late_in_a_run_keeps_every_answer_received(tmp_path):
-    with TimedFake(api_key=KEY, latency=0.08) as server:
+    # 0.2 s per answer, two at a time: the 10-15 answers left at the kill take 1-1.5 s, time
+    # enough for the signal to land even on a loaded machine.
+    with TimedFake(api_key=KEY, latency=0.2) as server:
         killed_at, code = _run_and_kill(tmp_path, server, signal.SIGKILL, after=30)
         assert code == -signal.SIGKILL
         journal = Path(str(_cache_path(tmp_path)) + JOURNAL_SUFFIX)
@@ -176,7 +178,9 @@ def test_sigkill_late_in_a_run_keeps_every_answer_received(tmp_path):
 
 
 def test_sigterm_compacts_the_cache_on_the_way_out(tmp_path):
-    with TimedFake(api_key=KEY, latency=0.08) as server:
+    # 0.2 s per answer, two at a time: the 10-15 answers left at the kill take 1-1.5 s, time
+    # enough for the signal to land even on a loaded machine.
+    with TimedFake(api_key=KEY, latency=0.2) as server:
         killed_at, code = _run_and_kill(tmp_path, server, signal.SIGTERM, after=25)
         assert code != 0
         journal = Path(str(_cache_path(tmp_path)) + JOURNAL_SUFFIX)

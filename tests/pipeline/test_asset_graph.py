@@ -273,3 +273,24 @@ def test_served_tables_are_their_own_dbt_step_after_the_python_assets(graph) -> 
 def _ancestors(graph, key: str) -> set[str]:
     selection = dg.AssetSelection.assets(dg.AssetKey.from_user_string(key)).upstream()
     return {k.to_user_string() for k in selection.resolve(graph)} - {key}
+
+
+def test_the_catalog_names_owners_and_columns(graph) -> None:
+    from trending_assets.defs.quality import TABLE_MODELS
+
+    keys = list(graph.get_all_asset_keys())
+    unowned = [k.to_user_string() for k in keys if not graph.get(k).owners]
+    assert not unowned
+    assert graph.get(dg.AssetKey("genre_model_bert")).owners == ["team:ml"]
+    # Every table checked by a pandera model shows (at least) that model's columns; a dbt
+    # model keeps its YAML's fuller list.
+    assert TABLE_MODELS, "no pandera checks registered"
+    for key, model in TABLE_MODELS.items():
+        schema = graph.get(key).metadata["dagster/column_schema"]
+        assert set(model.to_schema().columns) <= {c.name for c in schema.columns}, key
+    listings = graph.get(dg.AssetKey(["raw", "listings"])).metadata["dagster/column_schema"]
+    title = next(c for c in listings.columns if c.name == "title")
+    assert title.type == "str" and title.constraints.nullable is False
+    # dbt models show the columns of their YAML.
+    titles = graph.get(dg.AssetKey("titles")).metadata["dagster/column_schema"]
+    assert "title_id" in {c.name for c in titles.columns}

@@ -11,6 +11,29 @@ from trending_assets.lib.validation import validate_frame
 
 MAX_FAILURES_SHOWN = 20
 
+# The pandera model each checked asset's table must satisfy, filled as the checks are
+# built: the platform policy (trending_assets/definitions.py) shows it as the asset's
+# column schema in the catalog.
+TABLE_MODELS: dict[dg.AssetKey, type[pa.DataFrameModel]] = {}
+
+
+def column_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
+    """The catalog's column schema of a pandera model: names, types, nullability, checks."""
+    columns = []
+    for name, column in model.to_schema().columns.items():
+        checks = ", ".join(str(check) for check in column.checks)
+        columns.append(
+            dg.TableColumn(
+                name=str(name),
+                type=str(column.dtype),
+                description=column.description or (f"checks: {checks}" if checks else None),
+                constraints=dg.TableColumnConstraints(
+                    nullable=bool(column.nullable), unique=bool(column.unique)
+                ),
+            )
+        )
+    return dg.TableSchema(columns=columns)
+
 
 def pandera_table_check(
     *,
@@ -23,6 +46,7 @@ def pandera_table_check(
     Blocking: in the same run, nothing downstream of ``asset_key`` materialises while
     the check fails. The failure cases (column, check, value, row) come back as metadata.
     """
+    TABLE_MODELS.setdefault(asset_key, model)
 
     @dg.asset_check(
         asset=asset_key,

@@ -20,4 +20,5 @@ def shared_definitions() -> dg.Definitions:
 
 def step_progress(context: dg.AssetExecutionContext, **kwargs) -> Progress:
     """Progress lines of a long step, in the terminal and the run's event log alike."""
-    return Progress(context.log.info, context.asset_key.to_user_string(), **kwargs)
+    # The step's name: the asset's for one asset, the multi-asset's (raw_crawl) for several.
+    return Progress(context.log.info, context.op_execution_context.op.name, **kwargs)
