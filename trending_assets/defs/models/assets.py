@@ -382,6 +382,31 @@ def champion_model(
             if champion
             else 0.0,
             "history": dg.MetadataValue.json(registry.champion_history()),
+            **_champion_links(champion, model_evaluation, registry),
         }
     )
     return champion
+
+
+def _champion_links(
+    champion: ModelVersion | None, evaluations: dict[str, Evaluation], registry: ModelRegistry
+) -> dict[str, dg.MetadataValue]:
+    """Where to read more about the champion: its test scores, card, W&B run and files."""
+    if champion is None:
+        return {}
+    links: dict[str, dg.MetadataValue] = {
+        "champion_artifact": dg.MetadataValue.path(registry.lake.uri(champion.artifact_key)),
+        "champion_card_file": dg.MetadataValue.path(registry.lake.uri(champion.card_key)),
+    }
+    tracking = champion.extra.get("tracking") or {}
+    if tracking.get("url"):
+        links["champion_wandb_run"] = dg.MetadataValue.url(tracking["url"])
+    elif tracking.get("directory"):
+        links["champion_wandb_run"] = dg.MetadataValue.path(tracking["directory"])
+    evaluation = evaluations.get(champion.name)
+    if evaluation is not None and evaluation.version.version == champion.version:
+        links["champion_test_scores"] = dg.MetadataValue.json(
+            {k: round(float(evaluation.test[k]), 4) for k in ("macro_f1", "micro_f1", "samples_f1")}
+        )
+        links["champion_card"] = dg.MetadataValue.md(evaluation.card)
+    return links

@@ -77,6 +77,23 @@ def drift_report(config: DriftConfig, warehouse: DuckDBResource) -> dg.Materiali
             for name, png in render_figures(report).items()
         },
     }
+    if report.status == "SKIP":
+        # Nothing compared (the first crawl day, or too little data): say so, rather than a table
+        # of zero statistics and empty charts that read like "no drift".
+        reason = (inputs.reason or "every comparison had too little data").removeprefix(
+            "no reference: "
+        )
+        metadata = {
+            "status": report.status,
+            "summary": f"no reference window yet: {reason}",
+            "latest_partition": str(inputs.latest_partition or "none"),
+            "reference_window": window,
+            "reference_days": reference_days,
+            "metrics": dg.MetadataValue.md(
+                f"**No reference window yet** ({reason}). Drift is measured once a crawl day "
+                f"has earlier days within {reference_days} days to compare with."
+            ),
+        }
     check = dg.AssetCheckResult(
         check_name=CHECK_NAME,
         passed=report.status != "WARN",

@@ -39,7 +39,7 @@ def trending_scores(
         min_recent_reviews=serving.trending_min_reviews,
     )
     with warehouse.get_connection() as con:
-        titles = con.execute("select title_id from titles order by title_id").df()
+        titles = con.execute("select title_id, title, year from titles order by title_id").df()
         reviews = con.execute("select title_id, review_date, rating from reviews").df()
         vibe = (
             con.execute("select title_id, vibe_score from llm_enrichments").df()
@@ -52,7 +52,9 @@ def trending_scores(
         # the declared schema, which the serving models read all the same.
         replace_declared_table(con, TRENDING_SCORES, scores)
     ranked = scores[scores["rank"].notna()]
-    top = ranked.head(10)[["rank", "title_id", "recent_reviews", "momentum", "vibe", "score"]]
+    # People read titles, not ids: the preview names each title (its id stays in the table).
+    top = ranked.head(10).merge(titles, on="title_id", how="left")
+    top = top[["rank", "title", "year", "recent_reviews", "momentum", "vibe", "score"]]
     as_of = scores["as_of"].dropna()
     context.log.info(f"{len(ranked)} of {len(scores)} titles ranked")
     return dg.MaterializeResult(
