@@ -76,7 +76,7 @@ def ensure_dagster_home() -> Path:
 
 
 def quiet_environment() -> None:
-    """No telemetry and no hub downloads from anything this process starts."""
+    """No telemetry, no hub downloads and no library chatter from anything this process starts."""
     for key, value in {
         "DO_NOT_TRACK": "1",
         "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -84,6 +84,10 @@ def quiet_environment() -> None:
         "WANDB_MODE": "offline",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        # Not the user's business on a console: transformers' "Loading weights" bars and
+        # W&B's notices (its runs are still recorded; the run's log names them).
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "WANDB_SILENT": "true",
     }.items():
         os.environ.setdefault(key, value)
 

@@ -1,8 +1,22 @@
 """The review-rating model behind the local provider's vibe score.
 
-TF-IDF over word 1-2 grams (sublinear tf, accents stripped, ``<br />`` removed) and a ridge
-regression on the reviews' own 1-10 ratings. ``predict`` gives a rating per review (clipped
-to 1-10); ``title_vibe_score`` aggregates a title's predictions into its integer score.
+Features: TF-IDF over word 1-2 grams (sublinear tf, accents stripped, ``<br />`` removed).
+
+Two methods (``method``):
+
+* ``"gated"`` (the default): review ratings are bimodal (aclImdb has 1-4 and 7-10 only), and
+  a single ridge regression spends its capacity on the jump between the two halves. The
+  gated model splits the problem: a *polarity gate* (ridge on +/-1 targets over NB-weighted
+  features: each TF-IDF column scaled by its log-count ratio between positive and negative
+  reviews, as in NB-SVM) gives ``p = sigmoid(gate_sharpness * score)``, and two ridges fitted
+  on the positive (rating > ``polarity_split``) and negative reviews only give the rating
+  inside each half. The prediction is ``p * positive + (1 - p) * negative``. When one half
+  has fewer than two training reviews, the model falls back to the single ridge.
+* ``"ridge"``: one ridge regression on the 1-10 ratings (the model before issue 12; the
+  benchmark's baseline).
+
+``predict`` gives a rating per review (clipped to 1-10); ``title_vibe_score`` aggregates a
+title's predictions into its integer score.
 
 Aggregation (the documented choice): the mean of the title's predicted review ratings,
 then, when calibrated, a linear map fitted on *training* titles from the mean prediction to
@@ -26,13 +40,16 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 from scipy.stats import spearmanr
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 
 from trending_assets.lib.enrichment.schema import normalise_text
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+READABLE_FORMATS = (1, 2)  # format 1: the single-ridge model saved before issue 12
+METHODS = ("gated", "ridge")
 
 
 class ReviewRatingModel:
@@ -43,19 +60,37 @@ class ReviewRatingModel:
         ngram_range: tuple[int, int] = (1, 2),
         min_df: int = 2,
         max_features: int | None = 400_000,
+        method: str = "gated",
+        within_alpha: float = 1.0,
+        gate_alpha: float = 1.5,
+        gate_sharpness: float = 10.0,
+        nb_smoothing: float = 1.0,
+        polarity_split: float = 5.5,
     ) -> None:
-        self.alpha = alpha
+        if method not in METHODS:
+            raise ValueError(f"unknown rating-model method {method!r}; one of {METHODS}")
+        self.alpha = alpha  # the single ridge ("ridge", and the fallback of "gated")
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
+        self.method = method
+        self.within_alpha = within_alpha  # the two ridges inside each polarity
+        self.gate_alpha = gate_alpha  # the polarity gate's ridge
+        self.gate_sharpness = gate_sharpness  # slope of the sigmoid over the gate's score
+        self.nb_smoothing = nb_smoothing  # add-k smoothing of the log-count ratios
+        self.polarity_split = polarity_split  # rating > split is positive
         self.vectorizer: TfidfVectorizer | None = None
-        self.regressor: Ridge | None = None
+        self.regressor: Ridge | None = None  # the single ridge (None when the gate is used)
+        self.gate: dict[str, Any] | None = None  # {"weights", "gate", "positive", "negative"}
         self.calibration: tuple[float, float] = (1.0, 0.0)  # slope, intercept on title means
         self.version: str | None = None  # fingerprint of params + training data
         self.training_reviews = 0
 
     def __repr__(self) -> str:
-        return f"ReviewRatingModel(version={self.version!r}, reviews={self.training_reviews})"
+        return (
+            f"ReviewRatingModel(method={self.method!r}, version={self.version!r}, "
+            f"reviews={self.training_reviews})"
+        )
 
     def params(self) -> dict[str, Any]:
         return {
@@ -63,19 +98,28 @@ class ReviewRatingModel:
             "ngram_range": list(self.ngram_range),
             "min_df": self.min_df,
             "max_features": self.max_features,
+            "method": self.method,
+            "within_alpha": self.within_alpha,
+            "gate_alpha": self.gate_alpha,
+            "gate_sharpness": self.gate_sharpness,
+            "nb_smoothing": self.nb_smoothing,
+            "polarity_split": self.polarity_split,
         }
 
     @property
     def fitted(self) -> bool:
-        return self.regressor is not None
+        return self.vectorizer is not None and (self.regressor is not None or self.gate is not None)
+
+    # -- fitting ---------------------------------------------------------------------------
 
     def fit(self, texts: Sequence[str], ratings: Sequence[float]) -> ReviewRatingModel:
-        texts = [normalise_text(t) for t in texts]
-        y = np.asarray(ratings, dtype=float)
-        if len(texts) != len(y) or not len(y):
-            raise ValueError("fit needs as many ratings as texts, and at least one")
-        if np.isnan(y).any() or (y < 1).any() or (y > 10).any():
-            raise ValueError("ratings must be 1..10 with no missing values (drop unrated reviews)")
+        texts, y = _checked(texts, ratings)
+        matrix = self._fit_vectorizer(texts)
+        self._fit_matrix(matrix, y)
+        self._set_version(texts, y)
+        return self
+
+    def _fit_vectorizer(self, texts: list[str]) -> sp.csr_matrix:
         min_df = self.min_df if len(texts) >= 50 else 1
         self.vectorizer = TfidfVectorizer(
             ngram_range=self.ngram_range,
@@ -85,9 +129,21 @@ class ReviewRatingModel:
             strip_accents="unicode",
             dtype=np.float32,
         )
-        matrix = self.vectorizer.fit_transform(texts)
-        self.regressor = Ridge(alpha=self.alpha).fit(matrix, y)
-        self.training_reviews = len(texts)
+        return self.vectorizer.fit_transform(texts).tocsr()
+
+    def _fit_matrix(self, matrix: sp.csr_matrix, y: np.ndarray) -> None:
+        """Fit the regressors on an already vectorised matrix (``fit`` and its folds)."""
+        self.regressor, self.gate = None, None
+        positive = y > self.polarity_split
+        if self.method == "ridge" or min(positive.sum(), (~positive).sum()) < 2:
+            self.regressor = Ridge(alpha=self.alpha).fit(matrix, y)
+        else:
+            self.gate = _fit_gate(
+                matrix, y, positive, self.nb_smoothing, self.gate_alpha, self.within_alpha
+            )
+        self.training_reviews = len(y)
+
+    def _set_version(self, texts: list[str], y: np.ndarray) -> None:
         # The version names the training data, not the order it was read in: the same
         # reviews in another order (a query without ORDER BY) are the same model version.
         digest = hashlib.sha256(repr(self.params()).encode())
@@ -96,15 +152,26 @@ class ReviewRatingModel:
         ):
             digest.update(line.encode())
         self.version = digest.hexdigest()[:12]
-        return self
+
+    # -- prediction ------------------------------------------------------------------------
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        if self.vectorizer is None or self.regressor is None:
+        if not self.fitted:
             raise RuntimeError("ReviewRatingModel is not fitted")
         if not len(texts):
             return np.zeros(0)
         matrix = self.vectorizer.transform([normalise_text(t) for t in texts])
-        return np.clip(self.regressor.predict(matrix), 1.0, 10.0)
+        return self._predict_matrix(matrix)
+
+    def _predict_matrix(self, matrix: sp.csr_matrix) -> np.ndarray:
+        if self.gate is None:
+            return np.clip(self.regressor.predict(matrix), 1.0, 10.0)
+        gate = self.gate
+        score = gate["gate"].predict(matrix.multiply(gate["weights"]).tocsr())
+        p = _sigmoid(self.gate_sharpness * score)
+        positive = gate["positive"].predict(matrix)
+        negative = gate["negative"].predict(matrix)
+        return np.clip(p * positive + (1 - p) * negative, 1.0, 10.0)
 
     def calibrate(
         self, predicted_title_means: Sequence[float], observed_title_means: Sequence[float]
@@ -124,11 +191,16 @@ class ReviewRatingModel:
         """``fit`` on the reviews, then ``calibrate`` on out-of-fold title means.
 
         Calibrating on in-sample predictions would learn the training fit's over-confidence,
-        so the title means come from a 3-fold split by title (folds by title-id hash).
+        so the title means come from a 3-fold split by title (folds by title-id hash). The
+        TF-IDF vocabulary and idf are fitted once on all the texts (no ratings are used
+        there) and shared by the folds; every fold's regressors (and the gate's log-count
+        ratios, which do use ratings) see only that fold's training rows.
         """
-        texts = list(texts)
-        y = np.asarray(ratings, dtype=float)
+        texts, y = _checked(texts, ratings)
         ids = np.asarray([str(t) for t in title_ids])
+        if len(ids) != len(y):
+            raise ValueError("fit_titles needs one title id per text")
+        matrix = self._fit_vectorizer(texts)
         fold = np.array([int(hashlib.md5(t.encode()).hexdigest(), 16) % 3 for t in ids])
         oof = np.zeros(len(y))
         for k in range(3):
@@ -136,9 +208,10 @@ class ReviewRatingModel:
             if train.sum() == 0 or (~train).sum() == 0:
                 continue
             part = ReviewRatingModel(**_init_args(self.params()))
-            part.fit([texts[i] for i in np.flatnonzero(train)], y[train])
-            oof[~train] = part.predict([texts[i] for i in np.flatnonzero(~train)])
-        self.fit(texts, y)
+            part._fit_matrix(matrix[np.flatnonzero(train)], y[train])
+            oof[~train] = part._predict_matrix(matrix[np.flatnonzero(~train)])
+        self._fit_matrix(matrix, y)
+        self._set_version(texts, y)
         means_pred, means_obs = _title_means(ids, oof, y)
         return self.calibrate(means_pred, means_obs)
 
@@ -160,6 +233,8 @@ class ReviewRatingModel:
             "spearman": float(spearmanr(pred, y).statistic) if len(y) > 2 else float("nan"),
         }
 
+    # -- persistence -----------------------------------------------------------------------
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +244,7 @@ class ReviewRatingModel:
             "params": self.params(),
             "vectorizer": self.vectorizer,
             "regressor": self.regressor,
+            "gate": self.gate,
             "calibration": self.calibration,
             "version": self.version,
             "training_reviews": self.training_reviews,
@@ -179,20 +255,79 @@ class ReviewRatingModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ReviewRatingModel:
-        state = joblib.load(path)
-        if state.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{path}: unknown rating-model format {state.get('format')!r}")
-        model = cls(**_init_args(state["params"]))
-        model.vectorizer = state["vectorizer"]
-        model.regressor = state["regressor"]
-        model.calibration = tuple(state["calibration"])
-        model.version = state["version"]
-        model.training_reviews = state["training_reviews"]
+        try:
+            state = joblib.load(path)
+        except (OSError, EOFError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable rating-model file ({exc})") from exc
+        except Exception as exc:  # unpickling garbage raises many kinds of error
+            raise ValueError(f"{path}: corrupt rating-model file ({exc!r})") from exc
+        if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
+            found = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{path}: unknown rating-model format {found!r}")
+        try:
+            model = cls(**_init_args(state["params"]))
+            model.vectorizer = state["vectorizer"]
+            model.regressor = state["regressor"]
+            model.gate = state.get("gate")  # absent in format 1 (single ridge)
+            model.calibration = tuple(state["calibration"])
+            model.version = state["version"]
+            model.training_reviews = state["training_reviews"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: incomplete rating-model file ({exc!r})") from exc
+        if not model.fitted:
+            raise ValueError(f"{path}: the saved rating model holds no fitted regressor")
         return model
 
 
+def _checked(texts: Sequence[str], ratings: Sequence[float]) -> tuple[list[str], np.ndarray]:
+    texts = [normalise_text(t) for t in texts]
+    y = np.asarray(ratings, dtype=float)
+    if len(texts) != len(y) or not len(y):
+        raise ValueError("fit needs as many ratings as texts, and at least one")
+    if np.isnan(y).any() or (y < 1).any() or (y > 10).any():
+        raise ValueError("ratings must be 1..10 with no missing values (drop unrated reviews)")
+    return texts, y
+
+
+def nb_log_count_ratio(
+    matrix: sp.spmatrix, positive: np.ndarray, smoothing: float = 1.0
+) -> np.ndarray:
+    """NB-SVM's log-count ratio per column: log of (share of positive documents holding the
+    term) over (share of negative ones), add-``smoothing`` on the binarised counts."""
+    present = (matrix > 0).astype(np.float32).tocsr()
+    positive = np.asarray(positive, dtype=bool)
+    p = np.asarray(present[np.flatnonzero(positive)].sum(axis=0)).ravel() + smoothing
+    q = np.asarray(present[np.flatnonzero(~positive)].sum(axis=0)).ravel() + smoothing
+    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+
+
+def _fit_gate(
+    matrix: sp.csr_matrix,
+    y: np.ndarray,
+    positive: np.ndarray,
+    smoothing: float,
+    gate_alpha: float,
+    within_alpha: float,
+) -> dict[str, Any]:
+    weights = nb_log_count_ratio(matrix, positive, smoothing)
+    signs = np.where(positive, 1.0, -1.0)
+    gate = Ridge(alpha=gate_alpha).fit(matrix.multiply(weights).tocsr(), signs)
+    pos, neg = np.flatnonzero(positive), np.flatnonzero(~positive)
+    return {
+        "weights": weights,
+        "gate": gate,
+        "positive": Ridge(alpha=within_alpha).fit(matrix[pos], y[pos]),
+        "negative": Ridge(alpha=within_alpha).fit(matrix[neg], y[neg]),
+    }
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+
+
 def _init_args(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, "ngram_range": tuple(params["ngram_range"])}
+    # Format-1 files (before issue 12) name no method: they hold the single ridge.
+    return {"method": "ridge", **params, "ngram_range": tuple(params["ngram_range"])}
 
 
 def _title_means(ids: np.ndarray, pred: np.ndarray, obs: np.ndarray) -> tuple[list, list]:
