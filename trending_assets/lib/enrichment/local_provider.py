@@ -296,7 +296,7 @@ class LocalEnricher:
     @property
     def model_id(self) -> str:
         return (
-            f"minilm-extractive+ridge-{self.rating_model.version}"
+            f"minilm-extractive+rating-{self.rating_model.method}-{self.rating_model.version}"
             f"+tags-{self.tagger.fingerprint()}+genres-{self.genre_source}"
         )
 
