@@ -1,5 +1,6 @@
 """Train → register → evaluate → promote → predict, over a real registry in a local lake."""
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from trending_assets.lib.ml.lifecycle import (
     choose_champion,
     evaluate_on_test,
     predict_titles,
+    servable_problems,
     train_and_register,
 )
 from trending_assets.lib.ml.models import LogRegGenreModel, load_model
@@ -119,6 +121,57 @@ def test_champion_gate_refuses_a_challenger_below_the_floor(trained) -> None:
     assert not decision.promote
     assert champion is None and registry.champion() is None
     assert "floor" in decision.reason
+
+
+def test_a_model_that_calls_one_genre_for_every_plot_is_not_servable(trained) -> None:
+    split, registry, logreg, _, _ = trained
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_model(registry.fetch(logreg.version, Path(tmp) / "m"))
+    before = servable_problems(model)
+    # The evaluation runs the same check on the registered artifact.
+    assert evaluate_on_test(registry, logreg.version, split).behaviour_failures == before
+    # (these nonsense-word models call some genre for every real plot anyway; the demo's
+    # models pass: tests/ml/test_ml_behaviour.py)
+    last = model.genres[-1]
+    model.thresholds = model.thresholds.copy()
+    model.thresholds[-1] = 0.0  # the "Soap on every plot" bug: a threshold at the bottom
+    after = servable_problems(model)
+    assert f"{last} predicted for 15 of 15 varied plots" in after
+
+
+def test_the_gate_skips_unservable_challengers_and_replaces_an_unservable_champion(
+    trained,
+) -> None:
+    _, registry, logreg, keyword, _ = trained
+    score = lambda t: t.version.metrics["validation_macro_f1"]  # noqa: E731
+    better, worse = sorted([logreg, keyword], key=score, reverse=True)
+    bad = {better.version.version: "drama predicted for 15 of 15 varied plots"}
+    # The better-scoring challenger may not be served: the other one is promoted.
+    champion, decision, challenger = choose_champion(
+        registry, [worse.version, better.version], floor=0.1, unservable=bad
+    )
+    assert decision.promote and challenger == worse.version
+    # Nothing servable: the champion stays, and the reason says why.
+    _, decision, _ = choose_champion(registry, [better.version], floor=0.1, unservable=bad)
+    assert not decision.promote and "no challenger may be served" in decision.reason
+    # Now the better one is champion, then found unservable: a weaker, sound challenger
+    # replaces it (it would not have beaten it on F1).
+    registry.set_champion(better.version, "test")
+    champion, decision, _ = choose_champion(registry, [worse.version], floor=0.1, unservable=bad)
+    assert decision.promote and champion.version == worse.version.version
+    assert "may not be served" in decision.reason
+
+
+def test_with_no_champion_and_nothing_servable_the_best_is_served_and_named(trained) -> None:
+    _, registry, logreg, keyword, _ = trained
+    bad = {
+        v.version.version: "drama predicted for 15 of 15 varied plots" for v in (logreg, keyword)
+    }
+    champion, decision, _ = choose_champion(
+        registry, [logreg.version, keyword.version], floor=0.1, unservable=bad
+    )
+    assert decision.promote and champion is not None
+    assert "served although no challenger passes the behaviour check" in decision.reason
 
 
 def test_predictions_cover_every_title_and_genre(trained, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from trending_assets.lib.ml.lifecycle import (
     choose_champion,
     evaluate_on_test,
     train_and_register,
+    unservable_versions,
 )
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
 from trending_assets.lib.ml.split import SplitResult, make_split
@@ -365,11 +366,15 @@ def champion_model(
     """The served model. It changes only when a challenger beats it on validation macro F1
     and passes the quality floor; otherwise the old champion stays, and this says why."""
     registry = ModelRegistry(lake.get_lake())
+    # A model that predicts one genre for (nearly) every plot is never served, whatever
+    # its F1 (lib/ml/lifecycle.py servable_problems).
+    unservable = unservable_versions(registry, list(model_evaluation.values()))
     champion, decision, challenger = choose_champion(
         registry,
         [e.version for e in model_evaluation.values()],
         floor=genre_models.champion_floor,
         min_improvement=genre_models.champion_min_improvement,
+        unservable=unservable,
     )
     context.add_output_metadata(
         {
@@ -382,6 +387,7 @@ def champion_model(
             if champion
             else 0.0,
             "history": dg.MetadataValue.json(registry.champion_history()),
+            "not_servable": dg.MetadataValue.json(unservable),
             **_champion_links(champion, model_evaluation, registry),
         }
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,9 @@ class Evaluation:
     test: dict[str, Any]
     slices: pd.DataFrame
     card: str
+    # Behaviour failures of the loaded artifact (e.g. a genre predicted for every varied
+    # plot): a model with any is not served, whatever its scores (``servable_problems``).
+    behaviour_failures: list[str] = field(default_factory=list)
 
 
 def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -117,6 +120,7 @@ def evaluate_on_test(
     with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
         predicted = model.predict(split.test.texts)
+        failures = servable_problems(model)
     test = evaluate(split.test.labels, predicted, model.genres)
     slices = slice_metrics(split.test.labels, predicted, model.genres, split.test.meta)
     card = model_card(
@@ -134,7 +138,37 @@ def evaluate_on_test(
             {"test": test, "slices": slices.to_dict(orient="records")}, default=str
         ).encode(),
     )
-    return Evaluation(version.name, version, test, slices, card)
+    return Evaluation(version.name, version, test, slices, card, failures)
+
+
+def unservable_versions(
+    registry: ModelRegistry, evaluations: Sequence[Evaluation]
+) -> dict[str, str]:
+    """Version -> why it may not be served, for the evaluated challengers and the current
+    champion (loaded and checked here when it is not one of them)."""
+    problems = {
+        e.version.version: "; ".join(e.behaviour_failures)
+        for e in evaluations
+        if e.behaviour_failures
+    }
+    current = registry.champion(verify=True)
+    if current is not None and current.version not in {e.version.version for e in evaluations}:
+        with tempfile.TemporaryDirectory(prefix=f"check-{current.name}-") as tmp:
+            model = load_model(registry.fetch(current, Path(tmp) / current.name))
+            failures = servable_problems(model)
+        if failures:
+            problems[current.version] = "; ".join(failures)
+    return problems
+
+
+def servable_problems(model: GenreModel) -> list[str]:
+    """What would make ``model`` wrong to serve whatever its F1: a genre it predicts for
+    (nearly) every one of a set of varied plots (``behaviour.check_no_universal_genre``),
+    as "Soap" once was. Empty when it may be served."""
+    from trending_assets.lib.ml.behaviour import check_no_universal_genre
+
+    results = check_no_universal_genre(model.predict_proba, model.genres, model.thresholds)
+    return [r.detail for r in results if not r.passed]
 
 
 def choose_champion(
@@ -144,21 +178,48 @@ def choose_champion(
     floor: float,
     min_improvement: float = 0.0,
     metric: str = "validation_macro_f1",
+    unservable: Mapping[str, str] | None = None,
 ) -> tuple[ModelVersion | None, PromotionDecision, ModelVersion | None]:
     """The best challenger (by validation metric) against the current champion, through the gate.
 
     Returns (champion after the decision, the decision, the challenger considered). The
     current champion is verified first (its ``meta.json`` and artifact checksum): one that is
     corrupt is moved aside and the previous good champion, or none, stands in for it, so a
-    damaged registry never blocks the gate.
+    damaged registry never blocks the gate. ``unservable`` maps versions to why they may
+    not be served (``servable_problems``): such challengers are not considered (unless none
+    is servable and there is no champion at all: then the best is served, its problem named
+    in the reason), and such a champion does not hold off a challenger that clears the floor.
     """
     current = registry.champion(verify=True)
+    unservable = dict(unservable or {})
     if not challengers:
         return current, PromotionDecision(False, "no challenger was trained"), None
-    best = max(challengers, key=lambda v: float(v.metrics.get(metric, float("-inf"))))
+    servable = [v for v in challengers if v.version not in unservable]
+    if not servable:
+        reasons = "; ".join(f"{v.name}: {unservable[v.version]}" for v in challengers)
+        if current is not None:
+            decision = PromotionDecision(False, f"no challenger may be served ({reasons})")
+            return current, decision, None
+        # No champion at all (a first run on a tiny catalogue): serving the best model, with
+        # its problem named, beats serving nothing; the next sound challenger replaces it.
+        servable = list(challengers)
+    best = max(servable, key=lambda v: float(v.metrics.get(metric, float("-inf"))))
+    # A champion that fails the same behaviour test is no bar to beat: it is replaced by
+    # any challenger that clears the floor.
+    bar = None if current is not None and current.version in unservable else current
     decision = decide_promotion(
-        current, best, metric=metric, floor=floor, min_improvement=min_improvement
+        bar, best, metric=metric, floor=floor, min_improvement=min_improvement
     )
+    if decision.promote and best.version in unservable:
+        decision = PromotionDecision(
+            True, f"{decision.reason}; served although no challenger passes the behaviour "
+            f"check ({unservable[best.version]}), as there is no champion",
+        )  # fmt: skip
+    elif bar is None and current is not None and decision.promote:
+        decision = PromotionDecision(
+            True, f"{decision.reason}; the champion {current.name} {current.version} "
+            f"may not be served ({unservable[current.version]})",
+        )  # fmt: skip
     if decision.promote:
         registry.set_champion(best, decision.reason)
         return best, decision, best
