@@ -20,7 +20,7 @@ export WANDB_MODE ?= offline
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run materialize ui serve test lint format clean
+.PHONY: setup run materialize ui serve docs test lint format clean
 
 $(VENV)/.installed: pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ ui: setup  ## serve the Dagster UI on TRENDING_UI_PORT (3000)
 
 serve: setup  ## serve the HTTP API on TRENDING_API_PORT (8000)
 	$(PY) -m trending_assets.cli serve
+
+docs: setup  ## the dbt docs site as one HTML file: $TRENDING_DATA_DIR/dbt_docs/static_index.html
+	$(PY) -m trending_assets.cli docs
 
 test: setup  ## the whole test suite
 	$(PY) -m pytest

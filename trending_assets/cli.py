@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import select
@@ -763,6 +764,33 @@ def guarded(command: Callable[[], int]) -> int:
         return exc.exit_status
 
 
+def build_dbt_docs(data_dir: Path, warehouse: Path) -> int:
+    """`dbt docs generate --static` into ``<data dir>/dbt_docs/``: one self-contained HTML
+    file (models, columns, tests, lineage) that opens from disk. With a warehouse, the docs
+    show each table's columns and row counts as built; without one, the project only."""
+    from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    target = Path(data_dir).resolve() / "dbt_docs"
+    command = [
+        DBT_EXECUTABLE, "docs", "generate", "--static", "--quiet",
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target), "--log-path", str(target / "logs"),
+        "--vars", json.dumps({"warehouse_path": str(warehouse)}),
+    ]  # fmt: skip
+    if not warehouse.exists():
+        print(f"no warehouse at {warehouse} yet: the docs describe the project without "
+              "the built tables (run `make materialize` first for those)")  # fmt: skip
+        command.append("--empty-catalog")
+    completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, check=False)
+    page = target / "static_index.html"
+    if completed.returncode != 0 or not page.exists():
+        print(f"dbt docs generate failed (exit {completed.returncode}); see {target / 'logs'}",
+              file=sys.stderr)  # fmt: skip
+        return completed.returncode or 1
+    print(f"dbt docs: {page}  (open it in a browser)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     return guarded(lambda: _main(argv))
 
@@ -776,6 +804,7 @@ def _main(argv: list[str] | None = None) -> int:
     run.add_argument("--partition")
     sub.add_parser("ui", help="serve the Dagster UI (webserver + daemon)")
     sub.add_parser("serve", help="serve the HTTP API")
+    sub.add_parser("docs", help="build the dbt docs site (one HTML file) under the data dir")
     args = parser.parse_args(argv)
 
     quiet_environment()
@@ -785,6 +814,8 @@ def _main(argv: list[str] | None = None) -> int:
     api = {"API": _api_command(settings.api_host, settings.api_port)}
     if args.command == "materialize":
         return materialize(args.partition)
+    if args.command == "docs":
+        return build_dbt_docs(settings.data_dir, settings.warehouse)
     ensure_dagster_home()
     if args.command == "run":
         status = materialize(args.partition)

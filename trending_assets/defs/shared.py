@@ -13,9 +13,22 @@ all_assets_job = dg.define_asset_job(
 )
 
 
+# The executor of every run the daemon launches (schedules, sensors, declarative
+# automation) and of jobs without their own: one process per step, each forked from a
+# server that has imported the code location once, instead of spawned processes that each
+# import it again (bench/executor_benchmark.py measures the difference). `make
+# materialize` runs in process; deployments can still give a job its own executor.
+FORKSERVER_EXECUTOR = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": ["trending_assets.definitions"]}}},
+    name="multiprocess_forkserver",
+)
+
+
 @dg.definitions
 def shared_definitions() -> dg.Definitions:
-    return dg.Definitions(resources=build_resources(), jobs=[all_assets_job])
+    return dg.Definitions(
+        resources=build_resources(), jobs=[all_assets_job], executor=FORKSERVER_EXECUTOR
+    )
 
 
 def step_progress(context: dg.AssetExecutionContext, **kwargs) -> Progress:
