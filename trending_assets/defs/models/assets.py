@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from trending_assets.lib.ml.lifecycle import (
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
 from trending_assets.lib.ml.split import SplitResult, make_split
 from trending_assets.lib.profiling import png_markdown
-from trending_assets.lib.tracking import log_training_run
+from trending_assets.lib.tracking import alias_champion, log_evaluation_run, log_training_run
 
 ML_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lib" / "ml"
 # Modules that decide *when* to train, not *how*: editing them changes no model.
@@ -316,11 +317,25 @@ def model_evaluation(
     genre_model_xgboost: TrainedModel,
     genre_model_bert: TrainedModel,
     lake: LakeResource,
+    genre_models: GenreModelsResource,
 ) -> dict[str, Evaluation]:
     """Every model on the held-out test split: F1s, per-genre scores, slices and model cards."""
     registry = ModelRegistry(lake.get_lake())
     trained = [genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert]
     evaluations = {t.name: evaluate_on_test(registry, t.version, training_set) for t in trained}
+    for name, evaluation in evaluations.items():
+        # Test scores in W&B beside the training run (same group), one run per version.
+        log_evaluation_run(
+            project=genre_models.wandb_project,
+            name=f"{name}-{training_set.fingerprint[:8]}-test",
+            group="genre-models",
+            metrics={
+                **{f"test_{k}": evaluation.test[k] for k in ("macro_f1", "micro_f1", "samples_f1")},
+                "behaviour_failures": len(evaluation.behaviour_failures),
+            },
+            config={"model": name, "version": evaluation.version.version},
+            root=Path(genre_models.wandb_dir),
+        )
     comparison = pd.DataFrame(
         [
             {
@@ -376,6 +391,18 @@ def champion_model(
         min_improvement=genre_models.champion_min_improvement,
         unservable=unservable,
     )
+    if decision.promote and champion is not None:
+        # The `champion` alias in W&B follows the registry's champion.
+        with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
+            alias_champion(
+                project=genre_models.wandb_project,
+                group="genre-models",
+                artifact_dir=registry.fetch(champion, Path(tmp) / champion.name),
+                artifact_name=f"genre-model-{champion.name}",
+                version=champion.version,
+                reason=decision.reason,
+                root=Path(genre_models.wandb_dir),
+            )
     context.add_output_metadata(
         {
             "champion": f"{champion.name} {champion.version}" if champion else "none",
