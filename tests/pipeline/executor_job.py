@@ -23,7 +23,7 @@ def second_step(context: dg.AssetExecutionContext, first_step: int) -> None:
         {
             "pid": os.getpid(),
             "first_pid": first_step,
-            "preloaded": "trending_assets.definitions" in sys.modules,
+            "preloaded": "trending_assets.defs.warehouse.assets" in sys.modules,
         }
     )
 

@@ -19,7 +19,7 @@ all_assets_job = dg.define_asset_job(
 # import it again (bench/executor_benchmark.py measures the difference). `make
 # materialize` runs in process; deployments can still give a job its own executor.
 FORKSERVER_EXECUTOR = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": ["trending_assets.definitions"]}}},
+    {"start_method": {"forkserver": {"preload_modules": ["trending_assets.preload"]}}},
     name="multiprocess_forkserver",
 )
 
