@@ -18,6 +18,7 @@ from trending_assets.lib.ml.embeddings import (  # noqa: E402
     embed_incremental,
     minilm_path,
 )
+from trending_assets.lib.progress import Progress
 
 TEXTS = [
     "A retired hitman returns for one last job.",
@@ -99,6 +100,17 @@ def test_order_is_restored_after_length_sorting(embedder: SentenceEmbedder) -> N
     alone = np.vstack([embedder.encode([TEXTS[i]]) for i in (0, 2, 4)])
     assert (np.argmax(alone @ vectors.T, axis=1) == [0, 2, 4]).all()
     assert _cosine(alone, vectors[[0, 2, 4]]).min() >= 0.9999
+
+
+def test_encoding_reports_progress_lines_when_given_them(embedder: SentenceEmbedder) -> None:
+    lines: list[str] = []
+    embedder.progress = Progress(lines.append, "text_embeddings", every_s=0.0)
+    try:
+        embedder.encode(TEXTS + ["", TEXTS[0]])  # blanks and repeats are not counted
+    finally:
+        embedder.progress = None
+    distinct = len(set(TEXTS))
+    assert lines[-1].startswith(f"text_embeddings: {distinct}/{distinct} texts (100%)")
 
 
 def test_blank_texts_get_zero_vectors(embedder: SentenceEmbedder) -> None:

@@ -20,6 +20,7 @@ from trending_assets.lib.ml.models import (
     read_model_json,
 )
 from trending_assets.lib.ml.split import SplitResult, make_split
+from trending_assets.lib.progress import Progress
 
 # Invented cue words, so only a model that learns from data can use them (the keyword
 # seed lexicon knows none of them); each genre also has one seed-lexicon word.
@@ -126,15 +127,26 @@ def test_logreg_round_trip_and_learns_beyond_keywords(tmp_path: Path, split: Spl
 
 
 def test_xgboost_round_trip(tmp_path: Path, split: SplitResult) -> None:
+    lines: list[str] = []
     model = XGBoostGenreModel(
         TfidfFeaturizer(char_ngrams=None, min_df=1),
         search=[{"max_depth": 2, "learning_rate": 0.3}, {"max_depth": 3, "learning_rate": 0.3}],
         num_boost_round=30,
         early_stopping_rounds=5,
+        progress=Progress(lines.append, "xgb", every_s=0.0),
     )
     result = _round_trip(model, split, tmp_path)
     assert result["macro_f1"] > 0.7
     assert len(model.boosters) == len(split.genres)
+    # It said how far it was: each configuration's boosters, then its score.
+    assert lines[0].startswith("xgb: 2 configuration(s) x ")
+    assert any(line.startswith("xgb: configuration 1/2, 1/") for line in lines)
+    done = [line for line in lines if " done, validation macro f1 " in line]
+    assert [line.split(" done")[0] for line in done] == [
+        "xgb: configuration 1/2",
+        "xgb: configuration 2/2",
+    ]
+    assert "progress" not in model.config
 
 
 class FakeEmbedder:

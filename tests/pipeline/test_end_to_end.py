@@ -106,6 +106,9 @@ def test_the_console_is_quiet_and_long_steps_report_progress(pipeline_run) -> No
     )
     assert re.search(r"genre_model_bert: epoch 1/\d+ done, train loss", console)
     assert re.search(r"llm_enrichments: \d+/\d+ titles \(100%\)", console)
+    assert re.search(r"genre_model_xgboost: configuration 1/\d+ done, validation macro f1", console)
+    assert re.search(r"text_embeddings: \d+/\d+ texts \(100%\)", console)
+    assert "embedding:" not in console  # no terminal bar: the lines above replace it
     # W&B stages its files under the data dir, not the user's home.
     assert (root / "data" / "wandb" / "data" / "artifacts" / "staging").is_dir()
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:

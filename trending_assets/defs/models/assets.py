@@ -135,7 +135,7 @@ def text_embeddings(
     result = embed_incremental(
         titles["title_id"].tolist(),
         titles["text"].tolist(),
-        SentenceEmbedder(show_progress=True),
+        SentenceEmbedder(progress=step_progress(context)),
         cache,
         cache_name=store.uri(cache_key),
     )
@@ -256,7 +256,10 @@ def genre_model_xgboost(
         embedder = SentenceEmbedder()
     search = DEFAULT_XGB_SEARCH[: max(1, genre_models.xgboost_search_size)]
     model = XGBoostGenreModel(
-        embedder=embedder, search=search, num_boost_round=genre_models.xgboost_rounds
+        embedder=embedder,
+        search=search,
+        num_boost_round=genre_models.xgboost_rounds,
+        progress=step_progress(context),
     )
     return _train(context, model, training_set, lake, genre_models)
 

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from trending_assets.lib.integrity import move_aside_key, vector_problem
+from trending_assets.lib.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +271,7 @@ class SentenceEmbedder:
         show_progress: bool = False,
         precision: str = "auto",
         num_threads: int | None = None,
+        progress: Progress | None = None,
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -282,6 +284,8 @@ class SentenceEmbedder:
         self.max_length = int(max_length)
         self.normalize = bool(normalize)
         self.show_progress = show_progress
+        # Progress lines (the run's log) instead of a terminal bar; not part of the config.
+        self.progress = progress
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         self._config = {
@@ -353,9 +357,12 @@ class SentenceEmbedder:
             total=len(unique),
             desc="embedding",
             unit="text",
-            disable=not self.show_progress,
+            disable=not self.show_progress or self.progress is not None,
             mininterval=1.0,
         )
+        lines, done = self.progress, 0
+        if lines is not None:
+            lines.total, lines.unit = len(unique), "texts"
         torch = self._torch
         with progress, torch.inference_mode(), autocast_context(self.device, self.precision):
             for start in range(0, len(unique), _CHUNK_TEXTS):
@@ -367,6 +374,9 @@ class SentenceEmbedder:
                     for j, vector in zip(batch, vectors, strict=True):
                         out[positions[chunk[j]]] = vector
                     progress.update(len(batch))
+                    done += len(batch)
+                    if lines is not None:
+                        lines.update(done)
         return out
 
 

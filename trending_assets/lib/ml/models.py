@@ -42,6 +42,7 @@ from trending_assets.lib.ml.data import GENRE_APPLIES_TO, GenreExamples
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.metrics import evaluate
 from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
+from trending_assets.lib.progress import Progress
 
 MODEL_JSON = "model.json"
 FORMAT_VERSION = 2  # 2: optional title-type feature column (module docstring)
@@ -504,7 +505,10 @@ class XGBoostGenreModel(GenreModel):
         seed: int = 42,
         title_type_feature: bool = False,
         title_type_weight: float = 1.0,
+        progress: Progress | None = None,
     ) -> None:
+        # Where fit reports boosters and configurations (not config: it changes nothing).
+        self.progress = progress
         self.features = TextFeatures(
             featurizer or TfidfFeaturizer(max_word_features=20_000, char_ngrams=None),
             embedder,
@@ -555,6 +559,7 @@ class XGBoostGenreModel(GenreModel):
         y_train: np.ndarray,
         y_val: np.ndarray,
         params: dict[str, Any],
+        on_genre: Any = None,
     ) -> tuple[list[Any], np.ndarray, list[int]]:
         import xgboost as xgb
 
@@ -562,6 +567,8 @@ class XGBoostGenreModel(GenreModel):
         proba = np.zeros(y_val.shape, dtype=np.float64)
         rounds: list[int] = []
         for j in range(y_train.shape[1]):
+            if on_genre is not None and j:
+                on_genre(j)
             column = y_train[:, j].astype(np.float32)
             positives = float(column.sum())
             if positives in (0.0, float(len(column))):  # one class only: a constant prior
@@ -600,10 +607,22 @@ class XGBoostGenreModel(GenreModel):
         d_val = xgb.DMatrix(x_val, nthread=self.n_jobs)
         search_report: list[dict[str, Any]] = []
         best: tuple[float, dict[str, Any], list[Any], np.ndarray] | None = None
-        for overrides in self.search:
+        progress, n_genres, n_configs = self.progress, len(self.genres), len(self.search)
+        if progress is not None:
+            progress.total, progress.unit = n_configs * n_genres, "boosters"
+            progress.milestone(
+                f"{n_configs} configuration(s) x {n_genres} genres on "
+                f"{d_train.num_row()} plots, {d_train.num_col()} features"
+            )
+        for i, overrides in enumerate(self.search, 1):
             tried = time.perf_counter()
+
+            def on_genre(j: int, i: int = i) -> None:
+                if progress is not None:
+                    progress.update((i - 1) * n_genres + j, prefix=f"configuration {i}/{n_configs}")
+
             boosters, proba, rounds = self._train_genres(
-                d_train, d_val, train.labels, validation.labels, self._params(overrides)
+                d_train, d_val, train.labels, validation.labels, self._params(overrides), on_genre
             )
             score, thresholds = validation_macro_f1(validation.labels, proba)
             search_report.append(
@@ -614,6 +633,12 @@ class XGBoostGenreModel(GenreModel):
                     "seconds": round(time.perf_counter() - tried, 2),
                 }
             )
+            if progress is not None:
+                progress.milestone(
+                    f"configuration {i}/{n_configs} done",
+                    validation_macro_f1=score,
+                    mean_rounds=float(np.mean(rounds)),
+                )
             if best is None or score > best[0]:
                 best = (score, overrides, boosters, thresholds)
         if best is None:
@@ -624,6 +649,16 @@ class XGBoostGenreModel(GenreModel):
             "best_params": self.best_params,
             "validation_macro_f1": score,
             "search": search_report,
+            # One point per configuration tried: W&B draws them as a curve.
+            "history": [
+                {
+                    "configuration": i,
+                    "validation_macro_f1": r["validation_macro_f1"],
+                    "mean_rounds": r["mean_rounds"],
+                    "seconds": r["seconds"],
+                }
+                for i, r in enumerate(search_report, 1)
+            ],  # fmt: skip
             "n_features": int(d_train.num_col()),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
