@@ -37,8 +37,8 @@ setup: $(VENV)/.installed  ## create .venv and install the project
 run: setup  ## materialise the whole graph, then serve the Dagster UI and the API until Ctrl-C
 	$(PY) -m trending_assets.cli run
 
-materialize: setup  ## materialise the whole graph and print a summary (non-zero exit on failure)
-	$(PY) -m trending_assets.cli materialize
+materialize: setup  ## materialise the whole graph and print a summary (FULL=1: retrain unchanged models too)
+	$(PY) -m trending_assets.cli materialize $(if $(FULL),--full)
 
 ui: setup  ## serve the Dagster UI on TRENDING_UI_PORT (3000)
 	$(PY) -m trending_assets.cli ui

@@ -581,11 +581,12 @@ def _finish_interrupted(instance: dg.DagsterInstance, run_id: str) -> str:
     return f"run {_short(run_id)} {state}, its pool slots freed"
 
 
-def materialize(partition: str | None) -> int:
+def materialize(partition: str | None, *, full: bool = False) -> int:
     import dagster as dg
 
     from trending_assets.definitions import defs
     from trending_assets.defs.ingest.assets import daily_partitions
+    from trending_assets.defs.shared import FULL_RUN_TAG
 
     home = ensure_dagster_home()
     settings = get_settings()
@@ -611,7 +612,8 @@ def materialize(partition: str | None) -> int:
     with dg.DagsterInstance.get() as instance:
         tidy(instance)
         job = defs().resolve_job_def(JOB_NAME)
-        result = execute(job, instance, partition_key=partition)
+        tags = {FULL_RUN_TAG: "true"} if full else None
+        result = execute(job, instance, partition_key=partition, tags=tags)
     elapsed = time.monotonic() - started
 
     materialized = result.get_asset_materialization_events()
@@ -800,6 +802,11 @@ def _main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     mat = sub.add_parser("materialize", help="materialise the whole asset graph")
     mat.add_argument("--partition", help="crawl day YYYY-MM-DD (default: today)")
+    mat.add_argument(
+        "--full", action="store_true",
+        help="redo work that is otherwise reused when nothing it depends on changed "
+        "(retrain the genre models on an unchanged split)",
+    )  # fmt: skip
     run = sub.add_parser("run", help="materialise, then serve the UI and the API")
     run.add_argument("--partition")
     sub.add_parser("ui", help="serve the Dagster UI (webserver + daemon)")
@@ -813,7 +820,7 @@ def _main(argv: list[str] | None = None) -> int:
     ui = {"dagster UI": _ui_command(settings.ui_port)}
     api = {"API": _api_command(settings.api_host, settings.api_port)}
     if args.command == "materialize":
-        return materialize(args.partition)
+        return materialize(args.partition, full=args.full)
     if args.command == "docs":
         return build_dbt_docs(settings.data_dir, settings.warehouse)
     ensure_dagster_home()

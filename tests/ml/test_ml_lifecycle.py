@@ -14,6 +14,7 @@ from trending_assets.lib.ml.keyword import KeywordGenreModel
 from trending_assets.lib.ml.lifecycle import (
     choose_champion,
     evaluate_on_test,
+    find_trained,
     predict_titles,
     servable_problems,
     train_and_register,
@@ -172,6 +173,25 @@ def test_with_no_champion_and_nothing_servable_the_best_is_served_and_named(trai
     )
     assert decision.promote and champion is not None
     assert "served although no challenger passes the behaviour check" in decision.reason
+
+
+def test_an_identical_training_is_found_and_reused_not_repeated(trained) -> None:
+    split, registry, logreg, keyword, _ = trained
+    again = find_trained(KeywordGenreModel(), split, registry, code_version="c1")
+    assert again is not None and again.reused
+    assert again.version == keyword.version
+    assert again.validation["macro_f1"] == pytest.approx(keyword.validation["macro_f1"])
+    assert again.tracking == keyword.tracking  # the W&B run it came from
+    # Anything it depends on changed: no match, so the model is trained.
+    assert find_trained(KeywordGenreModel(), split, registry, code_version="c2") is None
+    assert (
+        find_trained(KeywordGenreModel(expand_top_k=0), split, registry, code_version="c1") is None
+    )
+    other = make_split(examples(), seed=4, min_genre_count=5)
+    assert find_trained(KeywordGenreModel(), other, registry, code_version="c1") is None
+    # A version whose artifact is damaged is not reused (it is moved aside).
+    registry.lake.write_bytes(keyword.version.artifact_key, b"garbage")
+    assert find_trained(KeywordGenreModel(), split, registry, code_version="c1") is None
 
 
 def test_predictions_cover_every_title_and_genre(trained, tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ import dagster as dg
 from trending_assets.defs.resources import build_resources
 from trending_assets.lib.progress import Progress
 
+# A run tagged with this (`make materialize FULL=1`, `trending materialize --full`) redoes
+# work that is otherwise reused when its inputs, settings and code did not change.
+FULL_RUN_TAG = "trending/full"
+
 # The job `make materialize` runs: every asset and check, for one crawl partition.
 all_assets_job = dg.define_asset_job(
     "all_assets_job",

@@ -13,7 +13,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
-from trending_assets.defs.shared import step_progress
+from trending_assets.defs.shared import FULL_RUN_TAG, step_progress
 from trending_assets.defs.warehouse.assets import TITLE_GENRES, TITLES
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts
@@ -23,6 +23,7 @@ from trending_assets.lib.ml.lifecycle import (
     TrainedModel,
     choose_champion,
     evaluate_on_test,
+    find_trained,
     train_and_register,
     unservable_versions,
 )
@@ -187,7 +188,16 @@ def _train(
         return {"run_id": run.run_id, "mode": run.mode, "url": run.url, "directory": run.directory}
 
     registry = ModelRegistry(lake.get_lake())
-    trained = train_and_register(model, split, registry, code_version=CODE_VERSION, track=track)
+    full = context.run.tags.get(FULL_RUN_TAG) == "true"
+    trained = None if full else find_trained(model, split, registry, code_version=CODE_VERSION)
+    if trained is not None:
+        context.log.info(
+            f"{model.name}: reusing version {trained.version.version}, trained on this same "
+            f"split ({split.fingerprint[:8]}) with the same settings and code; "
+            "`make materialize FULL=1` retrains"
+        )
+    else:
+        trained = train_and_register(model, split, registry, code_version=CODE_VERSION, track=track)
     wandb_ref = trained.tracking.get("url") or trained.tracking.get("directory", "")
     context.add_output_metadata(
         {
@@ -196,6 +206,7 @@ def _train(
             "validation_micro_f1": round(trained.validation["micro_f1"], 4),
             "validation_samples_f1": round(trained.validation["samples_f1"], 4),
             "train_seconds": round(trained.train_seconds, 1),
+            "reused": trained.reused,
             "fingerprint": split.fingerprint,
             "config": dg.MetadataValue.json(json.loads(json.dumps(model.config, default=str))),
             "wandb_run": dg.MetadataValue.url(wandb_ref)

@@ -6,6 +6,7 @@ the lake, so the same lifecycle runs in tests, in benchmarks and in the pipeline
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -24,6 +25,7 @@ from trending_assets.lib.ml.registry import (
     ModelRegistry,
     ModelVersion,
     PromotionDecision,
+    RegistryCorruptError,
     decide_promotion,
 )
 from trending_assets.lib.ml.split import SplitResult
@@ -55,6 +57,8 @@ class TrainedModel:
     validation: dict[str, Any]
     train_seconds: float
     tracking: dict[str, Any] = field(default_factory=dict)
+    # True when an identical earlier training was reused (``find_trained``), not retrained.
+    reused: bool = False
 
 
 @dataclass
@@ -73,6 +77,46 @@ def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
     return {f"{prefix}_{k}": float(metrics[k]) for k in ("macro_f1", "micro_f1", "samples_f1")}
 
 
+def training_key(model: GenreModel, split: SplitResult, code_version: str) -> str:
+    """What a training run depends on: the model's kind and settings (before fitting), the
+    training data (the split's content fingerprint) and the code. Equal keys, equal models."""
+    basis = json.dumps(
+        {"model": model.name, "config": model.config, "fingerprint": split.fingerprint,
+         "code_version": code_version},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def find_trained(
+    model: GenreModel, split: SplitResult, registry: ModelRegistry, *, code_version: str
+) -> TrainedModel | None:
+    """The newest registered version trained with the same :func:`training_key` (and an
+    intact artifact), as a :class:`TrainedModel`; None when this training never ran.
+
+    Nothing that version depends on has changed, so training again would only spend the
+    time and add a duplicate version: a rerun on unchanged data reuses it.
+    """
+    key = training_key(model, split, code_version)
+    for version in reversed(registry.list_versions(model.name)):
+        if version.extra.get("training_key") != key:
+            continue
+        try:
+            registry.verify(version)
+        except RegistryCorruptError:
+            continue  # moved aside: look further back, else train
+        metrics = version.metrics
+        validation = {
+            k: float(metrics[f"validation_{k}"]) for k in ("macro_f1", "micro_f1", "samples_f1")
+        }
+        return TrainedModel(
+            model.name, version, dict(version.extra.get("report") or {}), validation,
+            float(metrics.get("train_seconds", 0.0)), dict(version.extra.get("tracking") or {}),
+            reused=True,
+        )  # fmt: skip
+    return None
+
+
 def train_and_register(
     model: GenreModel,
     split: SplitResult,
@@ -88,6 +132,7 @@ def train_and_register(
     directory, the validation metrics and the fit's own report (its per-epoch ``history``,
     when it has one, becomes training curves).
     """
+    key = training_key(model, split, code_version)  # before fit: fitting fills in config
     started = time.monotonic()
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
@@ -108,7 +153,8 @@ def train_and_register(
         version = registry.register(
             model.name, model_dir, metrics=metrics, card=card, fingerprint=split.fingerprint,
             code_version=code_version,
-            extra={"config": model.config, "report": report, "tracking": tracking},
+            extra={"config": model.config, "report": report, "tracking": tracking,
+                   "training_key": key},
         )  # fmt: skip
     return TrainedModel(model.name, version, report, validation, train_seconds, tracking)
 
