@@ -79,10 +79,12 @@ def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
 
 def training_key(model: GenreModel, split: SplitResult, code_version: str) -> str:
     """What a training run depends on: the model's kind and settings (before fitting), the
-    training data (the split's content fingerprint) and the code. Equal keys, equal models."""
+    training data (the split's content fingerprint, its genres and part sizes, which the
+    split's own settings decide) and the code. Equal keys, equal models."""
     basis = json.dumps(
         {"model": model.name, "config": model.config, "fingerprint": split.fingerprint,
-         "code_version": code_version},
+         "code_version": code_version, "genres": list(split.genres),
+         "sizes": [len(split.train), len(split.validation), len(split.test)]},
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
