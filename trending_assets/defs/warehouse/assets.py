@@ -3,7 +3,10 @@ DuckDB, dbt tests as checks."""
 
 import contextlib
 import json
+import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -160,6 +163,28 @@ def _dbt_build(
         context.log.error(f"dbt wrote no run_results.json; full dbt output: {log_path}")
     if error is not None:
         raise error
+    _keep_partial_parse(invocation.target_path, dbt_project.project_dir / dbt_project.target_path)
+
+
+def _keep_partial_parse(run_target: Path, project_target: Path) -> None:
+    """Make this invocation's parse state the one the next invocation starts from.
+
+    dagster-dbt copies the project's ``partial_parse.msgpack`` into each invocation's own
+    target folder. The project's copy comes from the parse at load time, without the
+    ``warehouse_path`` variable, so dbt would find its variables changed and parse the
+    whole project again at every step (about 10 s each). The copy is swapped in
+    atomically; a read-only project folder only costs the re-parse.
+    """
+    source = run_target / "partial_parse.msgpack"
+    if not source.exists():
+        return
+    target = project_target / "partial_parse.msgpack"
+    temporary = project_target / f".partial_parse.{os.getpid()}.tmp"
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 @dbt_assets(

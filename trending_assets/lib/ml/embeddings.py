@@ -274,7 +274,7 @@ class SentenceEmbedder:
         progress: Progress | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig
 
         if batch_size < 1 or max_length < 2:
             raise ValueError("batch_size must be >= 1 and max_length >= 2")
@@ -299,10 +299,32 @@ class SentenceEmbedder:
         }
         if self.device == "cpu":
             limit_cpu_threads(num_threads)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
-        self.dim = int(self.model.config.hidden_size)
+        # The weights load on first use: a run whose texts are all cached never pays for
+        # them. The dimension comes from the model's config file (and checks the path).
+        self.dim = int(AutoConfig.from_pretrained(self.model_path).hidden_size)
+        self._tokenizer: Any = None
+        self._model: Any = None
         self._torch = torch
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        self._tokenizer = value
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from transformers import AutoModel
+
+            self._model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
+        return self._model
 
     @property
     def config(self) -> dict[str, Any]:
