@@ -48,3 +48,23 @@ def test_every_setting_is_documented_in_env_example() -> None:
         if f"TRENDING_{name.upper()}=" not in listed
     ]
     assert not missing, f"add to .env.example: {missing}"
+
+
+def test_the_code_location_has_one_name_everywhere() -> None:
+    """workspace.yaml's name is the one Dagster's project config gives (else Dagster takes
+    the checkout's folder name and warns on every load that they differ)."""
+    import tomllib
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["tool"]
+    names = {
+        project["dg"]["project"]["code_location_name"],
+        project["dagster"]["code_location_name"],
+    }
+    for workspace in (root / "workspace.yaml", root / "deploy" / "workspace.yaml"):
+        for entry in yaml.safe_load(workspace.read_text())["load_from"]:
+            for spec in entry.values():
+                names.add(spec["location_name"])
+    assert names == {"trending_now"}
