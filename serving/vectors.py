@@ -112,7 +112,7 @@ class QueryEncoder:
                     try:
                         from trending_assets.lib.ml.embeddings import SentenceEmbedder
 
-                        cls._encoder = SentenceEmbedder(batch_size=8)
+                        cls._encoder = SentenceEmbedder(batch_size=8).load()
                     except Exception as exc:
                         cls._error = f"{type(exc).__name__}: {exc}"
                         logger.warning("semantic search disabled, keyword fallback: %s", cls._error)

@@ -318,6 +318,12 @@ class SentenceEmbedder:
     def tokenizer(self, value: Any) -> None:
         self._tokenizer = value
 
+    def load(self) -> SentenceEmbedder:
+        """Load the tokenizer and the weights now (a server does, at start-up, so its first
+        request does not wait and a broken model shows at once); returns ``self``."""
+        _ = self.tokenizer, self.model
+        return self
+
     @property
     def model(self) -> Any:
         if self._model is None:
