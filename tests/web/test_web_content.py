@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import duckdb
 import httpx
@@ -144,19 +143,8 @@ def browsing(request, browser, api: httpx.Client) -> Iterator[SizedBrowsing]:
         device_scale_factor=1,
     )
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    b = SizedBrowsing(page, name=request.param, viewport=viewport)
-    page.on("console", lambda msg: b.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: b.errors.append(f"pageerror: {exc}"))
-
-    def only_loopback(route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            b.foreign_requests.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
+    b = SizedBrowsing(context.new_page(), name=request.param, viewport=viewport)
+    web_page.watch(b)
     try:
         yield b
     finally:

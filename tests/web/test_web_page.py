@@ -197,8 +197,17 @@ def browsing(browser, api: httpx.Client) -> Iterator[Browsing]:
         viewport={"width": 1440, "height": 960}, reduced_motion="reduce", base_url=str(api.base_url)
     )
     context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    b = Browsing(page)
+    b = watch(Browsing(context.new_page()))
+    try:
+        yield b
+    finally:
+        context.close()
+
+
+def watch(b: Browsing) -> Browsing:
+    """Record ``b.page``'s console errors and page errors on ``b``; let only loopback
+    requests through (any other is recorded in ``b.foreign_requests`` and aborted)."""
+    page = b.page
     page.on("console", lambda msg: b.errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: b.errors.append(f"pageerror: {exc}"))
 
@@ -210,10 +219,7 @@ def browsing(browser, api: httpx.Client) -> Iterator[Browsing]:
             route.abort()
 
     page.route("**/*", only_loopback)
-    try:
-        yield b
-    finally:
-        context.close()
+    return b
 
 
 def _wait_ready(page, *, genre: str = "", type_: str = "", q: str = "") -> None:
