@@ -40,13 +40,15 @@ class TrendingSettings(BaseSettings):
         env_prefix="TRENDING_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
+    # demo: with no TRENDING_SOURCES, crawl the project's own demo sites on loopback;
+    # full: crawl only the configured sources (none is an error, see `crawl_plan`).
     profile: Profile = "demo"
     data_dir: Path = Field(default=REPO_ROOT / "data")
     lake_dir: Path | None = None
     warehouse_path: Path | None = None
     serving_dir: Path | None = None
 
-    # S3 lake (full profile or explicit): credentials come from the usual AWS variables.
+    # S3 lake, used whenever a bucket is set: credentials come from the usual AWS variables.
     s3_bucket: str | None = None
     s3_prefix: str = "lake"
     s3_endpoint_url: str | None = None
@@ -183,13 +185,12 @@ class TrendingSettings(BaseSettings):
 
     @property
     def uses_demo_sites(self) -> bool:
-        """No sources configured, or the entry ``demo`` among them (the demo catalog's two
-        sites crawled beside the configured ones)."""
-        return not self.sources or DEMO_SOURCE in [s.strip() for s in self.sources]
+        """Whether a crawl serves the demo catalog's sites (see :func:`crawl_plan`)."""
+        return crawl_plan(self.sources, self.site_dirs(), self.profile)[1]
 
     def site_dirs(self) -> list[Path]:
         """Folders holding site files: `TRENDING_SITES_DIR` first, then the built-in one."""
-        return [*([self.sites_dir] if self.sites_dir else []), BUILTIN_SITES_DIR]
+        return site_dirs(self.sites_dir)
 
     def source_entries(self) -> list[str]:
         """The configured sources, checked; a malformed entry is an error naming it.
@@ -211,6 +212,36 @@ class TrendingSettings(BaseSettings):
 
 
 DEMO_SOURCE = "demo"  # the TRENDING_SOURCES entry that adds the demo catalog's sites
+
+
+def site_dirs(sites_dir: Path | str | None) -> list[Path]:
+    """Folders holding site files: `TRENDING_SITES_DIR` first, then the built-in one."""
+    return [*([Path(sites_dir)] if sites_dir else []), BUILTIN_SITES_DIR]
+
+
+def crawl_plan(
+    sources: list[str], site_dirs: list[Path], profile: Profile
+) -> tuple[list[str], bool]:
+    """What a crawl visits: the checked `TRENDING_SOURCES` entries (without ``demo``), and
+    whether the demo catalog's sites are served and crawled too.
+
+    The demo profile crawls the demo sites when no source is configured; the full profile
+    crawls only what is configured, so an empty `TRENDING_SOURCES` there is an error that
+    says so rather than a quiet crawl of the demo. The entry ``demo`` adds the demo sites
+    in either profile.
+    """
+    if profile not in ("demo", "full"):
+        raise ValueError(f"TRENDING_PROFILE is {profile!r}: use demo or full")
+    entries = [check_source_entry(entry, site_dirs) for entry in sources]
+    real = [entry for entry in entries if entry != DEMO_SOURCE]
+    with_demo = DEMO_SOURCE in entries or (profile == "demo" and not real)
+    if not real and not with_demo:
+        raise ValueError(
+            "TRENDING_PROFILE=full crawls only TRENDING_SOURCES, and none is set: list the "
+            "sites to crawl (name=URL, a site name or a URL), add the entry 'demo' for the "
+            "demo catalog's sites, or use TRENDING_PROFILE=demo"
+        )
+    return real, with_demo
 
 
 def check_source_entry(entry: str, site_dirs: list[Path]) -> str:

@@ -29,7 +29,7 @@ from trending_assets.lib.warehouse import (
     ensure_raw_tables,
     replace_crawl_sources,
 )
-from trending_assets.settings import TrendingSettings, check_source_entry
+from trending_assets.settings import TrendingSettings, check_source_entry, crawl_plan
 
 DAY = date(2026, 10, 2)
 
@@ -110,6 +110,34 @@ def test_a_bare_site_name_is_found_in_the_built_in_folder(tmp_path: Path) -> Non
     builtin.mkdir()
     (builtin / "reelhub.yaml").write_text("start_urls: [http://127.0.0.1:8101/]\n")
     assert check_source_entry(" reelhub ", [tmp_path / "user", builtin]) == "reelhub"
+
+
+@pytest.mark.parametrize(
+    ("profile", "sources", "plan"),
+    [
+        ("demo", [], ([], True)),
+        ("demo", ["a=https://a.example/"], (["a=https://a.example/"], False)),
+        ("demo", ["demo", "a=https://a.example/"], (["a=https://a.example/"], True)),
+        ("full", ["a=https://a.example/"], (["a=https://a.example/"], False)),
+        ("full", ["demo"], ([], True)),
+    ],
+)
+def test_the_crawl_plan_follows_the_profile(
+    tmp_path: Path, profile: str, sources: list[str], plan: tuple[list[str], bool]
+) -> None:
+    assert crawl_plan(sources, [tmp_path], profile) == plan
+
+
+def test_the_full_profile_with_no_source_is_an_error_not_a_demo_crawl(
+    tmp_path: Path, monkeypatch
+) -> None:
+    with pytest.raises(ValueError, match="TRENDING_PROFILE=full crawls only TRENDING_SOURCES"):
+        crawl_plan([], [tmp_path], "full")
+    with pytest.raises(ValueError, match="use demo or full"):
+        crawl_plan([], [tmp_path], "production")
+    monkeypatch.setenv("TRENDING_PROFILE", "demo")
+    monkeypatch.delenv("TRENDING_SOURCES", raising=False)
+    assert TrendingSettings().uses_demo_sites
 
 
 # --- what the crawler reports per source -------------------------------------------------

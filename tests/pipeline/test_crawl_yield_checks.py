@@ -154,6 +154,27 @@ def test_a_bare_site_name_without_a_site_file_is_an_error_naming_it(tmp_path: Pa
     assert "'nosuchsite': a bare site name needs a site file nosuchsite.yml" in message
 
 
+def test_the_full_profile_without_sources_fails_instead_of_crawling_the_demo(
+    tmp_path: Path,
+) -> None:
+    result = dg.materialize(
+        [raw_crawl],
+        partition_key=DAY,
+        resources={
+            "crawler": CrawlerResource(profile="full", sources=[]),
+            "lake": LakeResource(local_root=str(tmp_path / "lake")),
+            "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "TRENDING_PROFILE=full crawls only TRENDING_SOURCES" in str(
+        failure.event_specific_data.error
+    )
+    assert not (tmp_path / "lake" / "landing").exists()
+
+
 def test_checks_pass_quietly_before_any_crawl(tmp_path: Path) -> None:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         con.execute("select 1")

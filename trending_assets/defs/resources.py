@@ -91,12 +91,14 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
 
 class CrawlerResource(dg.ConfigurableResource):
-    """Where and how the spiders crawl. No sources: the project's own demo sites.
+    """Where and how the spiders crawl (`crawl_plan` in settings: in the demo profile, no
+    sources means the project's own demo sites).
 
     ``sources`` are `TRENDING_SOURCES` entries (``name=url``, a site name, a bare URL);
     ``sites_dir`` an extra folder of site files (`TRENDING_SITES_DIR`).
     """
 
+    profile: str = "demo"  # demo | full
     sources: list[str] = []
     sites_dir: str | None = None
     demo_titles: int = 1000
@@ -212,6 +214,7 @@ def build_resources() -> dict[str, object]:
             dbt_executable=DBT_EXECUTABLE,
         ),
         "crawler": CrawlerResource(
+            profile=settings.profile,
             sources=settings.sources,
             sites_dir=str(settings.sites_dir.resolve()) if settings.sites_dir else None,
             demo_titles=settings.demo_titles,

@@ -30,12 +30,7 @@ from trending_assets.lib.validation import (
     ReviewRecord,
 )
 from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
-from trending_assets.settings import (
-    BUILTIN_SITES_DIR,
-    DEMO_SOURCE,
-    check_source_entry,
-    get_settings,
-)
+from trending_assets.settings import crawl_plan, get_settings, site_dirs
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=get_settings().partitions_start.isoformat(), end_offset=1
@@ -133,21 +128,16 @@ def raw_crawl(
             out_dir = Path(tmp)
             # Configured sites (entries checked: a bare name needs its site file), or the
             # demo catalog's sites served for this day.
-            site_dirs = [
-                *([Path(crawler.sites_dir)] if crawler.sites_dir else []),
-                BUILTIN_SITES_DIR,
-            ]
-            entries = [check_source_entry(e, site_dirs) for e in crawler.sources]
-            with_demo = not entries or DEMO_SOURCE in entries
+            entries, with_demo = crawl_plan(
+                crawler.sources, site_dirs(crawler.sites_dir), crawler.profile
+            )
             demo = (
                 crawl.demo_sources(day, n_titles=crawler.demo_titles, seed=crawler.demo_seed)
                 if with_demo
                 else contextlib.nullcontext({})
             )
             with demo as demo_urls:
-                sources = [f"{name}={url}" for name, url in demo_urls.items()] + [
-                    e for e in entries if e != DEMO_SOURCE
-                ]
+                sources = [f"{name}={url}" for name, url in demo_urls.items()] + entries
                 context.log.info(f"crawling {day}: {sources}")
                 output = crawl.run_crawl(
                     sources,
