@@ -13,6 +13,9 @@ for _key, _value in {
     "WANDB_MODE": "offline",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
+    # The suite crawls fixed days of the demo catalog, from its first day on (a user's
+    # partitions start at their first crawl day; tests/pipeline/test_first_crawl_day.py).
+    "TRENDING_PARTITIONS_START": "2026-09-24",
 }.items():
     os.environ.setdefault(_key, _value)
 

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import select
 import shutil
 import signal
@@ -594,8 +595,14 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
     partition = partition or last
     if not daily_partitions.has_partition_key(partition):
         first = daily_partitions.get_first_partition_key()
+        hint = ""
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", partition) and partition < first:
+            hint = (
+                f"; days start at the first crawl day, {first}: set "
+                f"TRENDING_PARTITIONS_START={partition} to crawl an earlier one"
+            )
         print(
-            f"no crawl partition {partition!r}: days run from {first} to {last} (YYYY-MM-DD)",
+            f"no crawl partition {partition!r}: days run from {first} to {last} (YYYY-MM-DD){hint}",
             file=sys.stderr,
         )
         return 2
@@ -766,13 +773,14 @@ def guarded(command: Callable[[], int]) -> int:
         return exc.exit_status
 
 
-def build_dbt_docs(data_dir: Path, warehouse: Path) -> int:
-    """`dbt docs generate --static` into ``<data dir>/dbt_docs/``: one self-contained HTML
-    file (models, columns, tests, lineage) that opens from disk. With a warehouse, the docs
-    show each table's columns and row counts as built; without one, the project only."""
+def build_dbt_docs(page: Path, warehouse: Path) -> int:
+    """`dbt docs generate --static` into ``page``'s folder (``<data dir>/dbt_docs/``): one
+    self-contained HTML file (models, columns, tests, lineage) that opens from disk and that
+    the API serves at /docs/dbt. With a warehouse, the docs show each table's columns and
+    row counts as built; without one, the project only."""
     from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
-    target = Path(data_dir).resolve() / "dbt_docs"
+    target = page.parent
     command = [
         DBT_EXECUTABLE, "docs", "generate", "--static", "--quiet",
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -784,7 +792,6 @@ def build_dbt_docs(data_dir: Path, warehouse: Path) -> int:
               "the built tables (run `make materialize` first for those)")  # fmt: skip
         command.append("--empty-catalog")
     completed = subprocess.run(command, cwd=DBT_PROJECT_DIR, check=False)
-    page = target / "static_index.html"
     if completed.returncode != 0 or not page.exists():
         print(f"dbt docs generate failed (exit {completed.returncode}); see {target / 'logs'}",
               file=sys.stderr)  # fmt: skip
@@ -822,13 +829,17 @@ def _main(argv: list[str] | None = None) -> int:
     if args.command == "materialize":
         return materialize(args.partition, full=args.full)
     if args.command == "docs":
-        return build_dbt_docs(settings.data_dir, settings.warehouse)
+        return build_dbt_docs(settings.dbt_docs_page, settings.warehouse)
     ensure_dagster_home()
     if args.command == "run":
         status = materialize(args.partition)
         if status != 0:
             return status
-        print(f"\nserving: API http://{settings.api_host}:{settings.api_port}  "
+        # The dbt docs the UI's dbt assets link to (served by the API at /docs/dbt); built
+        # before the servers start, so nothing else holds the warehouse meanwhile.
+        if build_dbt_docs(settings.dbt_docs_page, settings.warehouse) != 0:
+            print("the dbt docs were not built; serving goes on without them", file=sys.stderr)
+        print(f"\nserving: API {settings.api_url}  dbt docs {settings.api_url}/docs/dbt  "
               f"UI http://127.0.0.1:{settings.ui_port}  (Ctrl-C stops)")  # fmt: skip
         return serve_forever({**ui, **api}, every_minute=sweep_dead_runs)
     if args.command == "ui":

@@ -8,9 +8,10 @@ in a settings dump, a log line or asset metadata.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -27,8 +28,11 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 _SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
-# The demo catalog's first crawl day. Daily partitions start here.
+# The demo catalog's first day: its sites can be crawled as they stood on any day since.
 DEMO_START_DATE = date(2026, 9, 24)
+# Beside the warehouse (a volume every machine of a deployment shares): the first day
+# crawled into it, where daily partitions start unless TRENDING_PARTITIONS_START says.
+FIRST_CRAWL_DAY_FILE = "first_crawl_day"
 
 Profile = Literal["demo", "full"]
 
@@ -68,7 +72,9 @@ class TrendingSettings(BaseSettings):
     # Demo catalog (the project's own stand-in sites).
     demo_titles: int = 1000
     demo_seed: int = 42
-    partitions_start: date = DEMO_START_DATE
+    # First daily crawl partition; none: the first day crawled into this warehouse, or
+    # today before any crawl (`first_partition_day`).
+    partitions_start: date | None = None
 
     # Bounds on raw text, applied where raw rows are read before they are stored
     # (trending_assets/lib/coercion.py): a plot or review over its limit is truncated at a
@@ -141,6 +147,9 @@ class TrendingSettings(BaseSettings):
     # pipeline. Its secret (TRENDING_ADMIN_API_KEY) is read where it is used, never here.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The API's address as a browser reaches it, for links in the Dagster UI (the dbt
+    # docs it serves); none: http://<api_host>:<api_port>.
+    api_public_url: str | None = None
     ui_port: int = 3000
     log_format: Literal["json", "text"] = "json"
     api_cache_ttl_s: int = Field(default=30, ge=0)  # read cache and Cache-Control max-age
@@ -184,6 +193,27 @@ class TrendingSettings(BaseSettings):
         return (self.serving_dir or self.data_dir / "serving").resolve()
 
     @property
+    def dbt_docs_page(self) -> Path:
+        """The dbt docs as one HTML file: `make docs` (and `make run`) write it, the API
+        serves it at /docs/dbt."""
+        return (self.data_dir / "dbt_docs" / "static_index.html").resolve()
+
+    @property
+    def api_url(self) -> str:
+        """Where a browser reaches the API (`TRENDING_API_PUBLIC_URL`, else host and port)."""
+        return (self.api_public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def first_partition_day(self) -> date:
+        """Where the daily crawl partitions start: `TRENDING_PARTITIONS_START`, else the
+        first day crawled into this warehouse, else today (UTC), so the UI shows no run of
+        missing days from before the platform's first crawl."""
+        if self.partitions_start is not None:
+            return self.partitions_start
+        recorded = read_first_crawl_day(self.warehouse.parent / FIRST_CRAWL_DAY_FILE)
+        return recorded or datetime.now(UTC).date()
+
+    @property
     def uses_demo_sites(self) -> bool:
         """Whether a crawl serves the demo catalog's sites (see :func:`crawl_plan`)."""
         return crawl_plan(self.sources, self.site_dirs(), self.profile)[1]
@@ -212,6 +242,28 @@ class TrendingSettings(BaseSettings):
 
 
 DEMO_SOURCE = "demo"  # the TRENDING_SOURCES entry that adds the demo catalog's sites
+
+
+def read_first_crawl_day(path: Path) -> date | None:
+    """The day recorded in ``path`` (ISO format), or None when there is none or it does
+    not read as a date (then the caller's default applies; the next crawl rewrites it)."""
+    try:
+        return date.fromisoformat(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def record_first_crawl_day(path: Path, day: date) -> date:
+    """Record ``day`` as the first crawl day unless an earlier one is recorded; atomic
+    (temporary file, then rename). Returns the first crawl day now recorded."""
+    recorded = read_first_crawl_day(path)
+    if recorded is not None and recorded <= day:
+        return recorded
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{day.isoformat()}\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return day
 
 
 def site_dirs(sites_dir: Path | str | None) -> list[Path]:

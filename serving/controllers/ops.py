@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from serving.errors import PROBLEM_JSON
 from serving.schemas import ProblemDetail, Ready, ReloadResult
@@ -67,7 +68,9 @@ class OpsController(Controller):
     def reload(
         self,
         store: NamedDependency[SnapshotStore],
-        api_key: str | None = Parameter(header=ADMIN_KEY_HEADER, default=None, required=False),
+        api_key: Annotated[
+            str | None, HeaderParameter(name=ADMIN_KEY_HEADER, required=False)
+        ] = None,
     ) -> ReloadResult:
         """Re-read ``CURRENT`` at once (also retrying a version that failed to open),
         instead of waiting for the poller. The key comes from ``TRENDING_ADMIN_API_KEY``;

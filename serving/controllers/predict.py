@@ -6,6 +6,7 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
 
 from serving.controllers.params import NO_SNAPSHOT
 from serving.dependencies import SNAPSHOT_HEADER, SNAPSHOT_RESPONSE_HEADER
@@ -35,7 +36,7 @@ class PredictController(Controller):
         },
     )
     def predict(
-        self, snapshot: NamedDependency[SnapshotLease], data: PredictRequest
+        self, snapshot: NamedDependency[SnapshotLease], data: JSONBody[PredictRequest]
     ) -> Response[Prediction]:
         """``{"text": "<plot>"}`` -> every genre's probability and the genres over the model's
         tuned thresholds. Same featuriser and code path as the pipeline's predictions; the

@@ -31,6 +31,7 @@ from litestar import MediaType, Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.file_system import BaseLocalFileSystem
+from litestar.params import FromPath
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
@@ -160,7 +161,7 @@ def index() -> Response[str]:
     sync_to_thread=False,
     cache_control=NO_CACHE,
 )
-def vendor_file(name: str) -> File:
+def vendor_file(name: FromPath[str]) -> File:
     """A file of ``VENDOR_FILES`` (D3, Swagger UI, Scalar), from node_modules; nothing else."""
     spec = VENDOR_FILES.get(name)
     if spec is None:
@@ -175,9 +176,22 @@ def vendor_file(name: str) -> File:
     return File(path=path, media_type=spec.media_type)
 
 
+@get("/docs/dbt", include_in_schema=False, sync_to_thread=False, cache_control=NO_CACHE)
+def dbt_docs() -> File:
+    """The dbt project's docs (models, columns, tests, lineage), one HTML file as `make docs`
+    or `make run` built it; the Dagster UI's dbt assets link here."""
+    page = get_settings().dbt_docs_page
+    if not page.is_file():
+        raise NotFoundException(
+            detail=f"The dbt docs are not built yet: run `make docs` (it writes {page})."
+        )
+    return File(path=page, media_type=MediaType.HTML, content_disposition_type="inline")
+
+
 web_route_handlers = [
     index,
     vendor_file,
+    dbt_docs,
     create_static_files_router(
         path="/static",
         directories=[STATIC_DIR],

@@ -129,7 +129,8 @@ def test_malformed_files_are_named_with_their_reason(name: str, data: bytes, pro
 
 def test_a_day_outside_the_partitions_is_malformed() -> None:
     result = _inspect("listings.jsonl", jsonl(listing(1)), partition_ok=lambda day: day != DAY)
-    assert result.problem == f"day {DAY} is outside the crawl partitions"
+    assert result.problem.startswith(f"day {DAY} is outside the crawl partitions (")
+    assert "TRENDING_PARTITIONS_START" in result.problem
 
 
 def test_scan_reads_new_files_once_and_keeps_a_bounded_cursor(tmp_path: Path) -> None:

@@ -294,3 +294,15 @@ def test_the_catalog_names_owners_and_columns(graph) -> None:
     # dbt models show the columns of their YAML.
     titles = graph.get(dg.AssetKey("titles")).metadata["dagster/column_schema"]
     assert "title_id" in {c.name for c in titles.columns}
+
+
+def test_dbt_assets_link_their_page_in_the_dbt_docs_the_api_serves(graph) -> None:
+    from trending_assets.settings import get_settings
+
+    base = f"{get_settings().api_url}/docs/dbt#!/"
+    titles = graph.get(dg.AssetKey("titles")).metadata["dbt_docs"]
+    assert titles.url == f"{base}model/model.trending_now.titles"
+    genres = graph.get(dg.AssetKey("genres")).metadata["dbt_docs"]
+    assert genres.url == f"{base}seed/seed.trending_now.genres"
+    # Python assets have no dbt page.
+    assert "dbt_docs" not in graph.get(dg.AssetKey("genre_model_bert")).metadata

@@ -135,6 +135,8 @@ def test_a_source_with_no_title_fails_the_blocking_check_naming_it(
     assert listings_row["empty_cause"]
     assert set(stored["spider"]) == {"listings", "reviews"}
     assert (tmp_path / "lake" / "landing" / "crawl" / DAY / "listings.pages.jsonl").exists()
+    # The crawl recorded its day beside the warehouse: daily partitions start there.
+    assert (tmp_path / "first_crawl_day").read_text().strip() == DAY
 
 
 def test_a_bare_site_name_without_a_site_file_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -232,3 +232,54 @@ def test_scalar_renders_offline(browser, api: httpx.Client) -> None:
         assert errors == [], errors
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------- the dbt docs
+
+
+@pytest.fixture(scope="module")
+def dbt_docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding the dbt docs as `make docs` builds them (no warehouse yet)."""
+    import os
+    import subprocess
+
+    data = tmp_path_factory.mktemp("dbt-docs") / "data"
+    completed = subprocess.run(
+        [sys.executable, "-m", "trending_assets.cli", "docs"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "TRENDING_DATA_DIR": str(data)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return data
+
+
+def test_the_dbt_docs_are_served_once_built(
+    api: httpx.Client, dbt_docs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRENDING_DATA_DIR", str(tmp_path / "nothing-built"))
+    missing = api.get("/docs/dbt")
+    assert missing.status_code == 404 and "make docs" in missing.json()["detail"]
+    monkeypatch.setenv("TRENDING_DATA_DIR", str(dbt_docs_dir))
+    served = api.get("/docs/dbt")
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("text/html")
+    assert "attachment" not in served.headers.get("content-disposition", "")
+    assert served.content == (dbt_docs_dir / "dbt_docs" / "static_index.html").read_bytes()
+
+
+def test_the_dbt_docs_render_a_model_page_offline(
+    browser, api: httpx.Client, dbt_docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The link a dbt asset carries in the Dagster UI (test_asset_graph.py).
+    monkeypatch.setenv("TRENDING_DATA_DIR", str(dbt_docs_dir))
+    context, page, foreign, errors = _open(
+        browser, api, "/docs/dbt#!/model/model.trending_now.titles"
+    )
+    try:
+        page.get_by_text("One row per resolved movie or TV title", exact=False).first.wait_for()
+        page.wait_for_load_state("networkidle")
+        assert foreign == [], f"requests left loopback: {foreign}"
+        assert errors == [], errors
+    finally:
+        context.close()

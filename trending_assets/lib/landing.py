@@ -146,7 +146,10 @@ def inspect_file(
         return bad(landed.problem)
     assert landed.partition is not None and landed.feed is not None
     if not partition_ok(landed.partition):
-        return bad(f"day {landed.partition} is outside the crawl partitions")
+        return bad(
+            f"day {landed.partition} is outside the crawl partitions (they run from "
+            "TRENDING_PARTITIONS_START, by default the first crawl day, to today)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,10 +30,16 @@ from trending_assets.lib.validation import (
     ReviewRecord,
 )
 from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
-from trending_assets.settings import crawl_plan, get_settings, site_dirs
+from trending_assets.settings import (
+    FIRST_CRAWL_DAY_FILE,
+    crawl_plan,
+    get_settings,
+    record_first_crawl_day,
+    site_dirs,
+)
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=get_settings().partitions_start.isoformat(), end_offset=1
+    start_date=get_settings().first_partition_day.isoformat(), end_offset=1
 )
 
 RAW_LISTINGS = dg.AssetKey(["raw", "listings"])
@@ -225,6 +231,9 @@ def raw_crawl(
                         **crawl_source_metadata(output, summary, feed),
                     ),
                 )
+        # Daily partitions start at the first day crawled into this warehouse (read when
+        # the definitions load; TRENDING_PARTITIONS_START overrides it).
+        record_first_crawl_day(Path(warehouse.database).parent / FIRST_CRAWL_DAY_FILE, day)
 
 
 def crawl_source_metadata(

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from trending_assets.defs.resources import WAREHOUSE_POOL
 from trending_assets.lib.dbt_summary import summarise_run_results
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
-from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -71,6 +72,10 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
     Python assets the serving models read); every `genre_map_*` seed is a parent of
     `int_genre_maps_unioned`."""
 
+    @cached_property
+    def _docs_url(self) -> str:
+        return f"{get_settings().api_url}/docs/dbt"
+
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
@@ -89,7 +94,12 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
         if unique_id.startswith(("model.", "seed.", "snapshot.")):
             fqn = manifest["nodes"][unique_id].get("fqn", [])
             serving = unique_id.startswith("model.") and fqn[1:2] == [SERVING_FOLDER]
-            return spec.replace_attributes(group_name="serving" if serving else "warehouse")
+            # The node's page in the dbt docs the API serves (`make docs`, `make run`).
+            kind = unique_id.split(".", 1)[0]
+            docs = f"{self._docs_url}#!/{kind}/{unique_id}"
+            return spec.replace_attributes(
+                group_name="serving" if serving else "warehouse"
+            ).merge_attributes(metadata={"dbt_docs": dg.MetadataValue.url(docs)})
         return spec
 
 
