@@ -621,6 +621,11 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         job = defs().resolve_job_def(JOB_NAME)
         tags = {FULL_RUN_TAG: "true"} if full else None
         result = execute(job, instance, partition_key=partition, tags=tags)
+        step_seconds = {
+            stat.step_key: stat.end_time - stat.start_time
+            for stat in instance.get_run_step_stats(result.run_id)
+            if stat.start_time and stat.end_time
+        }
     elapsed = time.monotonic() - started
 
     materialized = result.get_asset_materialization_events()
@@ -649,6 +654,9 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
     print(f"partition        {partition}")
     print(f"run id           {result.run_id}")
     print(f"time             {elapsed:.1f} s")
+    slowest = sorted(step_seconds.items(), key=lambda item: -item[1])[:5]
+    if slowest:
+        print("slowest steps    " + ", ".join(f"{step} {sec:.0f} s" for step, sec in slowest))
     print(f"assets           {len({e.asset_key for e in materialized})} materialised")
     for key in ("raw/listings", "raw/reviews", "titles", "title_genres", "reviews", "genres"):
         if key in rows:

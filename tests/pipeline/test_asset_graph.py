@@ -304,5 +304,8 @@ def test_dbt_assets_link_their_page_in_the_dbt_docs_the_api_serves(graph) -> Non
     assert titles.url == f"{base}model/model.trending_now.titles"
     genres = graph.get(dg.AssetKey("genres")).metadata["dbt_docs"]
     assert genres.url == f"{base}seed/seed.trending_now.genres"
+    # A seed says what it holds and where its file is, not an empty SQL block.
+    described = graph.get(dg.AssetKey("genres")).description
+    assert "Seed file: `dbt_project/seeds/" in described and "Raw SQL" not in described
     # Python assets have no dbt page.
     assert "dbt_docs" not in graph.get(dg.AssetKey("genre_model_bert")).metadata

@@ -77,6 +77,9 @@ def test_materialize_succeeds_and_prints_a_summary(pipeline_run) -> None:
     assert "result           OK" in out
     assert "checks" in out and " 0 failed" in out
     assert f"partition        {PARTITION}" in out
+    # Where the time went: the five slowest steps, by name, with their seconds.
+    slowest = re.search(r"slowest steps    (.+)", out)
+    assert slowest and len(re.findall(r"[\w.\[\]]+ \d+ s", slowest.group(1))) == 5, out[-2000:]
     print(f"materialised in {elapsed:.0f}s")
 
 

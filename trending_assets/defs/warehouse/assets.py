@@ -91,6 +91,13 @@ class TrendingDbtTranslator(DagsterDbtTranslator):
             keys = [self.get_asset_spec(manifest, seed, project).key for seed in sorted(seeds)]
             extra = [key for key in keys if key not in known]
             spec = spec.replace_attributes(deps=[*spec.deps, *extra])
+        if unique_id.startswith("seed."):
+            # dagster-dbt would end a seed's description with an empty "Raw SQL" block.
+            node = manifest["nodes"][unique_id]
+            text = (node.get("description") or f"dbt seed {node['name']}").strip()
+            spec = spec.replace_attributes(
+                description=f"{text}\n\nSeed file: `dbt_project/{node['original_file_path']}`"
+            )
         if unique_id.startswith(("model.", "seed.", "snapshot.")):
             fqn = manifest["nodes"][unique_id].get("fqn", [])
             serving = unique_id.startswith("model.") and fqn[1:2] == [SERVING_FOLDER]
