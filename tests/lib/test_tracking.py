@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,20 @@ def offline(monkeypatch, tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-def records(run: tracking.TrackedRun) -> bytes:
+def records(run: tracking.TrackedRun, *expected: bytes, timeout_s: float = 60) -> bytes:
     """The run's record file (W&B's own binary log, what `wandb sync` uploads). Keys and
-    JSON values are stored as text inside it, which is all these checks need."""
+    JSON values are stored as text inside it, which is all these checks need.
+
+    W&B's service process writes the file; on a loaded machine it can still be writing when
+    ``finish()`` has returned, so wait (bounded) until the ``expected`` records are in it.
+    """
     [path] = Path(run.directory).glob("run-*.wandb")
-    return path.read_bytes()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        data = path.read_bytes()
+        if all(needle in data for needle in expected) or time.monotonic() > deadline:
+            return data
+        time.sleep(0.2)
 
 
 def test_training_evaluation_and_promotion_are_runs_on_disk(offline: Path, tmp_path: Path) -> None:
@@ -52,10 +62,12 @@ def test_training_evaluation_and_promotion_are_runs_on_disk(offline: Path, tmp_p
     runs = sorted(p.name for p in (offline / "wandb").glob("offline-run-*"))
     assert len(runs) == 3
     # A curve point per epoch with a loss (epochs 1 and 2), then the final metrics.
-    assert records(trained).count(b"train_loss") >= 2
+    assert records(trained, b"validation_macro_f1").count(b"train_loss") >= 2
     assert b"validation_macro_f1" in records(trained)
-    assert b"test_macro_f1" in records(tested) and b"validation" not in records(tested)
+    tested_records = records(tested, b"test_macro_f1")
+    assert b"test_macro_f1" in tested_records and b"validation" not in tested_records
     # The champion alias and the registry version travel with the artifact.
-    assert b"champion" in records(promoted) and b"registry-v1" in records(promoted)
+    promoted_records = records(promoted, b"champion", b"registry-v1")
+    assert b"champion" in promoted_records and b"registry-v1" in promoted_records
     # W&B's staging stays in the folders the environment names, not the user's home.
     assert (tmp_path / "wandb-home" / "data" / "artifacts" / "staging").is_dir()
