@@ -157,6 +157,8 @@ class GenreModelsResource(dg.ConfigurableResource):
     split_seed: int
     bert_epochs: int
     bert_max_length: int
+    bert_lr: float
+    bert_head_lr: float
     bert_row_cap: int
     bert_batch_size: int
     xgboost_use_embeddings: bool

@@ -288,6 +288,8 @@ def genre_model_bert(
     model = EncoderGenreModel(
         epochs=genre_models.bert_epochs,
         max_length=genre_models.bert_max_length,
+        lr=genre_models.bert_lr,
+        head_lr=genre_models.bert_head_lr,
         batch_size=genre_models.bert_batch_size,
         row_cap=genre_models.bert_row_cap,
         seed=genre_models.split_seed,
