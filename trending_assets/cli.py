@@ -32,7 +32,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -531,12 +531,38 @@ class RunGuard:
         os._exit(128 + signum)
 
 
+def crawled_already(instance: dg.DagsterInstance, partition: str) -> bool:
+    """Whether both crawl feeds of ``partition`` are materialised in this instance: one
+    crawl per day, so `trending materialize` of that day again reuses it (``--full`` crawls
+    again)."""
+    from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
+
+    return all(
+        partition in instance.get_materialized_partitions(key)
+        for key in (RAW_LISTINGS, RAW_REVIEWS)
+    )
+
+
+def reuse_crawl_selection(
+    definitions: dg.Definitions, instance: dg.DagsterInstance, partition: str
+) -> list[dg.AssetKey] | None:
+    """Every asset but the crawl's when ``partition`` was crawled already (downstream steps
+    read the day's stored pages), else None: the whole graph."""
+    from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
+
+    if not crawled_already(instance, partition):
+        return None
+    crawl = {RAW_LISTINGS, RAW_REVIEWS}
+    return [key for key in definitions.resolve_all_asset_keys() if key not in crawl]
+
+
 def execute(
     job: dg.JobDefinition,
     instance: dg.DagsterInstance,
     *,
     partition_key: str | None = None,
     tags: Mapping[str, str] | None = None,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Execute ``job`` in this process under a `RunGuard`, the run tagged with this process
     (pid, host, start time) so a later command can tell when it died.
@@ -556,6 +582,7 @@ def execute(
                 raise_on_error=False,
                 run_id=run_id,
                 tags=run_tags,
+                asset_selection=asset_selection,
             )
     except KeyboardInterrupt as exc:  # a signal outside Dagster's own handling
         signum = getattr(exc, "signum", signal.SIGINT)
@@ -618,9 +645,16 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
     )
     with dg.DagsterInstance.get() as instance:
         tidy(instance)
-        job = defs().resolve_job_def(JOB_NAME)
+        definitions = defs()
+        job = definitions.resolve_job_def(JOB_NAME)
         tags = {FULL_RUN_TAG: "true"} if full else None
-        result = execute(job, instance, partition_key=partition, tags=tags)
+        selection = None if full else reuse_crawl_selection(definitions, instance, partition)
+        if selection is not None:
+            print(f"{partition} was crawled already: its stored crawl is reused "
+                  "(`make materialize FULL=1` crawls it again)")  # fmt: skip
+        result = execute(
+            job, instance, partition_key=partition, tags=tags, asset_selection=selection
+        )
         step_seconds = {
             stat.step_key: stat.end_time - stat.start_time
             for stat in instance.get_run_step_stats(result.run_id)
@@ -820,7 +854,7 @@ def _main(argv: list[str] | None = None) -> int:
     mat.add_argument(
         "--full", action="store_true",
         help="redo work that is otherwise reused when nothing it depends on changed "
-        "(retrain the genre models on an unchanged split)",
+        "(crawl a day crawled already, retrain the genre models on an unchanged split)",
     )  # fmt: skip
     run = sub.add_parser("run", help="materialise, then serve the UI and the API")
     run.add_argument("--partition")
