@@ -97,6 +97,34 @@ def test_evaluation_scores_the_registered_artifact_and_updates_its_card(trained)
     assert card == evaluation.card and "macro" in card.lower()
 
 
+def test_an_evaluation_of_the_same_artifact_and_split_is_read_back(
+    trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trending_assets.lib.ml import lifecycle
+
+    split, registry, logreg, _, _ = trained
+    first = evaluate_on_test(registry, logreg.version, split)
+    assert not first.reused
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr(lifecycle, "load_model", no_loading)
+    again = evaluate_on_test(registry, logreg.version, split)
+    assert again.reused
+    assert again.test["macro_f1"] == first.test["macro_f1"]
+    assert again.test["per_genre"] == first.test["per_genre"]
+    assert again.behaviour_failures == first.behaviour_failures and again.card == first.card
+    pd.testing.assert_frame_equal(again.slices, first.slices, check_dtype=False)
+    # Another split, or reuse off (make materialize FULL=1), scores again.
+    with pytest.raises(AssertionError, match="loaded again"):
+        evaluate_on_test(registry, logreg.version, split, reuse=False)
+    other = make_split(examples(), seed=4, min_genre_count=5)
+    assert other.fingerprint != split.fingerprint
+    with pytest.raises(AssertionError, match="loaded again"):
+        evaluate_on_test(registry, logreg.version, other)
+
+
 def test_champion_gate_promotes_the_best_challenger_then_keeps_it(trained) -> None:
     _, registry, logreg, keyword, _ = trained
     score = lambda t: t.version.metrics["validation_macro_f1"]  # noqa: E731

@@ -338,8 +338,13 @@ def model_evaluation(
     """Every model on the held-out test split: F1s, per-genre scores, slices and model cards."""
     registry = ModelRegistry(lake.get_lake())
     trained = [genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert]
-    evaluations = {t.name: evaluate_on_test(registry, t.version, training_set) for t in trained}
+    full = context.run.tags.get(FULL_RUN_TAG) == "true"
+    evaluations = {
+        t.name: evaluate_on_test(registry, t.version, training_set, reuse=not full) for t in trained
+    }
     for name, evaluation in evaluations.items():
+        if evaluation.reused:  # scored (and logged) before: same artifact, same test split
+            continue
         # Test scores in W&B beside the training run (same group), one run per version.
         log_evaluation_run(
             project=genre_models.wandb_project,
@@ -381,6 +386,9 @@ def model_evaluation(
                 else "_no slice large enough_"
             ),
             "test_size": len(training_set.test),
+            "reused": dg.MetadataValue.json(
+                sorted(name for name, e in evaluations.items() if e.reused)
+            ),
             **{f"card_{name}": dg.MetadataValue.md(e.card) for name, e in evaluations.items()},
         }
     )

@@ -71,6 +71,13 @@ class Evaluation:
     # Behaviour failures of the loaded artifact (e.g. a genre predicted for every varied
     # plot): a model with any is not served, whatever its scores (``servable_problems``).
     behaviour_failures: list[str] = field(default_factory=list)
+    # Read back from the registry (same artifact, split and evaluation code), not recomputed.
+    reused: bool = False
+
+
+# Bump when what an evaluation computes changes (metrics, slices, behaviour checks, card):
+# stored evaluations of another version are computed again.
+EVALUATION_VERSION = "1"
 
 
 def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -161,10 +168,53 @@ def train_and_register(
     return TrainedModel(model.name, version, report, validation, train_seconds, tracking)
 
 
-def evaluate_on_test(
+def _json_value(value: Any) -> Any:
+    """numpy scalars and arrays as their plain values (so they read back as numbers)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _evaluation_key(version: ModelVersion) -> str:
+    return version.card_key.rsplit("/", 1)[0] + "/evaluation.json"
+
+
+def stored_evaluation(
     registry: ModelRegistry, version: ModelVersion, split: SplitResult
+) -> Evaluation | None:
+    """The evaluation stored beside ``version`` when it scored this same artifact on this
+    same test split with this evaluation code; else None (also for an unreadable file)."""
+    key = _evaluation_key(version)
+    try:
+        stored = json.loads(registry.lake.read_bytes(key))
+        fits = (
+            stored.get("fingerprint") == split.fingerprint
+            and stored.get("artifact_sha256") == version.artifact_sha256
+            and stored.get("evaluation_version") == EVALUATION_VERSION
+        )
+        if not fits:
+            return None
+        return Evaluation(
+            version.name, version, stored["test"], pd.DataFrame(stored["slices"]),
+            registry.card(version), list(stored["behaviour_failures"]), reused=True,
+        )  # fmt: skip
+    except (FileNotFoundError, OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def evaluate_on_test(
+    registry: ModelRegistry, version: ModelVersion, split: SplitResult, *, reuse: bool = True
 ) -> Evaluation:
-    """Load the registered artifact (what would be served) and score it on the test split."""
+    """Load the registered artifact (what would be served) and score it on the test split.
+
+    With ``reuse``, an evaluation stored for the same artifact, split and evaluation code is
+    read back instead (a re-run with unchanged models costs no scoring)."""
+    if reuse and (stored := stored_evaluation(registry, version, split)) is not None:
+        return stored
     with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
         predicted = model.predict(split.test.texts)
@@ -179,13 +229,18 @@ def evaluate_on_test(
     )  # fmt: skip
     # The card in the registry gains the test figures; the evaluation is stored beside it.
     registry.lake.write_bytes(version.card_key, card.encode("utf-8"))
-    evaluation_key = version.card_key.rsplit("/", 1)[0] + "/evaluation.json"
     registry.lake.write_bytes(
-        evaluation_key,
+        _evaluation_key(version),
         json.dumps(
-            {"test": test, "slices": slices.to_dict(orient="records")}, default=str
+            {
+                "test": test, "slices": slices.to_dict(orient="records"),
+                "behaviour_failures": failures, "fingerprint": split.fingerprint,
+                "artifact_sha256": version.artifact_sha256,
+                "evaluation_version": EVALUATION_VERSION,
+            },
+            default=_json_value,
         ).encode(),
-    )
+    )  # fmt: skip
     return Evaluation(version.name, version, test, slices, card, failures)
 
 
