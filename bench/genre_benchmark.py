@@ -1,7 +1,8 @@
 """Genre classification on real data: the four models, trained and tested the project's way.
 
     .venv/bin/python bench/genre_benchmark.py --data ../shared/data [--max-rows N]
-        [--bert-epochs E] [--skip-bert] [--skip-xgboost] [--datasets tmdb,all] [--json OUT]
+        [--bert-epochs E] [--bert-max-length N] [--bert-lr X] [--bert-head-lr Y]
+        [--skip-bert] [--skip-xgboost] [--datasets tmdb,all] [--json OUT]
         [--protocol same-split|tmdb-to-streaming|streaming-to-tmdb|leave-one-source-out|
                     cross-source|all] [--loso-sources tmdb,netflix,hulu,disney_plus]
         [--year-tolerance 1] [--c-grid 1,2,4,8] [--embedding-cache /tmp/minilm.npz]
@@ -115,8 +116,9 @@ def cap_rows(examples: GenreExamples, max_rows: int | None, seed: int) -> GenreE
     return examples.subset(keep)
 
 
-def bert_model(epochs: int | None) -> GenreModel | None:
-    """The fine-tuned encoder when ``trending_assets.lib.ml.finetune`` exists, else None."""
+def bert_model(epochs: int | None, **options: Any) -> GenreModel | None:
+    """The fine-tuned encoder when ``trending_assets.lib.ml.finetune`` exists, else None;
+    ``options`` (max_length, lr, head_lr) override its defaults when given (not None)."""
     if importlib.util.find_spec("trending_assets.lib.ml.finetune") is None:
         print("  bert: trending_assets.lib.ml.finetune not found; skipped")
         return None
@@ -126,6 +128,7 @@ def bert_model(epochs: int | None) -> GenreModel | None:
     kwargs: dict[str, Any] = {}
     if epochs is not None and "epochs" in parameters:
         kwargs["epochs"] = epochs
+    kwargs.update({k: v for k, v in options.items() if v is not None and k in parameters})
     return EncoderGenreModel(**kwargs)
 
 
@@ -240,7 +243,17 @@ def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> li
                 )
             )
     if not args.skip_bert:
-        factories.append(("bert", lambda: bert_model(args.bert_epochs)))
+        factories.append(
+            (
+                "bert",
+                lambda: bert_model(
+                    args.bert_epochs,
+                    max_length=args.bert_max_length,
+                    lr=args.bert_lr,
+                    head_lr=args.bert_head_lr,
+                ),  # fmt: skip
+            )
+        )
     return factories
 
 
@@ -645,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
         "--max-rows", type=int, default=None, help="cap examples per dataset (seeded sample)"
     )
     parser.add_argument("--bert-epochs", type=int, default=None)
+    parser.add_argument("--bert-max-length", type=int, default=None)
+    parser.add_argument("--bert-lr", type=float, default=None, help="the encoder's learning rate")
+    parser.add_argument("--bert-head-lr", type=float, default=None, help="the head's")
     parser.add_argument("--skip-bert", action="store_true")
     parser.add_argument("--skip-xgboost", action="store_true")
     parser.add_argument(
