@@ -532,15 +532,22 @@ class RunGuard:
 
 
 def crawled_already(instance: dg.DagsterInstance, partition: str) -> bool:
-    """Whether both crawl feeds of ``partition`` are materialised in this instance: one
-    crawl per day, so `trending materialize` of that day again reuses it (``--full`` crawls
-    again)."""
+    """Whether both crawl feeds of ``partition`` were last materialised by a run that
+    succeeded: one crawl per day, so `trending materialize` of that day again reuses it
+    (``--full`` crawls again). A crawl whose run failed (a blocking check on it, a later
+    step) is crawled again: its checks would not run a second time otherwise."""
+    import dagster as dg
+
     from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
 
-    return all(
-        partition in instance.get_materialized_partitions(key)
-        for key in (RAW_LISTINGS, RAW_REVIEWS)
-    )
+    for key in (RAW_LISTINGS, RAW_REVIEWS):
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+        ).records
+        run = instance.get_run_by_id(records[0].run_id) if records else None
+        if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
+            return False
+    return True
 
 
 def reuse_crawl_selection(

@@ -10,7 +10,7 @@ import pytest
 
 from trending_assets import cli
 from trending_assets.definitions import defs
-from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
+from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS, daily_partitions
 
 DAY = "2026-10-10"
 
@@ -21,19 +21,37 @@ def instance(tmp_path: Path):
         yield instance
 
 
-def _crawled(instance: dg.DagsterInstance, *keys: dg.AssetKey, day: str = DAY) -> None:
-    for key in keys:
-        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+def _crawl_run(instance, day: str = DAY, *, keys=(RAW_LISTINGS, RAW_REVIEWS), ok=True) -> None:
+    """A real run that materialises the crawl feeds of ``day`` (a stand-in for the crawl),
+    failing its blocking check when not ``ok``."""
+    specs = [dg.AssetSpec(key) for key in keys]
+
+    @dg.multi_asset(specs=specs, partitions_def=daily_partitions, name="stand_in_crawl")
+    def stand_in_crawl():
+        for key in keys:
+            yield dg.MaterializeResult(asset_key=key)
+
+    @dg.asset_check(asset=keys[0], blocking=True)
+    def stand_in_yield_check() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=ok)
+
+    result = dg.materialize(
+        [stand_in_crawl, stand_in_yield_check], instance=instance, partition_key=day,
+        raise_on_error=False,
+    )  # fmt: skip
+    assert result.success is ok
 
 
-def test_a_day_is_reused_only_once_both_feeds_are_stored(instance) -> None:
+def test_a_day_is_reused_only_once_both_feeds_are_stored_by_a_good_run(instance) -> None:
     definitions = defs()
     assert cli.reuse_crawl_selection(definitions, instance, DAY) is None
-    _crawled(instance, RAW_LISTINGS)
+    _crawl_run(instance, keys=(RAW_LISTINGS,))
     assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # half a crawl
-    _crawled(instance, RAW_REVIEWS, day="2026-10-09")
+    _crawl_run(instance, day="2026-10-09")
     assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # another day
-    _crawled(instance, RAW_REVIEWS)
+    _crawl_run(instance, ok=False)
+    assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # its check failed
+    _crawl_run(instance)
     selection = cli.reuse_crawl_selection(definitions, instance, DAY)
     assert selection is not None
     assert RAW_LISTINGS not in selection and RAW_REVIEWS not in selection
@@ -43,7 +61,7 @@ def test_a_day_is_reused_only_once_both_feeds_are_stored(instance) -> None:
 
 def test_the_whole_graph_job_runs_that_selection_without_the_crawl_step(instance) -> None:
     definitions = defs()
-    _crawled(instance, RAW_LISTINGS, RAW_REVIEWS)
+    _crawl_run(instance)
     selection = cli.reuse_crawl_selection(definitions, instance, DAY)
     job = definitions.resolve_job_def(cli.JOB_NAME).get_subset(asset_selection=set(selection))
     ops = {node.name for node in job.graph.nodes}
