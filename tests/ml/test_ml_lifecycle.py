@@ -119,6 +119,8 @@ def test_an_evaluation_of_the_same_artifact_and_split_is_read_back(
     # Another split, or reuse off (make materialize FULL=1), scores again.
     with pytest.raises(AssertionError, match="loaded again"):
         evaluate_on_test(registry, logreg.version, split, reuse=False)
+    with pytest.raises(AssertionError, match="loaded again"):  # other ML code
+        evaluate_on_test(registry, logreg.version, split, code_version="changed")
     other = make_split(examples(), seed=4, min_genre_count=5)
     assert other.fingerprint != split.fingerprint
     with pytest.raises(AssertionError, match="loaded again"):

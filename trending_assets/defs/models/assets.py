@@ -340,7 +340,10 @@ def model_evaluation(
     trained = [genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert]
     full = context.run.tags.get(FULL_RUN_TAG) == "true"
     evaluations = {
-        t.name: evaluate_on_test(registry, t.version, training_set, reuse=not full) for t in trained
+        t.name: evaluate_on_test(
+            registry, t.version, training_set, reuse=not full, code_version=CODE_VERSION
+        )
+        for t in trained
     }
     for name, evaluation in evaluations.items():
         if evaluation.reused:  # scored (and logged) before: same artifact, same test split

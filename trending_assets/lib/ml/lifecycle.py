@@ -184,10 +184,11 @@ def _evaluation_key(version: ModelVersion) -> str:
 
 
 def stored_evaluation(
-    registry: ModelRegistry, version: ModelVersion, split: SplitResult
+    registry: ModelRegistry, version: ModelVersion, split: SplitResult, code_version: str = ""
 ) -> Evaluation | None:
     """The evaluation stored beside ``version`` when it scored this same artifact on this
-    same test split with this evaluation code; else None (also for an unreadable file)."""
+    same test split with this evaluation code (``EVALUATION_VERSION`` and the caller's
+    ``code_version``, the ML code's hash); else None (also for an unreadable file)."""
     key = _evaluation_key(version)
     try:
         stored = json.loads(registry.lake.read_bytes(key))
@@ -195,6 +196,7 @@ def stored_evaluation(
             stored.get("fingerprint") == split.fingerprint
             and stored.get("artifact_sha256") == version.artifact_sha256
             and stored.get("evaluation_version") == EVALUATION_VERSION
+            and stored.get("code_version", "") == code_version
         )
         if not fits:
             return None
@@ -207,13 +209,18 @@ def stored_evaluation(
 
 
 def evaluate_on_test(
-    registry: ModelRegistry, version: ModelVersion, split: SplitResult, *, reuse: bool = True
+    registry: ModelRegistry,
+    version: ModelVersion,
+    split: SplitResult,
+    *,
+    reuse: bool = True,
+    code_version: str = "",
 ) -> Evaluation:
     """Load the registered artifact (what would be served) and score it on the test split.
 
     With ``reuse``, an evaluation stored for the same artifact, split and evaluation code is
     read back instead (a re-run with unchanged models costs no scoring)."""
-    if reuse and (stored := stored_evaluation(registry, version, split)) is not None:
+    if reuse and (stored := stored_evaluation(registry, version, split, code_version)):
         return stored
     with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
@@ -236,7 +243,7 @@ def evaluate_on_test(
                 "test": test, "slices": slices.to_dict(orient="records"),
                 "behaviour_failures": failures, "fingerprint": split.fingerprint,
                 "artifact_sha256": version.artifact_sha256,
-                "evaluation_version": EVALUATION_VERSION,
+                "evaluation_version": EVALUATION_VERSION, "code_version": code_version,
             },
             default=_json_value,
         ).encode(),
