@@ -53,6 +53,16 @@ def _score(model, split) -> tuple[float, float]:
     return val["macro_f1"], test["macro_f1"]
 
 
+def _fit_and_score(name: str, label: str, model, split) -> tuple[str, str, float, float, float]:
+    """Fit as the pipeline does, time it, score it; print the row as it comes."""
+    started = time.perf_counter()
+    model.fit(split.train, split.validation)
+    seconds = time.perf_counter() - started
+    val, test = _score(model, split)
+    print(f"{name:<8} {label:<44} {seconds:6.1f} s  val {val:.3f}  test {test:.3f}", flush=True)
+    return name, label, seconds, val, test
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -73,14 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=epochs, max_length=length, batch_size=settings.bert_batch_size,
                 row_cap=cap, seed=settings.split_seed, lr=lr, head_lr=head_lr,
             )  # fmt: skip
-            started = time.perf_counter()
-            model.fit(split.train, split.validation)
-            seconds = time.perf_counter() - started
-            val, test = _score(model, split)
             label = f"epochs={epochs} rows={cap} len={length} lr={lr:g}/{head_lr:g}"
-            rows.append(("bert", label, seconds, val, test))
-            print(f"bert     {label:<44} {seconds:6.1f} s  val {val:.3f}  test {test:.3f}",
-                  flush=True)  # fmt: skip
+            rows.append(_fit_and_score("bert", label, model, split))
 
     if args.only in (None, "xgboost"):
         from trending_assets.lib.ml.models import DEFAULT_XGB_SEARCH, XGBoostGenreModel
@@ -89,14 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             model = XGBoostGenreModel(
                 embedder=None, search=DEFAULT_XGB_SEARCH[:search], num_boost_round=rounds
             )
-            started = time.perf_counter()
-            model.fit(split.train, split.validation)
-            seconds = time.perf_counter() - started
-            val, test = _score(model, split)
-            label = f"search={search} rounds={rounds}"
-            rows.append(("xgboost", label, seconds, val, test))
-            print(f"xgboost  {label:<44} {seconds:6.1f} s  val {val:.3f}  test {test:.3f}",
-                  flush=True)  # fmt: skip
+            rows.append(_fit_and_score("xgboost", f"search={search} rounds={rounds}", model, split))
 
     print("\n| model | size | train s | val macro F1 | test macro F1 | time vs default |")
     print("|---|---|---|---|---|---|")
