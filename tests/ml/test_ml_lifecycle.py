@@ -234,3 +234,21 @@ def test_predictions_cover_every_title_and_genre(trained, tmp_path: Path) -> Non
     # Every title gets at least its most likely genre.
     assert table.groupby("title_id")["predicted"].any().all()
     assert set(table.loc[table["title_id"].eq("a") & table["predicted"], "genre_id"]) >= {"comedy"}
+
+
+def test_evaluations_are_stored_and_read_back_on_an_s3_lake(moto_endpoint: str) -> None:
+    """On S3 a missing key is the client's own error, not FileNotFoundError: the first
+    evaluation of a version (nothing stored yet) must score it, not fail."""
+    import boto3
+
+    from trending_assets.lib.lake import S3Lake
+
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="lake")
+    registry = ModelRegistry(S3Lake(client, "lake", "lake"))
+    split = make_split(examples(), seed=3, min_genre_count=5)
+    keyword = train_and_register(KeywordGenreModel(), split, registry, code_version="c1")
+    first = evaluate_on_test(registry, keyword.version, split, code_version="c1")
+    assert not first.reused
+    again = evaluate_on_test(registry, keyword.version, split, code_version="c1")
+    assert again.reused and again.test["macro_f1"] == first.test["macro_f1"]

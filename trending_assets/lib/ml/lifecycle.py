@@ -190,6 +190,8 @@ def stored_evaluation(
     same test split with this evaluation code (``EVALUATION_VERSION`` and the caller's
     ``code_version``, the ML code's hash); else None (also for an unreadable file)."""
     key = _evaluation_key(version)
+    if not registry.lake.exists(key):  # (an S3 lake raises its own error for a missing key)
+        return None
     try:
         stored = json.loads(registry.lake.read_bytes(key))
         fits = (
