@@ -214,7 +214,7 @@ class TrendingSettings(BaseSettings):
         missing days from before the platform's first crawl."""
         if self.partitions_start is not None:
             return self.partitions_start
-        recorded = read_first_crawl_day(self.warehouse.parent / FIRST_CRAWL_DAY_FILE)
+        recorded = read_first_crawl_day(first_crawl_day_path(self.warehouse))
         return recorded or datetime.now(UTC).date()
 
     @property
@@ -246,6 +246,11 @@ class TrendingSettings(BaseSettings):
 
 
 DEMO_SOURCE = "demo"  # the TRENDING_SOURCES entry that adds the demo catalog's sites
+
+
+def first_crawl_day_path(warehouse: Path | str) -> Path:
+    """Where the first crawl day of the warehouse at ``warehouse`` is recorded: beside it."""
+    return Path(warehouse).parent / FIRST_CRAWL_DAY_FILE
 
 
 def read_first_crawl_day(path: Path) -> date | None:

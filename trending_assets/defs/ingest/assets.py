@@ -31,8 +31,8 @@ from trending_assets.lib.validation import (
 )
 from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
 from trending_assets.settings import (
-    FIRST_CRAWL_DAY_FILE,
     crawl_plan,
+    first_crawl_day_path,
     get_settings,
     record_first_crawl_day,
     site_dirs,
@@ -233,7 +233,7 @@ def raw_crawl(
                 )
         # Daily partitions start at the first day crawled into this warehouse (read when
         # the definitions load; TRENDING_PARTITIONS_START overrides it).
-        record_first_crawl_day(Path(warehouse.database).parent / FIRST_CRAWL_DAY_FILE, day)
+        record_first_crawl_day(first_crawl_day_path(warehouse.database), day)
 
 
 def crawl_source_metadata(
