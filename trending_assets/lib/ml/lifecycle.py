@@ -75,11 +75,6 @@ class Evaluation:
     reused: bool = False
 
 
-# Bump when what an evaluation computes changes (metrics, slices, behaviour checks, card):
-# stored evaluations of another version are computed again.
-EVALUATION_VERSION = "1"
-
-
 def _scores(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
     return {f"{prefix}_{k}": float(metrics[k]) for k in ("macro_f1", "micro_f1", "samples_f1")}
 
@@ -187,8 +182,9 @@ def stored_evaluation(
     registry: ModelRegistry, version: ModelVersion, split: SplitResult, code_version: str = ""
 ) -> Evaluation | None:
     """The evaluation stored beside ``version`` when it scored this same artifact on this
-    same test split with this evaluation code (``EVALUATION_VERSION`` and the caller's
-    ``code_version``, the ML code's hash); else None (also for an unreadable file)."""
+    same test split under the same ``code_version`` (the caller's hash of the ML code,
+    which covers metrics, slices, behaviour checks and cards); else None (also for an
+    unreadable file)."""
     key = _evaluation_key(version)
     if not registry.lake.exists(key):  # (an S3 lake raises its own error for a missing key)
         return None
@@ -197,7 +193,6 @@ def stored_evaluation(
         fits = (
             stored.get("fingerprint") == split.fingerprint
             and stored.get("artifact_sha256") == version.artifact_sha256
-            and stored.get("evaluation_version") == EVALUATION_VERSION
             and stored.get("code_version", "") == code_version
         )
         if not fits:
@@ -245,7 +240,7 @@ def evaluate_on_test(
                 "test": test, "slices": slices.to_dict(orient="records"),
                 "behaviour_failures": failures, "fingerprint": split.fingerprint,
                 "artifact_sha256": version.artifact_sha256,
-                "evaluation_version": EVALUATION_VERSION, "code_version": code_version,
+                "code_version": code_version,
             },
             default=_json_value,
         ).encode(),
