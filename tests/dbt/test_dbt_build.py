@@ -444,6 +444,22 @@ def test_crawled_listings_read_their_own_vocabulary_else_generic(built_warehouse
     ]
 
 
+def test_titles_name_the_vocabularies_their_genre_labels_came_from(built_warehouse) -> None:
+    """What the genre models mask by: a genre none of these can express is unknown."""
+    vocabularies = dict(
+        rows(built_warehouse, "select title, genre_vocabularies from titles order by title")
+    )
+    assert vocabularies == {
+        "Little Bears": ["hulu"],
+        "Moon & Sixpence": ["cmu", "filmfolio", "reelhub"],  # sorted, distinct
+        "Neon Harbor": ["generic"],  # a zero-config site
+        "Night Shift Diaries": ["reelhub"],
+        "Orbit Nine": ["tmdb"],  # the listing's own vocabulary, not its site's name
+        "Paper Moons": ["nosuchvocab"],  # named, though no seed maps it: expresses nothing
+        "Starfall": ["tmdb"],
+    }
+
+
 def test_every_genre_map_seed_is_found_without_a_list(built_warehouse) -> None:
     """genre_vocabularies() finds the seeds in the dbt graph: every genre_map_*.csv counts."""
     files = {

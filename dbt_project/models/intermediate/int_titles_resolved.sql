@@ -9,6 +9,9 @@
 --                      (any non-null one when the title's year is unknown)
 --   year, title_type   the resolution key
 --   sources            sorted distinct list; first_crawled_on the earliest crawl sighting
+--   genre_vocabularies sorted distinct genre vocabularies of the listings that carry
+--                      genre labels: which genres the title's labels could express (a
+--                      genre none of them can express is unknown, not absent, for it)
 with matched_listings as (
 
     select * from {{ ref('int_listings_matched') }}
@@ -33,6 +36,14 @@ resolved as (
             ) as release_date,
         list_sort(list_distinct(list(source))) as sources,
         count(distinct source) as source_count,
+        coalesce(
+            list_sort(list_distinct(
+                list(genre_vocabulary) filter (
+                    where genre_vocabulary is not null and len(genres) > 0
+                )
+            )),
+            cast([] as varchar[])
+        ) as genre_vocabularies,
         count(*) as listing_count,
         min(first_crawled_on) as first_crawled_on,
         max(last_seen_on) as last_seen_on

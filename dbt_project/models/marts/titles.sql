@@ -14,5 +14,6 @@ select
     release_date,
     sources,
     source_count,
+    genre_vocabularies,
     first_crawled_on
 from resolved_titles

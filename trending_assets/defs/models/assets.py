@@ -14,9 +14,14 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, GenreModelsResource, LakeResource
 from trending_assets.defs.shared import FULL_RUN_TAG, step_progress
-from trending_assets.defs.warehouse.assets import TITLE_GENRES, TITLES
+from trending_assets.defs.warehouse.assets import (
+    GENRE_MAPS_MODEL,
+    TITLE_GENRES,
+    TITLES,
+    dbt_key,
+)
 from trending_assets.lib.lake import write_parquet
-from trending_assets.lib.ml.data import examples_from_marts
+from trending_assets.lib.ml.data import examples_from_marts, vocabulary_maps_from_frame
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.lifecycle import (
     Evaluation,
@@ -49,20 +54,31 @@ def ml_code_version() -> str:
 
 
 CODE_VERSION = ml_code_version()
+GENRE_MAPS = dbt_key(GENRE_MAPS_MODEL)
 
 
 def read_marts(warehouse: DuckDBResource) -> tuple[pd.DataFrame, pd.DataFrame]:
     with warehouse.get_connection() as con:
         titles = con.execute(
-            "select title_id, title, plot, title_type, original_language, sources from titles"
+            "select title_id, title, plot, title_type, original_language, sources, "
+            "genre_vocabularies from titles"
         ).df()
         title_genres = con.execute("select title_id, genre_id from title_genres").df()
     return titles, title_genres
 
 
+def read_vocabulary_maps(warehouse: DuckDBResource) -> dict[str, dict[str, list[str]]]:
+    """The genre maps as dbt applied them (``int_genre_maps_unioned``), by vocabulary."""
+    with warehouse.get_connection() as con:
+        frame = con.execute(
+            f"select genre_vocabulary, source_genre_key, genre_id from {GENRE_MAPS_MODEL}"
+        ).df()
+    return vocabulary_maps_from_frame(frame)
+
+
 @dg.asset(
     group_name="models",
-    deps=[TITLES, TITLE_GENRES],
+    deps=[TITLES, TITLE_GENRES, GENRE_MAPS],
     kinds={"python", "pandas"},
     pool=WAREHOUSE_POOL,
     code_version=CODE_VERSION,
@@ -70,9 +86,16 @@ def read_marts(warehouse: DuckDBResource) -> tuple[pd.DataFrame, pd.DataFrame]:
 def training_set(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, genre_models: GenreModelsResource
 ) -> SplitResult:
-    """A reproducible multi-label train/validation/test split of the titles' plots and genres."""
+    """A reproducible multi-label train/validation/test split of the titles' plots and genres.
+
+    Every labelled source trains, each on what it can say: a genre that none of a title's
+    genre vocabularies can express is unknown for it, not negative (``known`` label masks,
+    which the models fit and are scored by); ``masked_cells`` counts them.
+    """
     titles, title_genres = read_marts(warehouse)
-    examples, exclusions = examples_from_marts(titles, title_genres)
+    examples, exclusions = examples_from_marts(
+        titles, title_genres, vocabulary_maps=read_vocabulary_maps(warehouse)
+    )
     split = make_split(
         examples, seed=genre_models.split_seed, min_genre_count=genre_models.min_genre_count
     )
@@ -86,6 +109,11 @@ def training_set(
             "dropped_genres": dg.MetadataValue.json(split.dropped_genres),
             "excluded": dg.MetadataValue.json({**exclusions, **split.excluded}),
             "genre_counts": dg.MetadataValue.md(per_split.to_markdown()),
+            "masked_cells": sum(
+                int((~part.known).sum())
+                for part in (split.train, split.validation, split.test)
+                if part.known is not None
+            ),
             "dagster/row_count": sum(summary["sizes"].values()),
         }
     )

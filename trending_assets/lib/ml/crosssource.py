@@ -11,11 +11,11 @@ leave one source out) needs four things the same-split benchmark does not:
   is the one dropped, so the test set stays whole and comparable between protocols.
 - **per-source label masks** (:func:`expressible_genres`, :func:`label_mask`): a
   source's genre vocabulary cannot express every canonical genre (Disney+ has no
-  ``horror`` label, TMDB no ``reality``; a movie cannot be ``kids``, which the mapping
-  turns into ``family``). For that source's titles such a genre is *unknown*, not
-  negative. ``mask[i, j]`` is True where title ``i``'s source(s) can express genre
-  ``j`` for its title type; a title merged from several sources (``meta.source`` like
-  ``hulu+netflix``) can express the union.
+  ``horror`` label, Netflix no ``western``). For that source's titles such a genre is
+  *unknown*, not negative. ``mask[i, j]`` is True where title ``i``'s source(s) can express genre
+  ``j`` for its title type, or where ``j`` does not apply to that type (a movie is
+  never ``reality``: a known negative); a title merged from several sources
+  (``meta.source`` like ``hulu+netflix``) can express the union.
 - **masked metrics** (:func:`masked_evaluate`): tp / fp / fn are counted only on the
   known cells (mask True); macro F1 averages the genres that are expressible for at
   least one evaluated title *and* have at least one positive among them (a genre never
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from trending_assets.lib.ml.data import map_genre_labels
+from trending_assets.lib.ml.data import expressible_genres, known_genres
 
 __all__ = [
     "calibration_table",
@@ -107,25 +107,17 @@ def source_members(source: object) -> list[str]:
     return [part for part in str(source).split("+") if part]
 
 
-def expressible_genres(mapping: Mapping[str, Sequence[str]], title_type: str | None) -> set[str]:
-    """Canonical genres a source's genre map can produce for a title of ``title_type``.
-
-    Maps every label of the vocabulary at once through ``data.map_genre_labels`` (the
-    dbt mapping: ``kids`` on a movie becomes ``family``, genres that do not apply to the
-    title type are dropped), so it agrees with how the labels were made.
-    """
-    return map_genre_labels(list(mapping), dict(mapping), title_type)
-
-
 def label_mask(
     meta: pd.DataFrame,
     genre_maps: Mapping[str, Mapping[str, Sequence[str]]],
     genres: Sequence[str],
 ) -> np.ndarray:
-    """(n, G) bool: True where title ``i``'s source(s) can express genre ``genres[j]``.
+    """(n, G) bool: True where genre ``genres[j]``'s label is known for title ``i``.
 
+    ``data.known_genres`` of the title's source(s) and type: what a source's genre map
+    can express, plus the genres that do not apply to the type (known negatives).
     ``meta`` needs ``source`` and ``title_type``. A source without a genre map expresses
-    nothing (all unknown); a merged source expresses the union of its members.
+    nothing; a merged source expresses the union of its members.
     """
     genre_index = {g: j for j, g in enumerate(genres)}
     cache: dict[tuple[str, object], np.ndarray] = {}
@@ -133,15 +125,15 @@ def label_mask(
     sources = meta["source"].tolist()
     types = meta["title_type"].tolist()
     for i, (source, title_type) in enumerate(zip(sources, types, strict=True)):
-        for member in source_members(source):
-            key = (member, title_type)
-            if key not in cache:
-                row = np.zeros(len(genres), dtype=bool)
-                for genre in expressible_genres(genre_maps.get(member, {}), title_type):
-                    if genre in genre_index:
-                        row[genre_index[genre]] = True
-                cache[key] = row
-            mask[i] |= cache[key]
+        key = (str(source), title_type)
+        if key not in cache:
+            row = np.zeros(len(genres), dtype=bool)
+            mappings = [genre_maps.get(member, {}) for member in source_members(source)]
+            for genre in known_genres(mappings, title_type):
+                if genre in genre_index:
+                    row[genre_index[genre]] = True
+            cache[key] = row
+        mask[i] = cache[key]
     return mask
 
 

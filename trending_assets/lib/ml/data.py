@@ -9,6 +9,13 @@ Two ways in, one shape out (:class:`GenreExamples`):
   (:func:`load_genre_maps`), the same way ``int_listing_genre_labels_mapped`` does; the
   real-data benchmark uses it.
 
+**Known and unknown labels.** A source's genre vocabulary cannot express every canonical
+genre (Disney+ has no ``horror`` label, TMDB no ``reality``), so for its titles such a
+genre is *unknown*, not negative. :class:`GenreExamples` can carry that as ``known``, an
+(n, G) bool matrix (None: every cell known); :func:`examples_from_marts` fills it from
+the ``titles`` mart's ``genre_vocabularies`` and the genre maps, and the models fit and
+tune each genre on its known titles only.
+
 Both exclude, and count by reason, the examples a model should not learn from:
 ``no_plot``, ``short_plot`` (fewer than ``min_words`` words), ``non_english_text``
 (:func:`looks_english`) and ``no_genre``. Excluded titles are still predicted at
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +39,13 @@ __all__ = [
     "CANONICAL_GENRES",
     "EXCLUSION_REASONS",
     "GenreExamples",
+    "known_genres",
     "examples_from_listing_frame",
     "examples_from_marts",
+    "expressible_genres",
     "load_genre_maps",
+    "load_vocabulary_maps",
+    "vocabulary_maps_from_frame",
     "looks_english",
 ]
 
@@ -64,6 +75,9 @@ class GenreExamples:
     labels: np.ndarray  # (n, G) uint8, columns in the order of ``genres``
     genres: list[str]
     meta: pd.DataFrame  # index-aligned (0..n-1): title_type, source, original_language
+    # (n, G) bool: True where the title's sources could express the genre, so a 0 in
+    # ``labels`` is a real negative. None: every cell is known. A positive is always known.
+    known: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.uint8).reshape(
@@ -72,6 +86,18 @@ class GenreExamples:
         if not (len(self.ids) == len(self.texts) == len(self.meta)):
             raise ValueError("ids, texts, labels and meta must have the same length")
         self.meta = self.meta.reset_index(drop=True)
+        if self.known is not None:
+            known = np.asarray(self.known, dtype=bool)
+            if known.shape != self.labels.shape:
+                raise ValueError(f"known is {known.shape}, labels are {self.labels.shape}")
+            known = known | self.labels.astype(bool)
+            self.known = None if known.all() else known
+
+    def known_mask(self) -> np.ndarray:
+        """``known``, or all True when every cell is known."""
+        if self.known is None:
+            return np.ones(self.labels.shape, dtype=bool)
+        return self.known
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -85,6 +111,7 @@ class GenreExamples:
             labels=self.labels[idx],
             genres=list(self.genres),
             meta=self.meta.iloc[idx].reset_index(drop=True),
+            known=None if self.known is None else self.known[idx],
         )
 
     def with_genres(self, genres: Sequence[str]) -> GenreExamples:
@@ -96,6 +123,7 @@ class GenreExamples:
             labels=self.labels[:, columns],
             genres=list(genres),
             meta=self.meta.copy(),
+            known=None if self.known is None else self.known[:, columns],
         )
 
     def genre_counts(self) -> dict[str, int]:
@@ -192,12 +220,15 @@ def _clean_text(value: object) -> str | None:
 
 
 def _build(
-    rows: Iterable[tuple[str, object, set[str], dict[str, object]]],
+    rows: Iterable[tuple[str, object, set[str], dict[str, object], set[str] | None]],
     *,
     min_words: int,
     excluded: dict[str, int] | None = None,
 ) -> tuple[GenreExamples, dict[str, int]]:
-    """Examples from (id, plot, genre_ids, meta) rows, applying the exclusion rules in order."""
+    """Examples from (id, plot, genre_ids, meta, known genres) rows, excluded by rule in order.
+
+    ``known genres`` None: every genre is known for the row.
+    """
     counts = {reason: 0 for reason in EXCLUSION_REASONS}
     if excluded:
         counts.update(excluded)
@@ -206,7 +237,9 @@ def _build(
     texts: list[str] = []
     label_rows: list[np.ndarray] = []
     metas: list[dict[str, object]] = []
-    for title_id, plot, genre_ids, meta in rows:
+    known_rows: list[np.ndarray] = []
+    any_unknown = False
+    for title_id, plot, genre_ids, meta, known_genres in rows:
         text = _clean_text(plot)
         if text is None:
             counts["no_plot"] += 1
@@ -223,31 +256,63 @@ def _build(
             continue
         row = np.zeros(len(CANONICAL_GENRES), dtype=np.uint8)
         row[known] = 1
+        known_row = np.ones(len(CANONICAL_GENRES), dtype=bool)
+        if known_genres is not None:
+            known_row[:] = False
+            known_row[[genre_index[g] for g in known_genres if g in genre_index]] = True
+            any_unknown = any_unknown or not known_row.all()
         ids.append(str(title_id))
         texts.append(text)
         label_rows.append(row)
         metas.append(meta)
+        known_rows.append(known_row)
     labels = np.vstack(label_rows) if label_rows else np.zeros((0, len(CANONICAL_GENRES)), np.uint8)
     meta_frame = pd.DataFrame(metas, columns=list(META_COLUMNS))
-    examples = GenreExamples(ids, texts, labels, list(CANONICAL_GENRES), meta_frame)
+    known_matrix = np.vstack(known_rows) if any_unknown else None
+    examples = GenreExamples(
+        ids, texts, labels, list(CANONICAL_GENRES), meta_frame, known=known_matrix
+    )
     return examples, counts
 
 
 def examples_from_marts(
-    titles: pd.DataFrame, title_genres: pd.DataFrame, *, min_words: int = 5
+    titles: pd.DataFrame,
+    title_genres: pd.DataFrame,
+    *,
+    min_words: int = 5,
+    vocabulary_maps: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> tuple[GenreExamples, dict[str, int]]:
     """Training examples from the ``titles`` and ``title_genres`` marts.
 
-    ``titles``: title_id, title, plot, title_type, original_language, sources (list).
-    ``title_genres``: title_id, genre_id. Returns the examples (plot text, canonical
-    genre columns) and the exclusion counts by reason (see the module docstring).
-    ``meta.source`` is the title's sources joined with ``+`` (``netflix+tmdb_5000``).
+    ``titles``: title_id, title, plot, title_type, original_language, sources (list),
+    and for label masks genre_vocabularies (list). ``title_genres``: title_id, genre_id.
+    Returns the examples (plot text, canonical genre columns) and the exclusion counts
+    by reason (see the module docstring). ``meta.source`` is the title's sources joined
+    with ``+`` (``netflix+tmdb_5000``).
+
+    With ``vocabulary_maps`` (``{vocabulary: {label: [genre_id, ...]}}``: the genre
+    map seeds as the warehouse applied them, :func:`vocabulary_maps_from_frame`), the
+    examples carry ``known``: :func:`known_genres` of the title's ``genre_vocabularies``
+    and type. A vocabulary missing from the maps expresses nothing. Without the maps,
+    every genre is known.
     """
     genres_by_title: dict[str, set[str]] = {}
     for title_id, genre_id in zip(title_genres["title_id"], title_genres["genre_id"], strict=True):
         genres_by_title.setdefault(str(title_id), set()).add(str(genre_id))
+    if vocabulary_maps is not None and "genre_vocabularies" not in titles.columns:
+        raise ValueError("label masks need the titles mart's genre_vocabularies column")
+    cache: dict[tuple[tuple[str, ...], object], set[str]] = {}
 
-    def rows() -> Iterable[tuple[str, object, set[str], dict[str, object]]]:
+    def known_for(vocabularies: list[str], title_type: object) -> set[str] | None:
+        if vocabulary_maps is None:
+            return None
+        key = (tuple(vocabularies), title_type)
+        if key not in cache:
+            mappings = [vocabulary_maps.get(vocabulary, {}) for vocabulary in vocabularies]
+            cache[key] = known_genres(mappings, str(title_type))
+        return cache[key]
+
+    def rows() -> Iterable[tuple[str, object, set[str], dict[str, object], set[str] | None]]:
         for record in titles.to_dict("records"):
             title_id = str(record["title_id"])
             meta = {
@@ -255,7 +320,8 @@ def examples_from_marts(
                 "source": "+".join(sorted(_as_list(record.get("sources")))) or None,
                 "original_language": record.get("original_language"),
             }
-            yield title_id, record.get("plot"), genres_by_title.get(title_id, set()), meta
+            known = known_for(_as_list(record.get("genre_vocabularies")), record.get("title_type"))
+            yield title_id, record.get("plot"), genres_by_title.get(title_id, set()), meta, known
 
     return _build(rows(), min_words=min_words)
 
@@ -269,8 +335,40 @@ def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict
     vocabulary are left out.
     """
     seeds_dir = Path(seeds_dir)
+    vocab_maps = load_vocabulary_maps(seeds_dir)
+    maps: dict[str, dict[str, list[str]]] = {}
+    with (seeds_dir / "source_registry.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            vocabulary = (row.get("genre_vocabulary") or "").strip()
+            if vocabulary in vocab_maps:
+                maps[row["source"].strip()] = vocab_maps[vocabulary]
+    return maps
+
+
+def vocabulary_maps_from_frame(frame: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
+    """``{vocabulary: {label key: [genre_id, ...]}}`` from ``int_genre_maps_unioned`` rows.
+
+    Columns genre_vocabulary, source_genre_key, genre_id (null: the label maps to nothing):
+    the genre maps as the warehouse applied them.
+    """
+    maps: dict[str, dict[str, list[str]]] = {}
+    for vocabulary, label, genre_id in zip(
+        frame["genre_vocabulary"], frame["source_genre_key"], frame["genre_id"], strict=True
+    ):
+        if not isinstance(vocabulary, str) or not isinstance(label, str):
+            continue
+        targets = maps.setdefault(vocabulary, {}).setdefault(label, [])
+        if isinstance(genre_id, str) and genre_id and genre_id not in targets:
+            targets.append(genre_id)
+    return maps
+
+
+def load_vocabulary_maps(
+    seeds_dir: Path | str = DEFAULT_SEEDS_DIR,
+) -> dict[str, dict[str, list[str]]]:
+    """``{vocabulary: {lower-cased label: [genre_id, ...]}}`` from the ``genre_map_*`` seeds."""
     vocab_maps: dict[str, dict[str, list[str]]] = {}
-    for path in sorted(seeds_dir.rglob("genre_map_*.csv")):
+    for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv")):
         vocabulary = path.stem.removeprefix("genre_map_")
         mapping: dict[str, list[str]] = {}
         with path.open(newline="", encoding="utf-8") as handle:
@@ -283,13 +381,7 @@ def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict
                 if genre_id and genre_id not in targets:
                     targets.append(genre_id)
         vocab_maps[vocabulary] = mapping
-    maps: dict[str, dict[str, list[str]]] = {}
-    with (seeds_dir / "source_registry.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            vocabulary = (row.get("genre_vocabulary") or "").strip()
-            if vocabulary in vocab_maps:
-                maps[row["source"].strip()] = vocab_maps[vocabulary]
-    return maps
+    return vocab_maps
 
 
 def map_genre_labels(
@@ -309,6 +401,36 @@ def map_genre_labels(
             if applies_to in ("both", title_type):
                 genres.add(genre)
     return genres
+
+
+def known_genres(
+    mappings: Iterable[Mapping[str, Sequence[str]]], title_type: str | None
+) -> set[str]:
+    """Genres whose label is known for a title of ``title_type`` labelled with ``mappings``.
+
+    Known: what one of the vocabularies can express for the type
+    (:func:`expressible_genres`), and every genre that does not apply to the type (a
+    movie is never ``reality``: a real negative, whatever the vocabulary). The rest is
+    unknown: the title's labels could not have said it.
+    """
+    known = {
+        genre
+        for genre, applies_to in GENRE_APPLIES_TO.items()
+        if applies_to not in ("both", title_type)
+    }
+    for mapping in mappings:
+        known |= expressible_genres(mapping, title_type)
+    return known
+
+
+def expressible_genres(mapping: Mapping[str, Sequence[str]], title_type: str | None) -> set[str]:
+    """Canonical genres a vocabulary's genre map can produce for a title of ``title_type``.
+
+    Maps every label of the vocabulary at once through :func:`map_genre_labels` (the
+    dbt mapping: ``kids`` on a movie becomes ``family``, genres that do not apply to the
+    title type are dropped), so it agrees with how the labels were made.
+    """
+    return map_genre_labels(list(mapping), {k: list(v) for k, v in mapping.items()}, title_type)
 
 
 def examples_from_listing_frame(
@@ -365,14 +487,14 @@ def examples_from_listing_frame(
         if group["original_language"] is None:
             group["original_language"] = language
 
-    def rows() -> Iterable[tuple[str, object, set[str], dict[str, object]]]:
+    def rows() -> Iterable[tuple[str, object, set[str], dict[str, object], None]]:
         for group in groups.values():
             meta = {
                 "title_type": group["title_type"],
                 "source": "+".join(sorted(group["sources"])),  # type: ignore[arg-type]
                 "original_language": group["original_language"],
             }
-            yield str(group["id"]), group["plot"], group["genres"], meta  # type: ignore[misc]
+            yield str(group["id"]), group["plot"], group["genres"], meta, None  # type: ignore[misc]
 
     return _build(
         rows(), min_words=min_words, excluded={"duplicate": duplicates} if dedupe else None

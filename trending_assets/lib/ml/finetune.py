@@ -217,9 +217,9 @@ class EncoderGenreModel(GenreModel):
             batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
         return [batches[i] for i in generator.permutation(len(batches))]
 
-    def _pos_weight(self, labels: np.ndarray) -> np.ndarray:
-        positives = labels.sum(axis=0).astype(float)
-        negatives = len(labels) - positives
+    def _pos_weight(self, labels: np.ndarray, known: np.ndarray) -> np.ndarray:
+        positives = (labels * known).sum(axis=0).astype(float)
+        negatives = known.sum(axis=0) - positives
         if not self.config["pos_weight"]:
             return np.ones(labels.shape[1])
         ratio = negatives / np.maximum(positives, 1.0)
@@ -248,11 +248,12 @@ class EncoderGenreModel(GenreModel):
 
         return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
-    def _init_head(self, labels: np.ndarray) -> None:
-        """Head bias = logit of each genre's training frequency; small random weights."""
+    def _init_head(self, labels: np.ndarray, known: np.ndarray) -> None:
+        """Head bias = logit of each genre's training frequency (known cells); small weights."""
         import torch
 
-        prior = np.clip(labels.mean(axis=0), 1e-3, 1 - 1e-3)
+        frequency = (labels * known).sum(axis=0) / np.maximum(known.sum(axis=0), 1.0)
+        prior = np.clip(frequency, 1e-3, 1 - 1e-3)
         with torch.no_grad():
             self.network.head.weight.normal_(0.0, 0.02)
             self.network.head.bias.copy_(torch.from_numpy(np.log(prior / (1 - prior))).float())
@@ -279,14 +280,17 @@ class EncoderGenreModel(GenreModel):
             )
 
     @staticmethod
-    def _cap(examples: Any, cap: int | None, seed: int) -> tuple[list[str], np.ndarray]:
+    def _cap(examples: Any, cap: int | None, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Texts, labels and the label mask (1.0 known, 0.0 unknown), at most ``cap`` rows."""
         texts = list(examples.texts)
         labels = np.asarray(examples.labels, dtype=np.float32)
+        known = getattr(examples, "known", None)
+        known = np.ones_like(labels) if known is None else np.asarray(known, dtype=np.float32)
         if cap is not None and len(texts) > cap:
             keep = np.sort(np.random.default_rng(seed).choice(len(texts), cap, replace=False))
             texts = [texts[i] for i in keep]
-            labels = labels[keep]
-        return texts, labels
+            labels, known = labels[keep], known[keep]
+        return texts, labels, known
 
     # --- GenreModel interface --------------------------------------------------------
 
@@ -304,30 +308,44 @@ class EncoderGenreModel(GenreModel):
         generator = np.random.default_rng(cfg["seed"])
 
         self.genres = list(train.genres)
-        train_texts, y_train = self._cap(train, cfg["row_cap"], cfg["seed"])
-        val_texts, y_val = self._cap(validation, cfg["validation_row_cap"], cfg["seed"])
+        train_texts, y_train, known_train = self._cap(train, cfg["row_cap"], cfg["seed"])
+        val_texts, y_val, known_val = self._cap(validation, cfg["validation_row_cap"], cfg["seed"])
         source = self._encoder_source()
         self.tokenizer = AutoTokenizer.from_pretrained(source)
         self.network = _build_network(source, len(self.genres), cfg["dropout"]).to(self.device)
-        self._init_head(y_train)
+        self._init_head(y_train, known_train)
 
         train_ids = self._tokenize(train_texts)
         val_ids = self._tokenize(val_texts)
         lengths = [len(ids) for ids in train_ids]
         steps_per_epoch = math.ceil(len(train_ids) / cfg["batch_size"])
         optimizer, scheduler = self._optimizer(max(1, steps_per_epoch * cfg["epochs"]))
-        loss_fn = torch.nn.BCEWithLogitsLoss(
-            pos_weight=torch.tensor(self._pos_weight(y_train), dtype=torch.float32).to(self.device)
+        cell_loss = torch.nn.BCEWithLogitsLoss(
+            reduction="none",
+            pos_weight=torch.tensor(self._pos_weight(y_train, known_train), dtype=torch.float32).to(
+                self.device
+            ),
         )
+
+        def loss_fn(logits: Any, targets: Any, known: Any) -> Any:
+            """Mean BCE over the known cells: an unknown genre neither rewards nor punishes."""
+            return (cell_loss(logits, targets) * known).sum() / known.sum().clamp(min=1.0)
+
         y_train_t = torch.from_numpy(y_train).to(self.device)
+        known_train_t = torch.from_numpy(known_train).to(self.device)
+        val_mask = None if known_val.all() else known_val.astype(bool)
 
         def score(epoch: int, train_loss: float | None, seconds: float) -> dict[str, Any]:
             logits = self._logits(val_ids)
             proba = 1.0 / (1.0 + np.exp(-logits))
             val_loss = float(
-                loss_fn(torch.from_numpy(logits).float().to(self.device), torch.from_numpy(y_val).to(self.device))
-            )  # fmt: skip
-            macro_f1, thresholds = validation_macro_f1(y_val.astype(np.uint8), proba)
+                loss_fn(
+                    torch.from_numpy(logits).float().to(self.device),
+                    torch.from_numpy(y_val).to(self.device),
+                    torch.from_numpy(known_val).to(self.device),
+                )
+            )
+            macro_f1, thresholds = validation_macro_f1(y_val.astype(np.uint8), proba, val_mask)
             return {
                 "epoch": epoch,
                 "train_loss": train_loss,
@@ -361,7 +379,8 @@ class EncoderGenreModel(GenreModel):
             for step, batch in enumerate(self._training_batches(lengths, generator), 1):
                 with autocast_context(self.device, self.precision):
                     logits = self.network(*self._tensors([train_ids[j] for j in batch]))
-                loss = loss_fn(logits.float(), y_train_t[torch.from_numpy(batch).to(self.device)])
+                rows = torch.from_numpy(batch).to(self.device)
+                loss = loss_fn(logits.float(), y_train_t[rows], known_train_t[rows])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg["grad_clip"]:

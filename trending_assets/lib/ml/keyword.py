@@ -133,10 +133,12 @@ def log_odds_terms(
     top_k: int,
     min_df: int = 3,
     prior: float = 0.5,
+    known: np.ndarray | None = None,
 ) -> list[list[tuple[str, float]]]:
     """Per label column, the top ``top_k`` (word, log-odds ratio) by z-score, positives only.
 
-    Document frequencies: ``df_in`` in plots with the label, ``df_out`` in the rest. The
+    Document frequencies: ``df_in`` in plots with the label, ``df_out`` in the rest (with
+    ``known``, the label mask, only the plots for which the label is known). The
     smoothed log-odds ratio is ``log((df_in+a)/(n_in-df_in+a)) - log((df_out+a)/(n_out-df_out+a))``
     and its z-score divides it by ``sqrt(sum of the four reciprocal counts)``.
     """
@@ -158,12 +160,15 @@ def log_odds_terms(
     result: list[list[tuple[str, float]]] = []
     for j in range(labels.shape[1]):
         mask = labels[:, j].astype(bool)
-        n_in, n_out = float(mask.sum()), float((~mask).sum())
+        negatives = ~mask if known is None else ~mask & known[:, j]
+        n_in, n_out = float(mask.sum()), float(negatives.sum())
         if n_in == 0 or n_out == 0 or top_k <= 0:
             result.append([])
             continue
         df_in = np.asarray(presence[mask].sum(axis=0)).ravel()
-        df_out = df_all - df_in
+        df_out = (
+            df_all - df_in if known is None else np.asarray(presence[negatives].sum(axis=0)).ravel()
+        )
         a = prior
         ratio = np.log((df_in + a) / (n_in - df_in + a)) - np.log(
             (df_out + a) / (n_out - df_out + a)
@@ -227,14 +232,17 @@ class KeywordGenreModel(GenreModel):
         self.learned = {}
         if self.expand_top_k > 0:
             token_sets = [set(_TOKEN.findall(t.lower())) - _STOPWORDS for t in train.texts]
-            terms = log_odds_terms(token_sets, train.labels, top_k=self.expand_top_k)
+            terms = log_odds_terms(
+                token_sets, train.labels, top_k=self.expand_top_k, known=train.known
+            )
             for genre, genre_terms in zip(self.genres, terms, strict=True):
                 self.learned[genre] = [
                     (term, round(min(weight, self.learned_weight_cap), 6))
                     for term, weight in genre_terms
                 ]
+        validation = validation.with_genres(self.genres)
         score, self.thresholds = validation_macro_f1(
-            validation.labels, self.predict_proba(validation.texts)
+            validation.labels, self.predict_proba(validation.texts), validation.known
         )
         return {
             "model": self.name,

@@ -19,61 +19,36 @@
   (Both now live in ``models.LogRegGenreModel`` / ``models.TextFeatures``, shared with
   the unmasked model and XGBoost.)
 
-The label masks come from ``meta`` (``source``, ``title_type``) of the training and
-validation examples and the dbt seeds' genre maps (``data.load_genre_maps``), or from
-``genre_maps`` passed in. They are a training-time matter: the saved model is the same
-weight matrix as ``LogRegGenreModel`` plus the type-column weights, and predicts for
-every genre. Saved with ``name = "masked_logreg"``; importing this module registers that
-name with ``models.load_model``.
+The masked fit itself is ``LogRegGenreModel``'s: it fits and tunes each genre on the
+titles whose label mask says the genre is known, and the pipeline hands it masks with
+the examples (``GenreExamples.known``, from the titles mart's genre vocabularies). What
+this subclass adds is masks for examples that carry none (the benchmark's listing
+frames): from ``meta`` (``source``, ``title_type``) and the dbt seeds' per-source genre
+maps (``data.load_genre_maps``), or ``genre_maps`` passed in. They are a training-time
+matter: the saved model is the same weight matrix as ``LogRegGenreModel`` plus the
+type-column weights, and predicts for every genre. Saved with ``name =
+"masked_logreg"``; importing this module registers that name with ``models.load_model``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from trending_assets.lib.ml.crosssource import label_mask
 from trending_assets.lib.ml.data import GenreExamples, load_genre_maps
 from trending_assets.lib.ml.features import TfidfFeaturizer
-from trending_assets.lib.ml.metrics import evaluate
 from trending_assets.lib.ml.models import (
     MODEL_CLASSES,
     LogRegGenreModel,
-    _logit,
-    title_types_of,
+    masked_validation_macro_f1,
     type_column,
 )
-from trending_assets.lib.ml.thresholds import apply_thresholds, tune_thresholds
 
 MODEL_CLASSES.setdefault("masked_logreg", f"{__name__}:MaskedLogRegGenreModel")
 __all__ = ["MaskedLogRegGenreModel", "masked_validation_macro_f1", "type_column"]
-
-
-def masked_validation_macro_f1(
-    y_true: np.ndarray, proba: np.ndarray, mask: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Per-genre thresholds tuned on the known rows only; macro F1 over the known cells.
-
-    A genre with fewer than ``thresholds.MIN_POSITIVES`` known positives keeps the 0.5
-    fallback; one with no known positive is also left out of the mean.
-    """
-    thresholds = np.full(y_true.shape[1], 0.5)
-    for j in range(y_true.shape[1]):
-        rows = mask[:, j]
-        if rows.any():
-            thresholds[j] = tune_thresholds(y_true[rows, j : j + 1], proba[rows, j : j + 1])[0]
-    pred = apply_thresholds(proba, thresholds)
-    scores = []
-    for j in range(y_true.shape[1]):
-        rows = mask[:, j]
-        if rows.any() and y_true[rows, j].any():
-            result = evaluate(y_true[rows, j : j + 1], pred[rows, j : j + 1], ["g"])
-            scores.append(result["macro_f1"])
-    return (float(np.mean(scores)) if scores else 0.0), thresholds
 
 
 class MaskedLogRegGenreModel(LogRegGenreModel):
@@ -112,69 +87,18 @@ class MaskedLogRegGenreModel(LogRegGenreModel):
     def config(self) -> dict[str, Any]:
         return {**super().config, "label_masks": self.label_masks}
 
-    def _mask(self, examples: GenreExamples) -> np.ndarray:
+    def _label_mask(self, examples: GenreExamples) -> np.ndarray | None:
+        """The examples' ``known`` if they carry one, else from their meta and the maps."""
         if not self.label_masks:
-            return np.ones(examples.labels.shape, dtype=bool)
+            return None
+        if examples.known is not None:
+            return examples.known
         if self.genre_maps is None:
             self.genre_maps = load_genre_maps()
         mask = label_mask(examples.meta, self.genre_maps, examples.genres)
         # A positive is always known (a label the map produced), whatever the meta says.
-        return mask | examples.labels.astype(bool)
-
-    def _fit_masked(
-        self, x: sp.csr_matrix, y: np.ndarray, mask: np.ndarray, c: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        from sklearn.linear_model import LogisticRegression
-
-        coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
-        intercept = np.zeros(y.shape[1], dtype=np.float32)
-        for j in range(y.shape[1]):
-            rows = np.flatnonzero(mask[:, j])
-            column = y[rows, j]
-            if len(rows) == 0:  # no source expresses it: never predicted
-                intercept[j] = _logit(0.0)
-                continue
-            if column.min() == column.max():  # one class only: a constant prior
-                intercept[j] = _logit(float(column.mean()))
-                continue
-            estimator = LogisticRegression(
-                C=c, class_weight="balanced", solver="liblinear", max_iter=self.max_iter
-            )
-            estimator.fit(x[rows], column)
-            coef[j] = estimator.coef_[0]
-            intercept[j] = estimator.intercept_[0]
-        return coef, intercept
-
-    def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
-        started = time.perf_counter()
-        self.genres = list(train.genres)
-        validation = validation.with_genres(self.genres)
-        train_mask, val_mask = self._mask(train), self._mask(validation)
-        self.features.fit(train.texts)
-        x_train = self.features.transform(train.texts, title_types_of(train))
-        x_val = self.features.transform(validation.texts, title_types_of(validation))
-        search: list[dict[str, float]] = []
-        best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
-        for c in self.c_grid:
-            coef, intercept = self._fit_masked(x_train, train.labels, train_mask, c)
-            score, thresholds = masked_validation_macro_f1(
-                validation.labels, self._proba(x_val, coef, intercept), val_mask
-            )
-            search.append({"C": c, "validation_macro_f1": score})
-            if best is None or score > best[0]:
-                best = (score, c, coef, intercept, thresholds)
-        if best is None:
-            raise ValueError("c_grid must not be empty")
-        score, self.best_c, self.coef, self.intercept, self.thresholds = best
-        return {
-            "model": self.name,
-            "best_params": {"C": self.best_c},
-            "validation_macro_f1": score,
-            "search": search,
-            "n_features": int(x_train.shape[1]),
-            "masked_cells": int((~train_mask).sum()),
-            "train_seconds": round(time.perf_counter() - started, 2),
-        }
+        mask |= examples.labels.astype(bool)
+        return None if mask.all() else mask
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MaskedLogRegGenreModel:

@@ -155,12 +155,44 @@ def load_model(directory: Path | str) -> GenreModel:
     return cls.load(Path(directory))
 
 
-def validation_macro_f1(y_true: np.ndarray, proba: np.ndarray) -> tuple[float, np.ndarray]:
-    """Tune thresholds on (y_true, proba) and return (macro F1 with them, thresholds)."""
+def validation_macro_f1(
+    y_true: np.ndarray, proba: np.ndarray, known: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Tune thresholds on (y_true, proba) and return (macro F1 with them, thresholds).
+
+    ``known`` (the validation examples' label mask, None: all known): each genre's
+    threshold is tuned on the titles for which it is known, and the macro F1 averages
+    the known cells (:func:`masked_validation_macro_f1`).
+    """
+    if known is not None:
+        return masked_validation_macro_f1(y_true, proba, known)
     thresholds = tune_thresholds(y_true, proba)
     pred = apply_thresholds(proba, thresholds)
     genres = [str(j) for j in range(y_true.shape[1])]
     return float(evaluate(y_true, pred, genres)["macro_f1"]), thresholds
+
+
+def masked_validation_macro_f1(
+    y_true: np.ndarray, proba: np.ndarray, mask: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Per-genre thresholds tuned on the known rows only; macro F1 over the known cells.
+
+    A genre with fewer than ``thresholds.MIN_POSITIVES`` known positives keeps the 0.5
+    fallback; one with no known positive is also left out of the mean.
+    """
+    thresholds = np.full(y_true.shape[1], 0.5)
+    for j in range(y_true.shape[1]):
+        rows = mask[:, j]
+        if rows.any():
+            thresholds[j] = tune_thresholds(y_true[rows, j : j + 1], proba[rows, j : j + 1])[0]
+    pred = apply_thresholds(proba, thresholds)
+    scores = []
+    for j in range(y_true.shape[1]):
+        rows = mask[:, j]
+        if rows.any() and y_true[rows, j].any():
+            result = evaluate(y_true[rows, j : j + 1], pred[rows, j : j + 1], ["g"])
+            scores.append(result["macro_f1"])
+    return (float(np.mean(scores)) if scores else 0.0), thresholds
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -369,22 +401,31 @@ class LogRegGenreModel(GenreModel):
             "C": self.best_c,
         }
 
+    def _label_mask(self, examples: GenreExamples) -> np.ndarray | None:
+        """Which label cells are known (None: all): the examples' own ``known``."""
+        return examples.known
+
     def _fit_weights(
-        self, x: sp.csr_matrix, y: np.ndarray, c: float
+        self, x: sp.csr_matrix, y: np.ndarray, c: float, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """One classifier per genre, fitted on the titles for which the genre is known."""
         from sklearn.linear_model import LogisticRegression
 
         coef = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
         intercept = np.zeros(y.shape[1], dtype=np.float32)
         for j in range(y.shape[1]):
-            column = y[:, j]
+            rows = None if mask is None else np.flatnonzero(mask[:, j])
+            x_j, column = (x, y[:, j]) if rows is None else (x[rows], y[rows, j])
+            if len(column) == 0:  # no title can express it: never predicted
+                intercept[j] = _logit(0.0)
+                continue
             if column.min() == column.max():  # one class only: a constant prior
                 intercept[j] = _logit(float(column.mean()))
                 continue
             estimator = LogisticRegression(
                 C=c, class_weight="balanced", solver="liblinear", max_iter=self.max_iter
             )
-            estimator.fit(x, column)
+            estimator.fit(x_j, column)
             coef[j] = estimator.coef_[0]
             intercept[j] = estimator.intercept_[0]
         return coef, intercept
@@ -397,15 +438,17 @@ class LogRegGenreModel(GenreModel):
     def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
         started = time.perf_counter()
         self.genres = list(train.genres)
+        validation = validation.with_genres(self.genres)
+        train_mask, val_mask = self._label_mask(train), self._label_mask(validation)
         self.features.fit(train.texts)
         x_train = self.features.transform(train.texts, title_types_of(train))
         x_val = self.features.transform(validation.texts, title_types_of(validation))
         search: list[dict[str, float]] = []
         best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for c in self.c_grid:
-            coef, intercept = self._fit_weights(x_train, train.labels, c)
+            coef, intercept = self._fit_weights(x_train, train.labels, c, train_mask)
             score, thresholds = validation_macro_f1(
-                validation.labels, self._proba(x_val, coef, intercept)
+                validation.labels, self._proba(x_val, coef, intercept), val_mask
             )
             search.append({"C": c, "validation_macro_f1": score})
             if best is None or score > best[0]:
@@ -419,6 +462,7 @@ class LogRegGenreModel(GenreModel):
             "validation_macro_f1": score,
             "search": search,
             "n_features": int(x_train.shape[1]),
+            "masked_cells": 0 if train_mask is None else int((~train_mask).sum()),
             "train_seconds": round(time.perf_counter() - started, 2),
         }
 
@@ -560,7 +604,10 @@ class XGBoostGenreModel(GenreModel):
         y_val: np.ndarray,
         params: dict[str, Any],
         on_genre: Any = None,
+        train_mask: np.ndarray | None = None,
+        val_mask: np.ndarray | None = None,
     ) -> tuple[list[Any], np.ndarray, list[int]]:
+        """One booster per genre; a title whose genre is unknown (mask) weighs 0 for it."""
         import xgboost as xgb
 
         boosters: list[Any] = []
@@ -570,16 +617,21 @@ class XGBoostGenreModel(GenreModel):
             if on_genre is not None and j:
                 on_genre(j)
             column = y_train[:, j].astype(np.float32)
-            positives = float(column.sum())
-            if positives in (0.0, float(len(column))):  # one class only: a constant prior
-                prior = float(column.mean())
+            known = np.ones(len(column), bool) if train_mask is None else train_mask[:, j]
+            positives, n_known = float(column[known].sum()), float(known.sum())
+            if positives in (0.0, n_known):  # one class only: a constant prior
+                prior = positives / n_known if n_known else 0.0
                 boosters.append(prior)
                 proba[:, j] = prior
                 rounds.append(0)
                 continue
             d_train.set_label(column)
             d_val.set_label(y_val[:, j].astype(np.float32))
-            weight = float(np.sqrt((len(column) - positives) / positives))
+            if train_mask is not None:
+                d_train.set_weight(known.astype(np.float32))
+            if val_mask is not None:
+                d_val.set_weight(val_mask[:, j].astype(np.float32))
+            weight = float(np.sqrt((n_known - positives) / positives))
             booster = xgb.train(
                 {**params, "scale_pos_weight": weight},
                 d_train,
@@ -600,6 +652,8 @@ class XGBoostGenreModel(GenreModel):
 
         started = time.perf_counter()
         self.genres = list(train.genres)
+        validation = validation.with_genres(self.genres)
+        train_mask, val_mask = train.known, validation.known
         self.features.fit(train.texts)
         x_train = self.features.transform(train.texts, title_types_of(train))
         x_val = self.features.transform(validation.texts, title_types_of(validation))
@@ -622,9 +676,10 @@ class XGBoostGenreModel(GenreModel):
                     progress.update((i - 1) * n_genres + j, prefix=f"configuration {i}/{n_configs}")
 
             boosters, proba, rounds = self._train_genres(
-                d_train, d_val, train.labels, validation.labels, self._params(overrides), on_genre
-            )
-            score, thresholds = validation_macro_f1(validation.labels, proba)
+                d_train, d_val, train.labels, validation.labels, self._params(overrides),
+                on_genre, train_mask, val_mask,
+            )  # fmt: skip
+            score, thresholds = validation_macro_f1(validation.labels, proba, val_mask)
             search_report.append(
                 {
                     "params": overrides,
@@ -799,7 +854,7 @@ class AveragedEnsembleGenreModel(GenreModel):
         self.genres = list(self.members[0].genres)
         validation = validation.with_genres(self.genres)
         proba = self.predict_proba(validation.texts, title_types_of(validation))
-        score, self.thresholds = validation_macro_f1(validation.labels, proba)
+        score, self.thresholds = validation_macro_f1(validation.labels, proba, validation.known)
         return {"model": self.name, "validation_macro_f1": score, "best_params": self.config}
 
     def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:

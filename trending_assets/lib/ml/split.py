@@ -69,22 +69,30 @@ def fingerprint_examples(
 ) -> str:
     """sha256 over the sorted (id, text, genre names) triples, the seed and the fractions.
 
-    Independent of row order; changes when any id, text or label changes, or the seed
-    or fractions do.
+    With label masks (``examples.known``), each row's unknown genres join its triple.
+    Independent of row order; changes when any id, text, label or mask changes, or the
+    seed or fractions do.
     """
     digest = hashlib.sha256()
     digest.update(json.dumps({"seed": seed, "fractions": [float(f) for f in fractions]}).encode())
     genres = list(examples.genres)
+    unknown = (
+        ([genres[j] for j in np.flatnonzero(~row)] for row in examples.known)
+        if examples.known is not None
+        else ([] for _ in examples.ids)
+    )
     rows = sorted(
         zip(
             examples.ids,
             examples.texts,
             ([genres[j] for j in np.flatnonzero(row)] for row in examples.labels),
+            unknown,
             strict=True,
         )
     )
-    for title_id, text, labels in rows:
-        digest.update(json.dumps([title_id, text, labels], ensure_ascii=False).encode("utf-8"))
+    for title_id, text, labels, unknown_genres in rows:
+        record = [title_id, text, labels] + ([unknown_genres] if unknown_genres else [])
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
 
