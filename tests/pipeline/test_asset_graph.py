@@ -94,7 +94,8 @@ def test_lineage_is_one_graph_from_raw_to_serving(graph) -> None:
 
 
 def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> None:
-    assert _parents(graph, "training_set") == {"titles", "title_genres"}
+    # the genre maps decide which labels are known (label masks)
+    assert _parents(graph, "training_set") == {"titles", "title_genres", "int_genre_maps_unioned"}
     assert _parents(graph, "tfidf_features") == {"training_set"}
     assert _parents(graph, "text_embeddings") == {"titles"}
     assert _parents(graph, "genre_model_keyword") == {"training_set"}
