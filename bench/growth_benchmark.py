@@ -1,10 +1,14 @@
 """Growth: the whole demo graph at several catalogue sizes, wall time and peak memory.
 
     .venv/bin/python bench/growth_benchmark.py [--titles 1000,3000,10000] [--work /tmp/growth]
+        [--next-day]
 
-Each size is one `python -m trending_assets.cli materialize` (what `make materialize`
-runs) with ``TRENDING_DEMO_TITLES`` set, in its own fresh data dir and DAGSTER_HOME, so
-nothing is reused between sizes. Measured per size:
+Each size is one `python -m trending_assets.cli materialize --partition <yesterday>`
+(what `make materialize` runs) with ``TRENDING_DEMO_TITLES`` set, in its own fresh data
+dir and DAGSTER_HOME, so nothing is reused between sizes. With ``--next-day``, the first
+size then materialises today's partition in the same home: the daily increment as a user
+runs it (the new day's crawl and everything downstream of it), as a share of the full run.
+Measured per run:
 
 - **wall s**: the command, start to exit (installs excluded: the venv must exist);
 - **peak tree RSS**: the largest sum of resident memory over the command's process tree
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,24 +68,27 @@ def tree_rss_kib(root: int) -> float:
     return total
 
 
-def run_size(titles: int, work: Path) -> dict[str, object]:
+def run_size(titles: int, work: Path, day: date, *, fresh: bool = True) -> dict[str, object]:
     root = work / f"titles_{titles}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    if fresh:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
     env = {
         **os.environ,
         "TRENDING_DATA_DIR": str(root / "data"),
         "DAGSTER_HOME": str(root / "home"),
         "TRENDING_DEMO_TITLES": str(titles),
+        "TRENDING_PARTITIONS_START": (date.today() - timedelta(days=1)).isoformat(),
         "WANDB_MODE": "offline",
         "HF_HUB_OFFLINE": "1",
     }
-    log = root / "materialize.log"
+    log = root / f"materialize_{day.isoformat()}.log"
     peak = 0.0
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "trending_assets.cli", "materialize"],
+            [sys.executable, "-m", "trending_assets.cli", "materialize",
+             "--partition", day.isoformat()],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         done = threading.Event()
@@ -115,15 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--titles", default="1000,3000,10000", help="comma list of sizes")
     parser.add_argument("--work", type=Path, default=Path("/tmp/growth"))
+    parser.add_argument(
+        "--next-day", action="store_true", help="the first size: then today's partition too"
+    )
     args = parser.parse_args(argv)
+    yesterday, today = date.today() - timedelta(days=1), date.today()
     if not Path("/proc/self/statm").exists():
         print("growth benchmark: needs Linux /proc to sample memory", file=sys.stderr)
         return 2
     sizes = [int(t) for t in args.titles.split(",")]
     results = []
+    next_day = None
     for titles in sizes:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        result = run_size(titles, args.work)
+        result = run_size(titles, args.work, yesterday)
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         # ru_maxrss of the children is a running maximum: a size that does not raise it
         # had a largest process no bigger than an earlier size's
@@ -136,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         if result["status"] != 0:
             print(f"  failed: see {result['log']}", file=sys.stderr)
+        if args.next_day and next_day is None:
+            next_day = run_size(titles, args.work, today, fresh=False)
+            print(
+                f"{titles:>6} titles, the next day ({today}): exit {next_day['status']}, "
+                f"{next_day['wall_s']:.1f} s = {next_day['wall_s'] / result['wall_s']:.2f} "
+                f"of the full run; slowest: {next_day['slowest']}",
+                flush=True,
+            )
     base = results[0]
     print("\n| demo titles | titles mart | wall s | x time | x size | peak tree RSS GiB | "
           "largest process GiB |")  # fmt: skip
@@ -148,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['titles_setting'] / base['titles_setting']:.1f} | "
             f"{r['peak_tree_gib']:.2f} | {largest} |"
         )
-    return 0 if all(r["status"] == 0 for r in results) else 1
+    runs = results + ([next_day] if next_day else [])
+    return 0 if all(r["status"] == 0 for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ Two ways in, one shape out (:class:`GenreExamples`):
   real-data benchmark uses it.
 
 **Known and unknown labels.** A source's genre vocabulary cannot express every canonical
-genre (Disney+ has no ``horror`` label, TMDB no ``reality``), so for its titles such a
+genre (Disney+ has no ``horror`` label, Netflix no ``western``), so for its titles such a
 genre is *unknown*, not negative. :class:`GenreExamples` can carry that as ``known``, an
 (n, G) bool matrix (None: every cell known); :func:`examples_from_marts` fills it from
 the ``titles`` mart's ``genre_vocabularies`` and the genre maps, and the models fit and
@@ -39,14 +39,14 @@ __all__ = [
     "CANONICAL_GENRES",
     "EXCLUSION_REASONS",
     "GenreExamples",
-    "known_genres",
     "examples_from_listing_frame",
     "examples_from_marts",
     "expressible_genres",
+    "known_genres",
     "load_genre_maps",
     "load_vocabulary_maps",
-    "vocabulary_maps_from_frame",
     "looks_english",
+    "vocabulary_maps_from_frame",
 ]
 
 EXCLUSION_REASONS = ("no_plot", "short_plot", "non_english_text", "no_genre")
@@ -75,8 +75,9 @@ class GenreExamples:
     labels: np.ndarray  # (n, G) uint8, columns in the order of ``genres``
     genres: list[str]
     meta: pd.DataFrame  # index-aligned (0..n-1): title_type, source, original_language
-    # (n, G) bool: True where the title's sources could express the genre, so a 0 in
-    # ``labels`` is a real negative. None: every cell is known. A positive is always known.
+    # (n, G) bool: True where a 0 in ``labels`` is a real negative (the title's sources
+    # could express the genre, or it does not apply to the title's type: known_genres).
+    # None: every cell is known. A positive is always known.
     known: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -239,7 +240,7 @@ def _build(
     metas: list[dict[str, object]] = []
     known_rows: list[np.ndarray] = []
     any_unknown = False
-    for title_id, plot, genre_ids, meta, known_genres in rows:
+    for title_id, plot, genre_ids, meta, known_set in rows:
         text = _clean_text(plot)
         if text is None:
             counts["no_plot"] += 1
@@ -257,9 +258,9 @@ def _build(
         row = np.zeros(len(CANONICAL_GENRES), dtype=np.uint8)
         row[known] = 1
         known_row = np.ones(len(CANONICAL_GENRES), dtype=bool)
-        if known_genres is not None:
+        if known_set is not None:
             known_row[:] = False
-            known_row[[genre_index[g] for g in known_genres if g in genre_index]] = True
+            known_row[[genre_index[g] for g in known_set if g in genre_index]] = True
             any_unknown = any_unknown or not known_row.all()
         ids.append(str(title_id))
         texts.append(text)

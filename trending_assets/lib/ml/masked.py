@@ -9,7 +9,8 @@
   title, not negative. For one-vs-rest that masked loss is simply: genre ``j``'s
   classifier is fitted on, and its threshold tuned on, only the titles whose source can
   express ``j``. Training on TMDB + streaming then no longer teaches "Disney+ titles are
-  never horror" or "TMDB films are never reality".
+  never horror" or "Netflix titles are never westerns". (A genre that does not apply to
+  the title's type, reality on a film, stays a known negative.)
 - ``title_type_feature``: the title type is an input, one extra column (1.0 for TV,
   scaled by ``title_type_weight``) appended to the features, so TV-only genres (kids,
   reality, talk, news) and TV-leaning ones can use it. The type is then needed at
