@@ -143,8 +143,11 @@ class TrendingSettings(BaseSettings):
     landing_max_files_per_tick: int = 500
     landing_cursor_max_entries: int = 10_000
 
-    # Retraining (declarative automation): retrain the genre models once at least this many
-    # new trainable labelled titles arrived since the last training (lib/ml/retraining.py).
+    # Retraining: retrain the genre models once at least this many trainable labelled
+    # titles were added (or removed) since the last training. Declarative automation
+    # launches a retraining by it (lib/ml/retraining.py); a run that materialises the
+    # models anyway (`make materialize`) keeps the last versions below it
+    # (lib/ml/lifecycle.py find_recent). `make materialize FULL=1` retrains.
     retrain_min_new_titles: int = 50
 
     # The API (serving/): the only reader of these is this model, for the API as for the

@@ -166,6 +166,7 @@ class GenreModelsResource(dg.ConfigurableResource):
     xgboost_rounds: int
     champion_floor: float
     champion_min_improvement: float
+    retrain_min_new_titles: int
     wandb_project: str
     wandb_dir: str
 

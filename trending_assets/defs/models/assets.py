@@ -28,12 +28,18 @@ from trending_assets.lib.ml.lifecycle import (
     TrainedModel,
     choose_champion,
     evaluate_on_test,
+    find_recent,
     find_trained,
     train_and_register,
     unservable_versions,
 )
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
-from trending_assets.lib.ml.split import SplitResult, make_split
+from trending_assets.lib.ml.split import (
+    SplitResult,
+    assignment_record,
+    make_split,
+    read_assignment,
+)
 from trending_assets.lib.profiling import png_markdown
 from trending_assets.lib.tracking import alias_champion, log_evaluation_run, log_training_run
 
@@ -55,6 +61,8 @@ def ml_code_version() -> str:
 
 CODE_VERSION = ml_code_version()
 GENRE_MAPS = dbt_key(GENRE_MAPS_MODEL)
+# The last split's assignment (title id -> part), which the next split keeps.
+SPLIT_ASSIGNMENT_KEY = "training/split_assignment.json"
 
 
 def read_marts(warehouse: DuckDBResource) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -84,27 +92,46 @@ def read_vocabulary_maps(warehouse: DuckDBResource) -> dict[str, dict[str, list[
     code_version=CODE_VERSION,
 )
 def training_set(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, genre_models: GenreModelsResource
+    context: dg.AssetExecutionContext,
+    warehouse: DuckDBResource,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
 ) -> SplitResult:
     """A reproducible multi-label train/validation/test split of the titles' plots and genres.
 
     Every labelled source trains, each on what it can say: a genre that none of a title's
     genre vocabularies can express is unknown for it, not negative (``known`` label masks,
     which the models fit and are scored by); ``masked_cells`` counts them.
+
+    The split stays put (``lib/ml/split.py``): a title keeps the part it had in the last
+    split (stored in the lake), new titles are stratified among themselves, so a model
+    kept under the retraining rule is never tested on its own training titles.
     """
     titles, title_genres = read_marts(warehouse)
     examples, exclusions = examples_from_marts(
         titles, title_genres, vocabulary_maps=read_vocabulary_maps(warehouse)
     )
-    split = make_split(
-        examples, seed=genre_models.split_seed, min_genre_count=genre_models.min_genre_count
+    store = lake.get_lake()
+    previous = read_assignment(
+        store.read_bytes(SPLIT_ASSIGNMENT_KEY) if store.exists(SPLIT_ASSIGNMENT_KEY) else None,
+        seed=genre_models.split_seed,
     )
+    split = make_split(
+        examples,
+        seed=genre_models.split_seed,
+        min_genre_count=genre_models.min_genre_count,
+        previous=previous[0] if previous else None,
+    )
+    split.lineage = previous[1] if previous and split.kept_assignment else split.fingerprint
+    store.write_bytes(SPLIT_ASSIGNMENT_KEY, assignment_record(split))
     summary = split.summary()
     per_split = pd.DataFrame(summary["genre_counts"]).fillna(0).astype(int)
     context.add_output_metadata(
         {
             "fingerprint": split.fingerprint,
             "sizes": dg.MetadataValue.json(summary["sizes"]),
+            "kept_assignment": split.kept_assignment,
+            "lineage": split.lineage[:12],
             "genres": len(split.genres),
             "dropped_genres": dg.MetadataValue.json(split.dropped_genres),
             "excluded": dg.MetadataValue.json({**exclusions, **split.excluded}),
@@ -218,11 +245,21 @@ def _train(
     registry = ModelRegistry(lake.get_lake())
     full = context.run.tags.get(FULL_RUN_TAG) == "true"
     trained = None if full else find_trained(model, split, registry, code_version=CODE_VERSION)
+    reuse_reason = ""
+    if trained is not None:
+        reuse_reason = f"trained on this same split ({split.fingerprint[:8]})"
+    elif not full:
+        trained, why = find_recent(
+            model, split, registry, code_version=CODE_VERSION,
+            min_new_titles=genre_models.retrain_min_new_titles,
+        )  # fmt: skip
+        reuse_reason = why if trained is not None else ""
+        if trained is None:
+            context.log.info(f"{model.name}: training ({why})")
     if trained is not None:
         context.log.info(
-            f"{model.name}: reusing version {trained.version.version}, trained on this same "
-            f"split ({split.fingerprint[:8]}) with the same settings and code; "
-            "`make materialize FULL=1` retrains"
+            f"{model.name}: reusing version {trained.version.version}: {reuse_reason}, with "
+            "the same settings and code; `make materialize FULL=1` retrains"
         )
     else:
         trained = train_and_register(model, split, registry, code_version=CODE_VERSION, track=track)
@@ -235,6 +272,7 @@ def _train(
             "validation_samples_f1": round(trained.validation["samples_f1"], 4),
             "train_seconds": round(trained.train_seconds, 1),
             "reused": trained.reused,
+            "reuse_reason": reuse_reason or "trained now",
             "fingerprint": split.fingerprint,
             "config": dg.MetadataValue.json(json.loads(json.dumps(model.config, default=str))),
             "wandb_run": dg.MetadataValue.url(wandb_ref)

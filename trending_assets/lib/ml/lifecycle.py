@@ -92,6 +92,72 @@ def training_key(model: GenreModel, split: SplitResult, code_version: str) -> st
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
 
 
+def settings_key(model: GenreModel, split: SplitResult, code_version: str) -> str:
+    """What a training run depends on apart from its data: the model's kind and settings,
+    the genres and the code. A version with the same key differs only in what it saw."""
+    basis = json.dumps(
+        {"model": model.name, "config": model.config, "code_version": code_version,
+         "genres": list(split.genres)},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def split_titles(split: SplitResult) -> int:
+    return len(split.train) + len(split.validation) + len(split.test)
+
+
+def _as_trained(model: GenreModel, version: ModelVersion) -> TrainedModel:
+    metrics = version.metrics
+    validation = {
+        k: float(metrics[f"validation_{k}"]) for k in ("macro_f1", "micro_f1", "samples_f1")
+    }
+    return TrainedModel(
+        model.name, version, dict(version.extra.get("report") or {}), validation,
+        float(metrics.get("train_seconds", 0.0)), dict(version.extra.get("tracking") or {}),
+        reused=True,
+    )  # fmt: skip
+
+
+def find_recent(
+    model: GenreModel,
+    split: SplitResult,
+    registry: ModelRegistry,
+    *,
+    code_version: str,
+    min_new_titles: int,
+) -> tuple[TrainedModel | None, str]:
+    """The retraining rule for new data: the newest intact version with the same
+    :func:`settings_key`, trained on an earlier state of this same split lineage
+    (``SplitResult.lineage``: titles kept their parts since, so none of its training
+    titles is in today's test split), while fewer than ``min_new_titles`` titles have
+    been added or removed since. Returns it (None: train) and why, in words."""
+    threshold = max(1, int(min_new_titles))
+    if not split.lineage:
+        return None, "the split has no lineage to compare with"
+    key = settings_key(model, split, code_version)
+    for version in reversed(registry.list_versions(model.name)):
+        if version.extra.get("settings_key") != key:
+            continue
+        if version.extra.get("split_lineage") != split.lineage:
+            return None, "the newest comparable version was trained on another split lineage"
+        changed = abs(split_titles(split) - int(version.extra.get("split_titles", -(10**9))))
+        if changed >= threshold:
+            return None, (
+                f"{changed} titles added or removed since version {version.version} was "
+                f"trained (the rule retrains at {threshold})"
+            )
+        try:
+            registry.verify(version)
+        except RegistryCorruptError:
+            return None, f"version {version.version} is damaged"
+        return _as_trained(model, version), (
+            f"{changed} titles added or removed since version {version.version} was trained, "
+            f"under the {threshold} that retrain (TRENDING_RETRAIN_MIN_NEW_TITLES)"
+        )
+    return None, "no earlier version with these settings and code"
+
+
 def find_trained(
     model: GenreModel, split: SplitResult, registry: ModelRegistry, *, code_version: str
 ) -> TrainedModel | None:
@@ -109,15 +175,7 @@ def find_trained(
             registry.verify(version)
         except RegistryCorruptError:
             continue  # moved aside: look further back, else train
-        metrics = version.metrics
-        validation = {
-            k: float(metrics[f"validation_{k}"]) for k in ("macro_f1", "micro_f1", "samples_f1")
-        }
-        return TrainedModel(
-            model.name, version, dict(version.extra.get("report") or {}), validation,
-            float(metrics.get("train_seconds", 0.0)), dict(version.extra.get("tracking") or {}),
-            reused=True,
-        )  # fmt: skip
+        return _as_trained(model, version)
     return None
 
 
@@ -136,14 +194,19 @@ def train_and_register(
     directory, the validation metrics and the fit's own report (its per-epoch ``history``,
     when it has one, becomes training curves).
     """
-    key = training_key(model, split, code_version)  # before fit: fitting fills in config
+    # before fit: fitting fills in config
+    key, settings = (
+        training_key(model, split, code_version),
+        settings_key(model, split, code_version),
+    )
     started = time.monotonic()
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
     proba = model.predict_proba(split.validation.texts)
-    validation = evaluate(
-        split.validation.labels, apply_thresholds(proba, model.thresholds), model.genres
-    )
+    predicted = apply_thresholds(proba, model.thresholds)
+    if split.validation.known is not None:  # unknown cells count for nothing (evaluate_on_test)
+        predicted = predicted * split.validation.known
+    validation = evaluate(split.validation.labels, predicted, model.genres)
     metrics = {**_scores(validation, "validation"), "train_seconds": round(train_seconds, 2)}
     with tempfile.TemporaryDirectory(prefix=f"model-{model.name}-") as tmp:
         model_dir = Path(tmp) / model.name
@@ -158,7 +221,8 @@ def train_and_register(
             model.name, model_dir, metrics=metrics, card=card, fingerprint=split.fingerprint,
             code_version=code_version,
             extra={"config": model.config, "report": report, "tracking": tracking,
-                   "training_key": key},
+                   "training_key": key, "settings_key": settings,
+                   "split_lineage": split.lineage, "split_titles": split_titles(split)},
         )  # fmt: skip
     return TrainedModel(model.name, version, report, validation, train_seconds, tracking)
 

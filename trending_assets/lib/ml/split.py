@@ -15,12 +15,20 @@ multi-label data", ECML PKDD 2011), written here from the paper's description:
 Genres with fewer than ``min_genre_count`` examples are dropped from the label set
 first (they are reported with their counts), and examples left without any label are
 excluded (counted), so every kept genre can appear in every split.
+
+**A split that stays put.** Given the previous split's assignment (``previous``: title id
+-> part, :meth:`SplitResult.assignment`), a title keeps its part and only titles new to
+the split are stratified, among themselves, with the same fractions. A model trained
+yesterday never meets its own training titles in today's test split, so it can be kept
+and still scored honestly, and test scores stay comparable from day to day. The
+fingerprint covers the assignment as well as the content.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +57,14 @@ class SplitResult:
     seed: int = 42
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     genre_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    kept_assignment: int = 0  # titles that kept their part from the previous split
+    # The fingerprint of the fresh split this one descends from by keeping parts (set by
+    # the caller, which knows the history: ``assignment_record`` / ``read_assignment``).
+    lineage: str = ""
+
+    def assignment(self) -> dict[str, str]:
+        """Title id -> part (train / validation / test): ``make_split``'s ``previous``."""
+        return {i: name for name in SPLIT_NAMES for i in getattr(self, name).ids}
 
     def summary(self) -> dict[str, object]:
         """A JSON-able summary (sizes, per-split genre counts, drops) for metadata and cards."""
@@ -61,6 +77,8 @@ class SplitResult:
             "seed": self.seed,
             "fractions": list(self.fractions),
             "genre_counts": self.genre_counts,
+            "kept_assignment": self.kept_assignment,
+            "lineage": self.lineage,
         }
 
 
@@ -143,11 +161,14 @@ def make_split(
     seed: int = 42,
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     min_genre_count: int = 10,
+    previous: Mapping[str, str] | None = None,
 ) -> SplitResult:
     """Split ``examples`` into train/validation/test, stratified for multi-label.
 
-    Deterministic for the same examples, seed and fractions (row order does not
-    matter). Raises :class:`TrainingDataError` when the data is too small to split.
+    Deterministic for the same examples, seed, fractions and ``previous`` (row order does
+    not matter). With ``previous`` (id -> part), titles keep their part and new ones are
+    stratified among themselves; if that would leave a part empty, the split starts
+    afresh. Raises :class:`TrainingDataError` when the data is too small to split.
     """
     fractions = tuple(float(f) for f in fractions)  # type: ignore[assignment]
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
@@ -179,9 +200,18 @@ def make_split(
             f"fewer than {min_genre_count} examples)"
         )
     rng = np.random.default_rng(seed)
-    assignment = iterative_stratification(kept.labels[candidates], fractions, rng)
+    part_index = {name: j for j, name in enumerate(SPLIT_NAMES)}
+    assignment = np.array(
+        [part_index.get((previous or {}).get(kept.ids[i], ""), -1) for i in candidates],
+        dtype=np.int64,
+    )
+    new = assignment < 0
+    if new.any():
+        assignment[new] = iterative_stratification(kept.labels[candidates[new]], fractions, rng)
     parts = {name: candidates[assignment == j] for j, name in enumerate(SPLIT_NAMES)}
     empty = [name for name, idx in parts.items() if len(idx) == 0]
+    if empty and previous:
+        return make_split(examples, seed=seed, fractions=fractions, min_genre_count=min_genre_count)  # type: ignore[arg-type]
     if empty:
         raise TrainingDataError(
             f"the {', '.join(empty)} split would be empty with {len(candidates)} examples "
@@ -189,6 +219,10 @@ def make_split(
         )
     subsets = {name: kept.subset(idx) for name, idx in parts.items()}
     genre_counts = {name: subsets[name].genre_counts() for name in SPLIT_NAMES}
+    digest = hashlib.sha256(fingerprint.encode())
+    for name in SPLIT_NAMES:
+        digest.update(json.dumps([name, sorted(subsets[name].ids)]).encode())
+    fingerprint = digest.hexdigest()
     return SplitResult(
         train=subsets["train"],
         validation=subsets["validation"],
@@ -200,4 +234,38 @@ def make_split(
         seed=seed,
         fractions=fractions,  # type: ignore[arg-type]
         genre_counts=genre_counts,
+        kept_assignment=int((~new).sum()),
     )
+
+
+def assignment_record(split: SplitResult) -> bytes:
+    """The split's assignment, seed, fractions and lineage as JSON, for the next split."""
+    record = {
+        "seed": split.seed,
+        "fractions": list(split.fractions),
+        "lineage": split.lineage,
+        "assignment": split.assignment(),
+    }
+    return json.dumps(record, sort_keys=True).encode("utf-8")
+
+
+def read_assignment(
+    data: bytes | None, *, seed: int, fractions: tuple[float, ...] = (0.7, 0.15, 0.15)
+) -> tuple[dict[str, str], str] | None:
+    """(assignment, lineage) from :func:`assignment_record`'s bytes; None when there is
+    none, it is unreadable, or it was made with another seed or other fractions (a new
+    seed or new fractions start a fresh split)."""
+    if not data:
+        return None
+    try:
+        record = json.loads(data)
+        same = record["seed"] == seed and [float(f) for f in record["fractions"]] == [
+            float(f) for f in fractions
+        ]
+        assignment = {str(k): str(v) for k, v in record["assignment"].items()}
+        lineage = str(record["lineage"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not same or not lineage or not set(assignment.values()) <= set(SPLIT_NAMES):
+        return None
+    return assignment, lineage
