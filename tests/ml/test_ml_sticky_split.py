@@ -98,6 +98,13 @@ def test_the_retraining_rule_keeps_a_model_until_enough_titles_changed(tmp_path:
     assert again is None and changed > 100
     assert f"{changed} titles added or removed" in why and "retrains at 50" in why
 
+    # a genre that no longer reaches the minimum (western: 12 examples) changes the genres
+    fewer = make_split(everything.subset(range(430)), seed=7, min_genre_count=13,
+                       previous=first.assignment())  # fmt: skip
+    fewer.lineage = first.lineage
+    again, why = find_recent(model(), fewer, registry, code_version="c1", min_new_titles=50)
+    assert again is None and why.startswith("the genres changed") and "no longer western" in why
+
     # another lineage (a fresh split), other code or other settings: retrain
     other = make_split(everything.subset(range(430)), seed=7, min_genre_count=10)
     other.lineage = other.fingerprint

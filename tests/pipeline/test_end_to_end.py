@@ -370,6 +370,22 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
     assert [d for d, _ in days] == [PARTITION, "2026-11-20"]
     assert after > before
     assert first_seen.get("2026-11-20", 0) == after - before
+    # The split stayed put, and the genre models follow the retraining rule (50 titles)
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+
+        def metadata(key: str) -> dict:
+            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+        split = metadata("training_set")
+        models = {name: metadata(f"genre_model_{name}") for name in ("logreg", "bert")}
+    assert split["kept_assignment"] > 0
+    # 12 new trainable titles (under the rule's 50), but with them fantasy reaches the
+    # 10 examples a genre needs: a new genre, so every model retrains, and says why
+    for name, model in models.items():
+        assert not model["reused"], (name, model["training_decision"])
+        assert model["training_decision"].startswith("trained: the genres changed"), name
+        assert "now also fantasy" in model["training_decision"], name
 
 
 def test_enrichment_through_an_openai_compatible_endpoint(pipeline_run) -> None:

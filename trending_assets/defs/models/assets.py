@@ -245,23 +245,24 @@ def _train(
     registry = ModelRegistry(lake.get_lake())
     full = context.run.tags.get(FULL_RUN_TAG) == "true"
     trained = None if full else find_trained(model, split, registry, code_version=CODE_VERSION)
-    reuse_reason = ""
-    if trained is not None:
-        reuse_reason = f"trained on this same split ({split.fingerprint[:8]})"
-    elif not full:
+    if full:
+        why = "a full run (FULL=1) retrains"
+    elif trained is not None:
+        why = f"trained on this same split ({split.fingerprint[:8]})"
+    else:
         trained, why = find_recent(
             model, split, registry, code_version=CODE_VERSION,
             min_new_titles=genre_models.retrain_min_new_titles,
         )  # fmt: skip
-        reuse_reason = why if trained is not None else ""
-        if trained is None:
-            context.log.info(f"{model.name}: training ({why})")
     if trained is not None:
+        decision = f"kept version {trained.version.version}: {why}"
         context.log.info(
-            f"{model.name}: reusing version {trained.version.version}: {reuse_reason}, with "
-            "the same settings and code; `make materialize FULL=1` retrains"
+            f"{model.name}: {decision}, with the same settings and code; "
+            "`make materialize FULL=1` retrains"
         )
     else:
+        decision = f"trained: {why}"
+        context.log.info(f"{model.name}: {decision}")
         trained = train_and_register(model, split, registry, code_version=CODE_VERSION, track=track)
     wandb_ref = trained.tracking.get("url") or trained.tracking.get("directory", "")
     context.add_output_metadata(
@@ -272,7 +273,7 @@ def _train(
             "validation_samples_f1": round(trained.validation["samples_f1"], 4),
             "train_seconds": round(trained.train_seconds, 1),
             "reused": trained.reused,
-            "reuse_reason": reuse_reason or "trained now",
+            "training_decision": decision,
             "fingerprint": split.fingerprint,
             "config": dg.MetadataValue.json(json.loads(json.dumps(model.config, default=str))),
             "wandb_run": dg.MetadataValue.url(wandb_ref)

@@ -92,12 +92,11 @@ def training_key(model: GenreModel, split: SplitResult, code_version: str) -> st
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
 
 
-def settings_key(model: GenreModel, split: SplitResult, code_version: str) -> str:
-    """What a training run depends on apart from its data: the model's kind and settings,
-    the genres and the code. A version with the same key differs only in what it saw."""
+def settings_key(model: GenreModel, code_version: str) -> str:
+    """What a training run depends on apart from its data: the model's kind and settings
+    (before fitting) and the code. A version with the same key differs only in what it saw."""
     basis = json.dumps(
-        {"model": model.name, "config": model.config, "code_version": code_version,
-         "genres": list(split.genres)},
+        {"model": model.name, "config": model.config, "code_version": code_version},
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
@@ -130,17 +129,30 @@ def find_recent(
     """The retraining rule for new data: the newest intact version with the same
     :func:`settings_key`, trained on an earlier state of this same split lineage
     (``SplitResult.lineage``: titles kept their parts since, so none of its training
-    titles is in today's test split), while fewer than ``min_new_titles`` titles have
-    been added or removed since. Returns it (None: train) and why, in words."""
+    titles is in today's test split) with the same genres, while fewer than
+    ``min_new_titles`` titles have been added or removed since. Returns it (None: train)
+    and why, in words."""
     threshold = max(1, int(min_new_titles))
     if not split.lineage:
         return None, "the split has no lineage to compare with"
-    key = settings_key(model, split, code_version)
+    key = settings_key(model, code_version)
     for version in reversed(registry.list_versions(model.name)):
         if version.extra.get("settings_key") != key:
             continue
         if version.extra.get("split_lineage") != split.lineage:
-            return None, "the newest comparable version was trained on another split lineage"
+            return None, (
+                f"version {version.version} was trained on another split lineage "
+                "(a fresh split: new seed, or no stored assignment)"
+            )
+        genres = list(version.extra.get("genres") or [])
+        if genres != list(split.genres):
+            added = sorted(set(split.genres) - set(genres))
+            removed = sorted(set(genres) - set(split.genres))
+            return None, (
+                f"the genres changed since version {version.version}"
+                + (f": now also {', '.join(added)}" if added else "")
+                + (f"; no longer {', '.join(removed)}" if removed else "")
+            )
         changed = abs(split_titles(split) - int(version.extra.get("split_titles", -(10**9))))
         if changed >= threshold:
             return None, (
@@ -195,10 +207,7 @@ def train_and_register(
     when it has one, becomes training curves).
     """
     # before fit: fitting fills in config
-    key, settings = (
-        training_key(model, split, code_version),
-        settings_key(model, split, code_version),
-    )
+    key, settings = training_key(model, split, code_version), settings_key(model, code_version)
     started = time.monotonic()
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
@@ -222,7 +231,8 @@ def train_and_register(
             code_version=code_version,
             extra={"config": model.config, "report": report, "tracking": tracking,
                    "training_key": key, "settings_key": settings,
-                   "split_lineage": split.lineage, "split_titles": split_titles(split)},
+                   "split_lineage": split.lineage, "split_titles": split_titles(split),
+                   "genres": list(split.genres)},
         )  # fmt: skip
     return TrainedModel(model.name, version, report, validation, train_seconds, tracking)
 
