@@ -156,15 +156,15 @@ def find_recent(
         changed = abs(split_titles(split) - int(version.extra.get("split_titles", -(10**9))))
         if changed >= threshold:
             return None, (
-                f"{changed} titles added or removed since version {version.version} was "
-                f"trained (the rule retrains at {threshold})"
+                f"{changed} titles added or removed (net) since version {version.version} "
+                f"was trained (the rule retrains at {threshold})"
             )
         try:
             registry.verify(version)
         except RegistryCorruptError:
             return None, f"version {version.version} is damaged"
         return _as_trained(model, version), (
-            f"{changed} titles added or removed since version {version.version} was trained, "
+            f"{changed} titles added or removed (net) since it was trained, "
             f"under the {threshold} that retrain (TRENDING_RETRAIN_MIN_NEW_TITLES)"
         )
     return None, "no earlier version with these settings and code"
