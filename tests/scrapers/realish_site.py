@@ -516,14 +516,8 @@ def _handler(site: RealishSite, offsite: bool = False) -> type[BaseHTTPRequestHa
 
         def _serve(self, with_body: bool) -> None:
             response = _html(200, OFFSITE_TITLE) if offsite else site.respond(self.path)
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            for name, value in response.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            if with_body:
-                self.wfile.write(response.body)
+            # Logged before answering: a client that has its answer (or hangs up while it
+            # is written) can never find its request missing from the log.
             site.log.append(
                 Hit(
                     self.command,
@@ -534,6 +528,14 @@ def _handler(site: RealishSite, offsite: bool = False) -> type[BaseHTTPRequestHa
                     time.monotonic(),
                 )
             )
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if with_body:
+                self.wfile.write(response.body)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             self._serve(with_body=True)
