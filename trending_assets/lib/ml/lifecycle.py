@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from trending_assets.lib.ml.cards import model_card
+from trending_assets.lib.ml.data import GenreExamples
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics
 from trending_assets.lib.ml.models import GenreModel, load_model
 from trending_assets.lib.ml.registry import (
@@ -90,6 +91,16 @@ def training_key(model: GenreModel, split: SplitResult, code_version: str) -> st
         sort_keys=True, default=str,
     )  # fmt: skip
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def known_only(predicted: np.ndarray, examples: GenreExamples) -> np.ndarray:
+    """Predictions with the examples' unknown cells cleared, for scoring.
+
+    A genre a title's sources cannot express is unknown, not negative: a prediction there
+    is neither right nor wrong, so it is left out (a true negative, which no F1 counts).
+    Positives are always known.
+    """
+    return predicted if examples.known is None else predicted * examples.known
 
 
 def settings_key(model: GenreModel, code_version: str) -> str:
@@ -213,9 +224,9 @@ def train_and_register(
     train_seconds = time.monotonic() - started
     proba = model.predict_proba(split.validation.texts)
     predicted = apply_thresholds(proba, model.thresholds)
-    if split.validation.known is not None:  # unknown cells count for nothing (evaluate_on_test)
-        predicted = predicted * split.validation.known
-    validation = evaluate(split.validation.labels, predicted, model.genres)
+    validation = evaluate(
+        split.validation.labels, known_only(predicted, split.validation), model.genres
+    )
     metrics = {**_scores(validation, "validation"), "train_seconds": round(train_seconds, 2)}
     with tempfile.TemporaryDirectory(prefix=f"model-{model.name}-") as tmp:
         model_dir = Path(tmp) / model.name
@@ -297,11 +308,7 @@ def evaluate_on_test(
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
         predicted = model.predict(split.test.texts)
         failures = servable_problems(model)
-    if split.test.known is not None:
-        # A genre a title's sources cannot express is unknown, not negative: a prediction
-        # there is neither right nor wrong, so it is left out (counted as a true negative,
-        # which no F1 counts). Positives are always known.
-        predicted = predicted * split.test.known
+    predicted = known_only(predicted, split.test)
     test = evaluate(split.test.labels, predicted, model.genres)
     slices = slice_metrics(split.test.labels, predicted, model.genres, split.test.meta)
     card = model_card(
