@@ -41,11 +41,13 @@ class ChampionModel:
         self.version = version or "unknown"
         self._lock = threading.Lock()
 
-    def predict(self, text: str) -> pd.DataFrame:
+    def predict(self, text: str, title_type: str | None = None) -> pd.DataFrame:
+        """One row per genre for ``text``; ``title_type`` "movie" / "tv" / None (unknown)."""
         from trending_assets.lib.ml.lifecycle import predict_titles
 
+        types = None if title_type is None else [title_type]
         with self._lock:  # models keep scratch state (tokenizers, torch modules)
-            return predict_titles(self.model, ["input"], [text])
+            return predict_titles(self.model, ["input"], [text], types)
 
 
 def _load_model(snapshot: OpenSnapshot) -> ChampionModel:

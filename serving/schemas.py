@@ -94,12 +94,17 @@ class SimilarTitles(msgspec.Struct, kw_only=True):
 class PredictRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     text: str
     title: str | None = None
+    # "movie" or "tv": the model takes it as an input, and a genre of the other type
+    # (kids / reality / soap / talk / news are TV-only, tv_movie is movie-only) is never
+    # predicted. Absent: unknown, every genre may be predicted.
+    type: str | None = None
 
 
 class Prediction(msgspec.Struct, kw_only=True):
     model: str
     model_version: str
     snapshot: str
+    type: str | None  # the title type predicted for, as given (None: not given)
     predicted: list[str]
     probabilities: list[GenrePrediction]
 

@@ -16,8 +16,9 @@ Platform-wide policy lives here, applied to the resolved asset specs:
     evaluation and champion, enrichment, trending scores, the serving snapshot, the drift
     report) and the dbt seeds: ``EAGER = eager() & all_deps_blocking_checks_passed()``.
     An asset updates as soon as an upstream updated, unless an upstream blocking check
-    failed: bad data never flows on. ``model_evaluation`` and ``champion_model`` are eager,
-    so they follow a retraining in the same run;
+    failed: bad data never flows on. ``genre_model_ensemble`` (registered members, not
+    retrained), ``model_evaluation`` and ``champion_model`` are eager, so they follow a
+    retraining in the same run;
   - assets reading a daily-partitioned crawl asset directly (the crawl staging models,
     ``drift_report``): ``EAGER_AFTER_DAILY``. They are unpartitioned and read every day, so
     plain ``eager()`` would never fire (some past day is always missing, and "all

@@ -18,6 +18,7 @@ from serving.snapshot_store import SnapshotLease
 MIN_TEXT = 3
 MAX_TEXT = 5000  # characters; the request body itself is capped by the app (413 beyond)
 MAX_TITLE = 300
+TITLE_TYPES = ("movie", "tv")
 
 
 class PredictController(Controller):
@@ -38,8 +39,9 @@ class PredictController(Controller):
     def predict(
         self, snapshot: NamedDependency[SnapshotLease], data: JSONBody[PredictRequest]
     ) -> Response[Prediction]:
-        """``{"text": "<plot>"}`` -> every genre's probability and the genres over the model's
-        tuned thresholds. Same featuriser and code path as the pipeline's predictions; the
+        """``{"text": "<plot>", "title": "...", "type": "movie" | "tv"}`` (title and type
+        optional) -> every genre's probability and the genres over the model's tuned
+        thresholds. With a type, genres of the other type are not predicted. Same featuriser and code path as the pipeline's predictions; the
         model is the one published with this snapshot (``model_version``)."""
         text = " ".join(data.text.split())
         problems = []
@@ -49,6 +51,11 @@ class PredictController(Controller):
             problems.append(("text", f"must be at most {MAX_TEXT} characters (got {len(text)})"))
         if data.title is not None and len(data.title) > MAX_TITLE:
             problems.append(("title", f"must be at most {MAX_TITLE} characters"))
+        title_type = data.type.strip().lower() if data.type is not None else None
+        if title_type is not None and title_type not in TITLE_TYPES:
+            problems.append(
+                ("type", f"must be one of {', '.join(TITLE_TYPES)} (got {data.type!r})")
+            )
         if problems:
             raise ValidationException(
                 detail="; ".join(f"body field '{k}': {m}" for k, m in problems),
@@ -62,7 +69,7 @@ class PredictController(Controller):
                 status_code=503, detail=str(exc), headers={SNAPSHOT_HEADER: snapshot.version}
             ) from exc
         full_text = f"{data.title.strip()}. {text}" if data.title and data.title.strip() else text
-        frame = model.predict(full_text).sort_values(
+        frame = model.predict(full_text, title_type).sort_values(
             ["probability", "genre_id"], ascending=[False, True]
         )
         names = dict(snapshot.cursor.execute("select genre_id, genre_name from genres").fetchall())
@@ -79,6 +86,7 @@ class PredictController(Controller):
             model=model.name,
             model_version=model.version,
             snapshot=snapshot.version,
+            type=title_type,
             predicted=[p.genre for p in probabilities if p.predicted],
             probabilities=probabilities,
         )

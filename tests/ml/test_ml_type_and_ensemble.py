@@ -13,12 +13,14 @@ import pytest
 from trending_assets.lib.ml.data import GenreExamples
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.keyword import KeywordGenreModel
+from trending_assets.lib.ml.lifecycle import predict_titles
 from trending_assets.lib.ml.models import (
     FORMAT_VERSION,
     AveragedEnsembleGenreModel,
     LogRegGenreModel,
     XGBoostGenreModel,
     load_model,
+    predict_proba_typed,
     read_model_json,
 )
 
@@ -146,8 +148,9 @@ def test_the_ensemble_averages_tunes_saves_and_loads(data, tmp_path: Path) -> No
     report = ensemble.fit(train, validation)
     assert 0.0 < report["validation_macro_f1"] <= 1.0
     assert ensemble.genres == GENRES and ensemble.thresholds.shape == (3,)
-    expected = 0.75 * members[0].predict_proba(test.texts, types) + 0.25 * members[1].predict_proba(
-        test.texts
+    # The keyword member takes no type; a TV-only genre is still 0 for its movies.
+    expected = 0.75 * members[0].predict_proba(test.texts, types) + 0.25 * predict_proba_typed(
+        members[1], test.texts, types
     )
     np.testing.assert_allclose(ensemble.predict_proba(test.texts, types), expected)
     ensemble.save(tmp_path / "ens")
@@ -162,3 +165,66 @@ def test_the_ensemble_averages_tunes_saves_and_loads(data, tmp_path: Path) -> No
         AveragedEnsembleGenreModel([])
     with pytest.raises(ValueError):
         AveragedEnsembleGenreModel(members, weights=[1.0])
+
+
+def test_predictions_take_the_type_for_every_model(data) -> None:
+    """What the pipeline and /predict call (lifecycle.predict_titles): the type reaches a
+    model that takes it, and no model, typed or not, gives a genre of the other type."""
+    train, validation, test = data
+    types = test.meta["title_type"].tolist()
+    movies = np.array([t == "movie" for t in types])
+    keyword = KeywordGenreModel()
+    keyword.fit(train, validation)
+    # Reality's lexicon comes from TV titles' words, which movies share: untyped, it scores them.
+    plain = keyword.predict_proba(test.texts)
+    assert plain[movies, 2].max() > 0
+    typed = predict_proba_typed(keyword, test.texts, types)
+    assert typed[movies, 2].max() == 0.0
+    np.testing.assert_array_equal(typed[~movies], plain[~movies])
+    np.testing.assert_array_equal(typed[:, :2], plain[:, :2])
+    np.testing.assert_array_equal(predict_proba_typed(keyword, test.texts, None), plain)
+    with pytest.raises(ValueError, match="title types"):
+        predict_proba_typed(keyword, test.texts, types[:-1])
+
+    logreg = LogRegGenreModel(TfidfFeaturizer(), c_grid=(1.0,), title_type_feature=True)
+    logreg.fit(train, validation)
+    frame = predict_titles(logreg, test.ids, test.texts, types)
+    reality = frame[frame["genre_id"] == "reality"].set_index("title_id")
+    called = reality["predicted"].to_numpy()
+    assert not called[movies].any() and called[~movies].mean() > 0.7
+    # Untyped, every title is read as a movie by the type column: reality is rarely called.
+    untyped = predict_titles(logreg, test.ids, test.texts)
+    assert untyped[untyped["genre_id"] == "reality"]["predicted"].mean() < called.mean()
+
+
+def test_an_ensemble_of_registered_members_tunes_only(data, tmp_path: Path) -> None:
+    """The pipeline's ensemble (genre_model_ensemble): fitted members are not refitted, and
+    their versions are part of its settings, so a retrained member makes a new ensemble."""
+    from trending_assets.lib.ml.lifecycle import settings_key
+
+    train, validation, test = data
+    logreg = LogRegGenreModel(TfidfFeaturizer(), c_grid=(1.0,), title_type_feature=True)
+    logreg.fit(train, validation)
+    keyword = KeywordGenreModel()
+    keyword.fit(train, validation)
+    coef = logreg.coef.copy()
+    ensemble = AveragedEnsembleGenreModel(
+        [logreg, keyword], refit_members=False, member_versions=["logreg@v1", "keyword@v1"]
+    )
+    report = ensemble.fit(validation, validation)  # a refit on validation would move coef
+    np.testing.assert_array_equal(logreg.coef, coef)
+    assert report["members"] == [] and ensemble.genres == GENRES
+    assert ensemble.config["member_versions"] == ["logreg@v1", "keyword@v1"]
+    newer = AveragedEnsembleGenreModel(
+        [logreg, keyword], refit_members=False, member_versions=["logreg@v2", "keyword@v1"]
+    )
+    assert settings_key(newer, "code") != settings_key(ensemble, "code")
+    ensemble.save(tmp_path / "ens")
+    loaded = load_model(tmp_path / "ens")
+    assert loaded.config == ensemble.config and not loaded.refit_members
+    types = test.meta["title_type"].tolist()
+    np.testing.assert_allclose(
+        loaded.predict_proba(test.texts, types), ensemble.predict_proba(test.texts, types),
+        rtol=1e-5, atol=1e-6)  # fmt: skip
+    with pytest.raises(ValueError, match="one version per member"):
+        AveragedEnsembleGenreModel([logreg], member_versions=["a", "b"])

@@ -41,7 +41,7 @@ def test_groups_hold_the_expected_assets(graph) -> None:
     assert groups["features"] == {"tfidf_features", "text_embeddings"}
     assert groups["models"] == {
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
-        "genre_model_bert", "model_evaluation", "champion_model",
+        "genre_model_bert", "genre_model_ensemble", "model_evaluation", "champion_model",
     }  # fmt: skip
     assert groups["enrichment"] == {
         "title_predictions", "review_rating_model", "llm_enrichments", "enrichment_evaluation",
@@ -102,8 +102,13 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     assert _parents(graph, "genre_model_logreg") == {"training_set", "tfidf_features"}
     assert _parents(graph, "genre_model_xgboost") == {"training_set"}
     assert _parents(graph, "genre_model_bert") == {"training_set"}
+    # The ensemble averages two registered models; it trains nothing of its own.
+    assert _parents(graph, "genre_model_ensemble") == {
+        "training_set", "genre_model_logreg", "genre_model_xgboost",
+    }  # fmt: skip
     assert _parents(graph, "model_evaluation") == {
-        "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost", "genre_model_bert",
+        "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
+        "genre_model_bert", "genre_model_ensemble",
     }  # fmt: skip
     assert _parents(graph, "champion_model") == {"model_evaluation"}
     assert _parents(graph, "title_predictions") == {"champion_model", "titles", "genres"}

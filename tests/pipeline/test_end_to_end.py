@@ -151,7 +151,7 @@ def test_genre_models_are_trained_evaluated_and_served(pipeline_run) -> None:
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
         evaluation = instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
         scores = evaluation.asset_materialization.metadata["scores"].value
-        assert set(scores) == {"keyword", "logreg", "xgboost", "bert"}
+        assert set(scores) == {"keyword", "logreg", "xgboost", "bert", "ensemble"}
         champion = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
         meta = champion.asset_materialization.metadata
         assert meta["champion"].value != "none"
@@ -159,8 +159,17 @@ def test_genre_models_are_trained_evaluated_and_served(pipeline_run) -> None:
             dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"), limit=1
         )
         assert check and check[0].status.value == "SUCCEEDED"
+        logreg = instance.get_latest_materialization_event(dg.AssetKey("genre_model_logreg"))
+        assert logreg.asset_materialization.metadata["config"].value["title_type_feature"]
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         titles = con.execute("select count(*) from titles").fetchone()[0]
+        # The type reached the predictions: no title gets a genre of the other type.
+        wrong_type = con.execute(
+            """select count(*) from title_predictions p join titles t using (title_id)
+               join genres g using (genre_id)
+               where p.predicted and g.applies_to not in ('both', t.title_type)"""
+        ).fetchone()[0]
+        assert wrong_type == 0
         predicted_titles, models = con.execute(
             "select count(distinct title_id), count(distinct model_name) from title_predictions"
         ).fetchone()

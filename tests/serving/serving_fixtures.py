@@ -401,25 +401,28 @@ def train_champion(directory: Path) -> Path:
     from trending_assets.lib.ml.data import GenreExamples
     from trending_assets.lib.ml.keyword import KeywordGenreModel
 
-    genres = ["action", "comedy", "crime", "drama", "science_fiction"]
+    # "kids" applies to TV only: /predict with a type must not call it for a movie.
+    genres = ["action", "comedy", "crime", "drama", "kids", "science_fiction"]
     texts = [
         "explosions, a chase and a rescue mission", "a hilarious comedy of mix-ups and jokes",
         "detectives chase a killer after a murder", "a family drama about love and loss",
         "space fleet battles aliens on a distant planet", "a funny wedding full of laughs",
+        "puppets teach preschoolers letters in a cartoon",
     ]  # fmt: skip
     labels = np.array(
         [
-            [1, 0, 0, 0, 0],
-            [0, 1, 0, 0, 0],
-            [0, 0, 1, 1, 0],
-            [0, 0, 0, 1, 0],
-            [1, 0, 0, 0, 1],
-            [0, 1, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0],
+            [0, 1, 0, 0, 0, 0],
+            [0, 0, 1, 1, 0, 0],
+            [0, 0, 0, 1, 0, 0],
+            [1, 0, 0, 0, 0, 1],
+            [0, 1, 0, 0, 0, 0],
+            [0, 0, 0, 0, 1, 0],
         ]
     )
     examples = GenreExamples(
         ids=[f"x{i}" for i in range(len(texts))], texts=texts, labels=labels, genres=genres,
-        meta=pd.DataFrame({"title_type": ["movie"] * len(texts)}),
+        meta=pd.DataFrame({"title_type": ["movie"] * 6 + ["tv"]}),
     )  # fmt: skip
     model = KeywordGenreModel(expand_top_k=0)
     model.fit(examples, examples)

@@ -205,12 +205,33 @@ def test_predict_uses_the_snapshots_champion(
     probabilities = [p["probability"] for p in body["probabilities"]]
     assert probabilities == sorted(probabilities, reverse=True)
     assert {p["genre_id"] for p in body["probabilities"]} == {
-        "action", "comedy", "crime", "drama", "science_fiction",
+        "action", "comedy", "crime", "drama", "kids", "science_fiction",
     }  # fmt: skip
+    assert body["type"] is None
     comedy = api.post(
         "/predict", json={"text": "hilarious jokes at a funny wedding", "title": "Laughs"}
     )
     assert comedy.json()["predicted"] == ["Comedy"]
+
+
+def test_predict_takes_the_title_type(api: httpx.Client) -> None:
+    """A TV-only genre (kids) is predicted for a series or an unknown type, never for a movie."""
+    plot = "Puppets teach preschoolers letters and numbers in a cartoon."
+
+    def predict(**extra: str) -> dict:
+        response = api.post("/predict", json={"text": plot, **extra})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def kids(body: dict) -> float:
+        return next(p["probability"] for p in body["probabilities"] if p["genre_id"] == "kids")
+
+    unknown, series, movie = predict(), predict(type="tv"), predict(type=" Movie ")
+    assert "Kids" in unknown["predicted"] and "Kids" in series["predicted"]
+    assert kids(series) == kids(unknown) > 0.5
+    assert (movie["type"], series["type"], unknown["type"]) == ("movie", "tv", None)
+    assert "Kids" not in movie["predicted"] and kids(movie) == 0.0
+    _problem(api.post("/predict", json={"text": plot, "type": "series"}), 400, "movie, tv")
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,7 @@ class GenreModelsResource(dg.ConfigurableResource):
     bert_head_lr: float
     bert_row_cap: int
     bert_batch_size: int
+    title_type_feature: bool
     xgboost_use_embeddings: bool
     xgboost_search_size: int
     xgboost_rounds: int

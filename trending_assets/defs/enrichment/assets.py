@@ -47,9 +47,14 @@ def title_predictions(
     with warehouse.get_connection() as con:
         # A title with no plot is still predicted, from its title: every title gets an answer.
         titles = con.execute(
-            "select title_id, coalesce(nullif(trim(plot), ''), title) as text from titles order by title_id"
+            "select title_id, coalesce(nullif(trim(plot), ''), title) as text, title_type "
+            "from titles order by title_id"
         ).df()
-    predictions = predict_titles(model, titles["title_id"].tolist(), titles["text"].tolist())
+    # The type reaches models that take it, and no title gets a genre of the other type.
+    predictions = predict_titles(
+        model, titles["title_id"].tolist(), titles["text"].tolist(),
+        [t if isinstance(t, str) else None for t in titles["title_type"].tolist()],
+    )  # fmt: skip
     predictions = predictions.assign(
         model_name=champion_model.name, model_version=champion_model.version
     )

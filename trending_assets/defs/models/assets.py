@@ -1,4 +1,5 @@
-"""Genre classification: features, the training split, four models, evaluation and the champion."""
+"""Genre classification: features, the training split, four models and their ensemble,
+evaluation and the champion."""
 
 import hashlib
 import io
@@ -306,10 +307,12 @@ def genre_model_logreg(
     lake: LakeResource,
     genre_models: GenreModelsResource,
 ) -> TrainedModel:
-    """TF-IDF + one-vs-rest logistic regression with balanced class weights."""
+    """TF-IDF + one-vs-rest logistic regression with balanced class weights (and the title
+    type as one more input column unless TRENDING_TITLE_TYPE_FEATURE=false)."""
     from trending_assets.lib.ml.models import LogRegGenreModel
 
-    return _train(context, LogRegGenreModel(tfidf_features), training_set, lake, genre_models)
+    model = LogRegGenreModel(tfidf_features, title_type_feature=genre_models.title_type_feature)
+    return _train(context, model, training_set, lake, genre_models)
 
 
 @dg.asset(group_name="models", kinds={"xgboost"}, code_version=CODE_VERSION)
@@ -337,6 +340,7 @@ def genre_model_xgboost(
         embedder=embedder,
         search=search,
         num_boost_round=genre_models.xgboost_rounds,
+        title_type_feature=genre_models.title_type_feature,
         progress=step_progress(context),
     )
     return _train(context, model, training_set, lake, genre_models)
@@ -363,6 +367,32 @@ def genre_model_bert(
         progress=step_progress(context),
     )
     return _train(context, model, training_set, lake, genre_models)
+
+
+@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION)
+def genre_model_ensemble(
+    context: dg.AssetExecutionContext,
+    training_set: SplitResult,
+    genre_model_logreg: TrainedModel,
+    genre_model_xgboost: TrainedModel,
+    lake: LakeResource,
+    genre_models: GenreModelsResource,
+) -> TrainedModel:
+    """The mean of the logistic regression's and XGBoost's probabilities, with its own
+    thresholds tuned on validation: a linear model and trees over the same text err on
+    different titles. The members are the versions registered upstream, not retrained;
+    a new member version is a new ensemble (its ``member_versions``)."""
+    from trending_assets.lib.ml.models import AveragedEnsembleGenreModel, load_model
+
+    registry = ModelRegistry(lake.get_lake())
+    members, versions = [], []
+    with tempfile.TemporaryDirectory(prefix="ensemble-members-") as tmp:
+        for trained in (genre_model_logreg, genre_model_xgboost):
+            version = trained.version
+            members.append(load_model(registry.fetch(version, Path(tmp) / version.name)))
+            versions.append(f"{version.name}@{version.version}")
+        model = AveragedEnsembleGenreModel(members, refit_members=False, member_versions=versions)
+        return _train(context, model, training_set, lake, genre_models)
 
 
 def _f1_chart(evaluations: dict[str, Evaluation]) -> bytes:
@@ -399,12 +429,16 @@ def model_evaluation(
     genre_model_logreg: TrainedModel,
     genre_model_xgboost: TrainedModel,
     genre_model_bert: TrainedModel,
+    genre_model_ensemble: TrainedModel,
     lake: LakeResource,
     genre_models: GenreModelsResource,
 ) -> dict[str, Evaluation]:
     """Every model on the held-out test split: F1s, per-genre scores, slices and model cards."""
     registry = ModelRegistry(lake.get_lake())
-    trained = [genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert]
+    trained = [
+        genre_model_keyword, genre_model_logreg, genre_model_xgboost, genre_model_bert,
+        genre_model_ensemble,
+    ]  # fmt: skip
     full = context.run.tags.get(FULL_RUN_TAG) == "true"
     evaluations = {
         t.name: evaluate_on_test(

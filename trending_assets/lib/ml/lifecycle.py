@@ -21,7 +21,12 @@ import pandas as pd
 from trending_assets.lib.ml.cards import model_card
 from trending_assets.lib.ml.data import GenreExamples
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics
-from trending_assets.lib.ml.models import GenreModel, load_model
+from trending_assets.lib.ml.models import (
+    GenreModel,
+    load_model,
+    predict_proba_typed,
+    title_types_of,
+)
 from trending_assets.lib.ml.registry import (
     ModelRegistry,
     ModelVersion,
@@ -39,6 +44,10 @@ KNOWN_LIMITS: dict[str, list[str]] = {
     "bert": [
         "Fine-tuned on a capped number of rows and epochs to fit the demo's time budget.",
         "Plots are truncated to the configured max_length tokens.",
+    ],
+    "ensemble": [
+        "The mean of its members' probabilities: it inherits their limits, and is only as "
+        "current as the member versions it names (config member_versions).",
     ],
 }
 COMMON_LIMITS = [
@@ -222,7 +231,7 @@ def train_and_register(
     started = time.monotonic()
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
-    proba = model.predict_proba(split.validation.texts)
+    proba = predict_proba_typed(model, split.validation.texts, title_types_of(split.validation))
     predicted = apply_thresholds(proba, model.thresholds)
     validation = evaluate(
         split.validation.labels, known_only(predicted, split.validation), model.genres
@@ -306,7 +315,10 @@ def evaluate_on_test(
         return stored
     with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
-        predicted = model.predict(split.test.texts)
+        predicted = apply_thresholds(
+            predict_proba_typed(model, split.test.texts, title_types_of(split.test)),
+            model.thresholds,
+        )
         failures = servable_problems(model)
     predicted = known_only(predicted, split.test)
     test = evaluate(split.test.labels, predicted, model.genres)
@@ -419,9 +431,23 @@ def choose_champion(
     return current, decision, best
 
 
-def predict_titles(model: GenreModel, ids: Sequence[str], texts: Sequence[str]) -> pd.DataFrame:
-    """Long table: one row per (title, genre) with the probability and the thresholded call."""
-    proba = model.predict_proba(list(texts)) if len(texts) else np.zeros((0, len(model.genres)))
+def predict_titles(
+    model: GenreModel,
+    ids: Sequence[str],
+    texts: Sequence[str],
+    title_types: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """Long table: one row per (title, genre) with the probability and the thresholded call.
+
+    ``title_types`` ("movie" / "tv" per title; None where unknown) reach the models that
+    take the type as an input, and a genre that does not apply to a title's type is never
+    predicted for it (``models.predict_proba_typed``).
+    """
+    proba = (
+        predict_proba_typed(model, list(texts), title_types)
+        if len(texts)
+        else np.zeros((0, len(model.genres)))
+    )
     predicted = apply_thresholds(proba, model.thresholds) if len(texts) else proba.astype(bool)
     n, g = proba.shape
     return pd.DataFrame(

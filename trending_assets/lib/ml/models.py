@@ -442,14 +442,15 @@ class LogRegGenreModel(GenreModel):
         train_mask, val_mask = self._label_mask(train), self._label_mask(validation)
         self.features.fit(train.texts)
         x_train = self.features.transform(train.texts, title_types_of(train))
-        x_val = self.features.transform(validation.texts, title_types_of(validation))
+        val_types = title_types_of(validation)
+        x_val = self.features.transform(validation.texts, val_types)
         search: list[dict[str, float]] = []
         best: tuple[float, float, np.ndarray, np.ndarray, np.ndarray] | None = None
         for c in self.c_grid:
             coef, intercept = self._fit_weights(x_train, train.labels, c, train_mask)
-            score, thresholds = validation_macro_f1(
-                validation.labels, self._proba(x_val, coef, intercept), val_mask
-            )
+            # Scored as predictions are made: a genre never applies to a title of the wrong type.
+            proba = zero_inapplicable(self._proba(x_val, coef, intercept), self.genres, val_types)
+            score, thresholds = validation_macro_f1(validation.labels, proba, val_mask)
             search.append({"C": c, "validation_macro_f1": score})
             if best is None or score > best[0]:
                 best = (score, c, coef, intercept, thresholds)
@@ -656,7 +657,8 @@ class XGBoostGenreModel(GenreModel):
         train_mask, val_mask = train.known, validation.known
         self.features.fit(train.texts)
         x_train = self.features.transform(train.texts, title_types_of(train))
-        x_val = self.features.transform(validation.texts, title_types_of(validation))
+        val_types = title_types_of(validation)
+        x_val = self.features.transform(validation.texts, val_types)
         d_train = xgb.DMatrix(x_train, nthread=self.n_jobs)
         d_val = xgb.DMatrix(x_val, nthread=self.n_jobs)
         search_report: list[dict[str, Any]] = []
@@ -679,6 +681,8 @@ class XGBoostGenreModel(GenreModel):
                 d_train, d_val, train.labels, validation.labels, self._params(overrides),
                 on_genre, train_mask, val_mask,
             )  # fmt: skip
+            # Scored as predictions are made: a genre never applies to a title of the wrong type.
+            proba = zero_inapplicable(proba, self.genres, val_types)
             score, thresholds = validation_macro_f1(validation.labels, proba, val_mask)
             search_report.append(
                 {
@@ -790,16 +794,25 @@ class XGBoostGenreModel(GenreModel):
 MODEL_CLASSES.setdefault("ensemble", f"{__name__}:AveragedEnsembleGenreModel")
 
 
-def _predict_proba_typed(
+def predict_proba_typed(
     model: GenreModel, texts: Sequence[str], title_types: Sequence[str | None] | None
 ) -> np.ndarray:
-    """``model.predict_proba``, passing ``title_types`` to the models that take them."""
-    if (
-        title_types is not None
-        and "title_types" in inspect.signature(model.predict_proba).parameters
-    ):
-        return model.predict_proba(texts, title_types=title_types)  # type: ignore[call-arg]
-    return model.predict_proba(texts)
+    """``model.predict_proba`` for titles of known types ("movie" / "tv", None: unknown).
+
+    Models that take the type as an input (``title_types``) get it; for every model a
+    genre that does not apply to a title's type (``kids`` on a movie, ``reality`` on a
+    film) scores 0 for that title. Without types this is plain ``predict_proba``.
+    """
+    if title_types is None:
+        return model.predict_proba(texts)
+    texts = list(texts)
+    if len(title_types) != len(texts):
+        raise ValueError(f"{len(title_types)} title types for {len(texts)} texts")
+    if "title_types" in inspect.signature(model.predict_proba).parameters:
+        proba = model.predict_proba(texts, title_types=title_types)  # type: ignore[call-arg]
+    else:
+        proba = np.array(model.predict_proba(texts), dtype=np.float64, copy=True)
+    return zero_inapplicable(proba, model.genres, title_types)
 
 
 class AveragedEnsembleGenreModel(GenreModel):
@@ -808,16 +821,29 @@ class AveragedEnsembleGenreModel(GenreModel):
     Members are any :class:`GenreModel` over the same genres. ``fit`` trains every
     member on the same split, then tunes one threshold per genre on the validation
     split's averaged probabilities (the members' own thresholds are not used);
-    :meth:`tune` does only the second step for members that are already fitted. Saved
-    as ``model.json`` (member list, weights) plus one sub-directory per member, each a
-    complete saved model, so :func:`load_model` reads it back member by member.
+    :meth:`tune` does only the second step for members that are already fitted, and so
+    does ``fit`` with ``refit_members=False`` (the pipeline's ensemble of registered
+    models; ``member_versions`` names them, so their retraining is a new configuration).
+    Saved as ``model.json`` (member list, weights) plus one sub-directory per member, each
+    a complete saved model, so :func:`load_model` reads it back member by member.
     """
 
     name = "ensemble"
 
-    def __init__(self, members: Sequence[GenreModel], weights: Sequence[float] | None = None):
+    def __init__(
+        self,
+        members: Sequence[GenreModel],
+        weights: Sequence[float] | None = None,
+        *,
+        refit_members: bool = True,
+        member_versions: Sequence[str] | None = None,
+    ):
         if not members:
             raise ValueError("an ensemble needs at least one member")
+        if member_versions is not None and len(member_versions) != len(members):
+            raise ValueError("one version per member")
+        self.refit_members = bool(refit_members)
+        self.member_versions = None if member_versions is None else list(member_versions)
         self.members = list(members)
         weights = [1.0] * len(self.members) if weights is None else [float(w) for w in weights]
         if len(weights) != len(self.members) or min(weights) < 0 or sum(weights) <= 0:
@@ -828,10 +854,13 @@ class AveragedEnsembleGenreModel(GenreModel):
 
     @property
     def config(self) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "members": [m.name for m in self.members],
             "weights": [float(w) for w in self.weights],
         }
+        if self.member_versions is not None:
+            config["member_versions"] = self.member_versions
+        return config
 
     def predict_proba(
         self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
@@ -841,7 +870,7 @@ class AveragedEnsembleGenreModel(GenreModel):
         for weight, member in zip(self.weights, self.members, strict=True):
             if list(member.genres) != self.genres:
                 raise ValueError(f"member {member.name} has other genres than the ensemble")
-            total += weight * _predict_proba_typed(member, texts, title_types)
+            total += weight * predict_proba_typed(member, texts, title_types)
         return total
 
     def predict(
@@ -859,7 +888,7 @@ class AveragedEnsembleGenreModel(GenreModel):
 
     def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
         started = time.perf_counter()
-        reports = [member.fit(train, validation) for member in self.members]
+        reports = [member.fit(train, validation) for member in self.members if self.refit_members]
         report = self.tune(validation)
         return {
             **report,
@@ -881,7 +910,11 @@ class AveragedEnsembleGenreModel(GenreModel):
         directory = Path(directory)
         meta = read_model_json(directory)
         members = [load_model(directory / name) for name in meta["member_dirs"]]
-        model = cls(members, meta["config"]["weights"])
+        config = meta["config"]
+        model = cls(
+            members, config["weights"], refit_members=False,
+            member_versions=config.get("member_versions"),
+        )  # fmt: skip
         model.genres = list(meta["genres"])
         model.thresholds = np.asarray(meta["thresholds"], dtype=float)
         return model
