@@ -49,8 +49,13 @@ serve: setup  ## serve the HTTP API on TRENDING_API_PORT (8000)
 docs: setup  ## the dbt docs site as one HTML file: $TRENDING_DATA_DIR/dbt_docs/static_index.html
 	$(PY) -m trending_assets.cli docs
 
-test: setup  ## the whole test suite
-	$(PY) -m pytest
+# Test files run side by side on this many processes (0: one process). Most of the suite
+# waits on subprocesses and servers, so 2 pays even on 2 cores; a file stays on one worker,
+# so its module fixtures (one materialised demo per file) are built once.
+TEST_WORKERS ?= 2
+
+test: setup  ## the whole test suite (TEST_WORKERS=0: in one process)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup  ## ruff, and the import contracts of .importlinter (the layer rules)
 	$(VENV)/bin/ruff check .

@@ -5,9 +5,9 @@ environment.
 
 - ``warehouse_job``: the crawl and the dbt marts, run in the test's own process;
 - ``lake_pipeline_job``: every step after the marts up to the published snapshot (the
-  split, features, the four models, evaluation, champion, predictions, enrichment,
-  trending, the served tables) on the celery workers, which share nothing but the S3
-  lake, the Postgres instance and the warehouse file.
+  split, features, the four models and their ensemble, evaluation, champion, predictions,
+  enrichment, trending, the served tables) on the celery workers, which share nothing but
+  the S3 lake, the Postgres instance and the warehouse file.
 """
 
 import dagster as dg

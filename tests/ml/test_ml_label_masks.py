@@ -26,7 +26,7 @@ from trending_assets.lib.ml.data import (
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.keyword import KeywordGenreModel, log_odds_terms
 from trending_assets.lib.ml.lifecycle import evaluate_on_test, train_and_register
-from trending_assets.lib.ml.models import LogRegGenreModel, XGBoostGenreModel
+from trending_assets.lib.ml.models import LogRegGenreModel, XGBoostGenreModel, title_types_of
 from trending_assets.lib.ml.registry import ModelRegistry
 from trending_assets.lib.ml.split import fingerprint_examples, make_split
 
@@ -202,7 +202,8 @@ def test_evaluation_scores_only_the_known_cells(tmp_path: Path) -> None:
     model = LogRegGenreModel(TfidfFeaturizer(char_ngrams=None, min_df=1), c_grid=(4.0,))
     trained = train_and_register(model, split, registry, code_version="c1")
     evaluation = evaluate_on_test(registry, trained.version, split)
-    predicted = model.predict(split.test.texts)
+    # Scored as served: with the titles' types (models.predict_proba_typed).
+    predicted = model.predict(split.test.texts, title_types_of(split.test))
     expected = masked_evaluate(split.test.labels, predicted, split.test.known, split.genres)
     assert evaluation.test["micro_f1"] == pytest.approx(expected["micro_f1"])
     assert evaluation.test["samples_f1"] == pytest.approx(expected["samples_f1"])

@@ -41,13 +41,31 @@ def _manifest_is_stale() -> bool:
     return newest > manifest.stat().st_mtime
 
 
+def _parse_if_stale() -> None:
+    """Parse the dbt project when its manifest is stale; parsing needs no database and
+    takes seconds. Processes that load the code location together (the webserver, the
+    daemon and the code server of `make run`, parallel test workers) take turns on a lock
+    file, so one parses and the others read its manifest rather than a half-written one."""
+    import fcntl
+
+    target = DBT_PROJECT_DIR / dbt_project.target_path
+    with contextlib.ExitStack() as stack:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context(open(target / ".parse.lock", "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            pass  # no lock where the folder is read-only: dbt's own error names the problem
+        if _manifest_is_stale():  # again, under the lock: another process may have parsed
+            DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=DBT_EXECUTABLE,
+            ).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
 if _manifest_is_stale():
-    # Parsing needs no database and takes seconds; `dagster dev` would do it too.
-    DbtCliResource(
-        project_dir=str(DBT_PROJECT_DIR),
-        profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=DBT_EXECUTABLE,
-    ).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    _parse_if_stale()
 
 
 # The model that unions every genre_map_<vocabulary> seed. It finds the seeds in the dbt
