@@ -43,3 +43,11 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch):
     yield endpoint
     httpx.post(f"{endpoint}/moto-api/reset", timeout=10)
     server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow files (those that materialise the asset graph) first, in their usual order.
+
+    `make test` hands whole files to its workers in collection order; the longest ones
+    started last would end the run alone while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

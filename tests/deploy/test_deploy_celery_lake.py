@@ -35,7 +35,10 @@ from deploy_support import (
 
 require_celery_on_redis()
 
-pytestmark = pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is already registered")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Task name 'execute_plan' is already registered"),
+    pytest.mark.slow,
+]
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
