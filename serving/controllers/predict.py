@@ -41,8 +41,9 @@ class PredictController(Controller):
     ) -> Response[Prediction]:
         """``{"text": "<plot>", "title": "...", "type": "movie" | "tv"}`` (title and type
         optional) -> every genre's probability and the genres over the model's tuned
-        thresholds. With a type, genres of the other type are not predicted. Same featuriser and code path as the pipeline's predictions; the
-        model is the one published with this snapshot (``model_version``)."""
+        thresholds. With a type, genres of the other type are not predicted. Same featuriser
+        and code path as the pipeline's predictions; the model is the one published with
+        this snapshot (``model_version``)."""
         text = " ".join(data.text.split())
         problems = []
         if len(text) < MIN_TEXT:

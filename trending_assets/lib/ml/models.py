@@ -800,8 +800,8 @@ def predict_proba_typed(
     """``model.predict_proba`` for titles of known types ("movie" / "tv", None: unknown).
 
     Models that take the type as an input (``title_types``) get it; for every model a
-    genre that does not apply to a title's type (``kids`` on a movie, ``reality`` on a
-    film) scores 0 for that title. Without types this is plain ``predict_proba``.
+    genre that does not apply to a title's type (``kids`` on a movie, ``tv_movie`` on a
+    series) scores 0 for that title. Without types this is plain ``predict_proba``.
     """
     if title_types is None:
         return model.predict_proba(texts)
