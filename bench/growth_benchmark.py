@@ -1,13 +1,15 @@
 """Growth: the whole demo graph at several catalogue sizes, wall time and peak memory.
 
     .venv/bin/python bench/growth_benchmark.py [--titles 1000,3000,10000] [--work /tmp/growth]
-        [--next-day]
+        [--rerun] [--next-day]
 
 Each size is one `python -m trending_assets.cli materialize --partition <yesterday>`
 (what `make materialize` runs) with ``TRENDING_DEMO_TITLES`` set, in its own fresh data
-dir and DAGSTER_HOME, so nothing is reused between sizes. With ``--next-day``, the first
-size then materialises today's partition in the same home: the daily increment as a user
-runs it (the new day's crawl and everything downstream of it), as a share of the full run.
+dir and DAGSTER_HOME, so nothing is reused between sizes. With ``--rerun``, the first size
+then materialises the same day again in the same home, nothing changed (only what is stale
+runs: nothing). With ``--next-day``, it then materialises today's partition in the same
+home: the daily increment as a user runs it (the new day's crawl and everything downstream
+of it). Both are printed as a share of the full run.
 Measured per run:
 
 - **wall s**: the command, start to exit (installs excluded: the venv must exist);
@@ -68,7 +70,9 @@ def tree_rss_kib(root: int) -> float:
     return total
 
 
-def run_size(titles: int, work: Path, day: date, *, fresh: bool = True) -> dict[str, object]:
+def run_size(
+    titles: int, work: Path, day: date, *, fresh: bool = True, label: str = ""
+) -> dict[str, object]:
     root = work / f"titles_{titles}"
     if fresh:
         shutil.rmtree(root, ignore_errors=True)
@@ -82,7 +86,7 @@ def run_size(titles: int, work: Path, day: date, *, fresh: bool = True) -> dict[
         "WANDB_MODE": "offline",
         "HF_HUB_OFFLINE": "1",
     }
-    log = root / f"materialize_{day.isoformat()}.log"
+    log = root / f"materialize_{day.isoformat()}{label}.log"
     peak = 0.0
     started = time.perf_counter()
     with log.open("w") as out:
@@ -124,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--titles", default="1000,3000,10000", help="comma list of sizes")
     parser.add_argument("--work", type=Path, default=Path("/tmp/growth"))
     parser.add_argument(
+        "--rerun", action="store_true", help="the first size: then the same day again"
+    )
+    parser.add_argument(
         "--next-day", action="store_true", help="the first size: then today's partition too"
     )
     args = parser.parse_args(argv)
@@ -133,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sizes = [int(t) for t in args.titles.split(",")]
     results = []
-    next_day = None
+    next_day = rerun = None
     for titles in sizes:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         result = run_size(titles, args.work, yesterday)
@@ -149,6 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         if result["status"] != 0:
             print(f"  failed: see {result['log']}", file=sys.stderr)
+        if args.rerun and rerun is None:
+            rerun = run_size(titles, args.work, yesterday, fresh=False, label="_again")
+            changed = re.search(r"what changed: (.+)", rerun["log"].read_text(errors="replace"))
+            print(
+                f"{titles:>6} titles, the same day again: exit {rerun['status']}, "
+                f"{rerun['wall_s']:.1f} s = {rerun['wall_s'] / result['wall_s']:.3f} of the "
+                f"full run; {changed.group(1) if changed else '(no plan printed)'}",
+                flush=True,
+            )
         if args.next_day and next_day is None:
             next_day = run_size(titles, args.work, today, fresh=False)
             print(
@@ -169,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['titles_setting'] / base['titles_setting']:.1f} | "
             f"{r['peak_tree_gib']:.2f} | {largest} |"
         )
-    runs = results + ([next_day] if next_day else [])
+    runs = results + [r for r in (rerun, next_day) if r]
     return 0 if all(r["status"] == 0 for r in runs) else 1
 
 

@@ -1,6 +1,7 @@
 """`trending` — the few commands a newcomer needs (the Makefile calls these).
 
-    trending materialize [--partition YYYY-MM-DD]   the whole asset graph, then a summary
+    trending materialize [--partition YYYY-MM-DD]   what is stale in the asset graph, then a summary
+                         [--full]                   ... or the whole graph, reused work redone
     trending run                                     materialize, then serve UI + API until Ctrl-C
     trending ui                                      the Dagster UI (webserver + daemon)
     trending serve                                   the HTTP API on the published snapshot
@@ -32,7 +33,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ from trending_assets.settings import REPO_ROOT, get_settings
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from trending_assets.defs.automation import run_plan
 
 JOB_NAME = "all_assets_job"
 # A copy of config/dagster.yaml whose first line still starts so is ours to refresh.
@@ -531,36 +534,24 @@ class RunGuard:
         os._exit(128 + signum)
 
 
-def crawled_already(instance: dg.DagsterInstance, partition: str) -> bool:
-    """Whether both crawl feeds of ``partition`` were last materialised by a run that
-    succeeded: one crawl per day, so `trending materialize` of that day again reuses it
-    (``--full`` crawls again). A crawl whose run failed (a blocking check on it, a later
-    step) is crawled again: its checks would not run a second time otherwise."""
-    import dagster as dg
+def volatile_sources(settings: Any, keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
+    """The configured ingest sources that can change at any time (datasets, the TMDb API)."""
+    from trending_assets.defs.ingest.assets import volatile_sources as sources
+    from trending_assets.defs.resources import build_resources
 
-    from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
-
-    for key in (RAW_LISTINGS, RAW_REVIEWS):
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
-        ).records
-        run = instance.get_run_by_id(records[0].run_id) if records else None
-        if run is None or run.status != dg.DagsterRunStatus.SUCCESS:
-            return False
-    return True
+    keys = set(keys)
+    return [key for key in sources(settings, build_resources()["tmdb"]) if key in keys]
 
 
-def reuse_crawl_selection(
+def plan_run(
     definitions: dg.Definitions, instance: dg.DagsterInstance, partition: str
-) -> list[dg.AssetKey] | None:
-    """Every asset but the crawl's when ``partition`` was crawled already (downstream steps
-    read the day's stored pages), else None: the whole graph."""
-    from trending_assets.defs.ingest.assets import RAW_LISTINGS, RAW_REVIEWS
+) -> run_plan.RunPlan:
+    """The stale part of the whole-graph job for ``partition`` (`defs/automation/run_plan.py`)."""
+    from trending_assets.defs.automation import run_plan
 
-    if not crawled_already(instance, partition):
-        return None
-    crawl = {RAW_LISTINGS, RAW_REVIEWS}
-    return [key for key in definitions.resolve_all_asset_keys() if key not in crawl]
+    job = definitions.resolve_job_def(JOB_NAME)
+    keys = job.asset_layer.selected_asset_keys
+    return run_plan.plan(definitions.resolve_asset_graph(), instance, keys, partition)
 
 
 def execute(
@@ -655,21 +646,37 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         definitions = defs()
         job = definitions.resolve_job_def(JOB_NAME)
         tags = {FULL_RUN_TAG: "true"} if full else None
-        selection = None if full else reuse_crawl_selection(definitions, instance, partition)
-        if selection is not None:
-            print(f"{partition} was crawled already: its stored crawl is reused "
-                  "(`make materialize FULL=1` crawls it again)")  # fmt: skip
-        result = execute(
-            job, instance, partition_key=partition, tags=tags, asset_selection=selection
-        )
+        results = []
+        plan = None
+        if not full:
+            # Sources that change outside the graph first: their data versions decide.
+            volatile = volatile_sources(settings, definitions.resolve_all_asset_keys())
+            if volatile:
+                print("reading the sources that can change at any time first: "
+                      + ", ".join(k.to_user_string() for k in volatile))  # fmt: skip
+                results.append(execute(job, instance, partition_key=partition,
+                                       asset_selection=volatile))  # fmt: skip
+            if all(r.success for r in results):
+                plan = plan_run(definitions, instance, partition)
+                print(
+                    f"what changed: {plan.describe()} (`make materialize FULL=1` runs everything)"
+                )
+        if plan is None or plan.selection:
+            selection = plan.selection if plan is not None else None
+            results.append(
+                execute(
+                    job, instance, partition_key=partition, tags=tags, asset_selection=selection
+                )
+            )
         step_seconds = {
             stat.step_key: stat.end_time - stat.start_time
+            for result in results
             for stat in instance.get_run_step_stats(result.run_id)
             if stat.start_time and stat.end_time
         }
     elapsed = time.monotonic() - started
 
-    materialized = result.get_asset_materialization_events()
+    materialized = [e for r in results for e in r.get_asset_materialization_events()]
     rows: dict[str, int] = {}
     for event in materialized:
         metadata = event.materialization.metadata
@@ -679,7 +686,7 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         # dbt models report no counts themselves; the profile and the snapshot count the marts.
         if key in ("data_profile", "serving_snapshot") and "row_counts" in metadata:
             rows.update(metadata["row_counts"].value)
-    checks = result.get_asset_check_evaluations()
+    checks = [c for r in results for c in r.get_asset_check_evaluations()]
     outcome = Counter("passed" if c.passed else "failed" for c in checks)
     failed_checks = [
         f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed
@@ -689,16 +696,19 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         for c in checks
         if not c.passed and c.blocking
     ]
-    failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    failed_steps = [
+        e.step_key for r in results for e in r.all_events if e.event_type_value == "STEP_FAILURE"
+    ]
 
     print("\n=== Trending Now: materialisation summary ===")
     print(f"partition        {partition}")
-    print(f"run id           {result.run_id}")
+    print("run id           " + (", ".join(r.run_id for r in results) or "none: nothing to do"))
     print(f"time             {elapsed:.1f} s")
     slowest = sorted(step_seconds.items(), key=lambda item: -item[1])[:5]
     if slowest:
         print("slowest steps    " + ", ".join(f"{step} {sec:.0f} s" for step, sec in slowest))
-    print(f"assets           {len({e.asset_key for e in materialized})} materialised")
+    up_to_date = f", {plan.up_to_date} up to date" if plan is not None else ""
+    print(f"assets           {len({e.asset_key for e in materialized})} materialised{up_to_date}")
     for key in ("raw/listings", "raw/reviews", "titles", "title_genres", "reviews", "genres"):
         if key in rows:
             print(f"  rows {key:<22} {rows[key]}")
@@ -727,7 +737,7 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         print(f"  FAILED step    {step}")
     print(f"API              http://{settings.api_host}:{settings.api_port}  (make serve)")
     print(f"Dagster UI       http://127.0.0.1:{settings.ui_port}  (make ui)")
-    ok = result.success and not failed_steps and not failed_blocking
+    ok = all(r.success for r in results) and not failed_steps and not failed_blocking
     print("result           " + ("OK" if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -856,12 +866,15 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trending", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    mat = sub.add_parser("materialize", help="materialise the whole asset graph")
+    mat = sub.add_parser(
+        "materialize", help="materialise what is stale in the asset graph (--full: all of it)"
+    )
     mat.add_argument("--partition", help="crawl day YYYY-MM-DD (default: today)")
     mat.add_argument(
         "--full", action="store_true",
-        help="redo work that is otherwise reused when nothing it depends on changed "
-        "(crawl a day crawled already, retrain the genre models on an unchanged split)",
+        help="materialise the whole graph and redo work that is otherwise reused when "
+        "nothing it depends on changed (skip no up-to-date asset, crawl a day crawled "
+        "already, retrain the genre models on an unchanged split)",
     )  # fmt: skip
     run = sub.add_parser("run", help="materialise, then serve the UI and the API")
     run.add_argument("--partition")

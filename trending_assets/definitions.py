@@ -29,17 +29,26 @@ Platform-wide policy lives here, applied to the resolved asset specs:
   The conditions act only through the automation sensors ``automation_dbt`` and
   ``automation_python`` (``defs/automation/declarative.py``), which together target every
   automated asset exactly once.
+- **Code versions** (:func:`_code_version`): every asset but the day's crawl has one, so
+  Dagster's data versions tell what is stale (the UI shows it; `trending materialize`
+  runs only that, see ``defs/automation/run_plan.py``). It is the asset's own version (the
+  dbt model's checksum, the ML code's hash, the enrichment's prompt and schema), else a
+  hash of the pipeline's code, joined with a fingerprint of the settings that change
+  outputs (``settings.output_fingerprint``); dbt assets add a hash of the dbt project's
+  macros and configuration, which the model checksums do not cover.
 """
 
+import hashlib
 import warnings
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
 
 from trending_assets.defs.automation.declarative import retrain_condition
 from trending_assets.defs.quality import TABLE_MODELS, column_schema
-from trending_assets.settings import REPO_ROOT
+from trending_assets.settings import DBT_PROJECT_DIR, REPO_ROOT, get_settings, output_fingerprint
 
 DEFAULT_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=48), warn_window=timedelta(hours=26)
@@ -81,6 +90,48 @@ def _freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     if spec.key.to_user_string() in DAILY_FRESH_ASSETS:
         return dg.apply_freshness_policy(spec, DAILY_FRESHNESS)
     return dg.apply_freshness_policy(spec, DEFAULT_FRESHNESS, overwrite_existing=False)
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# How and when the graph runs, not what it computes: editing these re-runs nothing.
+NOT_PIPELINE_CODE = ("cli.py", "preload.py", "defs/automation/")
+
+
+def files_digest(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@cache
+def pipeline_code_version() -> str:
+    """A hash of the pipeline's Python code, for assets that declare no version of their own."""
+    paths = [
+        p
+        for p in PACKAGE_DIR.rglob("*.py")
+        if not p.relative_to(PACKAGE_DIR).as_posix().startswith(NOT_PIPELINE_CODE)
+    ]
+    return files_digest(paths, PACKAGE_DIR)
+
+
+@cache
+def dbt_project_version() -> str:
+    """A hash of what changes every dbt model's output beyond its own SQL (its checksum)."""
+    paths = [DBT_PROJECT_DIR / "dbt_project.yml", *(DBT_PROJECT_DIR / "macros").rglob("*.sql")]
+    return files_digest([p for p in paths if p.is_file()], DBT_PROJECT_DIR)
+
+
+def code_version_for(spec: dg.AssetSpec, settings_version: str) -> str | None:
+    """The platform's code version of one asset (see the module docstring); None for the
+    day's crawl, which is data arriving, not derived: a crawled day stays crawled."""
+    if spec.key in DAILY_PARTITIONED:
+        return None
+    own = spec.code_version or pipeline_code_version()
+    if "dbt" in spec.kinds:
+        own = f"{own[:12]}.{dbt_project_version()}"
+    return f"{own}.{settings_version}"
 
 
 def automation_condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
@@ -139,12 +190,17 @@ def check_policy_names(asset_names: set[str]) -> None:
 
 
 def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
+    settings_version = output_fingerprint(get_settings())
+
+    def _code_version(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.replace_attributes(code_version=code_version_for(spec, settings_version))
+
     # The API is marked "preview" by Dagster; we pin Dagster's version and test this call,
     # so its notice is silenced here (where we chose it) rather than on every load.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
         return loaded.map_resolved_asset_specs(
-            func=lambda spec: _catalog(_automation(_freshness(spec)))
+            func=lambda spec: _catalog(_automation(_freshness(_code_version(spec))))
         )
 
 

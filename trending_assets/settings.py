@@ -8,6 +8,8 @@ in a settings dump, a log line or asset metadata.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import sys
@@ -346,6 +348,31 @@ def check_source_entry(entry: str, site_dirs: list[Path]) -> str:
             "or give its start URL as name=http(s)://..."
         )
     return entry
+
+
+# Settings that change how the platform runs or where it serves, never what an asset
+# holds: left out of `output_fingerprint`. Every other setting (a new one too, until it is
+# listed here) is part of every asset's code version, so changing it re-runs the graph.
+OPERATIONAL_SETTINGS = frozenset({
+    "data_dir", "lake_dir", "warehouse_path", "serving_dir", "s3_bucket", "s3_prefix",
+    "s3_endpoint_url", "s3_region", "crawl_timeout_s", "llm_concurrency", "wandb_project",
+    "api_host", "api_port", "api_public_url", "ui_port", "log_format", "api_cache_ttl_s",
+    "cors_origins", "search_encoder", "web_vendor_dir", "api_max_header_bytes",
+    "api_max_headers", "api_header_timeout_s", "api_keep_alive_s", "api_limit_concurrency",
+    "pipeline_log", "landing_max_files_per_tick", "landing_cursor_max_entries",
+})  # fmt: skip
+# Secrets switch providers on (an LLM, the TMDb API) by being set: their presence, never
+# their value, is part of the fingerprint.
+PROVIDER_SECRETS = ("OPENAI_API_KEY", "TMDB_API_KEY")
+
+
+def output_fingerprint(settings: TrendingSettings) -> str:
+    """A short hash of every setting that can change what the pipeline produces (all but
+    `OPERATIONAL_SETTINGS`) and of which provider secrets are set."""
+    values = settings.model_dump(mode="json", exclude=set(OPERATIONAL_SETTINGS))
+    values["secrets_set"] = [name for name in PROVIDER_SECRETS if os.environ.get(name)]
+    blob = json.dumps(values, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]
 
 
 def get_settings() -> TrendingSettings:

@@ -315,3 +315,30 @@ def test_dbt_assets_link_their_page_in_the_dbt_docs_the_api_serves(graph) -> Non
     assert "Seed file: `dbt_project/seeds/" in described and "Raw SQL" not in described
     # Python assets have no dbt page.
     assert "dbt_docs" not in graph.get(dg.AssetKey("genre_model_bert")).metadata
+
+
+def test_every_asset_but_the_crawl_has_a_code_version_with_the_settings(graph, monkeypatch):
+    from trending_assets.settings import get_settings, output_fingerprint
+
+    fingerprint = output_fingerprint(get_settings())
+    crawl = {dg.AssetKey(["raw", "listings"]), dg.AssetKey(["raw", "reviews"])}
+    for key in graph.get_all_asset_keys():
+        version = graph.get(key).code_version
+        if key in crawl:
+            assert version is None, key  # a crawled day stays crawled
+        else:
+            assert version and version.endswith(f".{fingerprint}"), key
+    # dbt models keep their own checksum in front; the ML assets their code hash.
+    titles = graph.get(dg.AssetKey("titles")).code_version
+    assert len(titles.split(".")) == 3
+    # A setting that changes outputs changes every code version; one that does not, none.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    base = output_fingerprint(get_settings())
+    monkeypatch.setenv("TRENDING_BERT_EPOCHS", "3")
+    assert output_fingerprint(get_settings()) != base
+    monkeypatch.delenv("TRENDING_BERT_EPOCHS")
+    monkeypatch.setenv("TRENDING_API_PORT", "8123")
+    monkeypatch.setenv("TRENDING_DATA_DIR", "/elsewhere")
+    assert output_fingerprint(get_settings()) == base
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # switches the LLM provider on
+    assert output_fingerprint(get_settings()) != base

@@ -1,5 +1,6 @@
-"""`trending materialize` of a day crawled already reuses that crawl (one crawl per day);
-`--full` crawls it again. Checked on a real instance and the real whole-graph job."""
+"""`trending materialize` of a day crawled already reuses that crawl (one crawl per day,
+`defs/automation/run_plan.py`); `--full` crawls it again. Checked on a real instance and
+the real whole-graph job."""
 
 from __future__ import annotations
 
@@ -42,27 +43,34 @@ def _crawl_run(instance, day: str = DAY, *, keys=(RAW_LISTINGS, RAW_REVIEWS), ok
     assert result.success is ok
 
 
+def _crawl_planned(definitions, instance) -> set:
+    selection = cli.plan_run(definitions, instance, DAY).selection
+    return {RAW_LISTINGS, RAW_REVIEWS} & set(selection)
+
+
 def test_a_day_is_reused_only_once_both_feeds_are_stored_by_a_good_run(instance) -> None:
     definitions = defs()
-    assert cli.reuse_crawl_selection(definitions, instance, DAY) is None
+    crawl = {RAW_LISTINGS, RAW_REVIEWS}
+    assert _crawl_planned(definitions, instance) == crawl
     _crawl_run(instance, keys=(RAW_LISTINGS,))
-    assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # half a crawl
+    assert _crawl_planned(definitions, instance) == {RAW_REVIEWS}  # half a crawl
     _crawl_run(instance, day="2026-10-09")
-    assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # another day
+    assert _crawl_planned(definitions, instance) == {RAW_REVIEWS}  # another day
     _crawl_run(instance, ok=False)
-    assert cli.reuse_crawl_selection(definitions, instance, DAY) is None  # its check failed
+    plan = cli.plan_run(definitions, instance, DAY)
+    assert plan.reasons[RAW_LISTINGS] == "its last run did not succeed"  # its check failed
     _crawl_run(instance)
-    selection = cli.reuse_crawl_selection(definitions, instance, DAY)
-    assert selection is not None
-    assert RAW_LISTINGS not in selection and RAW_REVIEWS not in selection
-    everything = set(definitions.resolve_all_asset_keys())
-    assert set(selection) == everything - {RAW_LISTINGS, RAW_REVIEWS}
+    plan = cli.plan_run(definitions, instance, DAY)
+    assert not crawl & set(plan.selection)
+    # Nothing else was ever materialised on this instance: all of it runs.
+    everything = set(definitions.resolve_job_def(cli.JOB_NAME).asset_layer.selected_asset_keys)
+    assert set(plan.selection) == everything - crawl
 
 
 def test_the_whole_graph_job_runs_that_selection_without_the_crawl_step(instance) -> None:
     definitions = defs()
     _crawl_run(instance)
-    selection = cli.reuse_crawl_selection(definitions, instance, DAY)
+    selection = cli.plan_run(definitions, instance, DAY).selection
     job = definitions.resolve_job_def(cli.JOB_NAME).get_subset(asset_selection=set(selection))
     ops = {node.name for node in job.graph.nodes}
     assert "raw_crawl" not in ops

@@ -354,6 +354,31 @@ def test_dagster_ui_shows_the_graph_and_the_run(pipeline_run) -> None:
         webserver.wait(timeout=20)
 
 
+def test_an_unchanged_rerun_materialises_nothing(pipeline_run) -> None:
+    """The same day again, nothing changed: Dagster's data versions say every asset is up
+    to date, so no run is launched (`defs/automation/run_plan.py`)."""
+    root, env, completed, elapsed = pipeline_run
+    assert completed.returncode == 0
+    home = str(root / "dagster_home")
+    with dg.DagsterInstance.from_config(home) as instance:
+        runs_before = {r.dagster_run.run_id for r in instance.get_run_records()}
+    started = time.monotonic()
+    again = subprocess.run(
+        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    up_to_date = re.search(r"what changed: all (\d+) assets are up to date", again.stdout)
+    assert up_to_date, again.stdout[-3000:]
+    assert f"0 materialised, {up_to_date.group(1)} up to date" in again.stdout
+    assert "run id           none: nothing to do" in again.stdout
+    with dg.DagsterInstance.from_config(home) as instance:
+        launched = {r.dagster_run.run_id for r in instance.get_run_records()} - runs_before
+        assert not [r for r in launched if instance.get_run_by_id(r).job_name == "all_assets_job"]
+    print(f"unchanged re-run: {took:.0f} s after a first run of {elapsed:.0f} s")
+
+
 def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
     """Daily partitions: a crawl weeks later sees titles released since, and keeps the old day."""
     root, env, completed, _ = pipeline_run

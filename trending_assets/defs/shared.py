@@ -8,6 +8,10 @@ from trending_assets.lib.progress import Progress
 # A run tagged with this (`make materialize FULL=1`, `trending materialize --full`) redoes
 # work that is otherwise reused when its inputs, settings and code did not change.
 FULL_RUN_TAG = "trending/full"
+# Metadata an asset sets on its materialisation: how many items it could not finish and
+# would try again (a remote LLM provider's refusals). `trending materialize` re-runs an
+# asset whose last materialisation left some (defs/automation/run_plan.py).
+RETRY_PENDING = "retry_pending"
 
 # The job `make materialize` runs: every asset and check, for one crawl partition.
 all_assets_job = dg.define_asset_job(

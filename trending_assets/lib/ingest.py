@@ -9,6 +9,7 @@ makes the row unacceptable quarantines it with the reason.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -37,6 +38,9 @@ class StoredBatch:
     # reason -> values. Quarantined rows are counted in ``reasons`` instead.
     coerced: dict[str, dict[str, int]] = field(default_factory=dict)
     coercion_log_uri: str | None = None
+    # A hash of the stored and the quarantined rows: the same input stores the same hash,
+    # which the asset reports as its data version (nothing downstream is then stale).
+    content_hash: str = ""
 
     @property
     def coerced_values(self) -> int:
@@ -135,4 +139,14 @@ def store_raw_batch(
         preview=outcome.valid[preview_cols].head(PREVIEW_ROWS),
         coerced=counts,
         coercion_log_uri=log_uri,
+        content_hash=frames_digest(outcome.valid, quarantined),
     )
+
+
+def frames_digest(*frames: pd.DataFrame) -> str:
+    """A content hash of ``frames`` (columns and values, in order); nested values included."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(frame.to_json(orient="split", index=False, date_format="iso",
+                                    default_handler=str).encode())  # fmt: skip
+    return digest.hexdigest()[:16]

@@ -8,7 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
-from trending_assets.defs.shared import step_progress
+from trending_assets.defs.shared import RETRY_PENDING, step_progress
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
@@ -185,6 +185,12 @@ def llm_enrichments(
             # hash is not in the cache (new or changed) reach the provider.
             "new_or_changed_titles": int(stats.get("titles", 0)) - int(stats.get("cached", 0)),
             "quarantine_rate": float(stats.get("quarantine_rate", 0.0)),
+            # Titles a remote provider refused or answered badly are asked again by the next
+            # run (they are not cached), so that run re-runs this asset even when nothing
+            # upstream changed. The local provider would answer the same: nothing to retry.
+            RETRY_PENDING: (
+                int(stats.get("quarantined", 0)) + int(stats.get("failed", 0)) if paid else 0
+            ),
             "cache_problems_healed": cache_problems,
             "preview": dg.MetadataValue.md(
                 preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"

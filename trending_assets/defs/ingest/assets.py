@@ -31,6 +31,7 @@ from trending_assets.lib.validation import (
 )
 from trending_assets.lib.warehouse import ensure_raw_tables, replace_crawl_sources
 from trending_assets.settings import (
+    TrendingSettings,
     crawl_plan,
     first_crawl_day_path,
     get_settings,
@@ -327,7 +328,11 @@ def raw_datasets(
                 rejects=combined(rejects),
                 limits=text_limits(),
             )
-            yield dg.MaterializeResult(asset_key=key, metadata=batch_metadata(batch, datasets=note))
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata=batch_metadata(batch, datasets=note),
+                data_version=dg.DataVersion(batch.content_hash),
+            )
 
 
 @dg.asset(
@@ -375,4 +380,20 @@ def raw_api_releases(
             limits=text_limits(),
         )
     context.log.info(note)
-    return dg.MaterializeResult(metadata=batch_metadata(batch, window=note))
+    return dg.MaterializeResult(
+        metadata=batch_metadata(batch, window=note), data_version=dg.DataVersion(batch.content_hash)
+    )
+
+
+def volatile_sources(settings: TrendingSettings, tmdb: TmdbApiResource) -> list[dg.AssetKey]:
+    """Ingest assets whose sources can change at any time when they are configured: the
+    datasets (files that can be replaced) and the TMDb API. `trending materialize` runs
+    them before deciding what is stale; their content-hash data versions tell whether
+    anything downstream changed (``defs/automation/run_plan.py``). Unconfigured, they store
+    nothing, and their code version (with the settings) says all there is."""
+    keys = []
+    if settings.dataset_paths:
+        keys += [RAW_DATASET_LISTINGS, RAW_DATASET_REVIEWS]
+    if tmdb.enabled:
+        keys.append(RAW_API_RELEASES)
+    return keys
