@@ -14,9 +14,10 @@ Platform-wide policy lives here, applied to the resolved asset specs:
     since the last training (``defs/automation/declarative.py``, ``lib/ml/retraining.py``);
   - every other asset, i.e. everything downstream of ingestion (dbt models, features,
     evaluation and champion, enrichment, trending scores, the serving snapshot, the drift
-    report) and the dbt seeds: ``EAGER = eager() & all_deps_blocking_checks_passed()``.
-    An asset updates as soon as an upstream updated, unless an upstream blocking check
-    failed: bad data never flows on. ``genre_model_ensemble`` (registered members, not
+    report) and the dbt seeds: ``EAGER = (eager() | code_version_changed()) &
+    all_deps_blocking_checks_passed()``. An asset updates as soon as an upstream updated or
+    its code version changed (new code, or a setting that changes outputs; see "Code
+    versions" below), unless an upstream blocking check failed: bad data never flows on. ``genre_model_ensemble`` (registered members, not
     retrained), ``model_evaluation`` and ``champion_model`` are eager, so they follow a
     retraining in the same run;
   - assets reading a daily-partitioned crawl asset directly (the crawl staging models,
@@ -72,14 +73,25 @@ TRAINING_ASSETS = (
     "genre_model_bert",
 )
 
-EAGER = (AC.eager() & AC.all_deps_blocking_checks_passed()).with_label(
-    "eager, upstream blocking checks passed"
-)
 _daily = dg.AssetSelection.assets(*DAILY_PARTITIONED)
+
+
+def _code_changed(missing: dg.AutomationCondition) -> dg.AutomationCondition:
+    """A new code version (new code, or a setting that changes outputs) since the last
+    evaluation, once no dep is missing and the asset is not being materialised."""
+    return (AC.code_version_changed() & ~missing & ~AC.in_progress()).with_label("new code version")
+
+
+EAGER = (
+    (AC.eager() | _code_changed(AC.any_deps_missing())) & AC.all_deps_blocking_checks_passed()
+).with_label("eager or new code version, upstream blocking checks passed")
 # For a daily-partitioned dep, any_deps_match is true when any of its days matches.
 _failed = AC.any_checks_match(AC.check_failed(), blocking_only=True)
 EAGER_AFTER_DAILY = (
-    AC.eager().replace(AC.any_deps_missing(), AC.any_deps_missing().ignore(_daily))
+    (
+        AC.eager().replace(AC.any_deps_missing(), AC.any_deps_missing().ignore(_daily))
+        | _code_changed(AC.any_deps_missing().ignore(_daily))
+    )
     & AC.all_deps_blocking_checks_passed().ignore(_daily)
     & ~AC.any_deps_match(_failed).allow(_daily).with_label("a crawled day failed a blocking check")
 ).with_label("eager over the crawled days, upstream blocking checks passed")

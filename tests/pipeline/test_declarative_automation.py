@@ -232,6 +232,28 @@ def test_a_new_crawl_day_flows_eagerly_to_the_snapshot_but_does_not_retrain(smal
         assert tick() == {"serving_snapshot"}
 
 
+def test_a_new_code_version_refreshes_the_eager_assets_but_does_not_retrain(
+    small_defs, monkeypatch
+) -> None:
+    with dg.instance_for_test() as instance:
+        materialise_everything(instance)
+        tick = Ticks(small_defs, instance)
+        assert tick() == set()
+        # A setting that changes outputs: every code version is new (definitions.py).
+        monkeypatch.setenv("TRENDING_TRENDING_HALF_LIFE_DAYS", "5")
+        tick.defs = platform.apply_platform_policy(
+            dg.Definitions(
+                assets=STAND_INS,
+                sensors=[declarative.automation_dbt, declarative.automation_python],
+            )
+        )
+        requested = tick()
+        assert {"titles", "title_genres", "model_evaluation", "serving_snapshot"} <= requested
+        assert not requested & set(TRAINING)  # the retraining rule alone retrains
+        assert "raw/listings" not in requested
+        assert tick() == set()  # once
+
+
 def test_a_failed_blocking_check_holds_everything_downstream(small_defs) -> None:
     with dg.instance_for_test() as instance:
         materialise_everything(instance)
