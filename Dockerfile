@@ -43,6 +43,8 @@ RUN mkdir -p trending_assets scrapers serving \
 
 COPY . .
 RUN pip install --no-deps -e . \
+    # Our packages' bytecode (PYTHONDONTWRITEBYTECODE: no process would write it later).
+    && python -m compileall -q trending_assets scrapers serving \
     # The dbt manifest is built once here, so containers start without parsing dbt.
     && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project \
     && useradd --create-home --uid 1000 --shell /usr/sbin/nologin trending \

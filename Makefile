@@ -25,8 +25,12 @@ export TRANSFORMERS_OFFLINE := 1
 $(VENV)/.installed: pyproject.toml package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(UV) pip install --python $(PY) $(TORCH_SOURCE) torch==2.13.0
-	$(UV) pip install --python $(PY) $(TORCH_SOURCE) -e '.[dev]'
+	$(UV) pip install --python $(PY) --compile-bytecode $(TORCH_SOURCE) torch==2.13.0
+	$(UV) pip install --python $(PY) --compile-bytecode $(TORCH_SOURCE) -e '.[dev]'
+	@# Bytecode now, for the libraries (above) and our own packages: where
+	@# PYTHONDONTWRITEBYTECODE is set (CI machines, containers) every Python process would
+	@# otherwise compile what it imports again, about 4 s per process that loads the graph.
+	$(PY) -m compileall -q trending_assets scrapers serving
 	@# The web page's D3 (package.json pins it; served locally from node_modules/).
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
 	else echo "npm not found: skipping npm ci; the web page at / will show no chart" >&2; fi

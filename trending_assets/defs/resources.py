@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
@@ -45,6 +44,10 @@ class LakeResource(dg.ConfigurableResource):
 
     def get_lake(self) -> Lake:
         if self.s3_bucket:
+            # Imported here: dagster-aws costs about 2 s to import, on every load of the code
+            # location, and only a lake on S3 needs it.
+            from dagster_aws.s3 import S3Resource
+
             client = S3Resource(
                 endpoint_url=self.s3_endpoint_url, region_name=self.s3_region
             ).get_client()
