@@ -131,6 +131,10 @@ class TrendingSettings(BaseSettings):
     llm_max_cost_usd: float | None = None
     llm_max_quarantine_rate: float = 0.05
     llm_max_reviews_per_title: int = 30
+    # The local vibe score's review-rating model is kept until the rated reviews changed
+    # by this share (added or removed) since it was trained; `make materialize FULL=1`
+    # retrains. A new model changes every title's vibe, so every title is enriched again.
+    llm_rating_retrain_min_change: float = Field(default=0.1, ge=0)
 
     # Trending scores (trending_assets/lib/trending.py explains the formula).
     trending_window_days: int = 7

@@ -194,6 +194,7 @@ class EnrichmentResource(dg.ConfigurableResource):
     max_cost_usd: float | None
     max_quarantine_rate: float
     max_reviews_per_title: int
+    rating_retrain_min_change: float = 0.1
 
     def resolved_provider(self) -> str:
         if self.provider != "auto":

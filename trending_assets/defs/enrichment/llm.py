@@ -8,8 +8,9 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
-from trending_assets.defs.shared import RETRY_PENDING, step_progress
+from trending_assets.defs.shared import FULL_RUN_TAG, RETRY_PENDING, step_progress
 from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
+from trending_assets.lib.artifacts import ArtifactError, ArtifactStore
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
     SCHEMA_VERSION,
@@ -26,6 +27,7 @@ from trending_assets.lib.enrichment import (
     prompt_fingerprint,
 )
 from trending_assets.lib.enrichment.cache import open_cache
+from trending_assets.lib.enrichment.rating_model import rating_retrain_decision
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
 from trending_assets.lib.validation import LlmEnrichmentsTable
@@ -51,9 +53,15 @@ ENRICHMENT_CODE_VERSION = "-".join(
     pool=WAREHOUSE_POOL,
 )
 def review_rating_model(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext,
+    warehouse: DuckDBResource,
+    lake: LakeResource,
+    enrichment: EnrichmentResource,
 ) -> ReviewRatingModel:
-    """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local vibe score)."""
+    """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local
+    vibe score). Kept, not retrained, until the rated reviews changed by
+    ``TRENDING_LLM_RATING_RETRAIN_MIN_CHANGE`` (10 %) since its training: a new model
+    changes every title's vibe score, so every title would be enriched again."""
     with warehouse.get_connection() as con:
         reviews = con.execute(
             "select title_id, text, rating from reviews"
@@ -63,6 +71,20 @@ def review_rating_model(
         raise dg.Failure(
             f"only {reviews['title_id'].nunique()} titles have rated reviews: too few to train"
         )
+    kept, decision, carried = _rating_model_plan(
+        context, lake, len(reviews), enrichment.rating_retrain_min_change
+    )
+    context.log.info(f"review_rating_model: {decision}")
+    if kept is not None:
+        context.add_output_metadata(
+            {
+                **carried,
+                "current_reviews": len(reviews),
+                "training_decision": decision,
+                "model_version": str(kept.version),
+            }  # fmt: skip
+        )
+        return kept
     # Hold out a fifth of the titles (not reviews) to report honest figures, then refit on all.
     titles = np.array(sorted(reviews["title_id"].unique()))
     held_out = set(np.random.default_rng(0).permutation(titles)[: max(2, len(titles) // 5)])
@@ -80,13 +102,57 @@ def review_rating_model(
     context.add_output_metadata(
         {
             "training_reviews": len(reviews),
+            "current_reviews": len(reviews),
             "held_out_titles": len(held_out),
             "held_out_metrics": dg.MetadataValue.json(
                 {k: round(float(v), 4) for k, v in held_metrics.items()}
             ),
+            "model_version": str(model.version),
+            "training_decision": decision,
         }
     )
     return model  # the IO manager keeps it on the lake
+
+
+def _last_rating_model_event(context: dg.AssetExecutionContext):
+    """The asset's last materialisation, when it was made by this code version (new code or
+    settings retrain: the code version carries both)."""
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return None
+    code_version = context.assets_def.code_versions_by_key.get(context.asset_key)
+    recorded = event.asset_materialization.tags.get("dagster/code_version")
+    if code_version is not None and recorded != code_version:
+        return None
+    return event.asset_materialization
+
+
+def _rating_model_plan(
+    context: dg.AssetExecutionContext, lake: LakeResource, current: int, min_change: float
+) -> tuple[ReviewRatingModel | None, str, dict]:
+    """(the last model when the retraining rule keeps it, else None; the decision; the
+    metadata a kept model repeats from its training)."""
+    if context.run.tags.get(FULL_RUN_TAG) == "true":
+        return None, "trained: a full run retrains", {}
+    last = _last_rating_model_event(context)
+    trained_on = last.metadata.get("training_reviews") if last else None
+    decision = rating_retrain_decision(
+        int(trained_on.value) if trained_on is not None else None, current, min_change
+    )
+    if decision.retrain:
+        return None, decision.reason, {}
+    try:
+        model = ArtifactStore(lake.get_lake(), "assets").load(context.asset_key.path)
+    except (ArtifactError, OSError, ValueError) as exc:
+        return None, f"trained: the model to keep could not be read ({exc})", {}
+    if not isinstance(model, ReviewRatingModel):
+        return None, "trained: the stored value to keep is not a rating model", {}
+    carried = {k: v for k, v in last.metadata.items() if k in CARRIED_RATING_METADATA}
+    return model, decision.reason, carried
+
+
+# What a kept model's materialisation repeats from its training's.
+CARRIED_RATING_METADATA = ("training_reviews", "held_out_titles", "held_out_metrics")
 
 
 def _champion_genres(con) -> tuple[dict[str, list[str]], str]:

@@ -35,6 +35,7 @@ import hashlib
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,33 @@ from trending_assets.lib.enrichment.schema import normalise_text
 MODEL_FORMAT = 2
 READABLE_FORMATS = (1, 2)  # format 1: the single-ridge model saved before issue 12
 METHODS = ("gated", "ridge")
+
+
+@dataclass(frozen=True)
+class RatingRetrainDecision:
+    """Whether to retrain the review-rating model, and why (shown in its metadata)."""
+
+    retrain: bool
+    reason: str
+
+
+def rating_retrain_decision(
+    trained_on: int | None, current: int, min_change: float
+) -> RatingRetrainDecision:
+    """Retrain when the rated reviews changed by at least ``min_change`` (a share, added or
+    removed, counted by rows) since ``trained_on``, the rows of the last training (None:
+    no usable earlier model). Otherwise the last model is kept: a new one changes every
+    title's vibe score, and so every title's enrichment."""
+    if not trained_on:
+        return RatingRetrainDecision(True, "trained: no earlier model of this code and settings")
+    change = abs(current - trained_on) / trained_on
+    counted = (
+        f"{current - trained_on:+d} rated reviews ({change:.1%}) since the last training "
+        f"on {trained_on}"
+    )
+    if change >= min_change:
+        return RatingRetrainDecision(True, f"trained: {counted}, at least {min_change:.0%}")
+    return RatingRetrainDecision(False, f"kept: {counted}, under {min_change:.0%}")
 
 
 class ReviewRatingModel:
