@@ -661,7 +661,8 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
                 print(
                     f"what changed: {plan.describe()} (`make materialize FULL=1` runs everything)"
                 )
-        if plan is None or plan.selection:
+        # A failed read of a volatile source stops here: the summary reports it.
+        if (full or plan is not None) and (plan is None or plan.selection):
             selection = plan.selection if plan is not None else None
             results.append(
                 execute(

@@ -217,3 +217,17 @@ def test_a_dataset_row_with_a_huge_plot_is_truncated_and_a_bad_year_rejected(
     assert plot_length <= 20_000
     assert batch.coerced == {"truncated": {"plot: truncated to 20000 chars": 1}}
     assert batch.reasons == {"unparseable year": 2}
+
+
+def test_a_batch_hash_names_its_content(tmp_path: Path, landed: LocalLake) -> None:
+    """The hash a volatile source reports as its data version: the same rows stored again
+    give the same hash (nothing downstream is stale); another row gives another."""
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        first, _ = store(con, landed, "listings", CrawledListing, "listings")
+        again, _ = store(con, landed, "listings", CrawledListing, "listings")
+        assert first.content_hash and first.content_hash == again.content_hash
+        landed.write_bytes(
+            f"landing/acme/{DAY}/listings.jsonl", jsonl(*HOSTILE_LISTINGS, listing(10))
+        )
+        changed, _ = store(con, landed, "listings", CrawledListing, "listings")
+        assert changed.content_hash != first.content_hash

@@ -142,3 +142,25 @@ def test_work_left_to_retry_runs_the_asset_again(instance) -> None:
     assert result.reasons[MART] == "3 items to retry"
     assert run(instance, graph(), selection=[MART, REPORT])
     assert planned(instance, graph()).selection == []
+
+
+def test_configured_datasets_and_the_tmdb_api_are_read_first(monkeypatch) -> None:
+    from trending_assets.defs.ingest.assets import (
+        RAW_API_RELEASES,
+        RAW_DATASET_LISTINGS,
+        RAW_DATASET_REVIEWS,
+        volatile_sources,
+    )
+    from trending_assets.defs.resources import TmdbApiResource
+    from trending_assets.settings import get_settings
+
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    monkeypatch.delenv("TRENDING_DATASET_PATHS", raising=False)
+    off = TmdbApiResource(base_url=None, max_pages=1)
+    # Unconfigured (the demo): they store nothing, and their code version says it all.
+    assert volatile_sources(get_settings(), off) == []
+    monkeypatch.setenv("TRENDING_DATASET_PATHS", "tmdb5000=/data/tmdb")
+    monkeypatch.setenv("TMDB_API_KEY", "k")
+    assert volatile_sources(get_settings(), off) == [
+        RAW_DATASET_LISTINGS, RAW_DATASET_REVIEWS, RAW_API_RELEASES,
+    ]  # fmt: skip
