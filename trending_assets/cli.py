@@ -2,6 +2,7 @@
 
     trending materialize [--partition YYYY-MM-DD]   what is stale in the asset graph, then a summary
                          [--full]                   ... or the whole graph, reused work redone
+                         [--dry-run]                ... or only say what would run, and why
     trending run                                     materialize, then serve UI + API until Ctrl-C
     trending ui                                      the Dagster UI (webserver + daemon)
     trending serve                                   the HTTP API on the published snapshot
@@ -607,7 +608,7 @@ def _finish_interrupted(instance: dg.DagsterInstance, run_id: str) -> str:
     return f"run {_short(run_id)} {state}, its pool slots freed"
 
 
-def materialize(partition: str | None, *, full: bool = False) -> int:
+def materialize(partition: str | None, *, full: bool = False, dry_run: bool = False) -> int:
     import dagster as dg
 
     from trending_assets.definitions import defs
@@ -631,7 +632,8 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
-    print(f"materialising the whole asset graph for {partition} into {settings.data_dir}")
+    doing = "planning" if dry_run else "materialising"
+    print(f"{doing} the asset graph for {partition} into {settings.data_dir}")
     print(f"DAGSTER_HOME={home}")
 
     started = time.monotonic()
@@ -642,12 +644,23 @@ def materialize(partition: str | None, *, full: bool = False) -> int:
         "ignore", message="Handling yaml-defined logging configuration", category=dg.BetaWarning
     )
     with dg.DagsterInstance.get() as instance:
-        tidy(instance)
+        if not dry_run:
+            tidy(instance)
         definitions = defs()
         job = definitions.resolve_job_def(JOB_NAME)
         tags = {FULL_RUN_TAG: "true"} if full else None
         results = []
         plan = None
+        if dry_run:
+            plan = plan_run(definitions, instance, partition)
+            print(f"what would run: {len(plan.selection)} assets, {plan.up_to_date} up to date")
+            for key in plan.selection:
+                print(f"  {key.to_user_string():<36} {plan.reasons.get(key, 'downstream')}")
+            volatile = volatile_sources(settings, definitions.resolve_all_asset_keys())
+            if volatile:
+                print("(not read by a dry run: " + ", ".join(k.to_user_string() for k in volatile)
+                      + ", which run first and may make more assets stale)")  # fmt: skip
+            return 0
         if not full:
             # Sources that change outside the graph first: their data versions decide.
             volatile = volatile_sources(settings, definitions.resolve_all_asset_keys())
@@ -877,6 +890,10 @@ def _main(argv: list[str] | None = None) -> int:
         "nothing it depends on changed (skip no up-to-date asset, crawl a day crawled "
         "already, retrain the genre models on an unchanged split)",
     )  # fmt: skip
+    mat.add_argument(
+        "--dry-run", action="store_true",
+        help="print what would run and why (the stale assets and their downstream), run nothing",
+    )  # fmt: skip
     run = sub.add_parser("run", help="materialise, then serve the UI and the API")
     run.add_argument("--partition")
     sub.add_parser("ui", help="serve the Dagster UI (webserver + daemon)")
@@ -890,7 +907,7 @@ def _main(argv: list[str] | None = None) -> int:
     ui = {"dagster UI": _ui_command(settings.ui_port)}
     api = {"API": _api_command(settings.api_host, settings.api_port)}
     if args.command == "materialize":
-        return materialize(args.partition, full=args.full)
+        return materialize(args.partition, full=args.full, dry_run=args.dry_run)
     if args.command == "docs":
         return build_dbt_docs(settings.dbt_docs_page, settings.warehouse)
     ensure_dagster_home()

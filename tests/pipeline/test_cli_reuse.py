@@ -75,3 +75,16 @@ def test_the_whole_graph_job_runs_that_selection_without_the_crawl_step(instance
     ops = {node.name for node in job.graph.nodes}
     assert "raw_crawl" not in ops
     assert {"warehouse_dbt_models", "genre_model_logreg", "serving_snapshot"} <= ops
+
+
+def test_a_dry_run_says_what_would_run_and_runs_nothing(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TRENDING_DATA_DIR", str(tmp_path / "data"))
+    assert cli.materialize(DAY, dry_run=True) == 0
+    out = capsys.readouterr().out
+    everything = len(defs().resolve_job_def(cli.JOB_NAME).asset_layer.selected_asset_keys)
+    assert f"what would run: {everything} assets, 0 up to date" in out
+    assert "raw/listings" in out and f"never materialised for {DAY}" in out
+    assert "summary" not in out
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        assert instance.get_run_records() == []
