@@ -107,6 +107,7 @@ def _freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
 PACKAGE_DIR = Path(__file__).resolve().parent
 # How and when the graph runs, not what it computes: editing these re-runs nothing.
 NOT_PIPELINE_CODE = ("cli.py", "preload.py", "defs/automation/")
+PIPELINE_CODE_SUFFIXES = frozenset({".py", ".txt", ".json", ".yml", ".yaml", ".sql", ".csv"})
 
 
 def files_digest(paths: list[Path], root: Path) -> str:
@@ -117,15 +118,22 @@ def files_digest(paths: list[Path], root: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-@cache
-def pipeline_code_version() -> str:
-    """A hash of the pipeline's Python code, for assets that declare no version of their own."""
+def package_digest(root: Path) -> str:
+    """A hash of the code under ``root`` (Python and the files it reads, such as the
+    prompts), leaving out `NOT_PIPELINE_CODE`."""
     paths = [
         p
-        for p in PACKAGE_DIR.rglob("*.py")
-        if not p.relative_to(PACKAGE_DIR).as_posix().startswith(NOT_PIPELINE_CODE)
+        for p in root.rglob("*")
+        if p.suffix in PIPELINE_CODE_SUFFIXES
+        and not p.relative_to(root).as_posix().startswith(NOT_PIPELINE_CODE)
     ]
-    return files_digest(paths, PACKAGE_DIR)
+    return files_digest(paths, root)
+
+
+@cache
+def pipeline_code_version() -> str:
+    """The pipeline's code version, for assets that declare no version of their own."""
+    return package_digest(PACKAGE_DIR)
 
 
 @cache

@@ -342,3 +342,25 @@ def test_every_asset_but_the_crawl_has_a_code_version_with_the_settings(graph, m
     assert output_fingerprint(get_settings()) == base
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # switches the LLM provider on
     assert output_fingerprint(get_settings()) != base
+
+
+def test_the_pipeline_code_version_follows_code_and_prompts_not_scheduling(tmp_path) -> None:
+    from trending_assets.definitions import package_digest
+
+    files = {
+        "lib/trending.py": "SCORE = 1\n",
+        "lib/enrichment/prompts/enrich_v1.txt": "Summarise the reviews.\n",
+        "defs/automation/schedules.py": "HOUR = 6\n",
+        "cli.py": "print('hi')\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    base = package_digest(tmp_path)
+    for name in ("defs/automation/schedules.py", "cli.py"):  # when it runs, not what it holds
+        (tmp_path / name).write_text("# edited\n")
+        assert package_digest(tmp_path) == base, name
+    for name in ("lib/trending.py", "lib/enrichment/prompts/enrich_v1.txt"):
+        (tmp_path / name).write_text("# edited\n")
+        assert package_digest(tmp_path) != base, name
+        base = package_digest(tmp_path)
