@@ -25,6 +25,7 @@ def graph(
     source_content: str = "v1",
     check_passes: bool = True,
     retry_pending: int = 0,
+    report_fails: bool = False,
 ) -> list:
     """crawl (daily) -> staged <- source (content-hash data version); staged -> mart -> report."""
     versions = {"staged": "1", "mart": "1", "report": "1", "source": "1", **(versions or {})}
@@ -51,7 +52,8 @@ def graph(
 
     @dg.asset(key=REPORT, deps=[MART], code_version=versions["report"])
     def report() -> None:
-        return None
+        if report_fails:
+            raise RuntimeError("the report step failed")
 
     return [crawl, source, staged, mart, mart_is_good, report]
 
@@ -133,6 +135,15 @@ def test_a_failed_blocking_check_runs_the_asset_and_its_downstream_again(instanc
     result = planned(instance, graph())
     assert set(result.selection) == {MART, REPORT}
     assert result.reasons[MART] == "its last run did not succeed"
+
+
+def test_a_run_that_failed_later_keeps_what_passed_its_checks(instance) -> None:
+    assert run(instance, graph())
+    # New code for staged; the run fails at report, after mart passed its check.
+    assert not run(instance, graph(versions={"staged": "2"}, report_fails=True))
+    result = planned(instance, graph(versions={"staged": "2"}))
+    assert result.selection == [REPORT]
+    assert result.reasons[REPORT].startswith("mart has a new")
 
 
 def test_work_left_to_retry_runs_the_asset_again(instance) -> None:

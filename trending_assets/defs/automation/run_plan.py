@@ -110,11 +110,10 @@ def _blocking_checks_passed(
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(blocking)
     for check_key in blocking:
         execution = latest.get(check_key)
-        if (
-            execution is None
-            or execution.status != AssetCheckExecutionRecordStatus.SUCCEEDED
-            or execution.create_timestamp < record.timestamp - 1.0  # one from an older one
-        ):
+        if execution is None or execution.status != AssetCheckExecutionRecordStatus.SUCCEEDED:
+            return False
+        # Evaluated on that materialisation: in its run, or by a later one.
+        if execution.run_id != record.run_id and execution.create_timestamp < record.timestamp:
             return False
     return True
 
