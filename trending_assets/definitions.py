@@ -17,9 +17,9 @@ Platform-wide policy lives here, applied to the resolved asset specs:
     report) and the dbt seeds: ``EAGER = (eager() | code_version_changed()) &
     all_deps_blocking_checks_passed()``. An asset updates as soon as an upstream updated or
     its code version changed (new code, or a setting that changes outputs; see "Code
-    versions" below), unless an upstream blocking check failed: bad data never flows on. ``genre_model_ensemble`` (registered members, not
-    retrained), ``model_evaluation`` and ``champion_model`` are eager, so they follow a
-    retraining in the same run;
+    versions" below), unless an upstream blocking check failed: bad data never flows on.
+    ``genre_model_ensemble`` (registered members, not retrained), ``model_evaluation`` and
+    ``champion_model`` are eager, so they follow a retraining in the same run;
   - assets reading a daily-partitioned crawl asset directly (the crawl staging models,
     ``drift_report``): ``EAGER_AFTER_DAILY``. They are unpartitioned and read every day, so
     plain ``eager()`` would never fire (some past day is always missing, and "all
@@ -30,7 +30,7 @@ Platform-wide policy lives here, applied to the resolved asset specs:
   The conditions act only through the automation sensors ``automation_dbt`` and
   ``automation_python`` (``defs/automation/declarative.py``), which together target every
   automated asset exactly once.
-- **Code versions** (:func:`_code_version`): every asset but the day's crawl has one, so
+- **Code versions** (:func:`code_version_for`): every asset but the day's crawl has one, so
   Dagster's data versions tell what is stale (the UI shows it; `trending materialize`
   runs only that, see ``defs/automation/run_plan.py``). It is the asset's own version (the
   dbt model's checksum, the ML code's hash, the enrichment's prompt and schema), else a
