@@ -846,6 +846,24 @@ def guarded(command: Callable[[], int]) -> int:
         return exc.exit_status
 
 
+def dbt_docs_current(page: Path, warehouse: Path, project: Path | None = None) -> bool:
+    """Whether ``page`` is newer than the warehouse and every file of the dbt project
+    (``project``, default the repo's), so generating it again would give the same docs."""
+    from trending_assets.settings import DBT_PROJECT_DIR
+
+    project = project or DBT_PROJECT_DIR
+    if not page.exists() or not warehouse.exists():
+        return False
+    built = page.stat().st_mtime
+    sources = [warehouse, *(p for p in project.rglob("*") if p.is_file()
+                            and p.relative_to(project).parts[0] not in DBT_OUTPUT_DIRS)]  # fmt: skip
+    return all(path.stat().st_mtime < built for path in sources)
+
+
+# dbt's own output under the project: not what the docs describe.
+DBT_OUTPUT_DIRS = frozenset({"target", "logs", "dbt_packages"})
+
+
 def build_dbt_docs(page: Path, warehouse: Path) -> int:
     """`dbt docs generate --static` into ``page``'s folder (``<data dir>/dbt_docs/``): one
     self-contained HTML file (models, columns, tests, lineage) that opens from disk and that
@@ -916,8 +934,12 @@ def _main(argv: list[str] | None = None) -> int:
         if status != 0:
             return status
         # The dbt docs the UI's dbt assets link to (served by the API at /docs/dbt); built
-        # before the servers start, so nothing else holds the warehouse meanwhile.
-        if build_dbt_docs(settings.dbt_docs_page, settings.warehouse) != 0:
+        # before the servers start, so nothing else holds the warehouse meanwhile. Kept
+        # when nothing they describe changed since (`trending docs` always builds).
+        page = settings.dbt_docs_page
+        if dbt_docs_current(page, settings.warehouse):
+            print(f"dbt docs: {page} is newer than the warehouse and the dbt project: kept")
+        elif build_dbt_docs(page, settings.warehouse) != 0:
             print("the dbt docs were not built; serving goes on without them", file=sys.stderr)
         print(f"\nserving: API {settings.api_url}  dbt docs {settings.api_url}/docs/dbt  "
               f"UI http://127.0.0.1:{settings.ui_port}  (Ctrl-C stops)")  # fmt: skip

@@ -24,3 +24,28 @@ def test_docs_build_one_static_page_of_the_dbt_project(tmp_path: Path) -> None:
     # The manifest is embedded: models and their descriptions are in the one file.
     for model in ("titles", "serving_titles", "int_genre_maps_unioned"):
         assert f"model.trending_now.{model}" in html, model
+
+
+def test_make_run_keeps_docs_newer_than_the_warehouse_and_the_project(tmp_path: Path) -> None:
+    from trending_assets.cli import dbt_docs_current
+
+    project, page, warehouse = tmp_path / "dbt", tmp_path / "docs" / "index.html", tmp_path / "w"
+    for path in (project / "models" / "titles.sql", project / "target" / "manifest.json",
+                 page, warehouse):  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+    def at(path: Path, when: int) -> None:
+        os.utime(path, (when, when))
+
+    at(project / "models" / "titles.sql", 100)
+    at(warehouse, 100)
+    at(page, 200)
+    at(project / "target" / "manifest.json", 300)  # dbt's own output: not described
+    assert dbt_docs_current(page, warehouse, project)
+    at(warehouse, 300)  # a run changed the warehouse
+    assert not dbt_docs_current(page, warehouse, project)
+    at(warehouse, 100)
+    at(project / "models" / "titles.sql", 300)  # a model was edited
+    assert not dbt_docs_current(page, warehouse, project)
+    assert not dbt_docs_current(tmp_path / "missing.html", warehouse, project)
