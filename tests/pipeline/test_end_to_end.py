@@ -46,6 +46,14 @@ def _realish_site_module():
 REALISH = _realish_site_module()
 
 
+def materialize(env: dict[str, str], partition: str) -> subprocess.CompletedProcess:
+    """`trending materialize --partition <partition>`, what `make materialize` runs."""
+    return subprocess.run(
+        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", partition],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("e2e")
@@ -60,10 +68,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory):
             "TRENDING_SOURCES": f"demo,realish={realish.url}",
         }
         started = time.monotonic()
-        completed = subprocess.run(
-            [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
+        completed = materialize(env, PARTITION)
         elapsed = time.monotonic() - started
         # The site keeps serving: later tests crawl another day with the same sources.
         yield root, env, completed, elapsed
@@ -363,10 +368,7 @@ def test_an_unchanged_rerun_materialises_nothing(pipeline_run) -> None:
     with dg.DagsterInstance.from_config(home) as instance:
         runs_before = {r.dagster_run.run_id for r in instance.get_run_records()}
     started = time.monotonic()
-    again = subprocess.run(
-        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", PARTITION],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    again = materialize(env, PARTITION)
     took = time.monotonic() - started
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     up_to_date = re.search(r"what changed: all (\d+) assets are up to date", again.stdout)
@@ -386,10 +388,7 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
     warehouse = root / "data" / "warehouse.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         before = con.execute("select count(*) from titles").fetchone()[0]
-    later = subprocess.run(
-        [sys.executable, "-m", "trending_assets.cli", "materialize", "--partition", "2026-11-20"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    later = materialize(env, "2026-11-20")
     assert later.returncode == 0, later.stdout[-3000:] + later.stderr[-3000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         after = con.execute("select count(*) from titles").fetchone()[0]
