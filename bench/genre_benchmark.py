@@ -83,6 +83,7 @@ from trending_assets.lib.ml.models import (  # noqa: E402
     load_model,
 )
 from trending_assets.lib.ml.split import SplitResult, make_split  # noqa: E402
+from trending_assets.lib.ml.zeroshot import ZeroShotGenreModel  # noqa: E402
 
 STREAMING = ("netflix_titles.csv", "hulu_titles.csv", "disney_plus_titles.csv")
 # Dense embedding columns make histogram building the cost: fewer bins, sampled columns.
@@ -328,7 +329,7 @@ PROTOCOLS = ("same-split", "tmdb-to-streaming", "streaming-to-tmdb", "leave-one-
 # Which models run in which cross-source protocol. The masked and type-feature variants
 # equal plain logreg+emb when the training side is TMDB alone (one source that expresses
 # every genre it has, all movies), so they only run where the training side is mixed.
-CROSS_BASE = ("keyword", "logreg", "logreg+emb", "logreg+emb3")
+CROSS_BASE = ("keyword", "logreg", "logreg+emb", "logreg+emb3", "zeroshot")
 CROSS_MIXED = (
     "masked", "masked+emb", "masked+emb+type", "logreg+emb+type", "masked+emb3+type",
     "logreg+type")  # fmt: skip
@@ -342,6 +343,11 @@ ENSEMBLES: tuple[tuple[str, ...], ...] = (
     ("logreg+emb", "logreg+emb3", "logreg"),
     ("masked+emb", "logreg+emb"),
     ("logreg+emb+type", "logreg+emb", "logreg"),
+    # zeroshot scores every genre of the taxonomy: averaged in, it adds the genres the
+    # training sources never carried (lib/ml/zeroshot.py)
+    ("logreg+emb", "zeroshot"),
+    ("logreg", "zeroshot"),
+    ("masked+emb", "zeroshot"),
 )
 
 
@@ -367,6 +373,8 @@ def cross_model_factories(
         factories["logreg+emb"] = lambda: LogRegGenreModel(
             TfidfFeaturizer(), emb["embedder"], c_grid=c_grid,
             embedder_config=emb["embedder_config"])  # fmt: skip
+        factories["zeroshot"] = lambda: ZeroShotGenreModel(
+            emb["embedder"], embedder_config=emb["embedder_config"])  # fmt: skip
         factories["logreg+emb3"] = lambda: LogRegGenreModel(
             TfidfFeaturizer(), emb["embedder"], c_grid=c_grid,
             embedder_config=emb["embedder_config"], embedding_weight=3.0)  # fmt: skip
@@ -544,6 +552,8 @@ def run_transfer(
                     # Same encoder and settings (re-created from the saved config); the
                     # run's cache just spares embedding the test texts once per model.
                     features.embedder = embedder  # type: ignore[union-attr]
+                if embedder is not None and getattr(served, "embedder", None) is not None:
+                    served.embedder = embedder  # the zero-shot model's encoder, likewise
                 served_models[label] = served
             proba, pred = _predict(served, test.texts, types)
             proba = _widen(proba, served.genres, genres)

@@ -165,6 +165,7 @@ class GenreModelsResource(dg.ConfigurableResource):
     bert_row_cap: int
     bert_batch_size: int
     title_type_feature: bool
+    zeroshot_genres: bool
     xgboost_use_embeddings: bool
     xgboost_search_size: int
     xgboost_rounds: int

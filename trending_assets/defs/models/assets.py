@@ -25,6 +25,7 @@ from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts, vocabulary_maps_from_frame
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.lifecycle import (
+    GATE_METRIC,
     Evaluation,
     TrainedModel,
     choose_champion,
@@ -381,7 +382,12 @@ def genre_model_ensemble(
     """The mean of the logistic regression's and XGBoost's probabilities, with its own
     thresholds tuned on validation: a linear model and trees over the same text err on
     different titles. The members are the versions registered upstream, not retrained;
-    a new member version is a new ensemble (its ``member_versions``)."""
+    a new member version is a new ensemble (its ``member_versions``).
+
+    With TRENDING_ZEROSHOT_GENRES (default), a third member scores every genre of the
+    taxonomy from its description (``lib/ml/zeroshot.py``), fitted here on the same split
+    when the ensemble is trained: the ensemble then also calls the genres no training title
+    carried (``kids`` or ``reality`` for the series of a catalogue of movies)."""
     from trending_assets.lib.ml.models import AveragedEnsembleGenreModel, load_model
 
     registry = ModelRegistry(lake.get_lake())
@@ -391,7 +397,17 @@ def genre_model_ensemble(
             version = trained.version
             members.append(load_model(registry.fetch(version, Path(tmp) / version.name)))
             versions.append(f"{version.name}@{version.version}")
-        model = AveragedEnsembleGenreModel(members, refit_members=False, member_versions=versions)
+        fit_members = [False, False]
+        if genre_models.zeroshot_genres:
+            from trending_assets.lib.ml.zeroshot import ZeroShotGenreModel
+
+            zeroshot = ZeroShotGenreModel()
+            members.append(zeroshot)
+            versions.append(f"{zeroshot.name}@{zeroshot.config['descriptions']}")
+            fit_members.append(True)
+        model = AveragedEnsembleGenreModel(
+            members, refit_members=fit_members, member_versions=versions
+        )
         return _train(context, model, training_set, lake, genre_models)
 
 
@@ -506,8 +522,10 @@ def champion_model(
     lake: LakeResource,
     genre_models: GenreModelsResource,
 ) -> ModelVersion | None:
-    """The served model. It changes only when a challenger beats it on validation macro F1
-    and passes the quality floor; otherwise the old champion stays, and this says why."""
+    """The served model. It changes only when a challenger beats it on the source-balanced
+    validation macro F1 (``GATE_METRIC``: each source's titles scored on their own, then
+    averaged, so one large catalogue does not decide alone) and passes the quality floor;
+    otherwise the old champion stays, and this says why."""
     registry = ModelRegistry(lake.get_lake())
     # A model that predicts one genre for (nearly) every plot is never served, whatever
     # its F1 (lib/ml/lifecycle.py servable_problems).
@@ -539,6 +557,12 @@ def champion_model(
             "challenger": f"{challenger.name} {challenger.version}" if challenger else "none",
             "floor": genre_models.champion_floor,
             "champion_validation_macro_f1": float(champion.metrics.get("validation_macro_f1", 0.0))
+            if champion
+            else 0.0,
+            "gate_metric": GATE_METRIC,
+            "champion_gate_score": float(
+                champion.metrics.get(GATE_METRIC, champion.metrics.get("validation_macro_f1", 0.0))
+            )
             if champion
             else 0.0,
             "history": dg.MetadataValue.json(registry.champion_history()),

@@ -11,7 +11,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,13 @@ COMMON_LIMITS = [
     "Genres with too few examples are dropped from the label set (see the split summary).",
     "Source genre labels are noisy and differ in granularity between sources.",
 ]
+
+
+# What the champion gate compares: validation macro F1 averaged over the sources (each
+# source's titles scored on their own, so the largest catalogue does not decide alone);
+# with one source it is the plain validation macro F1 (source_balanced_macro_f1).
+GATE_METRIC = "validation_source_macro_f1"
+MIN_SOURCE_TITLES = 20
 
 
 @dataclass
@@ -110,6 +117,58 @@ def known_only(predicted: np.ndarray, examples: GenreExamples) -> np.ndarray:
     Positives are always known.
     """
     return predicted if examples.known is None else predicted * examples.known
+
+
+def aligned(
+    predicted: np.ndarray, model_genres: Sequence[str], genres: Sequence[str]
+) -> np.ndarray:
+    """A model's (n, G_model) matrix in the columns of ``genres`` (a split's label set).
+
+    A model may score genres the split does not carry (the zero-shot member of the
+    ensemble scores the whole taxonomy): those columns are left out of scoring here, as
+    no title of the split can be right or wrong on them. A split genre the model lacks
+    is all 0 (never predicted)."""
+    model_genres = list(model_genres)
+    if model_genres == list(genres):
+        return predicted
+    out = np.zeros((predicted.shape[0], len(genres)), dtype=predicted.dtype)
+    for j, genre in enumerate(genres):
+        if genre in model_genres:
+            out[:, j] = predicted[:, model_genres.index(genre)]
+    return out
+
+
+def source_balanced_macro_f1(
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    examples: GenreExamples,
+    *,
+    min_titles: int = MIN_SOURCE_TITLES,
+) -> tuple[float, dict[str, float]]:
+    """The mean over sources of each source's macro F1 (known cells), and the per-source scores.
+
+    A title merged from several sources counts for each of them; a source with fewer than
+    ``min_titles`` titles here gets no score of its own. With fewer than two scored
+    sources this is the pooled macro F1: there is nothing to balance.
+    """
+    from trending_assets.lib.ml.crosssource import source_members
+    from trending_assets.lib.ml.models import known_macro_f1
+
+    known = examples.known
+    pooled = known_macro_f1(labels, predicted, known)
+    if "source" not in examples.meta.columns:
+        return pooled, {}
+    members = [source_members(s) for s in examples.meta["source"]]
+    scores: dict[str, float] = {}
+    for source in sorted({m for ms in members for m in ms}):
+        rows = np.array([source in ms for ms in members], dtype=bool)
+        if rows.sum() >= min_titles:
+            scores[source] = known_macro_f1(
+                labels[rows], predicted[rows], None if known is None else known[rows]
+            )
+    if len(scores) < 2:
+        return pooled, scores
+    return float(np.mean(list(scores.values()))), scores
 
 
 def settings_key(model: GenreModel, code_version: str) -> str:
@@ -232,11 +291,20 @@ def train_and_register(
     report = model.fit(split.train, split.validation)
     train_seconds = time.monotonic() - started
     proba = predict_proba_typed(model, split.validation.texts, title_types_of(split.validation))
-    predicted = apply_thresholds(proba, model.thresholds)
-    validation = evaluate(
-        split.validation.labels, known_only(predicted, split.validation), model.genres
+    predicted = known_only(
+        aligned(apply_thresholds(proba, model.thresholds), model.genres, split.genres),
+        split.validation,
     )
-    metrics = {**_scores(validation, "validation"), "train_seconds": round(train_seconds, 2)}
+    validation = evaluate(split.validation.labels, predicted, split.genres)
+    balanced, by_source = source_balanced_macro_f1(
+        split.validation.labels, predicted, split.validation
+    )
+    metrics = {
+        **_scores(validation, "validation"),
+        GATE_METRIC: float(balanced),
+        "train_seconds": round(train_seconds, 2),
+    }
+    report = {**(report or {}), "validation_by_source": by_source}
     with tempfile.TemporaryDirectory(prefix=f"model-{model.name}-") as tmp:
         model_dir = Path(tmp) / model.name
         model.save(model_dir)
@@ -320,9 +388,12 @@ def evaluate_on_test(
             model.thresholds,
         )
         failures = servable_problems(model)
-    predicted = known_only(predicted, split.test)
-    test = evaluate(split.test.labels, predicted, model.genres)
-    slices = slice_metrics(split.test.labels, predicted, model.genres, split.test.meta)
+    predicted = known_only(aligned(predicted, model.genres, split.genres), split.test)
+    test = evaluate(split.test.labels, predicted, split.genres)
+    test[GATE_METRIC.replace("validation_", "test_")] = source_balanced_macro_f1(
+        split.test.labels, predicted, split.test
+    )[0]
+    slices = slice_metrics(split.test.labels, predicted, split.genres, split.test.meta)
     card = model_card(
         version.name, version.version,
         {**test, "validation_macro_f1": version.metrics.get("validation_macro_f1"), "slices": slices},
@@ -376,16 +447,29 @@ def servable_problems(model: GenreModel) -> list[str]:
     return [r.detail for r in results if not r.passed]
 
 
+def _with_metric(version: ModelVersion | None, metric: str) -> ModelVersion | None:
+    """``version`` with the gate metric filled in from validation macro F1 where it lacks it."""
+    if version is None or metric in version.metrics or metric != GATE_METRIC:
+        return version
+    fallback = version.metrics.get("validation_macro_f1")
+    if fallback is None:
+        return version
+    return replace(version, metrics={**version.metrics, metric: fallback})
+
+
 def choose_champion(
     registry: ModelRegistry,
     challengers: Sequence[ModelVersion],
     *,
     floor: float,
     min_improvement: float = 0.0,
-    metric: str = "validation_macro_f1",
+    metric: str = GATE_METRIC,
     unservable: Mapping[str, str] | None = None,
 ) -> tuple[ModelVersion | None, PromotionDecision, ModelVersion | None]:
     """The best challenger (by validation metric) against the current champion, through the gate.
+
+    The metric is the source-balanced validation macro F1 (``GATE_METRIC``); a version
+    registered before it existed is compared on its plain validation macro F1.
 
     Returns (champion after the decision, the decision, the challenger considered). The
     current champion is verified first (its ``meta.json`` and artifact checksum): one that is
@@ -396,6 +480,31 @@ def choose_champion(
     in the reason), and such a champion does not hold off a challenger that clears the floor.
     """
     current = registry.champion(verify=True)
+    originals = {(v.name, v.version): v for v in [*challengers, current] if v is not None}
+    champion, decision, considered = _gate(
+        registry,
+        _with_metric(current, metric),
+        [v for v in (_with_metric(c, metric) for c in challengers) if v is not None],
+        floor=floor, min_improvement=min_improvement, metric=metric, unservable=unservable,
+    )  # fmt: skip
+
+    def original(version: ModelVersion | None) -> ModelVersion | None:
+        return None if version is None else originals.get((version.name, version.version))
+
+    return original(champion), decision, original(considered)
+
+
+def _gate(
+    registry: ModelRegistry,
+    current: ModelVersion | None,
+    challengers: Sequence[ModelVersion],
+    *,
+    floor: float,
+    min_improvement: float,
+    metric: str,
+    unservable: Mapping[str, str] | None,
+) -> tuple[ModelVersion | None, PromotionDecision, ModelVersion | None]:
+    """``choose_champion`` on versions that all carry ``metric``."""
     unservable = dict(unservable or {})
     if not challengers:
         return current, PromotionDecision(False, "no challenger was trained"), None

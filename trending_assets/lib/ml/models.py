@@ -53,6 +53,7 @@ MODEL_CLASSES: dict[str, str] = {
     "logreg": "trending_assets.lib.ml.models:LogRegGenreModel",
     "xgboost": "trending_assets.lib.ml.models:XGBoostGenreModel",
     "bert": "trending_assets.lib.ml.finetune:EncoderGenreModel",
+    "zeroshot": "trending_assets.lib.ml.zeroshot:ZeroShotGenreModel",
 }
 
 
@@ -185,14 +186,22 @@ def masked_validation_macro_f1(
         rows = mask[:, j]
         if rows.any():
             thresholds[j] = tune_thresholds(y_true[rows, j : j + 1], proba[rows, j : j + 1])[0]
-    pred = apply_thresholds(proba, thresholds)
+    return known_macro_f1(y_true, apply_thresholds(proba, thresholds), mask), thresholds
+
+
+def known_macro_f1(y_true: np.ndarray, pred: np.ndarray, mask: np.ndarray | None) -> float:
+    """Macro F1 of ``pred`` over the known cells (``mask``, None: all), genres with a
+    known positive only."""
+    if mask is None:
+        genres = [str(j) for j in range(y_true.shape[1])]
+        return float(evaluate(y_true, pred, genres)["macro_f1"])
     scores = []
     for j in range(y_true.shape[1]):
         rows = mask[:, j]
         if rows.any() and y_true[rows, j].any():
             result = evaluate(y_true[rows, j : j + 1], pred[rows, j : j + 1], ["g"])
             scores.append(result["macro_f1"])
-    return (float(np.mean(scores)) if scores else 0.0), thresholds
+    return float(np.mean(scores)) if scores else 0.0
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -818,7 +827,11 @@ def predict_proba_typed(
 class AveragedEnsembleGenreModel(GenreModel):
     """The (weighted) mean of several genre models' probabilities, thresholds re-tuned.
 
-    Members are any :class:`GenreModel` over the same genres. ``fit`` trains every
+    Members are any :class:`GenreModel`; their genre lists may differ. The ensemble's
+    genres are their union (the first member's order, then the others' new genres), and
+    each genre's probability is the weighted mean over the members that have it: averaged
+    with :class:`~trending_assets.lib.ml.zeroshot.ZeroShotGenreModel`, a classifier keeps
+    its genres and gains the ones its training data never carried. ``fit`` trains every
     member on the same split, then tunes one threshold per genre on the validation
     split's averaged probabilities (the members' own thresholds are not used);
     :meth:`tune` does only the second step for members that are already fitted, and so
@@ -835,14 +848,23 @@ class AveragedEnsembleGenreModel(GenreModel):
         members: Sequence[GenreModel],
         weights: Sequence[float] | None = None,
         *,
-        refit_members: bool = True,
+        refit_members: bool | Sequence[bool] = True,
         member_versions: Sequence[str] | None = None,
     ):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         if member_versions is not None and len(member_versions) != len(members):
             raise ValueError("one version per member")
-        self.refit_members = bool(refit_members)
+        # True / False for every member, or one flag per member (fit the unfitted ones).
+        flags = (
+            [bool(refit_members)] * len(members)
+            if isinstance(refit_members, bool)
+            else [bool(f) for f in refit_members]
+        )
+        if len(flags) != len(members):
+            raise ValueError("one refit flag per member")
+        self.refit_flags = flags
+        self.refit_members = all(flags)
         self.member_versions = None if member_versions is None else list(member_versions)
         self.members = list(members)
         weights = [1.0] * len(self.members) if weights is None else [float(w) for w in weights]
@@ -862,16 +884,39 @@ class AveragedEnsembleGenreModel(GenreModel):
             config["member_versions"] = self.member_versions
         return config
 
+    def union_genres(self) -> list[str]:
+        """The members' genres: the first member's order, then each later member's new ones."""
+        genres: list[str] = []
+        for member in self.members:
+            genres.extend(g for g in member.genres if g not in genres)
+        return genres
+
+    def _columns(self, member: GenreModel) -> list[int]:
+        return [self.genres.index(g) for g in member.genres]
+
     def predict_proba(
         self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
     ) -> np.ndarray:
         texts = list(texts)
         total = np.zeros((len(texts), len(self.genres)), dtype=np.float64)
+        weight_sum = np.zeros(len(self.genres), dtype=np.float64)
         for weight, member in zip(self.weights, self.members, strict=True):
-            if list(member.genres) != self.genres:
-                raise ValueError(f"member {member.name} has other genres than the ensemble")
-            total += weight * predict_proba_typed(member, texts, title_types)
-        return total
+            if not set(member.genres) <= set(self.genres):
+                raise ValueError(f"member {member.name} has genres the ensemble lacks")
+            columns = self._columns(member)
+            total[:, columns] += weight * predict_proba_typed(member, texts, title_types)
+            weight_sum[columns] += weight
+        return total / np.maximum(weight_sum, 1e-12)
+
+    def _member_thresholds(self) -> np.ndarray:
+        """Per genre, the weighted mean of the thresholds of the members that have it."""
+        total = np.zeros(len(self.genres))
+        weight_sum = np.zeros(len(self.genres))
+        for weight, member in zip(self.weights, self.members, strict=True):
+            columns = self._columns(member)
+            total[columns] += weight * np.asarray(member.thresholds, dtype=float)
+            weight_sum[columns] += weight
+        return total / np.maximum(weight_sum, 1e-12)
 
     def predict(
         self, texts: Sequence[str], title_types: Sequence[str | None] | None = None
@@ -879,16 +924,36 @@ class AveragedEnsembleGenreModel(GenreModel):
         return apply_thresholds(self.predict_proba(texts, title_types), self.thresholds)
 
     def tune(self, validation: GenreExamples) -> dict[str, Any]:
-        """Thresholds on the validation split's averaged probabilities (members fitted)."""
-        self.genres = list(self.members[0].genres)
-        validation = validation.with_genres(self.genres)
-        proba = self.predict_proba(validation.texts, title_types_of(validation))
-        score, self.thresholds = validation_macro_f1(validation.labels, proba, validation.known)
+        """Thresholds on the validation split's averaged probabilities (members fitted).
+
+        A genre with too few validation positives to tune (``MIN_POSITIVES``), or one the
+        validation split does not carry at all, keeps the (weighted mean) threshold of the
+        members that have it: for a genre only a zero-shot member scores, that member's.
+        """
+        from trending_assets.lib.ml.thresholds import MIN_POSITIVES
+
+        self.genres = self.union_genres()
+        carried = [g for g in self.genres if g in validation.genres]
+        subset = validation.with_genres(carried)
+        proba = self.predict_proba(subset.texts, title_types_of(subset))
+        columns = [self.genres.index(g) for g in carried]
+        _, tuned = validation_macro_f1(subset.labels, proba[:, columns], subset.known)
+        self.thresholds = self._member_thresholds()
+        positives = (subset.labels.astype(bool) & subset.known_mask()).sum(axis=0)
+        for k, column in enumerate(columns):
+            if positives[k] >= MIN_POSITIVES:
+                self.thresholds[column] = tuned[k]
+        pred = apply_thresholds(proba, self.thresholds)[:, columns]
+        score = known_macro_f1(subset.labels, pred, subset.known)
         return {"model": self.name, "validation_macro_f1": score, "best_params": self.config}
 
     def fit(self, train: GenreExamples, validation: GenreExamples) -> dict[str, Any]:
         started = time.perf_counter()
-        reports = [member.fit(train, validation) for member in self.members if self.refit_members]
+        reports = [
+            member.fit(train, validation)
+            for member, refit in zip(self.members, self.refit_flags, strict=True)
+            if refit
+        ]
         report = self.tune(validation)
         return {
             **report,
