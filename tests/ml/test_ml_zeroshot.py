@@ -215,3 +215,34 @@ def test_the_ensemble_fits_only_the_members_it_is_told_to(fitted) -> None:
     np.testing.assert_array_equal(logreg.coef, coef)  # the registered member is untouched
     with pytest.raises(ValueError, match="one refit flag per member"):
         AveragedEnsembleGenreModel([logreg, fresh], refit_members=[True])
+
+
+def test_plot_vectors_come_from_the_embedding_cache(embedder) -> None:
+    from trending_assets.lib.ml.embeddings import CacheBackedEmbedder, embed_incremental
+
+    seen = [REALITY, TALK, KIDS]
+    cache = embed_incremental([0, 1, 2], seen, embedder).cache
+
+    class Counting:  # the real encoder, counting the texts it is asked to embed
+        def __init__(self, inner) -> None:
+            self.inner, self.texts = inner, []
+            self.dim, self.model_id = inner.dim, inner.model_id
+            self.max_length, self.normalize, self.config = (
+                inner.max_length, inner.normalize, inner.config)  # fmt: skip
+
+        def encode(self, texts):
+            self.texts.extend(texts)
+            return self.inner.encode(texts)
+
+    counting = Counting(embedder)
+    backed = CacheBackedEmbedder(counting, cache)
+    new = "Two detectives chase a killer through the city."
+    vectors = backed.encode([*seen, new])
+    assert counting.texts == [new]
+    assert backed.stats == {"reused": 3, "new": 1}
+    direct = embedder.encode([*seen, new])  # bf16 batches differ in the 4th decimal
+    cosine = (vectors * direct).sum(axis=1) / np.linalg.norm(direct, axis=1)
+    assert (cosine > 0.999).all(), cosine
+    assert backed.config == embedder.config
+    backed.encode([new])  # now cached in this process too
+    assert counting.texts == [new]

@@ -62,6 +62,7 @@ def ml_code_version() -> str:
 
 
 CODE_VERSION = ml_code_version()
+EMBEDDING_CACHE_KEY = "ml/features/embeddings/cache.parquet"
 GENRE_MAPS = dbt_key(GENRE_MAPS_MODEL)
 # The last split's assignment (title id -> part), which the next split keeps.
 SPLIT_ASSIGNMENT_KEY = "training/split_assignment.json"
@@ -186,7 +187,7 @@ def text_embeddings(
             "select title_id, coalesce(plot, title) as text from titles order by title_id"
         ).df()
     store = lake.get_lake()
-    cache_key = "ml/features/embeddings/cache.parquet"
+    cache_key = EMBEDDING_CACHE_KEY
     # A corrupt cache file is moved aside, corrupt entries are dropped and re-embedded.
     cache = load_embedding_cache(store, cache_key)
     started = time.monotonic()
@@ -370,7 +371,8 @@ def genre_model_bert(
     return _train(context, model, training_set, lake, genre_models)
 
 
-@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION)
+# The zero-shot member reads the plots' vectors from text_embeddings' cache.
+@dg.asset(group_name="models", kinds={"python"}, code_version=CODE_VERSION, deps=[text_embeddings])
 def genre_model_ensemble(
     context: dg.AssetExecutionContext,
     training_set: SplitResult,
@@ -387,7 +389,8 @@ def genre_model_ensemble(
     With TRENDING_ZEROSHOT_GENRES (default), a third member scores every genre of the
     taxonomy from its description (``lib/ml/zeroshot.py``), fitted here on the same split
     when the ensemble is trained: the ensemble then also calls the genres no training title
-    carried (``kids`` or ``reality`` for the series of a catalogue of movies)."""
+    carried (``kids`` or ``reality`` for the series of a catalogue of movies). It reads the
+    plots' MiniLM vectors from ``text_embeddings``' cache and embeds only what is not there."""
     from trending_assets.lib.ml.models import AveragedEnsembleGenreModel, load_model
 
     registry = ModelRegistry(lake.get_lake())
@@ -399,16 +402,36 @@ def genre_model_ensemble(
             versions.append(f"{version.name}@{version.version}")
         fit_members = [False, False]
         if genre_models.zeroshot_genres:
+            from trending_assets.lib.ml.embeddings import (
+                CacheBackedEmbedder,
+                SentenceEmbedder,
+                load_embedding_cache,
+            )
             from trending_assets.lib.ml.zeroshot import ZeroShotGenreModel
 
-            zeroshot = ZeroShotGenreModel()
+            store = lake.get_lake()
+            embedder = CacheBackedEmbedder(
+                SentenceEmbedder(),
+                load_embedding_cache(store, EMBEDDING_CACHE_KEY),
+                cache_name=store.uri(EMBEDDING_CACHE_KEY),
+            )
+            zeroshot = ZeroShotGenreModel(
+                embedder,
+                embedder_config={
+                    "class": "trending_assets.lib.ml.embeddings:SentenceEmbedder",
+                    "kwargs": embedder.config,
+                },
+            )
             members.append(zeroshot)
             versions.append(f"{zeroshot.name}@{zeroshot.config['descriptions']}")
             fit_members.append(True)
         model = AveragedEnsembleGenreModel(
             members, refit_members=fit_members, member_versions=versions
         )
-        return _train(context, model, training_set, lake, genre_models)
+        trained = _train(context, model, training_set, lake, genre_models)
+    if genre_models.zeroshot_genres and not trained.reused:
+        context.add_output_metadata({"zeroshot_embeddings": dg.MetadataValue.json(embedder.stats)})
+    return trained
 
 
 def _f1_chart(evaluations: dict[str, Evaluation]) -> bytes:

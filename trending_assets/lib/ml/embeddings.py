@@ -59,6 +59,7 @@ __all__ = [
     "EMBEDDING_DIM",
     "MAX_TEXT_CHARS",
     "MODEL_ID",
+    "CacheBackedEmbedder",
     "EmbeddingResult",
     "SentenceEmbedder",
     "content_hash",
@@ -625,3 +626,39 @@ def _encode_checked(embedder: Any, texts: list[str], dim: int) -> np.ndarray:
     if vectors.shape != (len(texts), dim):
         raise ValueError(f"embedder returned shape {vectors.shape}, expected {(len(texts), dim)}")
     return vectors
+
+
+class CacheBackedEmbedder:
+    """``encode`` that reads an embedding cache first and sends only the misses to ``embedder``.
+
+    The pipeline's ``text_embeddings`` asset keeps every plot's vector in a cache
+    (:func:`embed_incremental`); a model fitted on the same plots reads them from there
+    instead of running the encoder again. The vectors are the encoder's own, so a model
+    saved with ``embedder.config`` re-creates the plain :class:`SentenceEmbedder` on load.
+    ``stats`` counts what the cache served (``reused``) and what was embedded (``new``).
+    """
+
+    def __init__(
+        self, embedder: Any, cache: pd.DataFrame | None, *, cache_name: str = "embedding cache"
+    ) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.cache_name = cache_name
+        self.stats = {"reused": 0, "new": 0}
+        for name in ("dim", "model_id", "max_length", "normalize"):
+            if hasattr(embedder, name):
+                setattr(self, name, getattr(embedder, name))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.embedder.config)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        result = embed_incremental(
+            list(range(len(texts))), texts, self.embedder, self.cache, cache_name=self.cache_name
+        )
+        self.cache = result.cache  # a text seen again in this process is not embedded twice
+        self.stats["reused"] += int(result.stats.get("reused", 0))
+        self.stats["new"] += int(result.stats.get("new", 0))
+        return result.vectors
