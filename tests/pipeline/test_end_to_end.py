@@ -160,6 +160,11 @@ def test_genre_models_are_trained_evaluated_and_served(pipeline_run) -> None:
         champion = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
         meta = champion.asset_materialization.metadata
         assert meta["champion"].value != "none"
+        assert meta["gate_metric"].value == "validation_source_macro_f1"
+        # The ensemble's zero-shot member read the plots' vectors from text_embeddings' cache.
+        ensemble = instance.get_latest_materialization_event(dg.AssetKey("genre_model_ensemble"))
+        embeddings = ensemble.asset_materialization.metadata["zeroshot_embeddings"].value
+        assert embeddings["reused"] > embeddings["new"]
         check = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("champion_model"), "champion_is_servable"), limit=1
         )

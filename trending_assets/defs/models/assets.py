@@ -274,6 +274,9 @@ def _train(
             "validation_macro_f1": round(trained.validation["macro_f1"], 4),
             "validation_micro_f1": round(trained.validation["micro_f1"], 4),
             "validation_samples_f1": round(trained.validation["samples_f1"], 4),
+            GATE_METRIC: round(
+                float(trained.version.metrics.get(GATE_METRIC, trained.validation["macro_f1"])), 4
+            ),
             "train_seconds": round(trained.train_seconds, 1),
             "reused": trained.reused,
             "training_decision": decision,
@@ -506,6 +509,10 @@ def model_evaluation(
                 "model": name,
                 "version": e.version.version,
                 "validation_macro_f1": e.version.metrics.get("validation_macro_f1"),
+                # what the champion gate compares (source-balanced; README, "Genre models")
+                GATE_METRIC: e.version.metrics.get(
+                    GATE_METRIC, e.version.metrics.get("validation_macro_f1")
+                ),
                 "test_macro_f1": e.test["macro_f1"],
                 "test_micro_f1": e.test["micro_f1"],
                 "test_samples_f1": e.test["samples_f1"],
