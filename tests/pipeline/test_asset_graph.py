@@ -105,7 +105,6 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     # The ensemble averages two registered models; it trains nothing of its own.
     assert _parents(graph, "genre_model_ensemble") == {
         "training_set", "genre_model_logreg", "genre_model_xgboost",
-        "text_embeddings",  # the zero-shot member reads the plots' vectors from its cache
     }  # fmt: skip
     assert _parents(graph, "model_evaluation") == {
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
