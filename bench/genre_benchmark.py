@@ -348,6 +348,8 @@ ENSEMBLES: tuple[tuple[str, ...], ...] = (
     ("logreg+emb", "zeroshot"),
     ("logreg", "zeroshot"),
     ("masked+emb", "zeroshot"),
+    ("bert", "zeroshot"),
+    ("bert", "logreg+emb", "zeroshot"),
 )
 
 
@@ -399,6 +401,11 @@ def cross_model_factories(
         factories["xgboost"] = lambda: XGBoostGenreModel(
             TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
         )
+    if not args.skip_bert:
+        factories["bert"] = lambda: bert_model(
+            args.bert_epochs, max_length=args.bert_max_length, lr=args.bert_lr,
+            head_lr=args.bert_head_lr,
+        )  # fmt: skip
     return factories
 
 
@@ -637,6 +644,8 @@ def run_protocols(
         chosen = [m for m in labels if m in factories]
         if not args.skip_xgboost:
             chosen.append("xgboost")
+        if not args.skip_bert:
+            chosen.append("bert")
         return [m for m in chosen if wanted is None or m in wanted]
 
     results: dict[str, Any] = {}
