@@ -73,6 +73,7 @@ from trending_assets.lib.ml.data import (  # noqa: E402
 )
 from trending_assets.lib.ml.features import TfidfFeaturizer  # noqa: E402
 from trending_assets.lib.ml.keyword import KeywordGenreModel  # noqa: E402
+from trending_assets.lib.ml.lifecycle import aligned  # noqa: E402
 from trending_assets.lib.ml.masked import MaskedLogRegGenreModel  # noqa: E402
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics  # noqa: E402
 from trending_assets.lib.ml.models import (  # noqa: E402
@@ -216,6 +217,12 @@ def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> li
     if embedder is not None:
         factories.append(
             (
+                "zeroshot",
+                lambda: ZeroShotGenreModel(embedder, embedder_config=embedder.saved_config),
+            )
+        )
+        factories.append(
+            (
                 "logreg+emb",
                 lambda: LogRegGenreModel(
                     TfidfFeaturizer(), embedder, embedder_config=embedder.saved_config
@@ -268,8 +275,10 @@ def run_model(label: str, model: GenreModel, split: SplitResult, workdir: Path) 
     started = time.perf_counter()
     pred = served.predict(split.test.texts)
     predict_seconds = time.perf_counter() - started
+    pred = aligned(pred, served.genres, split.genres)  # zeroshot scores more genres
     result = evaluate(split.test.labels, pred, split.genres)
     return {
+        "_served": served,
         "model": label,
         "validation_macro_f1": report.get("validation_macro_f1"),
         "best_params": report.get("best_params"),
@@ -282,19 +291,45 @@ def run_model(label: str, model: GenreModel, split: SplitResult, workdir: Path) 
     }
 
 
+def same_split_ensembles(rows: list[dict[str, Any]], split: SplitResult) -> list[dict[str, Any]]:
+    """Every ``ENSEMBLES`` average whose members ran, from the served members (thresholds
+    re-tuned on validation; fit s = the members' own)."""
+    served = {row["model"]: row["_served"] for row in rows}
+    out = []
+    for members in ENSEMBLES:
+        if not set(members) <= set(served):
+            continue
+        ensemble = AveragedEnsembleGenreModel([served[m] for m in members])
+        report = ensemble.tune(split.validation)
+        started = time.perf_counter()
+        pred = aligned(ensemble.predict(split.test.texts), ensemble.genres, split.genres)
+        result = evaluate(split.test.labels, pred, split.genres)
+        label = ensemble_label(members)
+        out.append({
+            "model": label, "validation_macro_f1": report["validation_macro_f1"],
+            "best_params": report["best_params"], "test": result, "slices": [],
+            "fit_seconds": round(sum(r["fit_seconds"] for r in rows if r["model"] in members), 1),
+            "predict_seconds": round(time.perf_counter() - started, 2),
+        })  # fmt: skip
+        print(f"  {label}: test macro F1 {result['macro_f1']:.3f} (val "
+              f"{report['validation_macro_f1']:.3f})", flush=True)  # fmt: skip
+    return out
+
+
 def print_table(dataset: str, split: SplitResult, rows: list[dict[str, Any]]) -> None:
     sizes = (
         f"train {len(split.train)} / validation {len(split.validation)} / test {len(split.test)}"
     )
     print(f"\n== {dataset}: {sizes}, {len(split.genres)} genres ==")
-    header = f"{'model':<11} {'val macro':>9} {'macro F1':>9} {'micro F1':>9} {'samples F1':>10} {'fit s':>8} {'predict s':>9}"
+    width = max(11, *(len(r["model"]) for r in rows)) if rows else 11
+    header = f"{'model':<{width}} {'val macro':>9} {'macro F1':>9} {'micro F1':>9} {'samples F1':>10} {'fit s':>8} {'predict s':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
         test = row["test"]
         val = row["validation_macro_f1"]
         print(
-            f"{row['model']:<11} {val if val is not None else float('nan'):>9.3f} "
+            f"{row['model']:<{width}} {val if val is not None else float('nan'):>9.3f} "
             f"{test['macro_f1']:>9.3f} {test['micro_f1']:>9.3f} {test['samples_f1']:>10.3f} "
             f"{row['fit_seconds']:>8.1f} {row['predict_seconds']:>9.2f}"
         )
@@ -732,7 +767,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     wanted = {m.strip() for m in args.models.split(",")} if args.models else None
-    if wanted is not None and not any("+emb" in m for m in wanted):
+    if wanted is not None and not any("+emb" in m or m == "zeroshot" for m in wanted):
         args.no_embeddings = True
     embedder = make_embedder(args)
     factories = make_models(args, embedder)
@@ -762,6 +797,10 @@ def main(argv: list[str] | None = None) -> int:
                       f"(val {row['validation_macro_f1']:.3f}, {row['best_params']}) "
                       f"in {row['fit_seconds']}s", flush=True)  # fmt: skip
                 rows.append(row)
+            if not args.no_ensembles:
+                rows.extend(same_split_ensembles(rows, split))
+        for row in rows:
+            row.pop("_served", None)
         print_table(name, split, rows)
         if embedder is not None:
             print(f"MiniLM embedding of train+validation texts (once, shared by the +emb "

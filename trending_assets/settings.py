@@ -116,6 +116,12 @@ class TrendingSettings(BaseSettings):
     # from its description, so genres no training title carried (TV genres on a movie
     # catalogue) are still called (bench/README.md: +0.064 macro F1 TMDB -> streaming).
     zeroshot_genres: bool = True
+    # The registered models the ensemble averages (any of keyword, logreg, xgboost, bert).
+    # On real catalogues the fine-tune belongs in it (bench/README.md: bert + logreg +
+    # zero-shot is the best cross-source model); the demo's small fine-tune does not.
+    ensemble_members: Annotated[list[Literal["keyword", "logreg", "xgboost", "bert"]], NoDecode] = (
+        Field(default_factory=lambda: ["logreg", "xgboost"], min_length=1)
+    )
     xgboost_use_embeddings: bool = False
     xgboost_search_size: int = 1  # configurations tried; a second one bought nothing
     xgboost_rounds: int = 200
@@ -193,7 +199,7 @@ class TrendingSettings(BaseSettings):
             return value.strip().lower() == "on"
         return value
 
-    @field_validator("sources", "dataset_paths", "cors_origins", mode="before")
+    @field_validator("sources", "dataset_paths", "cors_origins", "ensemble_members", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

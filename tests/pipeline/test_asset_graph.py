@@ -103,8 +103,10 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
     assert _parents(graph, "genre_model_xgboost") == {"training_set"}
     assert _parents(graph, "genre_model_bert") == {"training_set"}
     # The ensemble averages two registered models; it trains nothing of its own.
+    # Every registered model: TRENDING_ENSEMBLE_MEMBERS picks which it averages.
     assert _parents(graph, "genre_model_ensemble") == {
-        "training_set", "genre_model_logreg", "genre_model_xgboost",
+        "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",
+        "genre_model_bert",
     }  # fmt: skip
     assert _parents(graph, "model_evaluation") == {
         "training_set", "genre_model_keyword", "genre_model_logreg", "genre_model_xgboost",

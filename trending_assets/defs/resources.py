@@ -166,6 +166,7 @@ class GenreModelsResource(dg.ConfigurableResource):
     bert_batch_size: int
     title_type_feature: bool
     zeroshot_genres: bool
+    ensemble_members: list[str]
     xgboost_use_embeddings: bool
     xgboost_search_size: int
     xgboost_rounds: int

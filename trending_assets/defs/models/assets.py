@@ -378,15 +378,18 @@ def genre_model_bert(
 def genre_model_ensemble(
     context: dg.AssetExecutionContext,
     training_set: SplitResult,
+    genre_model_keyword: TrainedModel,
     genre_model_logreg: TrainedModel,
     genre_model_xgboost: TrainedModel,
+    genre_model_bert: TrainedModel,
     lake: LakeResource,
     genre_models: GenreModelsResource,
 ) -> TrainedModel:
-    """The mean of the logistic regression's and XGBoost's probabilities, with its own
-    thresholds tuned on validation: a linear model and trees over the same text err on
-    different titles. The members are the versions registered upstream, not retrained;
-    a new member version is a new ensemble (its ``member_versions``).
+    """The mean of the registered models named by TRENDING_ENSEMBLE_MEMBERS (default: the
+    logistic regression and XGBoost, a linear model and trees that err on different
+    titles), with its own thresholds tuned on validation. The members are the versions
+    registered upstream, not retrained; a new member version is a new ensemble (its
+    ``member_versions``).
 
     With TRENDING_ZEROSHOT_GENRES (default), a third member scores every genre of the
     taxonomy from its description (``lib/ml/zeroshot.py``), fitted here on the same split
@@ -401,11 +404,15 @@ def genre_model_ensemble(
     registry = ModelRegistry(lake.get_lake())
     members, versions = [], []
     with tempfile.TemporaryDirectory(prefix="ensemble-members-") as tmp:
-        for trained in (genre_model_logreg, genre_model_xgboost):
-            version = trained.version
+        registered = {
+            "keyword": genre_model_keyword, "logreg": genre_model_logreg,
+            "xgboost": genre_model_xgboost, "bert": genre_model_bert,
+        }  # fmt: skip
+        for name in genre_models.ensemble_members:
+            version = registered[name].version
             members.append(load_model(registry.fetch(version, Path(tmp) / version.name)))
             versions.append(f"{version.name}@{version.version}")
-        fit_members = [False, False]
+        fit_members = [False] * len(members)
         if genre_models.zeroshot_genres:
             from trending_assets.lib.ml.embeddings import (
                 CacheBackedEmbedder,
