@@ -413,7 +413,10 @@ def genre_model_ensemble(
             members.append(load_model(registry.fetch(version, Path(tmp) / version.name)))
             versions.append(f"{version.name}@{version.version}")
         fit_members = [False] * len(members)
-        if genre_models.zeroshot_genres:
+        zeroshot_on = genre_models.zeroshot_genres and _zeroshot_can_calibrate(
+            context, training_set
+        )
+        if zeroshot_on:
             from trending_assets.lib.ml.embeddings import (
                 CacheBackedEmbedder,
                 SentenceEmbedder,
@@ -441,9 +444,24 @@ def genre_model_ensemble(
             members, refit_members=fit_members, member_versions=versions
         )
         trained = _train(context, model, training_set, lake, genre_models)
-    if genre_models.zeroshot_genres and not trained.reused:
+    if zeroshot_on and not trained.reused:
         context.add_output_metadata({"zeroshot_embeddings": dg.MetadataValue.json(embedder.stats)})
     return trained
+
+
+def _zeroshot_can_calibrate(context: dg.AssetExecutionContext, split: SplitResult) -> bool:
+    """Whether some genre has the training positives the zero-shot member calibrates on
+    (a catalogue too small for it leaves the member out, and says so, rather than fail)."""
+    from trending_assets.lib.ml.zeroshot import MIN_TRAIN_POSITIVES
+
+    positives = (split.train.labels.astype(bool) & split.train.known_mask()).sum(axis=0)
+    if int(positives.max(initial=0)) >= MIN_TRAIN_POSITIVES:
+        return True
+    context.log.warning(
+        f"genre_model_ensemble: no genre has {MIN_TRAIN_POSITIVES} training titles, so the "
+        "zero-shot member is left out of this ensemble"
+    )
+    return False
 
 
 def _f1_chart(evaluations: dict[str, Evaluation]) -> bytes:
