@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -45,11 +44,13 @@ from typing import Any
 import numpy as np
 
 from trending_assets.lib.ml.data import CANONICAL_GENRES, GenreExamples
-from trending_assets.lib.ml.keyword import SEED_LEXICON
+from trending_assets.lib.ml.keyword import SEED_LEXICON, _compile
 from trending_assets.lib.ml.models import (
     GenreModel,
     _embedder_config,
     _make_embedder,
+    _sigmoid,
+    known_macro_f1,
     read_model_json,
     title_types_of,
     validation_macro_f1,
@@ -171,10 +172,7 @@ class ZeroShotGenreModel(GenreModel):
         self.descriptions = {g: list(descriptions[g]) for g in self.genres}
         lexicon = SEED_LEXICON if lexicon is None else lexicon
         self.lexicon = {g: list(lexicon.get(g, [])) for g in self.genres}
-        self._patterns = [
-            [re.compile(rf"\b(?:{term})\b", re.IGNORECASE) for term in self.lexicon[g]]
-            for g in self.genres
-        ]
+        self._patterns = [[_compile(term) for term in self.lexicon[g]] for g in self.genres]
         self.prototypes: np.ndarray | None = None
         self.coef = np.zeros(len(FEATURES))
         self.intercept = 0.0
@@ -216,8 +214,7 @@ class ZeroShotGenreModel(GenreModel):
         return genre_features(embeddings, self._prototypes(), self._lexicon_scores(texts))
 
     def _score(self, features: np.ndarray) -> np.ndarray:
-        logits = features @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-logits))
+        return _sigmoid(features @ self.coef + self.intercept)
 
     def _columns(self, examples: GenreExamples) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Labels and known mask of ``examples`` in this model's genre order (a genre the
@@ -294,16 +291,12 @@ class ZeroShotGenreModel(GenreModel):
         """The grid threshold with the best mean F1 over ``genres`` (known cells only)."""
         if not genres:
             return 0.5
+        y, known, proba = y[:, genres].astype(np.uint8), known[:, genres], proba[:, genres]
         best, best_score = 0.5, -1.0
         for t in sorted(DEFAULT_GRID.tolist(), key=lambda v: (abs(v - 0.5), v)):
-            scores = []
-            for j in genres:
-                rows = known[:, j]
-                truth, called = y[rows, j], proba[rows, j] >= t
-                denominator = truth.sum() + called.sum()
-                scores.append(2 * (truth & called).sum() / denominator if denominator else 0.0)
-            if np.mean(scores) > best_score:
-                best, best_score = float(t), float(np.mean(scores))
+            score = known_macro_f1(y, (proba >= t).astype(np.uint8), known)
+            if score > best_score:
+                best, best_score = float(t), score
         return best
 
     def predict_proba(
