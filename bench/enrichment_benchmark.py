@@ -17,9 +17,10 @@
     (no review of an evaluation title is seen in training). The local provider's integer
     vibe score (``LocalEnricher.vibe_score``, the code path of ``enrich_one``; observed
     ratings not blended in) and its continuous text score are compared with each title's
-    mean user rating: Spearman. Two models side by side in one run: ``baseline`` (the
-    single ridge, ``method="ridge"``) and ``new`` (the polarity-gated model, the class
-    default the pipeline uses), each with review-level Spearman on the held-out reviews,
+    mean user rating: Spearman. Three models side by side in one run: ``baseline`` (the
+    single ridge, ``method="ridge"``), ``gated`` (the polarity-gated model without the
+    stated-rating blend) and ``new`` (the class default the pipeline uses: gated, with the
+    ratings reviews state blended in), each with review-level Spearman on the held-out reviews,
     title-level Spearman, ``fit_titles`` seconds and predict seconds per 1,000 reviews.
     Goals (issue 12): review-level >= 0.85, title-level >= 0.93. A sample of titles also goes through the full local provider
     (MiniLM extractive summary, tags) for its per-title time and two example outputs.
@@ -54,13 +55,18 @@ from trending_assets.lib.enrichment import (  # noqa: E402
     ReviewRatingModel,
     TagExtractor,
 )
+from trending_assets.lib.enrichment.rating_model import stated_rating  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ACL_ARCHIVE = "aclImdb_v1_train.tar.gz"
 FAKE_SERVER = ROOT / "tests" / "enrichment" / "fake_openai.py"
-# Side by side in one run: the single ridge (the model before issue 12) and the pipeline's
-# default, the polarity-gated model (see ``rating_model``).
-MODELS = {"baseline": "ridge", "new": "gated"}
+# Side by side: the model before issue 12, the gated model before stated ratings, and the
+# class default (what the pipeline trains).
+MODELS: dict[str, dict[str, Any]] = {
+    "baseline": {"method": "ridge", "use_stated": False},
+    "gated": {"method": "gated", "use_stated": False},
+    "new": {},
+}
 
 
 def throughput(concurrency: int, latency: float, items: int, repeats: int) -> dict[str, Any]:
@@ -170,9 +176,12 @@ def vibe(
         "load_s": round(load_s, 1),
         "models": models,
     }
-    for name, method in MODELS.items():
+    result["eval_reviews_stating_a_rating"] = round(
+        float(np.mean([stated_rating(t) is not None for t in test["text"]])), 4
+    )
+    for name, kwargs in MODELS.items():
         started = time.perf_counter()
-        model = ReviewRatingModel(method=method).fit_titles(
+        model = ReviewRatingModel(**kwargs).fit_titles(
             train["text"].tolist(), train["rating"].tolist(), train["source_title_id"].tolist()
         )
         fit_s = time.perf_counter() - started
@@ -186,8 +195,9 @@ def vibe(
         continuous = [enricher.text_score(item) for item in inputs]
         score_s = time.perf_counter() - started
         models[name] = {
-            "method": method,
+            "method": model.method + ("+stated" if model.stated_blend else ""),
             "version": model.version,
+            "stated_blend": model.stated_blend and [round(x, 3) for x in model.stated_blend],
             "title_spearman": round(float(spearmanr(continuous, means).statistic), 4),
             "vibe_spearman": round(float(spearmanr(scores, means).statistic), 4),
             "score_histogram_1_to_10": np.bincount(scores, minlength=11)[1:].tolist(),
@@ -281,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"[vibe] {result['titles_eval']} held-out titles (>= {args.min_reviews} rated "
                 f"reviews) of {result['titles_eligible']} eligible; rating models trained on "
                 f"{result['train_reviews']} reviews of {result['train_titles']} other titles "
-                f"(goals: review-level Spearman >= 0.85, title-level >= 0.93)"
+                f"(goals: review-level Spearman >= 0.85, title-level >= 0.93); "
+                f"{result['eval_reviews_stating_a_rating']:.1%} of the held-out reviews state "
+                "a rating"
             )
             print(
                 f"[vibe] {'model':<18} {'review Spearman':>15} {'title Spearman':>14} "

@@ -10,8 +10,10 @@ import pytest
 import scipy.sparse as sp
 
 from trending_assets.lib.enrichment.rating_model import (
+    MIN_STATED_REVIEWS,
     ReviewRatingModel,
     nb_log_count_ratio,
+    stated_rating,
 )
 
 # Four tiers of wording, one per rating band: the gate has to separate 1-4 from 7-10, and the
@@ -154,3 +156,86 @@ def test_corrupt_or_foreign_files_give_a_clear_error(tmp_path):
     joblib.dump([1, 2, 3], tmp_path / "list.joblib")
     with pytest.raises(ValueError, match="unknown rating-model format 'list'"):
         ReviewRatingModel.load(tmp_path / "list.joblib")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I give it 7/10.", 7.0),
+        ("Seven and a half: 7.5 / 10", 7.5),
+        ("8 out of 10 from me", 8.0),
+        ("85/100", 8.5),
+        ("3 out of 5", 6.0),
+        ("4/5 stars", 8.0),
+        ("3/4 stars", 7.5),
+        ("(0/10)", 1.0),  # the floor of the scale
+        ("a 1,5/10", 1.5),  # decimal comma
+        ("The critics said 2/10, but for me it is 9/10", 9.0),  # the last statement
+        ("Saw it on 10/10/2005 with friends.", None),  # a date
+        ("made for 1/10th of the budget", None),  # a fraction, not a rating
+        ("rated 4/5 by someone", None),  # scale 5 without 'out of' or 'stars': maybe a date
+        ("11/10!", None),  # over the scale
+        ("no rating here, just 10 minutes too long", None),
+    ],
+)
+def test_stated_rating_reads_the_reviews_own_score(text, expected):
+    assert stated_rating(text) == expected
+
+
+def _stated_fixture() -> tuple[list[str], list[int], list[str]]:
+    """The tiers, plus neutral reviews whose only signal is the rating they state."""
+    texts, ratings, titles = _fixture()
+    for i in range(3 * MIN_STATED_REVIEWS):
+        rating = (2, 3, 8, 9)[i % 4]
+        texts.append(f"{FILLER[i % len(FILLER)]} Seen it twice. My score: {rating}/10.")
+        ratings.append(rating)
+        titles.append(f"tt{i % 13:04d}")
+    return texts, ratings, titles
+
+
+def test_fit_titles_blends_in_stated_ratings_when_they_agree_with_the_ratings():
+    texts, ratings, titles = _stated_fixture()
+    model = ReviewRatingModel(min_df=1).fit_titles(texts, ratings, titles)
+    assert model.stated_blend is not None and model.stated_blend[0] > 0.5
+    high, low = model.predict(["Seen it once. My score: 9/10.", "Seen it once. My score: 2/10."])
+    assert high - low > 4, (high, low)
+    # without it, the neutral wording carries no score
+    plain = ReviewRatingModel(min_df=1, use_stated=False).fit_titles(texts, ratings, titles)
+    assert plain.stated_blend is None and plain.version != model.version
+    high, low = plain.predict(["Seen it once. My score: 9/10.", "Seen it once. My score: 2/10."])
+    assert abs(high - low) < 2, (high, low)
+
+
+def test_stated_blend_is_left_out_when_few_reviews_state_a_rating_or_they_disagree():
+    texts, ratings, titles = _fixture()
+    few = ReviewRatingModel(min_df=1).fit_titles(
+        texts + ["Fine, 8/10."] * (MIN_STATED_REVIEWS - 1),
+        ratings + [8] * (MIN_STATED_REVIEWS - 1),
+        titles + ["tt0001"] * (MIN_STATED_REVIEWS - 1),
+    )
+    assert few.stated_blend is None
+    # statements that run against the ratings: the blend would give them negative weight
+    contrary, contrary_ratings = [], []
+    for i in range(2 * MIN_STATED_REVIEWS):
+        stated = (2, 9)[i % 2]
+        contrary.append(f"Others gave it {stated}/10.")
+        contrary_ratings.append(11 - stated)
+    model = ReviewRatingModel(min_df=1).fit_stated_blend(
+        contrary, np.full(len(contrary), 5.5), np.array(contrary_ratings)
+    )
+    assert model.stated_blend is None
+
+
+def test_save_load_keeps_the_stated_blend_and_a_format_2_file_has_none(tmp_path):
+    texts, ratings, titles = _stated_fixture()
+    model = ReviewRatingModel(min_df=1).fit_titles(texts, ratings, titles)
+    loaded = ReviewRatingModel.load(model.save(tmp_path / "rating.joblib"))
+    assert loaded.stated_blend == model.stated_blend
+    np.testing.assert_allclose(loaded.predict(texts[-8:]), model.predict(texts[-8:]))
+    state = joblib.load(tmp_path / "rating.joblib")
+    state["format"] = 2
+    del state["stated_blend"]
+    state["params"] = {k: v for k, v in state["params"].items() if k != "use_stated"}
+    joblib.dump(state, tmp_path / "format2.joblib")
+    old = ReviewRatingModel.load(tmp_path / "format2.joblib")
+    assert old.stated_blend is None and old.use_stated is False

@@ -15,6 +15,15 @@ Two methods (``method``):
 * ``"ridge"``: one ridge regression on the 1-10 ratings (the model before issue 12; the
   benchmark's baseline).
 
+Stated ratings: many real reviews say their score in words ("7/10", "3 out of 5 stars",
+"85/100"). ``stated_rating`` reads the last such statement of a review onto the 1-10 scale
+(dates such as "10/10/2005" and fractions of other scales are not read). ``fit_titles`` fits
+a linear blend of the stated rating and the text model's out-of-fold prediction on the
+training reviews that state one (``use_stated``; at least ``MIN_STATED_REVIEWS`` of them),
+and ``predict`` applies it to the reviews that state one. It does not trust a statement
+blindly: "better than the 2/10 critics gave it" is a statement too, and the blend's weights
+say how far statements agree with the ratings on the training data.
+
 ``predict`` gives a rating per review (clipped to 1-10); ``title_vibe_score`` aggregates a
 title's predictions into its integer score.
 
@@ -34,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +58,34 @@ from sklearn.linear_model import Ridge
 
 from trending_assets.lib.enrichment.schema import normalise_text
 
-MODEL_FORMAT = 2
-READABLE_FORMATS = (1, 2)  # format 1: the single-ridge model saved before issue 12
+MODEL_FORMAT = 3
+# format 1: the single-ridge model saved before issue 12; format 2: no stated-rating blend
+READABLE_FORMATS = (1, 2, 3)
 METHODS = ("gated", "ridge")
+MIN_STATED_REVIEWS = 20  # training reviews stating a rating needed to fit the blend
+
+# "7/10", "7.5 / 10", "8 out of 10", "85/100", "3 out of 5", "4/5 stars", "3/4 stars": a
+# number, "/" or "out of", a scale. Not inside a date or a longer fraction ("10/10/2005",
+# "1/10th"); scales 4 and 5 only with "out of" or "star" after them ("2/4" may be a date).
+_STATED = re.compile(
+    r"(?<![\w./-])(\d{1,3}(?:[.,]\d{1,2})?)\s*(/|out\s+of)\s*(100|10|5|4)"
+    r"(?![\d./-]?\d|\w)(\s*(?:stars?|\*))?",
+    re.IGNORECASE,
+)
+
+
+def stated_rating(text: str) -> float | None:
+    """The last rating a review states, on the 1-10 scale (None when it states none)."""
+    found = None
+    for match in _STATED.finditer(text or ""):
+        value = float(match.group(1).replace(",", "."))
+        scale = int(match.group(3))
+        if scale in (4, 5) and not (match.group(2) != "/" or match.group(4)):
+            continue
+        if value > scale:
+            continue
+        found = min(max(10.0 * value / scale, 1.0), 10.0)
+    return found
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,7 @@ class ReviewRatingModel:
         gate_sharpness: float = 10.0,
         nb_smoothing: float = 1.0,
         polarity_split: float = 5.5,
+        use_stated: bool = True,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown rating-model method {method!r}; one of {METHODS}")
@@ -107,10 +143,14 @@ class ReviewRatingModel:
         self.gate_sharpness = gate_sharpness  # slope of the sigmoid over the gate's score
         self.nb_smoothing = nb_smoothing  # add-k smoothing of the log-count ratios
         self.polarity_split = polarity_split  # rating > split is positive
+        self.use_stated = use_stated  # blend in ratings the reviews state (fit_titles)
         self.vectorizer: TfidfVectorizer | None = None
         self.regressor: Ridge | None = None  # the single ridge (None when the gate is used)
         self.gate: dict[str, Any] | None = None  # {"weights", "gate", "positive", "negative"}
         self.calibration: tuple[float, float] = (1.0, 0.0)  # slope, intercept on title means
+        # rating = stated * w_stated + text prediction * w_text + intercept, for reviews that
+        # state a rating (None: not fitted, too few such reviews, or use_stated off)
+        self.stated_blend: tuple[float, float, float] | None = None
         self.version: str | None = None  # fingerprint of params + training data
         self.training_reviews = 0
 
@@ -132,6 +172,7 @@ class ReviewRatingModel:
             "gate_sharpness": self.gate_sharpness,
             "nb_smoothing": self.nb_smoothing,
             "polarity_split": self.polarity_split,
+            "use_stated": self.use_stated,
         }
 
     @property
@@ -188,8 +229,39 @@ class ReviewRatingModel:
             raise RuntimeError("ReviewRatingModel is not fitted")
         if not len(texts):
             return np.zeros(0)
-        matrix = self.vectorizer.transform([normalise_text(t) for t in texts])
-        return self._predict_matrix(matrix)
+        texts = [normalise_text(t) for t in texts]
+        predicted = self._predict_matrix(self.vectorizer.transform(texts))
+        return self._with_stated(texts, predicted)
+
+    def _with_stated(self, texts: Sequence[str], predicted: np.ndarray) -> np.ndarray:
+        if self.stated_blend is None:
+            return predicted
+        w_stated, w_text, intercept = self.stated_blend
+        out = predicted.copy()
+        for i, text in enumerate(texts):
+            stated = stated_rating(text)
+            if stated is not None:
+                out[i] = w_stated * stated + w_text * predicted[i] + intercept
+        return np.clip(out, 1.0, 10.0)
+
+    def fit_stated_blend(
+        self, texts: Sequence[str], predicted: np.ndarray, ratings: np.ndarray
+    ) -> ReviewRatingModel:
+        """Least squares of the ratings on (stated rating, text prediction) over the reviews
+        that state one; ``predicted`` must be out-of-sample. Kept only when the stated
+        rating's weight is positive: otherwise the statements say nothing here."""
+        self.stated_blend = None
+        if not self.use_stated:
+            return self
+        stated = np.array([stated_rating(t) for t in texts], dtype=object)
+        rows = np.flatnonzero([s is not None for s in stated])
+        if len(rows) < MIN_STATED_REVIEWS:
+            return self
+        design = np.column_stack([stated[rows].astype(float), predicted[rows], np.ones(len(rows))])
+        coef, *_ = np.linalg.lstsq(design, np.asarray(ratings, dtype=float)[rows], rcond=None)
+        if coef[0] > 0:
+            self.stated_blend = (float(coef[0]), float(coef[1]), float(coef[2]))
+        return self
 
     def _predict_matrix(self, matrix: sp.csr_matrix) -> np.ndarray:
         if self.gate is None:
@@ -216,7 +288,8 @@ class ReviewRatingModel:
     def fit_titles(
         self, texts: Sequence[str], ratings: Sequence[float], title_ids: Sequence[str]
     ) -> ReviewRatingModel:
-        """``fit`` on the reviews, then ``calibrate`` on out-of-fold title means.
+        """``fit`` on the reviews, then, on out-of-fold predictions, the stated-rating blend
+        (``fit_stated_blend``) and the title-level ``calibrate``.
 
         Calibrating on in-sample predictions would learn the training fit's over-confidence,
         so the title means come from a 3-fold split by title (folds by title-id hash). The
@@ -240,6 +313,8 @@ class ReviewRatingModel:
             oof[~train] = part._predict_matrix(matrix[np.flatnonzero(~train)])
         self._fit_matrix(matrix, y)
         self._set_version(texts, y)
+        self.fit_stated_blend(texts, oof, y)
+        oof = self._with_stated(texts, oof)
         means_pred, means_obs = _title_means(ids, oof, y)
         return self.calibrate(means_pred, means_obs)
 
@@ -274,6 +349,7 @@ class ReviewRatingModel:
             "regressor": self.regressor,
             "gate": self.gate,
             "calibration": self.calibration,
+            "stated_blend": self.stated_blend,
             "version": self.version,
             "training_reviews": self.training_reviews,
         }
@@ -298,6 +374,8 @@ class ReviewRatingModel:
             model.regressor = state["regressor"]
             model.gate = state.get("gate")  # absent in format 1 (single ridge)
             model.calibration = tuple(state["calibration"])
+            blend = state.get("stated_blend")  # absent before format 3
+            model.stated_blend = None if blend is None else tuple(blend)
             model.version = state["version"]
             model.training_reviews = state["training_reviews"]
         except (KeyError, TypeError) as exc:
@@ -354,8 +432,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _init_args(params: dict[str, Any]) -> dict[str, Any]:
-    # Format-1 files (before issue 12) name no method: they hold the single ridge.
-    return {"method": "ridge", **params, "ngram_range": tuple(params["ngram_range"])}
+    # Format-1 files (before issue 12) name no method: they hold the single ridge. Files
+    # before format 3 have no stated-rating blend.
+    return {
+        "method": "ridge",
+        "use_stated": False,
+        **params,
+        "ngram_range": tuple(params["ngram_range"]),
+    }
 
 
 def _title_means(ids: np.ndarray, pred: np.ndarray, obs: np.ndarray) -> tuple[list, list]:
