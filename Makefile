@@ -55,11 +55,13 @@ docs: setup  ## the dbt docs site as one HTML file: $TRENDING_DATA_DIR/dbt_docs/
 
 # Test files run side by side on this many processes (0: one process). Most of the suite
 # waits on subprocesses and servers, so 2 pays even on 2 cores; a file stays on one worker,
-# so its module fixtures (one materialised demo per file) are built once.
+# so its module fixtures (one materialised demo per file) are built once. Files go out in
+# collection order, the slow ones first (tests/conftest.py): xdist's default reorders them
+# by test count, which sent the one-test celery file (2 minutes) out last.
 TEST_WORKERS ?= 2
 
 test: setup  ## the whole test suite (TEST_WORKERS=0: in one process)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: setup  ## ruff, and the import contracts of .importlinter (the layer rules)
 	$(VENV)/bin/ruff check .

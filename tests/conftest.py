@@ -48,6 +48,7 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The slow files (those that materialise the asset graph) first, in their usual order.
 
-    `make test` hands whole files to its workers in collection order; the longest ones
-    started last would end the run alone while the other worker idles."""
+    `make test` hands whole files to its workers in collection order
+    (``--no-loadscope-reorder``: xdist's default orders files by their number of tests); the
+    longest ones started last would end the run alone while the other worker idles."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
