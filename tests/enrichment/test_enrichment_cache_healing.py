@@ -1,8 +1,9 @@
 """The LLM cache keeps every paid answer and heals: real kills, real corrupted files.
 
 - A real process enriching against the loopback OpenAI-compatible fake server is killed
-  with SIGKILL (and, separately, SIGTERM) late in its run: every answer it had received is
-  in the cache, and the next run asks only for the rest.
+  with SIGKILL (and, separately, SIGTERM) late in its run, while the server holds its last
+  requests (so the kill lands mid-run however busy the machine is): every answer it had
+  received is in the cache, and the next run asks only for the rest.
 - Corrupt snapshots, rows and journal lines on disk: the bad part is dropped (or the file
   moved aside), named in a warning, and those titles are asked again; nothing corrupt is
   served from the cache.
@@ -44,21 +45,36 @@ TITLES = 40
 
 
 class TimedFake(fake_openai.FakeOpenAI):
-    """The fake server, also recording when each answer was fully sent, and for which title."""
+    """The fake server, also recording when each answer was fully sent, and for which title.
 
-    def __init__(self, **kwargs) -> None:
+    With ``hold_after=N`` it answers N requests, then holds every later one unanswered until
+    ``release`` is set: a run killed then is mid-way whatever the machine's speed."""
+
+    def __init__(self, *, hold_after: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.answered: list[tuple[float, str | None]] = []
+        self.hold_after = hold_after
+        self.release = threading.Event()
+        self._started = 0
         self._current = threading.local()
 
     def _next_action(self, title):
         self._current.title = title
+        with self._lock:
+            self._started += 1
+            held = self.hold_after is not None and self._started > self.hold_after
+        if held:
+            self.release.wait(timeout=120)
         return super()._next_action(title)
 
     def _leave(self) -> None:
         super()._leave()
         with self._lock:
             self.answered.append((time.monotonic(), getattr(self._current, "title", None)))
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)
 
 
 def items(n: int = TITLES) -> list[EnrichmentInput]:
@@ -119,32 +135,51 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run_and_kill(root: Path, server: TimedFake, sig: int, after: int) -> tuple[float, int]:
-    """Start a real enrichment process, send ``sig`` once ``after`` answers were sent."""
+def _journal(root: Path) -> Path:
+    return Path(str(_cache_path(root)) + JOURNAL_SUFFIX)
+
+
+def _journalled(root: Path) -> set[str]:
+    """Title ids whose answers are in the journal (whole lines only: it is being written)."""
+    try:
+        lines = _journal(root).read_bytes().split(b"\n")[:-1]
+    except FileNotFoundError:
+        return set()
+    return {json.loads(line)["title_id"] for line in lines}
+
+
+def _run_and_kill(root: Path, server: TimedFake, sig: int) -> tuple[set[str], int]:
+    """Start a real enrichment process; once the server answered its ``hold_after`` requests
+    (it holds the rest) and the run journalled every answer it received, send ``sig``.
+    (the answered titles, the exit code)."""
+    after = server.hold_after
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(root), server.url, KEY, str(TITLES)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while len(server.answered) < after:
+        deadline = time.monotonic() + 240
+        answered: set[str] = set()
+        while len(answered) < after or not answered <= _journalled(root):
             assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the run never got going"
-            time.sleep(0.005)
-        killed_at = time.monotonic()
+            assert time.monotonic() < deadline, (
+                f"the run never got going: {len(answered)} answered, "
+                f"{len(_journalled(root))} journalled"
+            )
+            time.sleep(0.01)
+            answered = {_title_id(t) for _, t in list(server.answered) if t}
+        # Written through as they arrived: the run is still going, its requests held.
+        assert process.poll() is None and len(server.answered) == after
         process.send_signal(sig)
-        _, stderr = process.communicate(timeout=60)
+        process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert len(server.answered) < TITLES, "the run finished before the kill"
-    time.sleep(0.3)  # let the server finish any answer the dead client will not read
-    return killed_at, process.returncode
-
-
-def _answered_before(server: TimedFake, moment: float) -> set[str]:
-    return {_title_id(t) for at, t in server.answered if t and at < moment}
+        server.release.set()  # the held requests end; their client is gone
+    assert len(answered) == after < TITLES
+    time.sleep(0.3)  # let the server finish the held answers the dead client will not read
+    return answered, process.returncode
 
 
 def _assert_next_run_asks_only_the_rest(root: Path, server: TimedFake, cached: set[str]) -> None:
@@ -160,35 +195,25 @@ def _assert_next_run_asks_only_the_rest(root: Path, server: TimedFake, cached: s
 
 
 def test_sigkill_late_in_a_run_keeps_every_answer_received(tmp_path):
-    # 0.2 s per answer, two at a time: the 10-15 answers left at the kill take 1-1.5 s, time
-    # enough for the signal to land even on a loaded machine.
-    with TimedFake(api_key=KEY, latency=0.2) as server:
-        killed_at, code = _run_and_kill(tmp_path, server, signal.SIGKILL, after=30)
+    # 30 of 40 answered, the rest held by the server: the kill lands mid-run on any machine.
+    with TimedFake(api_key=KEY, latency=0.05, hold_after=30) as server:
+        received, code = _run_and_kill(tmp_path, server, signal.SIGKILL)
         assert code == -signal.SIGKILL
-        journal = Path(str(_cache_path(tmp_path)) + JOURNAL_SUFFIX)
-        assert journal.exists()  # the answers are in the journal; no snapshot was written
+        assert _journal(tmp_path).exists()  # the answers are in the journal; no snapshot
         cache = EnrichmentCache.load(_cache_path(tmp_path))
         cached = {title_id for title_id, _, _ in cache._rows.values()}
-        # Every answer the server had sent (with a moment for the client to read it) is kept.
-        received = _answered_before(server, killed_at - 0.05)
-        assert len(received) >= 25
-        assert received <= cached, sorted(received - cached)
+        assert received <= cached, sorted(received - cached)  # every answer received is kept
         _assert_next_run_asks_only_the_rest(tmp_path, server, cached)
-    assert not journal.exists()  # compacted into the snapshot by the finished run
+    assert not _journal(tmp_path).exists()  # compacted into the snapshot by the finished run
 
 
 def test_sigterm_compacts_the_cache_on_the_way_out(tmp_path):
-    # 0.2 s per answer, two at a time: the 10-15 answers left at the kill take 1-1.5 s, time
-    # enough for the signal to land even on a loaded machine.
-    with TimedFake(api_key=KEY, latency=0.2) as server:
-        killed_at, code = _run_and_kill(tmp_path, server, signal.SIGTERM, after=25)
+    with TimedFake(api_key=KEY, latency=0.05, hold_after=25) as server:
+        received, code = _run_and_kill(tmp_path, server, signal.SIGTERM)
         assert code != 0
-        journal = Path(str(_cache_path(tmp_path)) + JOURNAL_SUFFIX)
-        assert not journal.exists()  # the finally block wrote the snapshot, then dropped it
-        frame = pd.read_parquet(_cache_path(tmp_path))
-        cached = set(frame["title_id"])
-        received = _answered_before(server, killed_at - 0.05)
-        assert len(received) >= 20 and received <= cached
+        assert not _journal(tmp_path).exists()  # the finally block wrote the snapshot
+        cached = set(pd.read_parquet(_cache_path(tmp_path))["title_id"])
+        assert received <= cached, sorted(received - cached)
         _assert_next_run_asks_only_the_rest(tmp_path, server, cached)
 
 
