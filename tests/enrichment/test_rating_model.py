@@ -176,6 +176,13 @@ def test_corrupt_or_foreign_files_give_a_clear_error(tmp_path):
         ("rated 4/5 by someone", None),  # scale 5 without 'out of' or 'stars': maybe a date
         ("11/10!", None),  # over the scale
         ("no rating here, just 10 minutes too long", None),
+        ("★★★★☆", 8.0),  # star glyphs: the stars shown are the scale
+        ("Lovely. ★★★½", 7.0),  # a half star; no empty stars shown: out of 5
+        ("⭐⭐⭐⭐ would watch again", 8.0),
+        ("★★★★★★★★☆☆", 8.0),  # ten shown
+        ("★ Staff pick ★", None),  # lone stars are decoration
+        ("7/10, and the sequel ★★", 4.0),  # the last statement, whichever its form
+        ("★★ for the sequel, 7/10 for this one", 7.0),
     ],
 )
 def test_stated_rating_reads_the_reviews_own_score(text, expected):

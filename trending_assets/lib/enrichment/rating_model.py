@@ -15,8 +15,8 @@ Two methods (``method``):
 * ``"ridge"``: one ridge regression on the 1-10 ratings (the model before issue 12; the
   benchmark's baseline).
 
-Stated ratings: many real reviews say their score in words ("7/10", "3 out of 5 stars",
-"85/100"). ``stated_rating`` reads the last such statement of a review onto the 1-10 scale
+Stated ratings: many real reviews say their score ("7/10", "3 out of 5 stars", "85/100",
+"★★★★☆"). ``stated_rating`` reads the last such statement of a review onto the 1-10 scale
 (dates such as "10/10/2005" and fractions of other scales are not read). ``fit_titles`` fits
 a linear blend of the stated rating and the text model's out-of-fold prediction on the
 training reviews that state one (``use_stated``; at least ``MIN_STATED_REVIEWS`` of them),
@@ -72,20 +72,37 @@ _STATED = re.compile(
     r"(?![\d./-]?\d|\w)(\s*(?:stars?|\*))?",
     re.IGNORECASE,
 )
+# Star glyphs, as review sites and their users write them: "★★★★☆", "★★★½", "⭐⭐⭐⭐".
+_FULL_STARS, _EMPTY_STARS = "★⭐", "☆"
+_STAR_GLYPHS = re.compile(f"([{_FULL_STARS}]{{1,10}})(½)?([{_EMPTY_STARS}]*)")
 
 
 def stated_rating(text: str) -> float | None:
-    """The last rating a review states, on the 1-10 scale (None when it states none)."""
-    found = None
-    for match in _STATED.finditer(text or ""):
+    """The last rating a review states, on the 1-10 scale (None when it states none).
+
+    Numbers: "7/10", "8 out of 10", "85/100", "3 out of 5 (stars)", "3/4 stars". Star glyphs:
+    full stars, an optional half, then empty stars; the scale is the stars shown, or 5 when
+    no empty star is shown (more than 5 full stars: out of 10); a lone star is not read."""
+    found: tuple[int, float] | None = None
+    text = text or ""
+    for match in _STATED.finditer(text):
         value = float(match.group(1).replace(",", "."))
         scale = int(match.group(3))
         if scale in (4, 5) and not (match.group(2) != "/" or match.group(4)):
             continue
-        if value > scale:
+        if value <= scale:
+            found = (match.start(), value / scale)
+    for match in _STAR_GLYPHS.finditer(text):
+        full, half, empty = len(match.group(1)), bool(match.group(2)), len(match.group(3))
+        shown = full + half + empty
+        if shown < 2:  # one star alone is as often decoration ("★ Staff pick ★") as a score
             continue
-        found = min(max(10.0 * value / scale, 1.0), 10.0)
-    return found
+        scale = shown if empty else (5 if shown <= 5 else 10)
+        if found is None or match.start() > found[0]:
+            found = (match.start(), (full + 0.5 * half) / scale)
+    if found is None:
+        return None
+    return min(max(10.0 * found[1], 1.0), 10.0)
 
 
 @dataclass(frozen=True)
