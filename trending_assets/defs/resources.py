@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from datetime import date, timedelta
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from packaging.version import Version
 
 from trending_assets.lib.artifacts import ArtifactStore
 from trending_assets.lib.lake import Lake, LocalLake, S3Lake
@@ -31,6 +35,25 @@ class WarehouseResource(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
             yield con
+
+
+class ProjectDbtResource(DbtCliResource):
+    """dagster-dbt's dbt CLI resource, knowing this project's dbt version without asking.
+
+    Before its first command in a process, dagster-dbt runs ``dbt --version`` to tell dbt
+    Core from the Fusion engine: 2.3 s on 2 cores, in every run's process. The project's dbt
+    is the ``dbt`` of this virtual environment, that is dbt Core, so the installed dbt-core
+    package's version is the answer. Any other executable is still asked.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        if Path(self.dbt_executable) == Path(DBT_EXECUTABLE):
+            try:
+                return Version(package_version("dbt-core"))
+            except PackageNotFoundError:
+                pass
+        return super()._cli_version
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -218,7 +241,7 @@ def build_resources() -> dict[str, object]:
         # Every asset output that is not a warehouse table: on the same lake.
         "io_manager": LakeIOManager(lake=lake),
         "warehouse": WarehouseResource(database=str(settings.warehouse)),
-        "dbt": DbtCliResource(
+        "dbt": ProjectDbtResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=DBT_EXECUTABLE,

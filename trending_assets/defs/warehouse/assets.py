@@ -20,7 +20,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from trending_assets.defs.resources import WAREHOUSE_POOL
+from trending_assets.defs.resources import WAREHOUSE_POOL, ProjectDbtResource
 from trending_assets.lib.dbt_summary import summarise_run_results
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
@@ -57,11 +57,17 @@ def _parse_if_stale() -> None:
         except OSError:
             pass  # no lock where the folder is read-only: dbt's own error names the problem
         if _manifest_is_stale():  # again, under the lock: another process may have parsed
-            DbtCliResource(
+            # With the warehouse the steps pass, so the first step's dbt parses partially
+            # (a changed variable makes dbt parse the whole project again: 3 s).
+            warehouse_vars = json.dumps({"warehouse_path": str(get_settings().warehouse)})
+            ProjectDbtResource(
                 project_dir=str(DBT_PROJECT_DIR),
                 profiles_dir=str(DBT_PROJECT_DIR),
                 dbt_executable=DBT_EXECUTABLE,
-            ).cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+            ).cli(
+                ["parse", "--quiet", "--vars", warehouse_vars],
+                target_path=dbt_project.target_path,
+            ).wait()
 
 
 if _manifest_is_stale():
