@@ -171,6 +171,12 @@ def _run_and_kill(root: Path, server: TimedFake, sig: int) -> tuple[set[str], in
         # Written through as they arrived: the run is still going, its requests held.
         assert process.poll() is None and len(server.answered) == after
         process.send_signal(sig)
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            # The signal can land on a thread other than the main one, which then sleeps
+            # on the held sockets until something happens on them: answer them.
+            server.release.set()
         process.communicate(timeout=120)
     finally:
         if process.poll() is None:
