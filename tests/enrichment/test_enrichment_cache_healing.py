@@ -148,6 +148,14 @@ def _journalled(root: Path) -> set[str]:
     return {json.loads(line)["title_id"] for line in lines}
 
 
+def _sigterm_default() -> None:
+    """In the child, before it starts: SIGTERM with its default action. An ignored SIGTERM
+    is inherited across exec, and the enrichment run rightly leaves an ignored SIGTERM
+    ignored (as under nohup). Now and then a test worker had it ignored, seen as runs that
+    finished despite the signal, and reproduced by running this file with SIGTERM ignored."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _run_and_kill(root: Path, server: TimedFake, sig: int) -> tuple[set[str], int]:
     """Start a real enrichment process; once the server answered its ``hold_after`` requests
     (it holds the rest) and the run journalled every answer it received, send ``sig``.
@@ -156,6 +164,7 @@ def _run_and_kill(root: Path, server: TimedFake, sig: int) -> tuple[set[str], in
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(root), server.url, KEY, str(TITLES)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_sigterm_default,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240
