@@ -250,19 +250,28 @@ class ReviewRatingModel:
         predicted = self._predict_matrix(self.vectorizer.transform(texts))
         return self._with_stated(texts, predicted)
 
-    def _with_stated(self, texts: Sequence[str], predicted: np.ndarray) -> np.ndarray:
+    def _with_stated(
+        self, texts: Sequence[str], predicted: np.ndarray, stated: Sequence | None = None
+    ) -> np.ndarray:
+        """``predicted`` with the blend applied where a review states a rating (``stated``:
+        the texts' stated ratings when already read)."""
         if self.stated_blend is None:
             return predicted
+        if stated is None:
+            stated = [stated_rating(t) for t in texts]
         w_stated, w_text, intercept = self.stated_blend
         out = predicted.copy()
-        for i, text in enumerate(texts):
-            stated = stated_rating(text)
-            if stated is not None:
-                out[i] = w_stated * stated + w_text * predicted[i] + intercept
+        for i, value in enumerate(stated):
+            if value is not None:
+                out[i] = w_stated * value + w_text * predicted[i] + intercept
         return np.clip(out, 1.0, 10.0)
 
     def fit_stated_blend(
-        self, texts: Sequence[str], predicted: np.ndarray, ratings: np.ndarray
+        self,
+        texts: Sequence[str],
+        predicted: np.ndarray,
+        ratings: np.ndarray,
+        stated: Sequence | None = None,
     ) -> ReviewRatingModel:
         """Least squares of the ratings on (stated rating, text prediction) over the reviews
         that state one; ``predicted`` must be out-of-sample. Kept only when the stated
@@ -270,7 +279,9 @@ class ReviewRatingModel:
         self.stated_blend = None
         if not self.use_stated:
             return self
-        stated = np.array([stated_rating(t) for t in texts], dtype=object)
+        if stated is None:
+            stated = [stated_rating(t) for t in texts]
+        stated = np.array(stated, dtype=object)
         rows = np.flatnonzero([s is not None for s in stated])
         if len(rows) < MIN_STATED_REVIEWS:
             return self
@@ -330,8 +341,9 @@ class ReviewRatingModel:
             oof[~train] = part._predict_matrix(matrix[np.flatnonzero(~train)])
         self._fit_matrix(matrix, y)
         self._set_version(texts, y)
-        self.fit_stated_blend(texts, oof, y)
-        oof = self._with_stated(texts, oof)
+        stated = [stated_rating(t) for t in texts] if self.use_stated else None
+        self.fit_stated_blend(texts, oof, y, stated)
+        oof = self._with_stated(texts, oof, stated)  # statements read once for both
         means_pred, means_obs = _title_means(ids, oof, y)
         return self.calibrate(means_pred, means_obs)
 
