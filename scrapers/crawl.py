@@ -7,6 +7,11 @@ and ``reviews`` spiders in one CrawlerProcess and lands ``<spider>.jsonl`` (the 
 crawl log: one outcome per fetched page) in DIR (the crawl landing contract in
 docs/contracts.md).
 
+Scrapy runs a process's spiders on one thread, so on a machine with more than one CPU
+each spider gets its own process (``--processes``, default ``auto``): the two spiders'
+parsing then runs side by side instead of taking turns. What lands is the same either
+way.
+
 Exit status: 0 for a usable crawl; 1 for a hard failure (a spider that did not finish,
 no stats, a source none of whose pages could be read); 3 when the crawl completed but a
 source yielded no titles (every file is still written; stderr names the source and why).
@@ -16,6 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,6 +33,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from scrapers.sites import SiteConfig, SiteConfigError, resolve_sources
+from scrapers.spiders.base import CatalogSpider
 from scrapers.spiders.listings import ListingsSpider
 from scrapers.spiders.reviews import ReviewsSpider
 
@@ -80,13 +89,16 @@ def _empty_cause(source: dict[str, Any], stats: dict[str, Any]) -> str:
 
 
 def check_crawl(
-    out: Path, sources: dict[str, Any], page_capped: bool = False
+    out: Path,
+    sources: dict[str, Any],
+    page_capped: bool = False,
+    spiders: tuple[type[CatalogSpider], ...] = SPIDERS,
 ) -> tuple[list[str], list[str]]:
     """(hard failures, empty sources) found in the landed stats files."""
     accepted = {"finished", "closespider_pagecount"} if page_capped else {"finished"}
     problems: list[str] = []
     empty: list[str] = []
-    for spider in SPIDERS:
+    for spider in spiders:
         path = out / f"{spider.name}.stats.json"
         if not path.exists():
             problems.append(f"{spider.name}: no stats file")
@@ -114,6 +126,86 @@ def check_crawl(
     return problems, empty
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def process_count(requested: str, spiders: int) -> int:
+    """How many processes run ``spiders`` spiders: ``auto`` is one per spider, up to the
+    usable CPUs; a number is taken as given (at most one per spider)."""
+    if requested == "auto":
+        wanted = usable_cpus()
+    else:
+        try:
+            wanted = int(requested)
+        except ValueError:
+            raise ValueError(f"--processes takes 'auto' or a number, not {requested!r}") from None
+        if wanted < 1:
+            raise ValueError(f"--processes must be at least 1, not {wanted}")
+    return max(1, min(wanted, spiders))
+
+
+def _die_with_parent() -> None:
+    """In a spider's process (Linux): be killed if the crawl's parent process dies, so a
+    parent killed outright (a timeout's SIGKILL) leaves no spider behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def run_in_processes(argv: list[str], spiders: tuple[type[CatalogSpider], ...]) -> list[int]:
+    """Run each spider as ``python -m scrapers.crawl <argv> --spider NAME`` at once; the
+    exit statuses, in order.
+
+    The spiders' processes have their own session, so a signal reaches them once: SIGINT
+    and SIGTERM sent to this process (or to its group, as Ctrl-C in a terminal does) are
+    passed on, and each spider shuts down as a single process would, stats files written.
+    """
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "scrapers.crawl", *argv, "--spider", spider.name, "--part"],
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        for spider in spiders
+    ]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return [child.wait() for child in children]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def run_here(args: argparse.Namespace, spiders: tuple[type[CatalogSpider], ...]) -> None:
+    """Run ``spiders`` in this process, on one Twisted reactor."""
+    process = CrawlerProcess(crawl_settings(args.out, args.log_level, args.timeout, args.max_pages))
+    for spider in spiders:
+        process.crawl(
+            spider,
+            sources=list(args.sources),
+            crawl_date=args.date.isoformat(),
+            sites_dir=args.sites_dir,
+        )
+    process.start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,6 +226,19 @@ def main(argv: list[str] | None = None) -> int:
         "--sites-dir", default=None, help="a folder of extra site files (<name>.yml)"
     )
     parser.add_argument(
+        "--spider",
+        action="append",
+        choices=[spider.name for spider in SPIDERS],
+        help="run only this spider (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--processes",
+        default="auto",
+        help="processes for the spiders: 'auto' (one per spider, up to the usable CPUs) or N",
+    )
+    # Set on the per-spider processes of a crawl: the parent checks and reports.
+    parser.add_argument("--part", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "sources",
         nargs="+",
         metavar="SOURCE",
@@ -147,21 +252,33 @@ def main(argv: list[str] | None = None) -> int:
         sites: dict[str, SiteConfig] = resolve_sources(args.sources, dirs)
     except SiteConfigError as error:
         parser.error(str(error))
+    spiders = tuple(s for s in SPIDERS if not args.spider or s.name in args.spider)
+    try:
+        processes = 1 if args.part else process_count(args.processes, len(spiders))
+    except ValueError as error:
+        parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
-    process = CrawlerProcess(crawl_settings(args.out, args.log_level, args.timeout, args.max_pages))
-    for spider in SPIDERS:
-        process.crawl(
-            spider,
-            sources=list(args.sources),
-            crawl_date=args.date.isoformat(),
-            sites_dir=args.sites_dir,
-        )
-    process.start()
+    if not args.part:  # a spider that dies before writing its stats must not pass on old ones
+        for spider in spiders:
+            (args.out / f"{spider.name}.stats.json").unlink(missing_ok=True)
+    statuses: list[int] = []
+    if processes > 1:
+        shared = _without_spider_options(sys.argv[1:] if argv is None else argv)
+        statuses = run_in_processes(shared, spiders)
+    else:
+        run_here(args, spiders)
+    if args.part:
+        return EXIT_OK  # the parent checks every spider's files
 
-    problems, empty = check_crawl(args.out, sites, page_capped=bool(args.max_pages))
+    problems, empty = check_crawl(args.out, sites, bool(args.max_pages), spiders)
+    problems += [
+        f"{spider.name}: its process exited with status {status}"
+        for spider, status in zip(spiders, statuses, strict=False)
+        if status != EXIT_OK
+    ]
     for problem in problems + empty:
         print(f"crawl failed: {problem}", file=sys.stderr)
-    for spider in SPIDERS:
+    for spider in spiders:
         path = args.out / f"{spider.name}.stats.json"
         if path.exists():
             stats = json.loads(path.read_text(encoding="utf-8"))
@@ -174,6 +291,23 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         return EXIT_FAILED
     return EXIT_EMPTY_SOURCE if empty else EXIT_OK
+
+
+def _without_spider_options(argv: list[str]) -> list[str]:
+    """The command line minus ``--spider``/``--processes`` (each child gets its own)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--spider", "--processes"):
+            skip = True
+            continue
+        if arg.startswith(("--spider=", "--processes=")):
+            continue
+        kept.append(arg)
+    return kept
 
 
 if __name__ == "__main__":
