@@ -18,7 +18,7 @@ round to round, so a drift in the machine's load does not always favour the same
   (``build_catalog(n_titles=--titles, seed=42)``, served on 127.0.0.1 by this process,
   pages rendered on first request). pages/s per spider = ``responses / elapsed_seconds``
   from its ``<spider>.stats.json``; overall = all spiders' responses over the longest
-  spider's elapsed time (the spiders run at the same time in one process) and over the
+  spider's elapsed time (the spiders run at the same time) and over the
   subprocess's wall clock (which adds interpreter start-up and imports); items/s too.
 * with ``--realish``: the same crawl against the loopback "real-like" fixture site of
   ``tests/scrapers/realish_site.py`` (``serve_realish_site()``), when that file exists.

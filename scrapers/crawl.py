@@ -2,7 +2,7 @@
 
 A SOURCE is ``name=URL`` (the site file ``<name>.yml`` applies if there is one), a bare
 site name with a site file, or a bare URL (zero-config discovery). Runs the ``listings``
-and ``reviews`` spiders in one CrawlerProcess and lands ``<spider>.jsonl`` (the feed),
+and ``reviews`` spiders (see ``--processes`` below) and lands ``<spider>.jsonl`` (the feed),
 ``<spider>.stats.json``, ``<spider>.dropped.jsonl`` and ``<spider>.pages.jsonl`` (the
 crawl log: one outcome per fetched page) in DIR (the crawl landing contract in
 docs/contracts.md).
