@@ -159,9 +159,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def run_in_processes(argv: list[str], spiders: tuple[type[CatalogSpider], ...]) -> list[int]:
-    """Run each spider as ``python -m scrapers.crawl <argv> --spider NAME`` at once; the
-    exit statuses, in order.
+def run_in_processes(
+    args: argparse.Namespace, spiders: tuple[type[CatalogSpider], ...]
+) -> list[int]:
+    """Run each spider as ``python -m scrapers.crawl ... --spider NAME`` at once; the exit
+    statuses, in order.
 
     The spiders' processes have their own session, so a signal reaches them once: SIGINT
     and SIGTERM sent to this process (or to its group, as Ctrl-C in a terminal does) are
@@ -169,7 +171,7 @@ def run_in_processes(argv: list[str], spiders: tuple[type[CatalogSpider], ...]) 
     """
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "scrapers.crawl", *argv, "--spider", spider.name, "--part"],
+            [sys.executable, "-m", "scrapers.crawl", *spider_argv(args, spider.name)],
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
@@ -263,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / f"{spider.name}.stats.json").unlink(missing_ok=True)
     statuses: list[int] = []
     if processes > 1:
-        shared = _without_spider_options(sys.argv[1:] if argv is None else argv)
-        statuses = run_in_processes(shared, spiders)
+        statuses = run_in_processes(args, spiders)
     else:
         run_here(args, spiders)
     if args.part:
@@ -293,21 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_EMPTY_SOURCE if empty else EXIT_OK
 
 
-def _without_spider_options(argv: list[str]) -> list[str]:
-    """The command line minus ``--spider``/``--processes`` (each child gets its own)."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--spider", "--processes"):
-            skip = True
-            continue
-        if arg.startswith(("--spider=", "--processes=")):
-            continue
-        kept.append(arg)
-    return kept
+def spider_argv(args: argparse.Namespace, spider: str) -> list[str]:
+    """The command line of one spider's process: this crawl's options, that spider only.
+
+    Built from the parsed options, not by editing the command line, so that no spelling
+    of ``--spider`` or ``--processes`` given to the parent reaches a child."""
+    argv = ["--out", str(args.out), "--date", args.date.isoformat()]
+    argv += ["--log-level", args.log_level, "--max-pages", str(args.max_pages)]
+    argv += ["--timeout", str(args.timeout)]
+    if args.sites_dir:
+        argv += ["--sites-dir", str(args.sites_dir)]
+    return [*argv, "--spider", spider, "--part", "--", *args.sources]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.crawl import _without_spider_options, process_count
+from scrapers.crawl import main, process_count, spider_argv
 from scrapers.demo_site import build_catalog, serve_demo_sites
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,10 +87,52 @@ def test_auto_is_one_process_per_spider_up_to_the_usable_cpus(monkeypatch) -> No
             process_count(bad, 2)
 
 
-def test_each_spider_process_gets_the_command_line_without_the_spider_choice() -> None:
-    argv = ["--out", "d", "--processes", "2", "--spider", "listings", "--spider=reviews",
-            "--processes=auto", "--max-pages", "8", "reelhub=http://a/"]  # fmt: skip
-    assert _without_spider_options(argv) == ["--out", "d", "--max-pages", "8", "reelhub=http://a/"]
+def test_each_spider_process_gets_the_crawl_options_and_its_own_spider(tmp_path, monkeypatch):
+    """Whatever spelling chose the spiders in the parent, a child runs its own spider only."""
+    launched: list[list[str]] = []
+
+    class Recorder:
+        def __init__(self, command, **kwargs):
+            launched.append(command)
+
+        def poll(self):
+            return 0
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr("scrapers.crawl.subprocess.Popen", Recorder)
+    monkeypatch.setattr("scrapers.crawl.check_crawl", lambda *a, **k: ([], []))
+    main(["--out", str(tmp_path), "--date", "2026-11-20", "--proc", "2", "--spid", "listings",
+          "--spider=reviews", "--max-pages", "8", "--sites-dir", "sites",
+          "reelhub=http://127.0.0.1:9/", "filmfolio=http://127.0.0.1:8/"])  # fmt: skip
+    assert len(launched) == 2
+    for command, spider in zip(launched, ("listings", "reviews"), strict=True):
+        argv = command[3:]
+        assert argv[argv.index("--spider") + 1] == spider
+        assert argv.count("--spider") == 1 and "--part" in argv
+        assert not {"--proc", "--spid", "--spider=reviews"} & set(argv)
+        assert argv[argv.index("--max-pages") + 1] == "8"
+        assert argv[argv.index("--sites-dir") + 1] == "sites"
+        assert argv[-3:] == [
+            "--",
+            "reelhub=http://127.0.0.1:9/",
+            "filmfolio=http://127.0.0.1:8/",
+        ]
+
+
+def test_a_spider_process_is_given_every_crawl_option(tmp_path) -> None:
+    import argparse
+
+    args = argparse.Namespace(
+        out=tmp_path, date=AS_OF, log_level="WARNING", max_pages=0, timeout=0.0,
+        sites_dir=None, sources=["reelhub=http://a/"],
+    )  # fmt: skip
+    assert spider_argv(args, "reviews") == [
+        "--out", str(tmp_path), "--date", "2026-11-20", "--log-level", "WARNING",
+        "--max-pages", "0", "--timeout", "0.0", "--spider", "reviews", "--part", "--",
+        "reelhub=http://a/",
+    ]  # fmt: skip
 
 
 def test_a_bad_processes_value_is_a_usage_error(tmp_path: Path) -> None:
