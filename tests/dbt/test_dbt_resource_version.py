@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 
 import dagster_dbt.core.resource as dbt_resource_module
@@ -53,3 +54,28 @@ def test_the_version_dagster_dbt_would_ask_for_is_the_same() -> None:
         dbt_executable=DBT_EXECUTABLE,
     )._cli_version  # fmt: skip
     assert ours == theirs
+
+
+def test_dbt_runs_with_no_adapter_loaded_in_this_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """The project's resource hands dbt's work to the dbt subprocess alone: dagster-dbt's
+    in-process adapter (column metadata, row counts) is never loaded."""
+    loaded = []
+
+    def load_adapter(self, args):
+        loaded.append(args)
+        raise AssertionError("dagster-dbt loaded dbt's adapter in process")
+
+    monkeypatch.setattr(
+        dbt_resource_module.DbtCliResource, "_initialize_dbt_core_adapter", load_adapter
+    )
+    variables = json.dumps({"warehouse_path": str(tmp_path / "warehouse.duckdb")})
+    invocation = _resource(DBT_EXECUTABLE).cli(
+        ["parse", "--vars", variables], target_path=tmp_path / "target", raise_on_error=False
+    )
+    invocation.wait()
+    assert invocation.is_successful(), invocation.get_error()
+    assert (tmp_path / "target" / "manifest.json").exists()
+    assert invocation.adapter is None
+    assert loaded == []

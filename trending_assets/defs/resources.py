@@ -8,6 +8,7 @@ variables (see `.env.example`); nothing branches on them outside this module and
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from functools import cached_property
@@ -38,7 +39,8 @@ class WarehouseResource(DuckDBResource):
 
 
 class ProjectDbtResource(DbtCliResource):
-    """dagster-dbt's dbt CLI resource, knowing this project's dbt version without asking.
+    """dagster-dbt's dbt CLI resource, knowing this project's dbt version without asking,
+    and loading no dbt adapter in the orchestrating process.
 
     Before its first command in a process, dagster-dbt runs ``dbt --version`` to tell dbt
     Core from the Fusion engine: 2.3 s on 2 cores, in every run's process. The project's dbt
@@ -54,6 +56,19 @@ class ProjectDbtResource(DbtCliResource):
             except PackageNotFoundError:
                 pass
         return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
+        """No dbt adapter in this process: each dbt step starts 0.6 to 2.2 s sooner.
+
+        dagster-dbt loads dbt's adapter in the orchestrating process, besides the dbt
+        subprocess, for two things only: ``fetch_column_metadata()`` and
+        ``fetch_row_counts()`` on the event stream. The dbt steps use neither; they count
+        rows themselves once dbt has let go of the warehouse (DuckDB has one writer).
+        Loading it took 2.2 s in a process's first dbt step (dbt's imports, the profile and
+        the project) and 0.6 to 0.8 s in each later one. A step that wants column metadata
+        needs ``DbtCliResource`` itself.
+        """
+        return None
 
 
 class LakeResource(dg.ConfigurableResource):
