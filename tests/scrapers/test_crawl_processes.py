@@ -61,6 +61,10 @@ def _spider_processes(out: Path) -> list[int]:
     return found
 
 
+def _start_two_process_crawl(out: Path, urls: dict[str, str], **popen) -> subprocess.Popen:
+    return subprocess.Popen(_crawl_command(out, urls, "--processes", "2"), cwd=REPO, **popen)
+
+
 def _wait_for_spiders(out: Path, n: int, process: subprocess.Popen, timeout_s: float) -> None:
     """Until ``n`` spider processes crawl into ``out`` and both have fetched a page."""
     deadline = time.monotonic() + timeout_s
@@ -180,10 +184,9 @@ def test_one_spider_can_be_run_alone(tmp_path: Path) -> None:
 def test_sigterm_reaches_both_spiders_and_the_crawl_fails_naming_them(tmp_path: Path) -> None:
     catalog = build_catalog(600, seed=7)
     with serve_demo_sites(catalog, as_of=AS_OF) as sites:
-        process = subprocess.Popen(
-            _crawl_command(tmp_path, sites.urls, "--processes", "2"),
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        process = _start_two_process_crawl(
+            tmp_path, sites.urls, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         try:
             _wait_for_spiders(tmp_path, 2, process, timeout_s=60)
             process.send_signal(signal.SIGTERM)
@@ -203,10 +206,9 @@ def test_sigterm_reaches_both_spiders_and_the_crawl_fails_naming_them(tmp_path: 
 def test_a_crawl_killed_outright_leaves_no_spider_running(tmp_path: Path) -> None:
     catalog = build_catalog(600, seed=7)
     with serve_demo_sites(catalog, as_of=AS_OF) as sites:
-        process = subprocess.Popen(
-            _crawl_command(tmp_path, sites.urls, "--processes", "2"),
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        process = _start_two_process_crawl(
+            tmp_path, sites.urls, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             _wait_for_spiders(tmp_path, 2, process, timeout_s=60)
             spiders = _spider_processes(tmp_path)
