@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/genre_benchmark.py --data ../shared/data [--max-rows N]
         [--bert-epochs E] [--bert-max-length N] [--bert-lr X] [--bert-head-lr Y]
+        [--bert-frozen-layers K]
         [--skip-bert] [--skip-xgboost] [--datasets tmdb,all] [--json OUT]
         [--protocol same-split|tmdb-to-streaming|streaming-to-tmdb|leave-one-source-out|
                     cross-source|all] [--loso-sources tmdb,netflix,hulu,disney_plus]
@@ -120,7 +121,7 @@ def cap_rows(examples: GenreExamples, max_rows: int | None, seed: int) -> GenreE
 
 def bert_model(epochs: int | None, **options: Any) -> GenreModel | None:
     """The fine-tuned encoder when ``trending_assets.lib.ml.finetune`` exists, else None;
-    ``options`` (max_length, lr, head_lr) override its defaults when given (not None)."""
+    ``options`` (max_length, lr, head_lr, frozen_layers) override its defaults when given (not None)."""
     if importlib.util.find_spec("trending_assets.lib.ml.finetune") is None:
         print("  bert: trending_assets.lib.ml.finetune not found; skipped")
         return None
@@ -259,6 +260,7 @@ def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> li
                     max_length=args.bert_max_length,
                     lr=args.bert_lr,
                     head_lr=args.bert_head_lr,
+                    frozen_layers=args.bert_frozen_layers,
                 ),  # fmt: skip
             )
         )
@@ -439,7 +441,7 @@ def cross_model_factories(
     if not args.skip_bert:
         factories["bert"] = lambda: bert_model(
             args.bert_epochs, max_length=args.bert_max_length, lr=args.bert_lr,
-            head_lr=args.bert_head_lr,
+            head_lr=args.bert_head_lr, frozen_layers=args.bert_frozen_layers,
         )  # fmt: skip
     return factories
 
@@ -718,6 +720,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bert-max-length", type=int, default=None)
     parser.add_argument("--bert-lr", type=float, default=None, help="the encoder's learning rate")
     parser.add_argument("--bert-head-lr", type=float, default=None, help="the head's")
+    parser.add_argument(
+        "--bert-frozen-layers", type=int, default=None,
+        help="the encoder's lowest layers kept frozen (their outputs computed once)",
+    )  # fmt: skip
     parser.add_argument("--skip-bert", action="store_true")
     parser.add_argument("--skip-xgboost", action="store_true")
     parser.add_argument(

@@ -29,15 +29,17 @@ from trending_assets.lib.ml.metrics import evaluate  # noqa: E402
 from trending_assets.lib.ml.thresholds import apply_thresholds  # noqa: E402
 from trending_assets.settings import TrendingSettings  # noqa: E402
 
-# (epochs, row cap, max length, encoder lr, head lr): the default first.
+# (epochs, row cap, max length, encoder lr, head lr, frozen layers): the default first.
+# The rows before 2026-12 (bench/README.md) sized epochs, rows, length and learning rates;
+# these size how many of the encoder's six layers stay frozen (their outputs computed once).
 BERT_SIZES = [
-    (2, 600, 128, 5e-5, 1e-3),
-    (1, 600, 128, 5e-5, 1e-3),
-    (2, 300, 128, 5e-5, 1e-3),
-    (2, 600, 64, 5e-5, 1e-3),
-    (1, 300, 64, 5e-5, 1e-3),
-    (2, 600, 64, 1e-4, 3e-3),
-    (3, 600, 64, 1e-4, 3e-3),
+    (2, 600, 64, 1e-4, 3e-3, 0),
+    (4, 600, 64, 1e-4, 3e-3, 4),
+    (2, 600, 64, 3e-4, 1e-2, 4),
+    (3, 600, 64, 3e-4, 1e-2, 4),
+    (4, 600, 64, 3e-4, 1e-2, 4),
+    (3, 600, 64, 3e-4, 1e-2, 3),
+    (6, 600, 64, 3e-4, 1e-2, 5),
 ]
 # (search size, boosting rounds): the default first.
 XGB_SIZES = [(2, 200), (1, 200), (2, 100), (1, 100)]
@@ -59,7 +61,7 @@ def _fit_and_score(name: str, label: str, model, split) -> tuple[str, str, float
     model.fit(split.train, split.validation)
     seconds = time.perf_counter() - started
     val, test = _score(model, split)
-    print(f"{name:<8} {label:<44} {seconds:6.1f} s  val {val:.3f}  test {test:.3f}", flush=True)
+    print(f"{name:<8} {label:<54} {seconds:6.1f} s  val {val:.3f}  test {test:.3f}", flush=True)
     return name, label, seconds, val, test
 
 
@@ -78,12 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "bert"):
         from trending_assets.lib.ml.finetune import EncoderGenreModel
 
-        for epochs, cap, length, lr, head_lr in BERT_SIZES:
+        for epochs, cap, length, lr, head_lr, frozen in BERT_SIZES:
             model = EncoderGenreModel(
                 epochs=epochs, max_length=length, batch_size=settings.bert_batch_size,
                 row_cap=cap, seed=settings.split_seed, lr=lr, head_lr=head_lr,
+                frozen_layers=frozen,
             )  # fmt: skip
-            label = f"epochs={epochs} rows={cap} len={length} lr={lr:g}/{head_lr:g}"
+            label = f"epochs={epochs} rows={cap} len={length} lr={lr:g}/{head_lr:g} frozen={frozen}"
             rows.append(_fit_and_score("bert", label, model, split))
 
     if args.only in (None, "xgboost"):

@@ -166,3 +166,75 @@ def test_too_little_data_is_a_clear_error(data) -> None:
         EncoderGenreModel(epochs=1, **TINY).fit(train.subset([0]), validation)
     with pytest.raises(RuntimeError, match="not fitted"):
         EncoderGenreModel().predict_proba(["x"])
+
+
+def test_the_layer_runner_is_the_encoder_itself() -> None:
+    """`run_layers` is what training with frozen layers runs: layer by layer, and split
+    at any layer, it gives the encoder's own output, padding included."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from trending_assets.lib.ml.embeddings import minilm_path, pad_batch
+    from trending_assets.lib.ml.finetune import run_layers
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    encoder = AutoModel.from_pretrained(minilm_path()).eval()
+    texts = ["A ghost.", "A family moves into a haunted house and is stalked by a ghost."]
+    ids, mask = (torch.from_numpy(a) for a in pad_batch(tokenizer(texts)["input_ids"], 0))
+    with torch.no_grad():
+        expected = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        embedded = encoder.embeddings(input_ids=ids)
+        whole = run_layers(encoder, embedded, mask, 0, 6)
+        split = run_layers(encoder, run_layers(encoder, embedded, mask, 0, 4), mask, 4, 6)
+    torch.testing.assert_close(whole, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(split, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def fitted_frozen(data) -> tuple[EncoderGenreModel, dict]:
+    train, validation = data
+    model = EncoderGenreModel(epochs=2, row_cap=48, patience=2, seed=7, frozen_layers=4, **TINY)
+    return model, model.fit(train, validation)
+
+
+def test_frozen_layers_stay_pretrained_and_the_rest_learns(fitted_frozen, data) -> None:
+    from transformers import AutoModel
+
+    from trending_assets.lib.ml.embeddings import minilm_path
+
+    model, report = fitted_frozen
+    pretrained = AutoModel.from_pretrained(minilm_path()).state_dict()
+    tuned = model.network.encoder.state_dict()
+    unchanged = {name for name in pretrained if (pretrained[name] == tuned[name]).all()}
+    lower = {n for n in pretrained if n.startswith(("embeddings.", *(f"encoder.layer.{i}." for i in range(4))))}  # fmt: skip
+    upper = {n for n in pretrained if n.startswith(("encoder.layer.4.", "encoder.layer.5."))}
+    assert lower and lower <= unchanged
+    assert upper and not upper & unchanged
+    assert report["validation_macro_f1"] > report["untrained_validation_macro_f1"]
+    assert model.config["frozen_layers"] == 4
+
+
+def test_cached_states_score_as_the_whole_network_does(fitted_frozen, data) -> None:
+    """Validation during training (from the cached states) and prediction (the whole
+    network, as a loaded model runs) give the same logits."""
+    model, _ = fitted_frozen
+    ids = model._tokenize(data[1].texts)
+    from_states = model._logits_from_states(model._frozen_states(ids))
+    np.testing.assert_allclose(from_states, model._logits(ids), rtol=1e-4, atol=1e-4)
+
+
+def test_frozen_model_saves_and_loads(fitted_frozen, data, tmp_path: Path) -> None:
+    model, _ = fitted_frozen
+    model.save(tmp_path / "bert")
+    loaded = load_model(tmp_path / "bert")
+    assert loaded.config["frozen_layers"] == 4
+    texts = data[1].texts
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
+def test_frozen_layers_out_of_range_are_clear_errors(data) -> None:
+    train, validation = data
+    with pytest.raises(ValueError, match="frozen_layers must be 0 or more"):
+        EncoderGenreModel(frozen_layers=-1)
+    with pytest.raises(ValueError, match="frozen_layers=7, but the encoder has 6 layers"):
+        EncoderGenreModel(epochs=1, row_cap=8, frozen_layers=7, **TINY).fit(train, validation)

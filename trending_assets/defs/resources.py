@@ -202,6 +202,7 @@ class GenreModelsResource(dg.ConfigurableResource):
     bert_head_lr: float
     bert_row_cap: int
     bert_batch_size: int
+    bert_frozen_layers: int
     title_type_feature: bool
     zeroshot_genres: bool
     ensemble_members: list[str]

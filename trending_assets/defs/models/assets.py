@@ -358,7 +358,8 @@ def genre_model_bert(
     lake: LakeResource,
     genre_models: GenreModelsResource,
 ) -> TrainedModel:
-    """MiniLM fine-tuned end to end with a multi-label head; early stopping on validation."""
+    """MiniLM fine-tuned with a multi-label head (its lowest layers frozen, by default);
+    early stopping on validation."""
     from trending_assets.lib.ml.finetune import EncoderGenreModel
 
     model = EncoderGenreModel(
@@ -368,6 +369,7 @@ def genre_model_bert(
         head_lr=genre_models.bert_head_lr,
         batch_size=genre_models.bert_batch_size,
         row_cap=genre_models.bert_row_cap,
+        frozen_layers=genre_models.bert_frozen_layers,
         seed=genre_models.split_seed,
         progress=step_progress(context),
     )

@@ -17,7 +17,13 @@ one linear layer with a logit per genre, trained with ``BCEWithLogitsLoss``:
   after ``patience`` epochs without improvement, and the best epoch's weights and
   thresholds are kept;
 - ``row_cap`` caps the training rows (a seeded random sample) and
-  ``validation_row_cap`` the validation rows, so the demo stays inside its time budget.
+  ``validation_row_cap`` the validation rows, so the demo stays inside its time budget;
+- ``frozen_layers`` (k > 0) keeps the embeddings and the lowest k transformer layers as
+  pretrained and trains only the layers above them and the head. Frozen layers give the
+  same output every epoch, so each text's hidden states after them are computed once,
+  before the first epoch, and every training step and every validation pass runs only
+  the top layers (``bench/README.md``: what this buys on 2 cores). The saved model is the
+  whole encoder, used as a fine-tuned one is.
 
 A GPU is used when present. Where the hardware has native bfloat16 (CUDA, or a CPU with
 AVX512-BF16 / AMX) training and inference run under bfloat16 autocast (weights and
@@ -63,6 +69,35 @@ HEAD_FILE = "head.safetensors"
 _SORT_WINDOW_BATCHES = 32
 
 
+def _layer_stack(encoder: Any) -> Any:
+    """The encoder's transformer layers, in order (BERT-family models from transformers)."""
+    try:
+        return encoder.encoder.layer
+    except AttributeError as exc:  # another architecture: frozen_layers cannot apply
+        raise ValueError(
+            f"frozen_layers needs a BERT-family encoder; {type(encoder).__name__} has no "
+            "encoder.layer stack"
+        ) from exc
+
+
+def run_layers(encoder: Any, hidden: Any, attention_mask: Any, start: int, stop: int) -> Any:
+    """``hidden`` (batch, length, width) through the encoder's layers ``start:stop``.
+
+    ``run_layers(encoder, encoder.embeddings(input_ids=ids), mask, 0, n)`` is
+    ``encoder(ids, mask).last_hidden_state`` (tests/ml/test_ml_finetune.py holds the two
+    to each other, so a transformers upgrade that changes the layers' calling convention
+    fails there, not silently in training)."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    mask = create_bidirectional_mask(
+        config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+    )
+    for layer in _layer_stack(encoder)[start:stop]:
+        out = layer(hidden, attention_mask=mask)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
 def _build_network(encoder_path: Path, n_genres: int, dropout: float) -> Any:
     import torch
     from transformers import AutoModel
@@ -80,6 +115,15 @@ def _build_network(encoder_path: Path, n_genres: int, dropout: float) -> Any:
             hidden = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask
             ).last_hidden_state
+            return self.classify(hidden, attention_mask)
+
+        def forward_from(self, hidden: Any, attention_mask: Any, layer: int) -> Any:
+            """Logits from the hidden states after the lowest ``layer`` layers."""
+            n_layers = len(_layer_stack(self.encoder))
+            hidden = run_layers(self.encoder, hidden, attention_mask, layer, n_layers)
+            return self.classify(hidden, attention_mask)
+
+        def classify(self, hidden: Any, attention_mask: Any) -> Any:
             pooled = mean_pool(hidden, attention_mask)
             return self.head(self.dropout(pooled)).float()
 
@@ -108,6 +152,7 @@ class EncoderGenreModel(GenreModel):
         dropout: float = 0.1,
         row_cap: int | None = None,
         validation_row_cap: int | None = None,
+        frozen_layers: int = 0,
         patience: int = 1,
         min_delta: float = 1e-4,
         pos_weight: bool = True,
@@ -124,6 +169,8 @@ class EncoderGenreModel(GenreModel):
     ) -> None:
         if epochs < 0 or batch_size < 1 or max_length < 8:
             raise ValueError("need epochs >= 0, batch_size >= 1 and max_length >= 8")
+        if frozen_layers < 0:
+            raise ValueError(f"frozen_layers must be 0 or more, not {frozen_layers}")
         if row_cap is not None and row_cap < 2:
             raise ValueError(f"row_cap must be at least 2 (or None), not {row_cap}")
         self.config: dict[str, Any] = {
@@ -137,6 +184,7 @@ class EncoderGenreModel(GenreModel):
             "dropout": float(dropout),
             "row_cap": None if row_cap is None else int(row_cap),
             "validation_row_cap": None if validation_row_cap is None else int(validation_row_cap),
+            "frozen_layers": int(frozen_layers),
             "patience": int(patience),
             "min_delta": float(min_delta),
             "pos_weight": bool(pos_weight),
@@ -205,6 +253,62 @@ class EncoderGenreModel(GenreModel):
                 out[batch] = logits.double().cpu().numpy()
         return out
 
+    def _frozen_states(self, token_ids: list[list[int]]) -> list[Any]:
+        """Each text's hidden states after the frozen layers (its length x width), once."""
+        import torch
+
+        layers = self.config["frozen_layers"]
+        encoder = self.network.encoder
+        lengths = [len(ids) for ids in token_ids]
+        states: list[Any] = [None] * len(token_ids)
+        self.network.eval()
+        with torch.no_grad(), autocast_context(self.device, self.precision):
+            for batch in length_sorted_batches(lengths, self.config["eval_batch_size"]):
+                input_ids, mask = self._tensors([token_ids[j] for j in batch])
+                hidden = run_layers(
+                    encoder, encoder.embeddings(input_ids=input_ids), mask, 0, layers
+                )
+                for row, j in enumerate(batch):
+                    states[j] = hidden[row, : lengths[j]].float().clone()
+        return states
+
+    def _pad_states(self, states: list[Any]) -> tuple[Any, Any]:
+        """Cached hidden states padded on the right: (hidden, attention_mask)."""
+        import torch
+
+        lengths = [len(state) for state in states]
+        hidden = torch.zeros(len(states), max(lengths), states[0].shape[1], device=self.device)
+        mask = torch.zeros(len(states), max(lengths), dtype=torch.int64, device=self.device)
+        for row, state in enumerate(states):
+            hidden[row, : lengths[row]] = state
+            mask[row, : lengths[row]] = 1
+        return hidden, mask
+
+    def _logits_from_states(self, states: list[Any]) -> np.ndarray:
+        """``_logits``, from the hidden states after the frozen layers."""
+        import torch
+
+        out = np.zeros((len(states), len(self.genres)), dtype=np.float64)
+        self.network.eval()
+        with torch.no_grad(), autocast_context(self.device, self.precision):
+            for batch in length_sorted_batches(
+                [len(s) for s in states], self.config["eval_batch_size"]
+            ):
+                hidden, mask = self._pad_states([states[j] for j in batch])
+                logits = self.network.forward_from(hidden, mask, self.config["frozen_layers"])
+                out[batch] = logits.double().cpu().numpy()
+        return out
+
+    def _freeze_lower_layers(self) -> None:
+        """No gradient for the embeddings and the lowest ``frozen_layers`` layers."""
+        layers = self.config["frozen_layers"]
+        stack = _layer_stack(self.network.encoder)
+        if layers > len(stack):
+            raise ValueError(f"frozen_layers={layers}, but the encoder has {len(stack)} layers")
+        self.network.encoder.embeddings.requires_grad_(False)
+        for layer in stack[:layers]:
+            layer.requires_grad_(False)
+
     def _training_batches(self, lengths: list[int], generator: np.random.Generator) -> list:
         """Seeded random batches, texts of similar length grouped within a window."""
         size = self.config["batch_size"]
@@ -231,14 +335,14 @@ class EncoderGenreModel(GenreModel):
 
         decay, no_decay = [], []
         for name, param in self.network.encoder.named_parameters():
-            (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "lr": self.config["lr"], "weight_decay": self.config["weight_decay"]},
-                {"params": no_decay, "lr": self.config["lr"], "weight_decay": 0.0},
-                {"params": self.network.head.parameters(), "lr": self.config["head_lr"], "weight_decay": 0.0},
-            ]
-        )  # fmt: skip
+            if param.requires_grad:  # frozen layers are not the optimiser's
+                (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+        groups = [
+            {"params": decay, "lr": self.config["lr"], "weight_decay": self.config["weight_decay"]},
+            {"params": no_decay, "lr": self.config["lr"], "weight_decay": 0.0},
+            {"params": list(self.network.head.parameters()), "lr": self.config["head_lr"], "weight_decay": 0.0},
+        ]  # fmt: skip
+        optimizer = torch.optim.AdamW([group for group in groups if group["params"]])
         warmup = int(round(self.config["warmup_ratio"] * total_steps))
 
         def schedule(step: int) -> float:
@@ -317,6 +421,11 @@ class EncoderGenreModel(GenreModel):
 
         train_ids = self._tokenize(train_texts)
         val_ids = self._tokenize(val_texts)
+        frozen = cfg["frozen_layers"]
+        if frozen:
+            self._freeze_lower_layers()
+            train_states = self._frozen_states(train_ids)
+            val_states = self._frozen_states(val_ids)
         lengths = [len(ids) for ids in train_ids]
         steps_per_epoch = math.ceil(len(train_ids) / cfg["batch_size"])
         optimizer, scheduler = self._optimizer(max(1, steps_per_epoch * cfg["epochs"]))
@@ -336,7 +445,7 @@ class EncoderGenreModel(GenreModel):
         val_mask = None if known_val.all() else known_val.astype(bool)
 
         def score(epoch: int, train_loss: float | None, seconds: float) -> dict[str, Any]:
-            logits = self._logits(val_ids)
+            logits = self._logits_from_states(val_states) if frozen else self._logits(val_ids)
             proba = 1.0 / (1.0 + np.exp(-logits))
             val_loss = float(
                 loss_fn(
@@ -378,7 +487,11 @@ class EncoderGenreModel(GenreModel):
             seen = 0
             for step, batch in enumerate(self._training_batches(lengths, generator), 1):
                 with autocast_context(self.device, self.precision):
-                    logits = self.network(*self._tensors([train_ids[j] for j in batch]))
+                    if frozen:
+                        hidden, mask = self._pad_states([train_states[j] for j in batch])
+                        logits = self.network.forward_from(hidden, mask, frozen)
+                    else:
+                        logits = self.network(*self._tensors([train_ids[j] for j in batch]))
                 rows = torch.from_numpy(batch).to(self.device)
                 loss = loss_fn(logits.float(), y_train_t[rows], known_train_t[rows])
                 optimizer.zero_grad(set_to_none=True)
