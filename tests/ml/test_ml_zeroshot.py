@@ -246,3 +246,35 @@ def test_plot_vectors_come_from_the_embedding_cache(embedder) -> None:
     assert backed.config == embedder.config
     backed.encode([new])  # now cached in this process too
     assert counting.texts == [new]
+
+
+def test_a_loaded_ensemble_reads_plot_vectors_through_the_cache(fitted, tmp_path: Path) -> None:
+    """What title_predictions does with the champion: its zero-shot member, re-created on
+    load with a plain encoder, is pointed at the plots' cache and embeds only the misses."""
+    from trending_assets.lib.ml.embeddings import (
+        CacheBackedEmbedder,
+        SentenceEmbedder,
+        embed_incremental,
+        read_vectors_through,
+    )
+
+    zeroshot, _, train, validation = fitted
+    logreg = LogRegGenreModel(TfidfFeaturizer(), c_grid=(1.0,))
+    logreg.fit(train, validation)
+    ensemble = AveragedEnsembleGenreModel([logreg, zeroshot], refit_members=False)
+    ensemble.tune(validation)
+    ensemble.save(tmp_path / "ens")
+    loaded = load_model(tmp_path / "ens")
+    texts, types = [REALITY, TALK, KIDS], ["tv", "tv", "tv"]
+    expected = loaded.predict_proba(texts, types)
+
+    plain = SentenceEmbedder()
+    cached = CacheBackedEmbedder(plain, embed_incremental([0, 1, 2], texts, plain).cache)
+    assert read_vectors_through(loaded, cached) == 1  # the zero-shot member; logreg has none
+    assert loaded.members[1].embedder is cached
+    assert read_vectors_through(loaded, cached) == 0  # already switched
+    np.testing.assert_allclose(loaded.predict_proba(texts, types), expected, atol=1e-5)
+    assert cached.stats["reused"] == 3
+    # An encoder with other settings is not switched: its vectors would differ.
+    other = CacheBackedEmbedder(SentenceEmbedder(max_length=32), None)
+    assert read_vectors_through(load_model(tmp_path / "ens"), other) == 0

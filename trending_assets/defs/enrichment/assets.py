@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, LakeResource
 from trending_assets.defs.warehouse.assets import GENRES, TITLES
+from trending_assets.lib.ml.embeddings import plot_vector_cache, read_vectors_through
 from trending_assets.lib.ml.lifecycle import predict_titles
 from trending_assets.lib.ml.models import load_model
 from trending_assets.lib.ml.registry import ModelRegistry, ModelVersion
@@ -44,6 +45,11 @@ def title_predictions(
     registry = ModelRegistry(lake.get_lake())
     with tempfile.TemporaryDirectory() as tmp:
         model = load_model(registry.fetch(champion_model, Path(tmp) / "champion"))
+    # A part that embeds plots (the zero-shot member) reads the vectors text_embeddings
+    # keeps instead of running the encoder over every title again. The cache is a memo,
+    # not an input (as for genre_model_ensemble): no dependency on text_embeddings.
+    vectors = plot_vector_cache(lake.get_lake())
+    reads_cache = read_vectors_through(model, vectors) > 0
     with warehouse.get_connection() as con:
         # A title with no plot is still predicted, from its title: every title gets an answer.
         titles = con.execute(
@@ -73,6 +79,7 @@ def title_predictions(
             "titles": int(per_title.size),
             "mean_genres_per_title": round(float(per_title.mean()), 2) if len(per_title) else 0.0,
             "model": f"{champion_model.name} {champion_model.version}",
+            **({"plot_vectors": dg.MetadataValue.json(vectors.stats)} if reads_cache else {}),
             "preview": dg.MetadataValue.md(
                 pd.DataFrame(preview).to_markdown(index=False) if len(preview) else "_none_"
             ),

@@ -23,6 +23,7 @@ from trending_assets.defs.warehouse.assets import (
 )
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.data import examples_from_marts, vocabulary_maps_from_frame
+from trending_assets.lib.ml.embeddings import PLOT_EMBEDDING_CACHE_KEY
 from trending_assets.lib.ml.features import TfidfFeaturizer
 from trending_assets.lib.ml.lifecycle import (
     GATE_METRIC,
@@ -62,7 +63,7 @@ def ml_code_version() -> str:
 
 
 CODE_VERSION = ml_code_version()
-EMBEDDING_CACHE_KEY = "ml/features/embeddings/cache.parquet"
+EMBEDDING_CACHE_KEY = PLOT_EMBEDDING_CACHE_KEY
 GENRE_MAPS = dbt_key(GENRE_MAPS_MODEL)
 # The last split's assignment (title id -> part), which the next split keeps.
 SPLIT_ASSIGNMENT_KEY = "training/split_assignment.json"
@@ -419,19 +420,10 @@ def genre_model_ensemble(
             context, training_set
         )
         if zeroshot_on:
-            from trending_assets.lib.ml.embeddings import (
-                CacheBackedEmbedder,
-                SentenceEmbedder,
-                load_embedding_cache,
-            )
+            from trending_assets.lib.ml.embeddings import plot_vector_cache
             from trending_assets.lib.ml.zeroshot import ZeroShotGenreModel
 
-            store = lake.get_lake()
-            embedder = CacheBackedEmbedder(
-                SentenceEmbedder(),
-                load_embedding_cache(store, EMBEDDING_CACHE_KEY),
-                cache_name=store.uri(EMBEDDING_CACHE_KEY),
-            )
+            embedder = plot_vector_cache(lake.get_lake())
             zeroshot = ZeroShotGenreModel(
                 embedder,
                 embedder_config={

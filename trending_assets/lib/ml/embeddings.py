@@ -54,11 +54,18 @@ from trending_assets.lib.progress import Progress
 
 log = logging.getLogger(__name__)
 
+# Where the pipeline's ``text_embeddings`` keeps every plot's vector, in the lake.
+PLOT_EMBEDDING_CACHE_KEY = "ml/features/embeddings/cache.parquet"
+# The attributes through which a model holds its parts (an ensemble's members, a model's
+# features) and a part holds its encoder, for read_vectors_through.
+_MODEL_PARTS = ("members", "features")
+
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "EMBEDDING_DIM",
     "MAX_TEXT_CHARS",
     "MODEL_ID",
+    "PLOT_EMBEDDING_CACHE_KEY",
     "CacheBackedEmbedder",
     "EmbeddingResult",
     "SentenceEmbedder",
@@ -67,7 +74,9 @@ __all__ = [
     "load_embedding_cache",
     "minilm_path",
     "normalise_text",
+    "plot_vector_cache",
     "prepare_text",
+    "read_vectors_through",
 ]
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -668,3 +677,34 @@ class CacheBackedEmbedder:
         self.stats["reused"] += int(result.stats.get("reused", 0))
         self.stats["new"] += int(result.stats.get("new", 0))
         return result.vectors
+
+
+def plot_vector_cache(lake: Any) -> CacheBackedEmbedder:
+    """The packaged encoder behind the plots' vectors that ``text_embeddings`` keeps in
+    ``lake``: a plot embedded there is read, not embedded again."""
+    return CacheBackedEmbedder(
+        SentenceEmbedder(),
+        load_embedding_cache(lake, PLOT_EMBEDDING_CACHE_KEY),
+        cache_name=lake.uri(PLOT_EMBEDDING_CACHE_KEY),
+    )
+
+
+def read_vectors_through(model: Any, cached: CacheBackedEmbedder) -> int:
+    """Make every part of ``model`` whose encoder has ``cached``'s settings embed through
+    ``cached`` (an ensemble's zero-shot member, a model's embedding features), so the
+    vectors it has come from its cache; the vectors are the same either way. Returns how
+    many parts were switched."""
+    switched, seen, parts = 0, set(), [model]
+    while parts:
+        part = parts.pop()
+        if part is None or id(part) in seen:
+            continue
+        seen.add(id(part))
+        for name in _MODEL_PARTS:
+            child = getattr(part, name, None)
+            parts.extend(child if isinstance(child, list | tuple) else [child])
+        own = getattr(part, "embedder", None)
+        if own is not None and own is not cached and getattr(own, "config", None) == cached.config:
+            part.embedder = cached
+            switched += 1
+    return switched
