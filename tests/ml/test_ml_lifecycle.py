@@ -101,17 +101,24 @@ def test_an_evaluation_of_the_same_artifact_and_split_is_read_back(
     trained, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from trending_assets.lib.ml import lifecycle
+    from trending_assets.lib.ml.embeddings import CacheBackedEmbedder, SentenceEmbedder
 
     split, registry, logreg, _, _ = trained
-    first = evaluate_on_test(registry, logreg.version, split)
-    assert not first.reused
+    asked: list[int] = []
+
+    def vectors():  # the plots' vector cache: built only for a model that is scored
+        asked.append(1)
+        return CacheBackedEmbedder(SentenceEmbedder(), None)
+
+    first = evaluate_on_test(registry, logreg.version, split, reuse=False, vectors=vectors)
+    assert not first.reused and asked == [1]
 
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded again")
 
     monkeypatch.setattr(lifecycle, "load_model", no_loading)
-    again = evaluate_on_test(registry, logreg.version, split)
-    assert again.reused
+    again = evaluate_on_test(registry, logreg.version, split, vectors=vectors)
+    assert again.reused and asked == [1]
     assert again.test["macro_f1"] == first.test["macro_f1"]
     assert again.test["per_genre"] == first.test["per_genre"]
     assert again.behaviour_failures == first.behaviour_failures and again.card == first.card

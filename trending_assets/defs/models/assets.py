@@ -1,6 +1,7 @@
 """Genre classification: features, the training split, four models and their ensemble,
 evaluation and the champion."""
 
+import functools
 import hashlib
 import io
 import json
@@ -503,10 +504,20 @@ def model_evaluation(
         genre_model_ensemble,
     ]  # fmt: skip
     full = context.run.tags.get(FULL_RUN_TAG) == "true"
+    from trending_assets.lib.ml.embeddings import plot_vector_cache
+
+    # The plots' vectors from text_embeddings' cache (a memo, as in genre_model_ensemble),
+    # read once, when a model is scored rather than read back.
+    vectors = functools.cache(lambda: plot_vector_cache(lake.get_lake()))
     evaluations = {
         t.name: evaluate_on_test(
-            registry, t.version, training_set, reuse=not full, code_version=CODE_VERSION
-        )
+            registry,
+            t.version,
+            training_set,
+            reuse=not full,
+            code_version=CODE_VERSION,
+            vectors=vectors,
+        )  # fmt: skip
         for t in trained
     }
     for name, evaluation in evaluations.items():

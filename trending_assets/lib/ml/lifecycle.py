@@ -20,6 +20,7 @@ import pandas as pd
 
 from trending_assets.lib.ml.cards import model_card
 from trending_assets.lib.ml.data import GenreExamples
+from trending_assets.lib.ml.embeddings import read_vectors_through
 from trending_assets.lib.ml.metrics import evaluate, slice_metrics
 from trending_assets.lib.ml.models import (
     GenreModel,
@@ -374,15 +375,20 @@ def evaluate_on_test(
     *,
     reuse: bool = True,
     code_version: str = "",
+    vectors: Callable[[], Any] | None = None,
 ) -> Evaluation:
     """Load the registered artifact (what would be served) and score it on the test split.
 
     With ``reuse``, an evaluation stored for the same artifact, split and evaluation code is
-    read back instead (a re-run with unchanged models costs no scoring)."""
+    read back instead (a re-run with unchanged models costs no scoring). ``vectors`` gives
+    a ``CacheBackedEmbedder`` (called only when the model is scored) that serves the plots'
+    vectors to the parts of the model that embed with the same encoder settings."""
     if reuse and (stored := stored_evaluation(registry, version, split, code_version)):
         return stored
     with tempfile.TemporaryDirectory(prefix=f"eval-{version.name}-") as tmp:
         model = load_model(registry.fetch(version, Path(tmp) / version.name))
+        if vectors is not None:
+            read_vectors_through(model, vectors())
         predicted = apply_thresholds(
             predict_proba_typed(model, split.test.texts, title_types_of(split.test)),
             model.thresholds,
