@@ -47,7 +47,7 @@ def test_register_list_get_fetch(tmp_path: Path) -> None:
     second = _register(registry, tmp_path, "logreg", 0.6, "two")
     assert first.version < second.version  # sortable by time
     assert first.version.endswith(first.artifact_sha256[:8])
-    assert lake.exists(f"models/logreg/{first.version}/model.tar.gz")
+    assert lake.exists(f"models/logreg/{first.version}/model.tar")
     assert lake.exists(f"models/logreg/{first.version}/meta.json")
     assert registry.card(first) == "# logreg\n"
     assert [v.version for v in registry.list_versions("logreg")] == [first.version, second.version]
@@ -60,6 +60,27 @@ def test_register_list_get_fetch(tmp_path: Path) -> None:
     assert json.loads((dest / "model.json").read_text()) == {"name": "logreg"}
     with pytest.raises(RegistryError):
         registry.get("logreg", "19990101T000000000000Z-deadbeef")
+
+
+def test_a_version_registered_gzipped_still_fetches(tmp_path: Path) -> None:
+    """Versions registered before the artifacts became plain tars are model.tar.gz: each
+    version's own artifact_key and checksum name its file, and fetch reads either."""
+    import dataclasses
+    import gzip
+    import hashlib
+
+    lake = LocalLake(tmp_path / "lake")
+    registry = ModelRegistry(lake)
+    plain = _register(registry, tmp_path, "logreg", 0.5, "old")
+    assert lake.read_bytes(plain.artifact_key)[257:262] == b"ustar"  # a plain tar
+    gzipped = gzip.compress(lake.read_bytes(plain.artifact_key))
+    key = plain.artifact_key.replace("model.tar", "model.tar.gz")
+    lake.write_bytes(key, gzipped)
+    legacy = dataclasses.replace(
+        plain, artifact_key=key, artifact_sha256=hashlib.sha256(gzipped).hexdigest()
+    )
+    dest = registry.fetch(legacy, tmp_path / "fetched")
+    assert (dest / "boosters" / "a.ubj").read_text() == "old"
 
 
 def test_fetch_refuses_a_tampered_artifact(tmp_path: Path) -> None:
