@@ -29,20 +29,22 @@ from trending_assets.lib.ml.metrics import evaluate  # noqa: E402
 from trending_assets.lib.ml.thresholds import apply_thresholds  # noqa: E402
 from trending_assets.settings import TrendingSettings  # noqa: E402
 
-# (epochs, row cap, max length, encoder lr, head lr, frozen layers): the default first.
-# The rows before 2026-12 (bench/README.md) sized epochs, rows, length and learning rates;
-# these size how many of the encoder's six layers stay frozen (their outputs computed once).
+# (epochs, row cap, max length, encoder lr, head lr, frozen layers): the default first,
+# then the default before it (the whole encoder fine-tuned). The rows before 2026-12
+# (bench/README.md) sized epochs, rows, length and learning rates; these size how many of
+# the encoder's six layers stay frozen (their outputs computed once) and the rates with it.
 BERT_SIZES = [
-    (2, 600, 64, 1e-4, 3e-3, 0),
-    (4, 600, 64, 1e-4, 3e-3, 4),
     (2, 600, 64, 3e-4, 1e-2, 4),
+    (2, 600, 64, 1e-4, 3e-3, 0),
     (3, 600, 64, 3e-4, 1e-2, 4),
     (4, 600, 64, 3e-4, 1e-2, 4),
     (3, 600, 64, 3e-4, 1e-2, 3),
+    (3, 600, 64, 1e-4, 3e-3, 3),
+    (4, 600, 64, 1e-4, 3e-3, 4),
     (6, 600, 64, 3e-4, 1e-2, 5),
 ]
 # (search size, boosting rounds): the default first.
-XGB_SIZES = [(2, 200), (1, 200), (2, 100), (1, 100)]
+XGB_SIZES = [(1, 200), (2, 200), (1, 100), (2, 100)]
 
 
 def _score(model, split) -> tuple[float, float]:
