@@ -1,16 +1,20 @@
-"""What the forkserver imports once, before it forks a process per step: every module of
-the code location (the definitions and each `defs/` module, with Dagster, dbt's adapter,
-pandas, DuckDB and scikit-learn under them). A forked step then finds them imported.
+"""What the forkserver does once, before it forks a process per step: it imports every
+module of the code location (the definitions and each `defs/` module, with Dagster, dbt's
+adapter, pandas, DuckDB and scikit-learn under them) and builds the definitions. A forked
+step then finds them imported and built.
 
-Imports only: nothing is built or cached here, so a step still builds its definitions
-from the settings of its own run.
+The forkserver inherits the environment of the run that started it, as its steps do, so
+the definitions are built from the settings of that run. A step whose environment,
+working directory or `.env` differs builds its own (`definitions.preload_definitions`).
 """
 
 import importlib
 import pkgutil
 
-import trending_assets.definitions  # noqa: F401
+import trending_assets.definitions
 import trending_assets.defs
 
 for _module in pkgutil.walk_packages(trending_assets.defs.__path__, "trending_assets.defs."):
     importlib.import_module(_module.name)
+
+trending_assets.definitions.preload_definitions()

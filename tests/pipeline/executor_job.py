@@ -24,8 +24,16 @@ def second_step(context: dg.AssetExecutionContext, first_step: int) -> None:
             "pid": os.getpid(),
             "first_pid": first_step,
             "preloaded": "trending_assets.defs.warehouse.assets" in sys.modules,
+            # ... and the forkserver built the definitions, for this environment.
+            "built_ahead": _built_ahead(),
         }
     )
+
+
+def _built_ahead() -> bool:
+    from trending_assets import definitions
+
+    return definitions._PRELOADED is not None and definitions.defs() is definitions._PRELOADED[1]
 
 
 def executor_job() -> dg.JobDefinition:

@@ -31,3 +31,29 @@ def test_steps_run_in_their_own_processes_with_the_code_preloaded(tmp_path: Path
     value = {k: v.value for k, v in event.materialization.metadata.items()}
     assert value["pid"] != os.getpid() and value["first_pid"] != os.getpid()
     assert value["preloaded"] is True
+    assert value["built_ahead"] is True
+
+
+def test_definitions_built_ahead_serve_only_the_settings_they_were_built_from(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """What a step forked from the forkserver finds: the definitions built there, unless
+    its settings' sources differ (environment, working directory, `.env`)."""
+    from trending_assets import definitions
+
+    monkeypatch.setattr(definitions, "_PRELOADED", None)
+    assert defs() is not defs()  # nothing built ahead: each load builds
+    definitions.preload_definitions()
+    built = definitions._PRELOADED[1]
+    assert defs() is built and defs() is built
+    monkeypatch.setenv("TRENDING_PRELOAD_TEST_PROBE", "77")  # any variable counts
+    assert defs() is not built
+    monkeypatch.delenv("TRENDING_PRELOAD_TEST_PROBE")
+    assert defs() is built
+    monkeypatch.chdir(tmp_path)
+    assert defs() is not built
+    (tmp_path / ".env").write_text("TRENDING_DEMO_TITLES=88\n")
+    definitions.preload_definitions()
+    assert defs() is definitions._PRELOADED[1]
+    (tmp_path / ".env").write_text("TRENDING_DEMO_TITLES=99\n")
+    assert defs() is not definitions._PRELOADED[1]
