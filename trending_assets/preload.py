@@ -8,6 +8,7 @@ the definitions are built from the settings of that run. A step whose environmen
 working directory or `.env` differs builds its own (`definitions.preload_definitions`).
 """
 
+import contextlib
 import importlib
 import pkgutil
 
@@ -17,4 +18,7 @@ import trending_assets.defs
 for _module in pkgutil.walk_packages(trending_assets.defs.__path__, "trending_assets.defs."):
     importlib.import_module(_module.name)
 
-trending_assets.definitions.preload_definitions()
+# A forkserver whose preload raises dies, and every step fails with an error about the
+# forkserver; a step that builds the definitions itself names the real cause (a bad setting).
+with contextlib.suppress(Exception):
+    trending_assets.definitions.preload_definitions()

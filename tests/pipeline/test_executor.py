@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from trending_assets.definitions import defs
 
@@ -57,3 +58,22 @@ def test_definitions_built_ahead_serve_only_the_settings_they_were_built_from(
     assert defs() is definitions._PRELOADED[1]
     (tmp_path / ".env").write_text("TRENDING_DEMO_TITLES=99\n")
     assert defs() is not definitions._PRELOADED[1]
+
+
+def test_a_failed_build_leaves_the_preload_standing(monkeypatch) -> None:
+    """The forkserver's preload must not raise (the forkserver would die, and every step
+    fail with an error about it): when building the definitions fails there, nothing is
+    built ahead, and each step, building its own, reports the real error."""
+    import importlib
+
+    from trending_assets import definitions, preload
+
+    def broken() -> None:
+        raise RuntimeError("the dbt manifest is unreadable")
+
+    monkeypatch.setattr(definitions, "_PRELOADED", None)
+    monkeypatch.setattr(definitions, "build_definitions", broken)
+    importlib.reload(preload)  # what the forkserver runs
+    assert definitions._PRELOADED is None
+    with pytest.raises(RuntimeError, match="manifest is unreadable"):
+        definitions.defs()
