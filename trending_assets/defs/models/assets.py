@@ -64,7 +64,6 @@ def ml_code_version() -> str:
 
 
 CODE_VERSION = ml_code_version()
-EMBEDDING_CACHE_KEY = PLOT_EMBEDDING_CACHE_KEY
 GENRE_MAPS = dbt_key(GENRE_MAPS_MODEL)
 # The last split's assignment (title id -> part), which the next split keeps.
 SPLIT_ASSIGNMENT_KEY = "training/split_assignment.json"
@@ -189,7 +188,7 @@ def text_embeddings(
             "select title_id, coalesce(plot, title) as text from titles order by title_id"
         ).df()
     store = lake.get_lake()
-    cache_key = EMBEDDING_CACHE_KEY
+    cache_key = PLOT_EMBEDDING_CACHE_KEY
     # A corrupt cache file is moved aside, corrupt entries are dropped and re-embedded.
     cache = load_embedding_cache(store, cache_key)
     started = time.monotonic()
