@@ -244,3 +244,48 @@ def test_the_rating_models_version_names_its_data_not_the_order_it_was_read() ->
     assert first.version == shuffled.version
     changed = ReviewRatingModel(min_df=1).fit(texts, [9, 2, 5, 9] * 3)
     assert changed.version != first.version
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The hashing stand-in, recording every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, texts):
+        self.texts.extend(texts)
+        return super().encode(texts)
+
+
+def test_summary_sentences_are_embedded_once_and_reused_from_their_cache(rating_model):
+    """Each distinct review sentence goes through the encoder once, across batches; a title
+    enriched again later (new reviews, a new rating model) reads its old sentences' vectors
+    from the cache the first run left, and its summary is the same."""
+    from trending_assets.lib.ml.embeddings import CacheBackedEmbedder
+
+    shared = "The cast looks like they had a great time on this one."
+    items = [title("good", [*POSITIVE, shared]), title("bad", [*NEGATIVE, shared])]
+    counting = CountingEmbedder()
+    vectors = CacheBackedEmbedder(counting, None)
+    enricher = LocalEnricher(rating_model, embedder=vectors, config=LocalConfig(batch_titles=1))
+    first = enricher.run(items).by_title()
+    # The shared sentence and the boilerplate each title's reviews end on: embedded once.
+    assert len(counting.texts) == len(set(counting.texts))
+    assert counting.texts.count(shared) == 1
+    assert vectors.stats["reused"] > 0
+
+    # Another run (say the rating model changed), from the persisted frame: no sentence
+    # is embedded again, and the summaries are the same as with the encoder.
+    again_counting = CountingEmbedder()
+    again = LocalEnricher(
+        rating_model, embedder=CacheBackedEmbedder(again_counting, vectors.cache)
+    ).run(items)
+    assert again_counting.texts == []
+    for item in items:
+        assert again.by_title()[item.title_id].enrichment == first[item.title_id].enrichment
+
+    # A new review: only its sentences reach the encoder.
+    newer = CountingEmbedder()
+    grown = title("good", [*POSITIVE, shared, "An unexpected final act that lifts the film."])
+    LocalEnricher(rating_model, embedder=CacheBackedEmbedder(newer, vectors.cache)).run([grown])
+    assert newer.texts == ["An unexpected final act that lifts the film."]

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import httpx
+import pandas as pd
 import pytest
 
 from trending_assets.settings import REPO_ROOT
@@ -147,6 +148,21 @@ def test_instance_recorded_every_asset_and_check(pipeline_run) -> None:
             dg.AssetCheckKey(dg.AssetKey("titles"), "titles_matches_TitlesMart"), limit=1
         )
         assert checks and checks[0].status.value == "SUCCEEDED"
+
+
+def test_local_summaries_keep_their_sentence_vectors(pipeline_run) -> None:
+    """The local provider embeds each summary sentence once and keeps the vectors in the
+    lake, for the titles it enriches again later (the later crawl day reads them)."""
+    root, _, completed, _ = pipeline_run
+    assert completed.returncode == 0
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("llm_enrichments"))
+        metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    assert metadata["provider"] == "local"
+    assert metadata["summary_sentences_embedded"] > 0
+    kept = pd.read_parquet(root / "data" / "lake" / "enrichment" / "sentence_vectors.parquet")
+    assert 0 < len(kept) <= metadata["summary_sentences_embedded"]
+    assert kept["hash"].is_unique
 
 
 def test_genre_models_are_trained_evaluated_and_served(pipeline_run) -> None:
@@ -417,7 +433,11 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
 
         split = metadata("training_set")
         models = {name: metadata(f"genre_model_{name}") for name in ("logreg", "bert")}
+        enrichments = metadata("llm_enrichments")
     assert split["kept_assignment"] > 0
+    # Titles enriched again (a new champion is part of their cache key) read the vectors
+    # of the sentences the first day embedded.
+    assert enrichments["summary_sentences_reused"] > 0, enrichments
     # 12 new trainable titles (under the rule's 50), but with them fantasy reaches the
     # 10 examples a genre needs: a new genre, so every model retrains, and says why
     for name, model in models.items():

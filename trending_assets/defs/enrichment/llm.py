@@ -29,6 +29,11 @@ from trending_assets.lib.enrichment import (
 from trending_assets.lib.enrichment.cache import open_cache
 from trending_assets.lib.enrichment.rating_model import rating_retrain_decision
 from trending_assets.lib.lake import write_parquet
+from trending_assets.lib.ml.embeddings import (
+    CacheBackedEmbedder,
+    SentenceEmbedder,
+    load_embedding_cache,
+)
 from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
 from trending_assets.lib.validation import LlmEnrichmentsTable
 from trending_assets.lib.warehouse import replace_table
@@ -36,6 +41,9 @@ from trending_assets.lib.warehouse import replace_table
 ENRICHMENTS_TABLE = "llm_enrichments"
 QUARANTINE_TABLE = "llm_enrichment_quarantine"
 CACHE_KEY = "enrichment/cache.parquet"
+# The local provider's summary sentences, embedded once: a title enriched again (new
+# reviews, a new rating model or champion) embeds only the sentences it has not had before.
+SENTENCE_VECTORS_KEY = "enrichment/sentence_vectors.parquet"
 # The local provider's answers cost nothing to redo: its journal is fsynced every this many
 # answers (still written through at once, so a killed run keeps them); paid answers: each.
 LOCAL_PERSIST_EVERY = 100
@@ -166,7 +174,12 @@ def _champion_genres(con) -> tuple[dict[str, list[str]], str]:
 
 
 def _enricher(
-    enrichment: EnrichmentResource, rating_model, champion_genres, champion_source, prompt_version
+    enrichment: EnrichmentResource,
+    rating_model,
+    champion_genres,
+    champion_source,
+    prompt_version,
+    sentence_vectors=None,
 ):
     if enrichment.resolved_provider() == "openai":
         config = OpenAIConfig.from_env(
@@ -181,8 +194,18 @@ def _enricher(
     # 32 candidate sentences per title keep the summary step to seconds per hundred titles.
     return LocalEnricher(
         rating_model, genre_predictor=champion_genres, genre_source=champion_source,
-        config=LocalConfig(max_candidates=32),
+        embedder=sentence_vectors, config=LocalConfig(max_candidates=32),
     )  # fmt: skip
+
+
+def _sentence_vectors(store) -> CacheBackedEmbedder:
+    """The encoder behind the local summaries, reading the sentences' vectors kept in the
+    lake first (a corrupt file is moved aside, corrupt entries are embedded again)."""
+    return CacheBackedEmbedder(
+        SentenceEmbedder(),
+        load_embedding_cache(store, SENTENCE_VECTORS_KEY),
+        cache_name=store.uri(SENTENCE_VECTORS_KEY),
+    )
 
 
 @dg.asset(
@@ -210,18 +233,27 @@ def llm_enrichments(
     inputs = inputs_from_frames(
         titles, reviews, max_reviews_per_title=enrichment.max_reviews_per_title
     )
+    paid = enrichment.resolved_provider() == "openai"
+    sentence_vectors = None if paid else _sentence_vectors(store)
     enricher = _enricher(
-        enrichment, review_rating_model, champion_genres, champion_source, enrichment.prompt_version
-    )
+        enrichment, review_rating_model, champion_genres, champion_source,
+        enrichment.prompt_version, sentence_vectors,
+    )  # fmt: skip
     # Validated on read (corrupt rows dropped, a corrupt file moved aside); every answer is
     # persisted as it arrives and the cache compacted on the way out, so a run killed late
     # keeps every paid answer.
-    paid = enrichment.resolved_provider() == "openai"
     with open_cache(store, CACHE_KEY, persist_every=1 if paid else LOCAL_PERSIST_EVERY) as cache:
         for problem in cache.problems:
             context.log.warning(problem)
         run: EnrichmentRun = enricher.run(inputs, cache, progress=step_progress(context))
         cache_problems = len(cache.problems)
+    sentences = {"reused": 0, "new": 0}
+    if sentence_vectors is not None:
+        sentences = dict(sentence_vectors.stats)
+        for problem in sentence_vectors.problems:
+            context.log.warning(problem)
+        if sentences["new"] or sentence_vectors.problems:
+            write_parquet(store, SENTENCE_VECTORS_KEY, sentence_vectors.cache)
 
     results = run.results_frame()
     quarantine = run.quarantine_frame()
@@ -258,6 +290,9 @@ def llm_enrichments(
                 int(stats.get("quarantined", 0)) + int(stats.get("failed", 0)) if paid else 0
             ),
             "cache_problems_healed": cache_problems,
+            # The local summaries' sentences: read from their vector cache or embedded now.
+            "summary_sentences_reused": int(sentences["reused"]),
+            "summary_sentences_embedded": int(sentences["new"]),
             "preview": dg.MetadataValue.md(
                 preview.astype(str).to_markdown(index=False) if len(preview) else "_none_"
             ),

@@ -542,13 +542,46 @@ def embed_incremental(
     if len(ids) != len(texts):
         raise ValueError(f"ids and texts differ in length: {len(ids)} vs {len(texts)}")
     dim = int(getattr(embedder, "dim", EMBEDDING_DIM))
+    problems: list[str] = []
+    lookup, dropped = _read_cache(cache, dim, cache_name, problems)
+    out, hashes, stats, invalid = _embed_through(lookup, texts, embedder, cache_name, problems)
+    dropped += stats.pop("stale", 0)
+    keep = [h for h in dict.fromkeys(hashes) if h in lookup] if prune else list(lookup)
+    new_cache = _cache_frame(lookup, keep)
+    stats["cache_size"] = len(new_cache)
+    if dropped:
+        stats["dropped_from_cache"] = dropped
+    if invalid:
+        stats["invalid"] = sum(1 for h in hashes if h in invalid)
+    for line in problems:
+        log.warning("%s", line)
+    return EmbeddingResult(
+        vectors=out, cache=new_cache, stats=stats, ids=ids, hashes=hashes, problems=problems
+    )
+
+
+def _cache_frame(lookup: dict[str, np.ndarray], keep: Sequence[str]) -> pd.DataFrame:
+    if not keep:
+        return _empty_cache()
+    return pd.DataFrame({"hash": list(keep), "vector": [lookup[h] for h in keep]})
+
+
+def _embed_through(
+    lookup: dict[str, np.ndarray],
+    texts: list[str | None],
+    embedder: Any,
+    cache_name: str,
+    problems: list[str],
+) -> tuple[np.ndarray, list[str | None], dict[str, int], set[str]]:
+    """The vectors of ``texts`` from ``lookup`` (hash -> vector, validated), the misses
+    embedded and added to it. Returns the vectors, the texts' hashes, the counts and the
+    hashes the encoder gave no valid vector for."""
+    dim = int(getattr(embedder, "dim", EMBEDDING_DIM))
     key = {
         "model_id": getattr(embedder, "model_id", MODEL_ID),
         "max_length": int(getattr(embedder, "max_length", DEFAULT_MAX_LENGTH)),
         "normalize": bool(getattr(embedder, "normalize", True)),
     }
-    problems: list[str] = []
-    lookup, dropped = _read_cache(cache, dim, cache_name, problems)
 
     def check(vector: np.ndarray) -> str | None:
         return vector_problem(
@@ -568,8 +601,7 @@ def embed_incremental(
         problems.append(
             f"{cache_name}: dropped {stale} entr(y/ies) whose norm does not fit this encoder"
         )
-        dropped += stale
-    cached_before = set(lookup)
+    cached_before = {h for h in hashes if h is not None and h in lookup}
 
     to_embed: dict[str, str] = {}  # hash -> text, first occurrence
     for text, digest in zip(normalised, hashes, strict=True):
@@ -610,30 +642,15 @@ def embed_incremental(
             new += 1
     if not np.isfinite(out).all():  # pragma: no cover - every vector was checked above
         raise AssertionError("a non-finite embedding got past validation")
-
-    keep = [h for h in dict.fromkeys(hashes) if h in lookup] if prune else list(lookup)
-    new_cache = (
-        pd.DataFrame({"hash": keep, "vector": [lookup[h] for h in keep]})
-        if keep
-        else _empty_cache()
-    )
     stats = {
         "total": len(texts),
         "new": new,
         "reused": reused,
         "empty": empty,
         "embedded": len(to_embed),
-        "cache_size": len(new_cache),
+        "stale": stale,
     }
-    if dropped:
-        stats["dropped_from_cache"] = dropped
-    if invalid:
-        stats["invalid"] = sum(1 for h in hashes if h in invalid)
-    for line in problems:
-        log.warning("%s", line)
-    return EmbeddingResult(
-        vectors=out, cache=new_cache, stats=stats, ids=ids, hashes=hashes, problems=problems
-    )
+    return out, hashes, stats, invalid
 
 
 def _encode_checked(embedder: Any, texts: list[str], dim: int) -> np.ndarray:
@@ -651,15 +668,22 @@ class CacheBackedEmbedder:
     instead of running the encoder again. The vectors are the encoder's own, so a model
     saved with ``embedder.config`` re-creates the plain :class:`SentenceEmbedder` on load.
     ``stats`` counts what the cache served (``reused``) and what was embedded (``new``).
+
+    The cache is validated once, on the first ``encode`` (corrupt entries dropped, with a
+    warning naming ``cache_name``); every vector embedded since is kept in it, so a text
+    seen again in this process is not embedded twice. ``cache`` is the frame to persist:
+    what was read plus what was embedded.
     """
 
     def __init__(
         self, embedder: Any, cache: pd.DataFrame | None, *, cache_name: str = "embedding cache"
     ) -> None:
         self.embedder = embedder
-        self.cache = cache
         self.cache_name = cache_name
         self.stats = {"reused": 0, "new": 0}
+        self.problems: list[str] = []
+        self._frame = cache
+        self._lookup: dict[str, np.ndarray] | None = None
         for name in ("dim", "model_id", "max_length", "normalize"):
             if hasattr(embedder, name):
                 setattr(self, name, getattr(embedder, name))
@@ -668,15 +692,35 @@ class CacheBackedEmbedder:
     def config(self) -> dict[str, Any]:
         return dict(self.embedder.config)
 
+    @property
+    def cache(self) -> pd.DataFrame:
+        if self._lookup is None:
+            return self._frame if self._frame is not None else _empty_cache()
+        return _cache_frame(self._lookup, list(self._lookup))
+
+    def _entries(self) -> dict[str, np.ndarray]:
+        if self._lookup is None:
+            dim = int(getattr(self.embedder, "dim", EMBEDDING_DIM))
+            found: list[str] = []
+            self._lookup, _ = _read_cache(self._frame, dim, self.cache_name, found)
+            self._frame = None
+            self._report(found)
+        return self._lookup
+
+    def _report(self, problems: list[str]) -> None:
+        for line in problems:
+            log.warning("%s", line)
+        self.problems.extend(problems)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        result = embed_incremental(
-            list(range(len(texts))), texts, self.embedder, self.cache, cache_name=self.cache_name
+        problems: list[str] = []
+        vectors, _, stats, _ = _embed_through(
+            self._entries(), list(texts), self.embedder, self.cache_name, problems
         )
-        self.cache = result.cache  # a text seen again in this process is not embedded twice
-        self.stats["reused"] += int(result.stats.get("reused", 0))
-        self.stats["new"] += int(result.stats.get("new", 0))
-        return result.vectors
+        self._report(problems)
+        self.stats["reused"] += int(stats["reused"])
+        self.stats["new"] += int(stats["new"])
+        return vectors
 
 
 def plot_vector_cache(lake: Any) -> CacheBackedEmbedder:
