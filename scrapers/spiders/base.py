@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
+from w3lib.url import canonicalize_url
 
 from scrapers import extract
 from scrapers.extract.links import _REVIEWS_HREF
@@ -87,6 +88,11 @@ class CatalogSpider(scrapy.Spider):
             self.netlocs[name] = netlocs | {h.lower() for h in site.allowed_domains}
         self.allowed_domains = sorted({h for s in self.sites.values() for h in s.hosts})
         self.scheduled: Counter[str] = Counter()
+        # Every URL requested so far, as Scrapy's duplicate filter keys it (the canonical
+        # URL: query arguments sorted, fragment dropped). A page links to the same title
+        # many times (menus, "more like this", pagination); those repeats are dropped here,
+        # before they count against the page budget, not later by the filter.
+        self.requested: set[str] = set()
         self.budget_hit: set[str] = set()
         self.page_log: list[dict[str, Any]] = []
         self.title_urls: set[str] = set()
@@ -156,13 +162,18 @@ class CatalogSpider(scrapy.Spider):
         title_id: str | None = None,
         force: bool = False,
     ) -> scrapy.Request | None:
-        """A request within the source's hosts, page budget and depth (else ``None``)."""
+        """A request within the source's hosts, page budget and depth (else ``None``); a
+        URL already requested gives ``None`` and costs no budget."""
         site = self.sites[source]
         if not self.on_site(source, url):
             self.count("links/offsite")
             return None
         if not force and hops > site.max_depth:
             self.count("links/too_deep")
+            return None
+        key = canonicalize_url(url)
+        if key in self.requested:
+            self.count("links/already_requested")
             return None
         if self.scheduled[source] >= site.max_pages:
             if source not in self.budget_hit:
@@ -175,6 +186,7 @@ class CatalogSpider(scrapy.Spider):
             self.count(f"source/{source}/budget_skipped")
             return None
         self.scheduled[source] += 1
+        self.requested.add(key)
         meta: dict[str, Any] = {"source": source, "hops": hops, "role": role}
         if title_id:
             meta["title_id"] = title_id

@@ -68,10 +68,11 @@ def _path(url_or_path: str) -> str:
     return unquote(urlsplit(url_or_path).path)
 
 
-def _run_crawl(url: str, out: Path) -> subprocess.CompletedProcess:
+def _run_crawl(url: str, out: Path, sites_dir: Path | None = None) -> subprocess.CompletedProcess:
+    extra = ["--sites-dir", str(sites_dir)] if sites_dir else []
     return subprocess.run(
         [sys.executable, "-m", "scrapers.crawl", "--out", str(out), "--date", CRAWL_DATE,
-         "--log-level", "WARNING", f"realish={url}"],
+         "--log-level", "WARNING", *extra, f"realish={url}"],
         cwd=REPO, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
 
@@ -303,6 +304,28 @@ def test_start_from_a_deep_url_discovers_the_site_through_sitemaps(tmp_path):
     assert {EXPECTED_TITLES[p] for p in SITEMAP_ONLY} <= got
     assert got == set(EXPECTED_TITLES.values())
     assert not [h for h in found["hits"] if _path(h.path).startswith(FORBIDDEN_PREFIXES)]
+
+
+def test_links_to_pages_already_requested_cost_no_page_budget(crawl, tmp_path):
+    """Real pages link to the same titles again and again (menus, "more like this",
+    every page of a list). Those repeats must not use up the page budget: with a budget
+    just above the pages each spider fetched, the crawl still gets everything. (When the
+    repeats counted, a budget of this size got 9 of the 21 titles.)"""
+    budget = max(len(log) for log in crawl["pages_logs"].values()) + 2
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "realish.yml").write_text(f"name: realish\nmax_pages: {budget}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with serve_realish_site() as site:
+        result = _run_crawl(site.url, out, sites_dir=sites)
+        found = _collect(site, out, result)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {_key(d) for d in found["listings"]} == set(EXPECTED_TITLES.values())
+    assert len(found["reviews"]) == len(crawl["reviews"]) == EXPECTED_REVIEW_COUNT
+    for name, stats in found["stats"].items():
+        assert stats.get("links/already_requested", 0) > 0, name
+        assert not stats.get("source/realish/budget_skipped"), (name, budget)
+    assert "page budget" not in result.stderr
 
 
 def test_a_site_with_no_titles_fails_the_crawl(tmp_path):
