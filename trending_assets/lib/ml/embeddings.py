@@ -69,12 +69,14 @@ __all__ = [
     "CacheBackedEmbedder",
     "EmbeddingResult",
     "SentenceEmbedder",
+    "configured_encoder_path",
     "content_hash",
     "embed_incremental",
     "load_embedding_cache",
     "minilm_path",
     "normalise_text",
     "plot_vector_cache",
+    "pooling_mode",
     "prepare_text",
     "read_vectors_through",
 ]
@@ -114,6 +116,39 @@ def minilm_path() -> Path:
     if not (path / "config.json").is_file():
         raise RuntimeError(f"{MODEL_PACKAGE} is installed but {path} holds no model config.json")
     return path
+
+
+def configured_encoder_path() -> Path | None:
+    """``TRENDING_ENCODER_PATH``: the sentence-transformers folder to embed with instead of
+    the packaged MiniLM (None when it is not set)."""
+    from trending_assets.settings import get_settings
+
+    return get_settings().encoder_path
+
+
+def pooling_mode(model_path: str | Path) -> str:
+    """How a sentence-transformers folder pools its token vectors: ``"mean"`` or ``"cls"``,
+    from its Pooling module's config (``modules.json`` names it; ``1_Pooling`` by
+    convention). A folder without one is a plain transformers model: mean pooling."""
+    import json
+
+    path = Path(model_path)
+    pooling_dir = path / "1_Pooling"
+    modules = path / "modules.json"
+    if modules.is_file():
+        for module in json.loads(modules.read_text(encoding="utf-8")):
+            if str(module.get("type", "")).endswith("Pooling") and module.get("path"):
+                pooling_dir = path / module["path"]
+    config_file = pooling_dir / "config.json"
+    if not config_file.is_file():
+        return "mean"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    if config.get("pooling_mode_cls_token"):
+        return "cls"
+    if config.get("pooling_mode_mean_tokens", True):
+        return "mean"
+    used = sorted(k for k, v in config.items() if k.startswith("pooling_mode") and v)
+    raise ValueError(f"{config_file}: pooling {used} is not supported (mean or CLS only)")
 
 
 def _default_model_id() -> str:
@@ -294,8 +329,12 @@ class SentenceEmbedder:
 
         if batch_size < 1 or max_length < 2:
             raise ValueError("batch_size must be >= 1 and max_length >= 2")
+        # No path: the configured encoder (TRENDING_ENCODER_PATH), else the packaged MiniLM.
+        # A configured one is recorded in the config, so a saved model re-creates it.
+        model_path = model_path or configured_encoder_path()
         self.model_path = Path(model_path) if model_path else minilm_path()
         self.model_id = _default_model_id() if model_path is None else str(self.model_path)
+        self.pooling = pooling_mode(self.model_path)
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.normalize = bool(normalize)
@@ -378,7 +417,7 @@ class SentenceEmbedder:
         input_ids = torch.from_numpy(input_ids).to(self.device, non_blocking=True)
         mask = torch.from_numpy(mask).to(self.device, non_blocking=True)
         hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        pooled = mean_pool(hidden, mask)
+        pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, mask)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
         return pooled.cpu().numpy()
