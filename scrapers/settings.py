@@ -53,6 +53,12 @@ HTTPCACHE_ENABLED = os.environ.get("TRENDING_SCRAPY_HTTPCACHE", "").lower() in (
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_EXPIRATION_SECS = 24 * 3600
 
+# Our item pipelines are synchronous and CPU-bound: processing a page's items one at a
+# time loses nothing, while Scrapy's default (100) starts that many asyncio workers for
+# every response's output. One item at a time made the reviews spider 0.86x as long on the
+# 1,000-title demo (same items; bench/README.md, "Items one at a time").
+CONCURRENT_ITEMS = 1
+
 ITEM_PIPELINES = {
     "scrapers.pipelines.ValidationPipeline": 300,
     "scrapers.pipelines.DeduplicationPipeline": 400,
