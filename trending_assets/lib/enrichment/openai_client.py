@@ -22,9 +22,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
+if TYPE_CHECKING:  # the client is imported where it is used: it costs ~1.7 s to import,
+    import openai  # and every load of the code location would pay it (local provider too)
 
 RAW_BODY_CHARS = 2000  # how much of a non-JSON body is kept with a quarantined title
 
@@ -58,6 +59,8 @@ def make_client(
     *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float
 ) -> openai.AsyncOpenAI:
     """The async client: its own transport retries, a per-request timeout, counted requests."""
+    import openai
+
     return openai.AsyncOpenAI(
         api_key=api_key or "not-needed",  # local servers often need none
         base_url=base_url,

@@ -54,9 +54,8 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from trending_assets.lib.enrichment.cache import CacheKey, EnrichmentCache
@@ -90,6 +89,9 @@ from trending_assets.lib.enrichment.structured import (
     validate_answer,
 )
 from trending_assets.lib.progress import Progress
+
+if TYPE_CHECKING:  # imported where a call is made (openai_client: ~1.7 s to import)
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -458,6 +460,8 @@ class OpenAIEnricher:
         """One call (the client retrying transport errors inside it); the answer's content
         and (prompt, completion) tokens. Raises ``NotJSONBody``, ``_Failed``,
         ``_SchemaUnsupported`` or ``_Skipped``."""
+        import openai
+
         config = self.config
         async with self._sem:
             if self._abort is not None:
