@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
+# scipy is imported in the functions that use it: importing scipy.stats takes seconds,
+# and every load of the code location imports this module.
 from trending_assets.lib.drift.thresholds import (
     JS_WARN,
     KS_MIN_STATISTIC,
@@ -107,6 +107,8 @@ def homogeneity_p_value(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 1.0
+    from scipy import stats
+
     return float(stats.chi2_contingency(table, correction=False).pvalue)
 
 
@@ -137,6 +139,8 @@ def numeric_drift(
     psi_p = homogeneity_p_value(ref_bins, cur_bins)
     psi_status, psi_note = _psi_status(psi, psi_p)
     means = f"mean {ref.mean():.2f} -> {cur.mean():.2f}"
+    from scipy import stats
+
     ks = stats.ks_2samp(ref, cur)
     d, ks_p = float(ks.statistic), float(ks.pvalue)
     ks_warn = d >= KS_MIN_STATISTIC and ks_p < NOISE_ALPHA
@@ -219,6 +223,8 @@ def vocabulary_drift(
     cur = np.array([cur_counts[t] for t in vocabulary] + [0], float)
     ref[-1], cur[-1] = n_ref - ref.sum(), n_cur - cur.sum()  # the <other> bucket
     # scipy's jensenshannon is the distance (sqrt of the divergence); base 2 bounds it by 1.
+    from scipy.spatial.distance import jensenshannon
+
     distance = float(jensenshannon(ref / n_ref, cur / n_cur, base=2))
     p_value = homogeneity_p_value(ref, cur)
     oov = sum(c for t, c in cur_counts.items() if t not in ref_counts) / n_cur
@@ -245,6 +251,8 @@ def rate_drift(
         return skip_row(
             feature, kind, "rate_increase", RATE_MIN_INCREASE, ref_total, cur_total, why
         )
+    from scipy import stats
+
     ref_rate, cur_rate = ref_bad / ref_total, cur_bad / cur_total
     increase = cur_rate - ref_rate
     p_value = float(

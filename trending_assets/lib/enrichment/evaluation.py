@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from trending_assets.lib.enrichment.results import EnrichmentRun, TitleResult
 from trending_assets.lib.enrichment.schema import Enrichment
@@ -105,6 +104,8 @@ def spearman(x: Iterable[float], y: Iterable[float]) -> float:
     x, y = list(x), list(y)
     if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
         return float("nan")
+    from scipy.stats import spearmanr  # here: seconds to import, at every code location load
+
     return float(spearmanr(x, y).statistic)
 
 

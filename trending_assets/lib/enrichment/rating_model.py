@@ -47,16 +47,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import spearmanr
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import Ridge
 
 from trending_assets.lib.enrichment.schema import normalise_text
+
+if TYPE_CHECKING:  # scikit-learn and scipy.stats are imported where they are used: seconds
+    # to import, and every load of the code location imports this module
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
 
 MODEL_FORMAT = 3
 # format 1: the single-ridge model saved before issue 12; format 2: no stated-rating blend
@@ -206,6 +208,8 @@ class ReviewRatingModel:
         return self
 
     def _fit_vectorizer(self, texts: list[str]) -> sp.csr_matrix:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         min_df = self.min_df if len(texts) >= 50 else 1
         self.vectorizer = TfidfVectorizer(
             ngram_range=self.ngram_range,
@@ -222,6 +226,8 @@ class ReviewRatingModel:
         self.regressor, self.gate = None, None
         positive = y > self.polarity_split
         if self.method == "ridge" or min(positive.sum(), (~positive).sum()) < 2:
+            from sklearn.linear_model import Ridge
+
             self.regressor = Ridge(alpha=self.alpha).fit(matrix, y)
         else:
             self.gate = _fit_gate(
@@ -356,6 +362,8 @@ class ReviewRatingModel:
 
     def evaluate(self, texts: Sequence[str], ratings: Sequence[float]) -> dict[str, float]:
         """Review-level MAE, RMSE and Spearman on held-out reviews."""
+        from scipy.stats import spearmanr
+
         y = np.asarray(ratings, dtype=float)
         pred = self.predict(texts)
         return {
@@ -444,6 +452,8 @@ def _fit_gate(
     gate_alpha: float,
     within_alpha: float,
 ) -> dict[str, Any]:
+    from sklearn.linear_model import Ridge
+
     weights = nb_log_count_ratio(matrix, positive, smoothing)
     signs = np.where(positive, 1.0, -1.0)
     gate = Ridge(alpha=gate_alpha).fit(matrix.multiply(weights).tocsr(), signs)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:  # scikit-learn is imported where it is used: seconds to import, and
+    # every load of the code location imports this module
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 class TfidfFeaturizer:
@@ -74,6 +77,8 @@ class TfidfFeaturizer:
         return size
 
     def _vectorizers(self, n_docs: int) -> tuple[TfidfVectorizer, TfidfVectorizer | None]:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         # A tiny corpus cannot meet a document-frequency floor meant for thousands of texts.
         min_df = self.min_df if n_docs >= 20 else 1
         max_df = self.max_df if n_docs >= 20 else 1.0
