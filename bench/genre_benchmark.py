@@ -128,7 +128,9 @@ def bert_model(epochs: int | None, **options: Any) -> GenreModel | None:
     from trending_assets.lib.ml.finetune import EncoderGenreModel
 
     parameters = inspect.signature(EncoderGenreModel).parameters
-    kwargs: dict[str, Any] = {}
+    from trending_assets.lib.ml.embeddings import configured_encoder_path
+
+    kwargs: dict[str, Any] = {"model_path": configured_encoder_path()}  # None: MiniLM
     if epochs is not None and "epochs" in parameters:
         kwargs["epochs"] = epochs
     kwargs.update({k: v for k, v in options.items() if v is not None and k in parameters})
@@ -204,9 +206,9 @@ def make_embedder(args: argparse.Namespace) -> CachedEmbedder | None:
             "  embeddings: trending_assets.lib.ml.embeddings not found; embedding variants skipped"
         )
         return None
-    from trending_assets.lib.ml.embeddings import SentenceEmbedder
+    from trending_assets.lib.ml.embeddings import configured_embedder
 
-    return CachedEmbedder(SentenceEmbedder(), args.embedding_cache)
+    return CachedEmbedder(configured_embedder(), args.embedding_cache)
 
 
 def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> list[tuple[str, Any]]:

@@ -110,9 +110,9 @@ class QueryEncoder:
             with cls._lock:
                 if cls._encoder is None and cls._error is None:
                     try:
-                        from trending_assets.lib.ml.embeddings import SentenceEmbedder
+                        from trending_assets.lib.ml.embeddings import configured_embedder
 
-                        cls._encoder = SentenceEmbedder(batch_size=8).load()
+                        cls._encoder = configured_embedder(batch_size=8).load()
                     except Exception as exc:
                         cls._error = f"{type(exc).__name__}: {exc}"
                         logger.warning("semantic search disabled, keyword fallback: %s", cls._error)

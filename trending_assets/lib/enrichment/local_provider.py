@@ -303,9 +303,9 @@ class LocalEnricher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from trending_assets.lib.ml.embeddings import SentenceEmbedder
+            from trending_assets.lib.ml.embeddings import configured_embedder
 
-            self._embedder = SentenceEmbedder()
+            self._embedder = configured_embedder()
         return self._embedder
 
     def cache_key(self, item: EnrichmentInput) -> CacheKey:

@@ -70,6 +70,7 @@ __all__ = [
     "CacheBackedEmbedder",
     "EmbeddingResult",
     "SentenceEmbedder",
+    "configured_embedder",
     "configured_encoder_path",
     "content_hash",
     "embed_incremental",
@@ -125,6 +126,14 @@ def configured_encoder_path() -> Path | None:
     from trending_assets.settings import get_settings
 
     return get_settings().encoder_path
+
+
+def configured_embedder(**kwargs: Any) -> SentenceEmbedder:
+    """A new :class:`SentenceEmbedder` of the configured encoder (``TRENDING_ENCODER_PATH``,
+    else the packaged MiniLM). Its ``config`` names that encoder, so a saved model that
+    re-creates it from there gets the encoder it was made with, whatever the setting says
+    by then."""
+    return SentenceEmbedder(configured_encoder_path(), **kwargs)
 
 
 def pooling_mode(model_path: str | Path) -> str:
@@ -330,9 +339,8 @@ class SentenceEmbedder:
 
         if batch_size < 1 or max_length < 2:
             raise ValueError("batch_size must be >= 1 and max_length >= 2")
-        # No path: the configured encoder (TRENDING_ENCODER_PATH), else the packaged MiniLM.
-        # A configured one is recorded in the config, so a saved model re-creates it.
-        model_path = model_path or configured_encoder_path()
+        # No path: the packaged MiniLM, also for a saved config that names none (a model saved
+        # before the encoder was a setting). New embedders: configured_embedder().
         self.model_path = Path(model_path) if model_path else minilm_path()
         self.model_id = _default_model_id() if model_path is None else str(self.model_path)
         self.pooling = pooling_mode(self.model_path)
@@ -767,7 +775,7 @@ def plot_vector_cache(lake: Any) -> CacheBackedEmbedder:
     """The packaged encoder behind the plots' vectors that ``text_embeddings`` keeps in
     ``lake``: a plot embedded there is read, not embedded again."""
     return CacheBackedEmbedder(
-        SentenceEmbedder(),
+        configured_embedder(),
         load_embedding_cache(lake, PLOT_EMBEDDING_CACHE_KEY),
         cache_name=lake.uri(PLOT_EMBEDDING_CACHE_KEY),
     )

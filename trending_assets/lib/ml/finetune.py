@@ -45,7 +45,6 @@ import numpy as np
 
 from trending_assets.lib.ml.embeddings import (
     autocast_context,
-    configured_encoder_path,
     length_sorted_batches,
     limit_cpu_threads,
     mean_pool,
@@ -174,8 +173,6 @@ class EncoderGenreModel(GenreModel):
             raise ValueError(f"frozen_layers must be 0 or more, not {frozen_layers}")
         if row_cap is not None and row_cap < 2:
             raise ValueError(f"row_cap must be at least 2 (or None), not {row_cap}")
-        # No path: the configured encoder (TRENDING_ENCODER_PATH), else the packaged MiniLM.
-        model_path = model_path or configured_encoder_path()
         self.config: dict[str, Any] = {
             "epochs": int(epochs),
             "max_length": int(max_length),

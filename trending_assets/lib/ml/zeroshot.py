@@ -158,9 +158,9 @@ class ZeroShotGenreModel(GenreModel):
         lexicon: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if embedder is None and embedder_config is None:
-            from trending_assets.lib.ml.embeddings import SentenceEmbedder
+            from trending_assets.lib.ml.embeddings import configured_embedder
 
-            embedder = SentenceEmbedder()
+            embedder = configured_embedder()
         self.embedder = embedder if embedder is not None else _make_embedder(embedder_config)
         self.embedder_config = _embedder_config(self.embedder, embedder_config)
         descriptions = dict(descriptions or GENRE_DESCRIPTIONS)
