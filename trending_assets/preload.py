@@ -18,6 +18,15 @@ import trending_assets.defs
 for _module in pkgutil.walk_packages(trending_assets.defs.__path__, "trending_assets.defs."):
     importlib.import_module(_module.name)
 
+# Libraries the code location imports only where they are used (loading it stays fast for
+# the CLI, the UI and the daemon): the steps forked from here use them, so they import them
+# once, here, instead of once per step.
+STEP_LIBRARIES = ("sklearn.feature_extraction.text", "sklearn.linear_model", "scipy.stats",
+                  "scipy.spatial.distance", "openai")  # fmt: skip
+for _name in STEP_LIBRARIES:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_name)
+
 # A forkserver whose preload raises dies, and every step fails with an error about the
 # forkserver; a step that builds the definitions itself names the real cause (a bad setting).
 with contextlib.suppress(Exception):

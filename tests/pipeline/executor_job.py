@@ -24,6 +24,10 @@ def second_step(context: dg.AssetExecutionContext, first_step: int) -> None:
             "pid": os.getpid(),
             "first_pid": first_step,
             "preloaded": "trending_assets.defs.warehouse.assets" in sys.modules,
+            # The libraries loading the code location leaves out, the steps' ones.
+            "libraries_preloaded": all(
+                name in sys.modules for name in ("sklearn.linear_model", "scipy.stats", "openai")
+            ),
             # ... and the forkserver built the definitions, for this environment.
             "built_ahead": _built_ahead(),
         }

@@ -32,6 +32,7 @@ def test_steps_run_in_their_own_processes_with_the_code_preloaded(tmp_path: Path
     value = {k: v.value for k, v in event.materialization.metadata.items()}
     assert value["pid"] != os.getpid() and value["first_pid"] != os.getpid()
     assert value["preloaded"] is True
+    assert value["libraries_preloaded"] is True
     assert value["built_ahead"] is True
 
 
