@@ -388,6 +388,7 @@ ENSEMBLES: tuple[tuple[str, ...], ...] = (
     ("logreg", "zeroshot"),
     ("masked+emb", "zeroshot"),
     ("bert", "zeroshot"),
+    ("bert", "logreg+emb"),
     ("bert", "logreg+emb", "zeroshot"),
 )
 
