@@ -36,6 +36,7 @@ import dagster as dg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContext
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.base import AssetRecord
 
 from trending_assets.defs.shared import RETRY_PENDING
 
@@ -136,7 +137,22 @@ def plan(
     """The stale part of ``keys`` (a job's assets) for crawl day ``partition``, with its
     downstream (see the module docstring). ``asset_graph``: ``Definitions.resolve_asset_graph()``."""
     keys = set(keys)
-    resolver = CachingStaleStatusResolver(instance, asset_graph, _PlanLoadingContext(instance))
+    context = _PlanLoadingContext(instance)
+    # Every asset's record in one query: the resolver asks for them one asset at a time,
+    # and its loader serves them from this batch (as Dagster's prefetch_asset_records does).
+    graph_keys = list(asset_graph.get_all_asset_keys())
+    batch = AssetRecord.blocking_get_many(context, graph_keys)  # one per key, None if none
+    asset_records = dict(zip(graph_keys, batch, strict=True))
+
+    def latest_of(key: dg.AssetKey, part: str | None = None) -> dg.EventLogRecord | None:
+        """The latest materialisation of ``key`` (of one partition, when given): for the
+        whole asset it is in the asset's record already, which saves a query per asset."""
+        if part is not None:
+            return _latest_materialization(instance, key, part)
+        record = asset_records.get(key)
+        return record.asset_entry.last_materialization_record if record is not None else None
+
+    resolver = CachingStaleStatusResolver(instance, asset_graph, context)
     runs: dict[str, bool] = {}
     latest: dict[dg.AssetKey, dg.EventLogRecord | None] = {}
     reasons: dict[dg.AssetKey, str] = {}
@@ -150,7 +166,7 @@ def plan(
         if status == StaleStatus.STALE:
             reasons[key] = _cause_text(resolver, key, part)
             continue
-        record = latest[key] = _latest_materialization(instance, key, part)
+        record = latest[key] = latest_of(key, part)
         if record is None:  # FRESH without a materialisation: an observed source, say
             continue
         if not _run_succeeded(instance, record.run_id, runs) and (
@@ -170,7 +186,7 @@ def plan(
         for parent in node.parent_keys:
             if not asset_graph.get(parent).is_partitioned:
                 continue
-            newest = _latest_materialization(instance, parent)
+            newest = latest_of(parent)
             if newest is not None and newest.storage_id > latest[key].storage_id:
                 reasons[key] = f"{parent.to_user_string()} has a newer crawled day"
                 break
