@@ -39,10 +39,13 @@ def _yaml(postgres_url: str | None) -> str:
 
 
 def measure(checks: int, rounds: int, postgres_url: str | None = None) -> dict[str, float]:
-    home = Path(tempfile.mkdtemp(prefix="event-bench-"))
-    (home / "dagster.yaml").write_text(_yaml(postgres_url), encoding="utf-8")
-    asset = _asset(checks)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with tempfile.TemporaryDirectory(prefix="event-bench-") as home:
+        (Path(home) / "dagster.yaml").write_text(_yaml(postgres_url), encoding="utf-8")
+        return _timed_runs(home, _asset(checks), rounds)
+
+
+def _timed_runs(home: str, asset: dg.AssetsDefinition, rounds: int) -> dict[str, float]:
+    with dg.DagsterInstance.from_config(home) as instance:
         dg.materialize([asset], instance=instance)  # schema, imports: not timed
         timings, events = [], 0
         for _ in range(rounds):

@@ -108,9 +108,9 @@ def test_the_plan_reads_every_assets_record_in_one_query(instance, monkeypatch) 
     fetches: list[dg.AssetRecordsFilter] = []
     get_records, fetch = instance.get_asset_records, instance.fetch_materializations
 
-    def counted_get_records(keys=None):
-        batches.append(len(keys or []))
-        return get_records(keys)
+    def counted_get_records(*args, **kwargs):
+        batches.append(len(list(args[0] if args else kwargs.get("asset_keys") or [])))
+        return get_records(*args, **kwargs)
 
     def counted_fetch(records_filter, *args, **kwargs):
         fetches.append(records_filter)
