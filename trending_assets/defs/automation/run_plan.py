@@ -80,14 +80,12 @@ class RunPlan:
         )
 
 
-def _latest_materialization(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None
+def _latest_materialization_of_partition(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str
 ) -> dg.EventLogRecord | None:
+    """A whole asset's latest materialisation is in its asset record; a partition's is not."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=key, asset_partitions=[partition] if partition is not None else None
-        ),
-        limit=1,
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
     ).records
     return records[0] if records else None
 
@@ -148,7 +146,7 @@ def plan(
         """The latest materialisation of ``key`` (of one partition, when given): for the
         whole asset it is in the asset's record already, which saves a query per asset."""
         if part is not None:
-            return _latest_materialization(instance, key, part)
+            return _latest_materialization_of_partition(instance, key, part)
         record = asset_records.get(key)
         return record.asset_entry.last_materialization_record if record is not None else None
 
