@@ -74,7 +74,8 @@ def test_the_setting_picks_the_encoder_and_its_pooling(cls_encoder, monkeypatch)
     from sentence_transformers import SentenceTransformer
 
     monkeypatch.setenv("TRENDING_ENCODER_PATH", str(cls_encoder))
-    embedder = configured_embedder()
+    # fp32 to compare with the reference exactly: `auto` takes bf16 on CPUs that have it.
+    embedder = configured_embedder(precision="fp32")
     assert embedder.model_path == cls_encoder.resolve()
     assert (embedder.dim, embedder.pooling) == (32, "cls")
     # Recorded, so a saved model that embeds re-creates this encoder, not the default.
