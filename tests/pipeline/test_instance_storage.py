@@ -1,0 +1,147 @@
+"""The local instance (config/dagster.yaml): Dagster's SQLite files in $DAGSTER_HOME, with the
+event log's connections kept open (trending_assets/instance.py), on real runs."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+from sqlalchemy import event
+
+from trending_assets.instance import (
+    MAX_OPEN_DATABASES,
+    PooledSqliteEventLogStorage,
+    TrendingInstance,
+)
+from trending_assets.settings import REPO_ROOT
+
+CHECKS = 30
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec(f"c{i}", asset="probe") for i in range(CHECKS)])
+def probe():
+    yield dg.Output(1)
+    for i in range(CHECKS):
+        yield dg.AssetCheckResult(check_name=f"c{i}", passed=True)
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def _count_connections(storage: PooledSqliteEventLogStorage) -> list[str]:
+    """Every new SQLite connection the storage's engines open from now on."""
+    opened: list[str] = []
+    original = storage._engine
+
+    def engine(shard: str):
+        made = original(shard)
+        if not getattr(made, "_counted", False):
+            event.listen(made, "connect", lambda *_: opened.append(shard))
+            made._counted = True  # ty: ignore[unresolved-attribute]
+        return made
+
+    storage._engine = engine  # ty: ignore[invalid-assignment]
+    return opened
+
+
+def test_the_local_instance_keeps_dagsters_files_and_one_connection_per_database(
+    tmp_path: Path,
+) -> None:
+    home = _home(tmp_path)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance, TrendingInstance)
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        opened = _count_connections(storage)
+        result = dg.materialize([probe], instance=instance)
+        assert result.success
+        recorded = instance.all_logs(result.run_id)
+        # ~100 events written, each to the run's file (an asset's or a check's also to the
+        # index): a connection or two per file (one more while a new file is set up), not
+        # one per event as Dagster's own storage opens.
+        assert len(recorded) > 3 * CHECKS
+        assert set(opened) == {"index", result.run_id}, opened
+        assert max(opened.count("index"), opened.count(result.run_id)) <= 2, opened
+        checks = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey("probe"), f"c{i}") for i in range(CHECKS)]
+        )
+        assert len(checks) == CHECKS
+    # Dagster's own layout: the run's events and the index, where its default storage keeps them.
+    assert (home / "history" / "runs" / f"{result.run_id}.db").is_file()
+    assert (home / "history" / "runs" / "index.db").is_file()
+    assert (home / "history" / "runs.db").is_file()
+
+
+def test_a_home_written_by_dagsters_default_storage_reads_the_same(tmp_path: Path) -> None:
+    """Existing homes keep their history both ways: the class only changes how files are opened."""
+    home = _home(tmp_path)
+    plain = tmp_path / "plain"  # Dagster's defaults: no instance_class
+    plain.mkdir()
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+    def dagsters_own() -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(plain)))
+
+    with dagsters_own() as instance:
+        assert type(instance) is dg.DagsterInstance
+        before = dg.materialize([probe], instance=instance)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance, TrendingInstance)
+        assert len(instance.all_logs(before.run_id)) > 3 * CHECKS
+        after = dg.materialize([probe], instance=instance)
+        latest = instance.get_latest_materialization_event(dg.AssetKey("probe"))
+        assert latest is not None and latest.run_id == after.run_id
+    with dagsters_own() as instance:
+        assert len(instance.all_logs(after.run_id)) > 3 * CHECKS
+        assert instance.get_latest_materialization_event(dg.AssetKey("probe")).run_id == (
+            after.run_id
+        )
+
+
+def test_only_a_few_run_databases_stay_open(tmp_path: Path) -> None:
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        storage = instance.event_log_storage
+        runs = [
+            dg.materialize([probe], instance=instance).run_id for _ in range(MAX_OPEN_DATABASES + 2)
+        ]
+        assert len(storage._engines) <= MAX_OPEN_DATABASES
+        assert runs[-1] in storage._engines and runs[0] not in storage._engines
+        # A closed one opens again when it is read.
+        assert len(instance.all_logs(runs[0])) > 3 * CHECKS
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork here")
+def test_a_forked_process_opens_its_own_connections(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = dg.materialize([probe], instance=instance).run_id
+        storage = instance.event_log_storage
+        parents = dict(storage._engines)
+        assert run_id in parents
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+
+        def child() -> None:
+            # The inherited storage, used after the fork: new engines, the parent's left alone.
+            run = instance.get_run_by_id(run_id)
+            instance.report_engine_event("from the forked child", run)
+            assert all(storage._engines[k] is not parents.get(k) for k in storage._engines)
+            queue.put("ok")
+
+        process = context.Process(target=child)
+        process.start()
+        process.join(timeout=60)
+        assert process.exitcode == 0 and queue.get(timeout=5) == "ok"
+        # The parent's pooled connections still work, and see what the child wrote.
+        messages = [e.message for e in instance.all_logs(run_id)]
+        assert "from the forked child" in messages
+        instance.report_engine_event("from the parent", instance.get_run_by_id(run_id))
+        assert storage._engines[run_id] is parents[run_id]
