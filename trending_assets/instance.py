@@ -3,7 +3,7 @@ storage under $DAGSTER_HOME, with the event log's database connections kept open
 
 Dagster's SQLite event log builds a new SQLAlchemy engine, opens a new SQLite connection
 and compiles its SQL statements again for every event it records, then throws all of it
-away. A run of the whole graph records about a thousand events (every asset and check is
+away (and for a check's event, once more to ask whether the checks table exists). A run of the whole graph records about a thousand events (every asset and check is
 planned, output and evaluated), and those three costs were most of the 8-12 ms each event
 took on two cores (`bench/event_log_benchmark.py`). Here each database file keeps one engine,
 with its connection pool and its statement cache, for as long as the process lives:
@@ -48,7 +48,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """Whether the index has a table (asked again for every check's event, each time
+        with a new engine): a table found stays found, as Dagster never drops one."""
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
 
     def _engine(self, shard: str) -> Engine:
         """This process's engine for one database file (called with ``_db_lock`` held)."""
