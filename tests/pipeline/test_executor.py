@@ -4,12 +4,15 @@ processes forked from a forkserver that preloaded the code location."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from trending_assets.definitions import defs
+from trending_assets.instance import TrendingInstance
+from trending_assets.settings import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,8 +23,11 @@ def test_jobs_default_to_the_forkserver_executor() -> None:
 
 
 def test_steps_run_in_their_own_processes_with_the_code_preloaded(tmp_path: Path) -> None:
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The local instance `make run`'s daemon launches runs in (each step process writes its
+    # events through its own connections: trending_assets/instance.py).
+    shutil.copyfile(REPO_ROOT / "config" / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance, TrendingInstance)
         job = dg.build_reconstructable_job(
             "executor_job", "executor_job", reconstructor_working_directory=str(HERE)
         )
@@ -34,6 +40,12 @@ def test_steps_run_in_their_own_processes_with_the_code_preloaded(tmp_path: Path
     assert value["preloaded"] is True
     assert value["libraries_preloaded"] is True
     assert value["built_ahead"] is True
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        logged = instance.all_logs(result.run_id)
+    step_pids = {
+        e.dagster_event.pid for e in logged if e.dagster_event and e.step_key == "second_step"
+    }
+    assert value["pid"] in step_pids  # the step's own events, written by the step's process
 
 
 def test_definitions_built_ahead_serve_only_the_settings_they_were_built_from(
