@@ -12,6 +12,9 @@ with its connection pool and its statement cache, for as long as the process liv
   it), so the UI, the daemon and runs of other processes read and write them as before;
 - a pooled connection is idle between events, with no transaction open, so it holds no
   lock that another process would wait on;
+- the writer of an event checkpoints the run's write-ahead log, so the run's database file
+  changes with each event as it did when Dagster closed the connection: the UI follows a
+  running run by watching that file;
 - a process forked from one that holds engines starts its own (a SQLite connection must
   not cross a fork); the engines of the least recently used run databases are closed once
   more than a few are open, so a long-lived webserver does not keep every run's file open.
@@ -28,6 +31,7 @@ from contextlib import contextmanager
 
 import yaml
 from dagster import DagsterInstance
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -94,6 +98,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def store_event(self, event: EventLogEntry) -> None:
+        super().store_event(event)
+        # The UI follows a running run by watching its database file (`watch`). In WAL mode a
+        # commit only appends to the `-wal` file; the database file changes when the log is
+        # checkpointed, which Dagster's storage got each time an event's connection closed.
+        # With the connection kept open, the event's writer checkpoints it (PASSIVE: it
+        # waits for no reader).
+        with self._db_lock:
+            engine = self._engine(event.run_id)
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _dispose_engines(self) -> None:
         with self._db_lock:

@@ -149,3 +149,21 @@ def test_a_forked_process_opens_its_own_connections(tmp_path: Path) -> None:
         assert "from the forked child" in messages
         instance.report_engine_event("from the parent", instance.get_run_by_id(run_id))
         assert storage._engines[run_id] is parents[run_id]
+
+
+def test_a_watched_run_sees_each_event_as_it_is_written(tmp_path: Path) -> None:
+    """The UI follows a running run through `watch` (a file watcher on the run's database):
+    events must reach it while the writer's connection stays open."""
+    import time
+
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        run_id = dg.materialize([probe], instance=instance).run_id
+        seen: list[str] = []
+        instance.watch_event_logs(run_id, None, lambda entry, _cursor: seen.append(entry.message))
+        run = instance.get_run_by_id(run_id)
+        for i in range(3):
+            instance.report_engine_event(f"live {i}", run)
+            deadline = time.monotonic() + 10
+            while f"live {i}" not in seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert f"live {i}" in seen, f"the watcher did not see event {i}"
