@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -154,8 +155,6 @@ def test_a_forked_process_opens_its_own_connections(tmp_path: Path) -> None:
 def test_a_watched_run_sees_each_event_as_it_is_written(tmp_path: Path) -> None:
     """The UI follows a running run through `watch` (a file watcher on the run's database):
     events must reach it while the writer's connection stays open."""
-    import time
-
     with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
         run_id = dg.materialize([probe], instance=instance).run_id
         seen: list[str] = []
