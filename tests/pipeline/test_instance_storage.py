@@ -166,3 +166,35 @@ def test_a_watched_run_sees_each_event_as_it_is_written(tmp_path: Path) -> None:
             while f"live {i}" not in seen and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert f"live {i}" in seen, f"the watcher did not see event {i}"
+
+
+def _write_events(home: str, run_id: str, count: int, results) -> None:
+    try:
+        with dg.DagsterInstance.from_config(home) as instance:
+            run = instance.get_run_by_id(run_id)
+            for i in range(count):
+                instance.report_engine_event(f"writer event {i}", run)
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which names it
+        results.put(repr(exc))
+
+
+def test_processes_writing_one_run_at_once_lose_and_fail_nothing(tmp_path: Path) -> None:
+    """The multiprocess executor's steps write one run's events from several processes, each
+    with its connections kept open and checkpointing after each event."""
+    home = _home(tmp_path)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = dg.materialize([probe], instance=instance).run_id
+        before = len(instance.all_logs(run_id))
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        writers = [
+            context.Process(target=_write_events, args=(str(home), run_id, 100, results))
+            for _ in range(3)
+        ]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(timeout=120)
+        assert [results.get(timeout=5) for _ in writers] == ["ok"] * 3
+        assert len(instance.all_logs(run_id)) - before == 300
