@@ -198,3 +198,29 @@ def test_processes_writing_one_run_at_once_lose_and_fail_nothing(tmp_path: Path)
             writer.join(timeout=120)
         assert [results.get(timeout=5) for _ in writers] == ["ok"] * 3
         assert len(instance.all_logs(run_id)) - before == 300
+
+
+def test_everything_but_the_event_log_is_dagsters_default(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    ours = dg.DagsterInstance.from_config(str(home))
+    theirs = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(plain)))
+    with ours, theirs:
+
+        def parts(instance: dg.DagsterInstance) -> list[str]:
+            return [
+                type(part).__name__
+                for part in (
+                    instance.run_storage,
+                    instance.schedule_storage,
+                    instance.run_coordinator,
+                    instance.run_launcher,
+                    instance.compute_log_manager,
+                    instance.scheduler,
+                )
+            ]
+
+        assert parts(ours) == parts(theirs)
+        assert type(ours.event_log_storage).__mro__[1] is type(theirs.event_log_storage)
