@@ -106,8 +106,9 @@ def _freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# How and when the graph runs, not what it computes: editing these re-runs nothing.
-NOT_PIPELINE_CODE = ("cli.py", "preload.py", "defs/automation/")
+# How and when the graph runs (and where Dagster records it), not what it computes:
+# editing these re-runs nothing.
+NOT_PIPELINE_CODE = ("cli.py", "preload.py", "instance.py", "defs/automation/")
 PIPELINE_CODE_SUFFIXES = frozenset({".py", ".txt", ".json", ".yml", ".yaml", ".sql", ".csv"})
 
 

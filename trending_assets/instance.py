@@ -3,10 +3,12 @@ storage under $DAGSTER_HOME, with the event log's database connections kept open
 
 Dagster's SQLite event log builds a new SQLAlchemy engine, opens a new SQLite connection
 and compiles its SQL statements again for every event it records, then throws all of it
-away (and for a check's event, once more to ask whether the checks table exists). A run of the whole graph records about a thousand events (every asset and check is
-planned, output and evaluated), and those three costs were most of the 8-12 ms each event
-took on two cores (`bench/event_log_benchmark.py`). Here each database file keeps one engine,
-with its connection pool and its statement cache, for as long as the process lives:
+away (and for a check's event does it once more, to ask whether the checks table exists).
+A run of the whole graph records about a thousand events (every asset and check is
+planned, output and evaluated), and those costs were most of the 8 ms each event took on
+two cores (`bench/event_log_benchmark.py`: 2.5-2.8 ms here). Here each database file keeps
+one engine, with its connection pool and its statement cache, for as long as the process
+lives:
 
 - the same files, tables and write-ahead-log mode as Dagster's own (this is a subclass of
   it), so the UI, the daemon and runs of other processes read and write them as before;

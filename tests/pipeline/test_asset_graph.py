@@ -354,12 +354,14 @@ def test_the_pipeline_code_version_follows_code_and_prompts_not_scheduling(tmp_p
         "lib/enrichment/prompts/enrich_v1.txt": "Summarise the reviews.\n",
         "defs/automation/schedules.py": "HOUR = 6\n",
         "cli.py": "print('hi')\n",
+        "instance.py": "POOL = 1\n",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     base = package_digest(tmp_path)
-    for name in ("defs/automation/schedules.py", "cli.py"):  # when it runs, not what it holds
+    # when and how it runs (and where Dagster records it), not what it holds
+    for name in ("defs/automation/schedules.py", "cli.py", "instance.py"):
         (tmp_path / name).write_text("# edited\n")
         assert package_digest(tmp_path) == base, name
     for name in ("lib/trending.py", "lib/enrichment/prompts/enrich_v1.txt"):
