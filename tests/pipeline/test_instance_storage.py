@@ -41,6 +41,15 @@ def _home(tmp_path: Path) -> Path:
     return home
 
 
+def _dagsters_default_instance(home: Path, tmp_path: Path) -> dg.DagsterInstance:
+    """An instance on ``home``'s files with Dagster's defaults (a dagster.yaml elsewhere,
+    without our ``instance_class``)."""
+    plain = tmp_path / "plain"
+    plain.mkdir(exist_ok=True)
+    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(plain)))
+
+
 @contextmanager
 def _sqlite_connections_opened() -> Iterator[Counter]:
     """Every SQLite connection any SQLAlchemy pool of this process opens meanwhile, by file."""
@@ -88,14 +97,7 @@ def test_the_local_instance_keeps_dagsters_files_and_one_connection_per_database
 def test_a_home_written_by_dagsters_default_storage_reads_the_same(tmp_path: Path) -> None:
     """Existing homes keep their history both ways: the class only changes how files are opened."""
     home = _home(tmp_path)
-    plain = tmp_path / "plain"  # Dagster's defaults: no instance_class
-    plain.mkdir()
-    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-
-    def dagsters_own() -> dg.DagsterInstance:
-        return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(plain)))
-
-    with dagsters_own() as instance:
+    with _dagsters_default_instance(home, tmp_path) as instance:
         assert type(instance) is dg.DagsterInstance
         before = dg.materialize([probe], instance=instance)
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -104,7 +106,7 @@ def test_a_home_written_by_dagsters_default_storage_reads_the_same(tmp_path: Pat
         after = dg.materialize([probe], instance=instance)
         latest = instance.get_latest_materialization_event(dg.AssetKey("probe"))
         assert latest is not None and latest.run_id == after.run_id
-    with dagsters_own() as instance:
+    with _dagsters_default_instance(home, tmp_path) as instance:
         assert len(instance.all_logs(after.run_id)) > 3 * CHECKS
         assert instance.get_latest_materialization_event(dg.AssetKey("probe")).run_id == (
             after.run_id
@@ -202,11 +204,8 @@ def test_processes_writing_one_run_at_once_lose_and_fail_nothing(tmp_path: Path)
 
 def test_everything_but_the_event_log_is_dagsters_default(tmp_path: Path) -> None:
     home = _home(tmp_path)
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     ours = dg.DagsterInstance.from_config(str(home))
-    theirs = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), config_dir=str(plain)))
+    theirs = _dagsters_default_instance(home, tmp_path)
     with ours, theirs:
 
         def parts(instance: dg.DagsterInstance) -> list[str]:
