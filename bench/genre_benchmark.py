@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/genre_benchmark.py --data ../shared/data [--max-rows N]
         [--bert-epochs E] [--bert-max-length N] [--bert-lr X] [--bert-head-lr Y]
-        [--bert-frozen-layers K]
+        [--bert-frozen-layers K] [--bert-seeds N]
         [--skip-bert] [--skip-xgboost] [--datasets tmdb,all] [--json OUT]
         [--protocol same-split|tmdb-to-streaming|streaming-to-tmdb|leave-one-source-out|
                     cross-source|all] [--loso-sources tmdb,netflix,hulu,disney_plus]
@@ -23,6 +23,9 @@ test title is scored only on the genres its source's vocabulary can express (a g
 cannot express is unknown, not negative; ``lib/ml/crosssource.py``). Extra models there:
 ``logreg+emb3`` (embeddings weighted 3x), ``masked+emb`` (``lib/ml/masked.py``: several
 sources at once, per-source label masks), ``+type`` variants (title type as a feature).
+``--bert-seeds N`` fine-tunes the encoder N times with seeds 42, 43, ... (``bert``,
+``bert#2``, ...) and adds the average of the N fine-tunes, alone and with the other
+members, to the averages scored (a seed ensemble: the fine-tune's variance averaged out).
 
 Datasets (read from --data, never copied into the repo):
   tmdb  TMDB 5000 (``tmdb_5000_movies.csv``), TMDb genres;
@@ -135,6 +138,32 @@ def bert_model(epochs: int | None, **options: Any) -> GenreModel | None:
         kwargs["epochs"] = epochs
     kwargs.update({k: v for k, v in options.items() if v is not None and k in parameters})
     return EncoderGenreModel(**kwargs)
+
+
+def bert_labels(args: argparse.Namespace) -> list[str]:
+    """``bert`` and, with ``--bert-seeds N``, ``bert#2`` ... ``bert#N``."""
+    if args.skip_bert:
+        return []
+    return ["bert"] + [f"bert#{k}" for k in range(2, max(args.bert_seeds, 1) + 1)]
+
+
+def bert_factory(args: argparse.Namespace, label: str) -> Any:
+    """The fine-tune of ``label``: ``bert#k`` is the same fine-tune with seed 42 + k - 1."""
+    seed = 42 + (int(label.split("#")[1]) - 1 if "#" in label else 0)
+    return lambda: bert_model(
+        args.bert_epochs, max_length=args.bert_max_length, lr=args.bert_lr,
+        head_lr=args.bert_head_lr, frozen_layers=args.bert_frozen_layers, seed=seed,
+    )  # fmt: skip
+
+
+def averages_to_score(args: argparse.Namespace) -> list[tuple[str, ...]]:
+    """``ENSEMBLES``, and with several fine-tunes their average alone and with the others."""
+    out = list(ENSEMBLES)
+    seeds = tuple(bert_labels(args))
+    if len(seeds) > 1:
+        out += [seeds, (*seeds, "zeroshot"), (*seeds, "logreg+emb"),
+                (*seeds, "logreg+emb", "zeroshot")]  # fmt: skip
+    return out
 
 
 class CachedEmbedder:
@@ -253,19 +282,7 @@ def make_models(args: argparse.Namespace, embedder: CachedEmbedder | None) -> li
                     ),
                 )
             )
-    if not args.skip_bert:
-        factories.append(
-            (
-                "bert",
-                lambda: bert_model(
-                    args.bert_epochs,
-                    max_length=args.bert_max_length,
-                    lr=args.bert_lr,
-                    head_lr=args.bert_head_lr,
-                    frozen_layers=args.bert_frozen_layers,
-                ),  # fmt: skip
-            )
-        )
+    factories += [(label, bert_factory(args, label)) for label in bert_labels(args)]
     return factories
 
 
@@ -295,12 +312,14 @@ def run_model(label: str, model: GenreModel, split: SplitResult, workdir: Path) 
     }
 
 
-def same_split_ensembles(rows: list[dict[str, Any]], split: SplitResult) -> list[dict[str, Any]]:
-    """Every ``ENSEMBLES`` average whose members ran, from the served members (thresholds
+def same_split_ensembles(
+    rows: list[dict[str, Any]], split: SplitResult, averages: list[tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """Every average of ``averages`` (``averages_to_score``) whose members ran, from the served members (thresholds
     re-tuned on validation; fit s = the members' own)."""
     served = {row["model"]: row["_served"] for row in rows}
     out = []
-    for members in ENSEMBLES:
+    for members in averages:
         if not set(members) <= set(served):
             continue
         ensemble = AveragedEnsembleGenreModel([served[m] for m in members])
@@ -441,11 +460,7 @@ def cross_model_factories(
         factories["xgboost"] = lambda: XGBoostGenreModel(
             TfidfFeaturizer(max_word_features=20_000, char_ngrams=None)
         )
-    if not args.skip_bert:
-        factories["bert"] = lambda: bert_model(
-            args.bert_epochs, max_length=args.bert_max_length, lr=args.bert_lr,
-            head_lr=args.bert_head_lr, frozen_layers=args.bert_frozen_layers,
-        )  # fmt: skip
+    factories.update({label: bert_factory(args, label) for label in bert_labels(args)})
     return factories
 
 
@@ -575,7 +590,9 @@ def run_transfer(
     types = test.meta["title_type"].tolist()
     rows: list[dict[str, Any]] = []
     served_models: dict[str, GenreModel] = {}
-    ensembles = [] if args.no_ensembles else [m for m in ENSEMBLES if set(m) <= set(labels)]
+    ensembles = (
+        [] if args.no_ensembles else [m for m in averages_to_score(args) if set(m) <= set(labels)]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for label in [*labels, *map(ensemble_label, ensembles)]:
             fit_started = time.perf_counter()
@@ -684,8 +701,7 @@ def run_protocols(
         chosen = [m for m in labels if m in factories]
         if not args.skip_xgboost:
             chosen.append("xgboost")
-        if not args.skip_bert:
-            chosen.append("bert")
+        chosen += bert_labels(args)
         return [m for m in chosen if wanted is None or m in wanted]
 
     results: dict[str, Any] = {}
@@ -726,6 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bert-frozen-layers", type=int, default=None,
         help="the encoder's lowest layers kept frozen (their outputs computed once)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bert-seeds", type=int, default=1,
+        help="fine-tune the encoder this many times (seeds 42, 43, ...) and average them",
     )  # fmt: skip
     parser.add_argument("--skip-bert", action="store_true")
     parser.add_argument("--skip-xgboost", action="store_true")
@@ -807,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"in {row['fit_seconds']}s", flush=True)  # fmt: skip
                 rows.append(row)
             if not args.no_ensembles:
-                rows.extend(same_split_ensembles(rows, split))
+                rows.extend(same_split_ensembles(rows, split, averages_to_score(args)))
         for row in rows:
             row.pop("_served", None)
         print_table(name, split, rows)
