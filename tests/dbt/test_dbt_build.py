@@ -95,9 +95,14 @@ CRAWL_LISTINGS_BEFORE_VOCABULARIES = [
 # ... + genre_vocabulary (the site file's; null for zero-config sites and old crawls)
 CRAWL_LISTINGS = [
     *[(*row, None) for row in CRAWL_LISTINGS_BEFORE_VOCABULARIES],
-    # zero-config site: the generic vocabulary (Sci-Fi, Film-Noir) and an unknown label
+    # zero-config site: the generic vocabulary (Sci-Fi, Film-Noir), an unknown label, a
+    # spelling of a known one ("Mystery and Suspense" for "Mystery & Suspense"), a label
+    # known through its parts (Horror/Western), one with an unknown part, one known without
+    # its type words ("Romantic Movies" as "Romantic") and one through parts without them
     ("moviesite", "m-1", "https://moviesite.test/m/1", "Neon Harbor", 2023, "movie",
-     "A detective in a rain-soaked port city.", ["Sci-Fi", "Film-Noir", "Cyberpunk Opera"],
+     "A detective in a rain-soaked port city.",
+     ["Sci-Fi", "Film-Noir", "Cyberpunk Opera", "MYSTERY and  suspense", "Horror/Western",
+      "Noir / Cyberpunk", "Romantic Movies", "TV Mysteries/Kids' TV"],
      "en", None, T3, D3, None),
     # its site file names the tmdb vocabulary: "Sitcom" is generic's, not tmdb's
     ("cinemaplex", "c-7", "https://cinemaplex.test/c/7", "Orbit Nine", 2022, "tv",
@@ -390,9 +395,18 @@ def test_title_genres_are_mapped_deduplicated_and_type_checked(built_warehouse) 
             # Hulu's Kids on a movie becomes family (kids is a TV-only genre)
             (BEARS, "comedy", "Comedy"),
             (BEARS, "family", "Family"),
-            # zero-config site, generic vocabulary: Sci-Fi and Film-Noir
+            # zero-config site, generic vocabulary: Sci-Fi and Film-Noir, Mystery and
+            # Suspense (two genres), Horror/Western through its parts, Romantic Movies
+            # without "movies", TV Mysteries/Kids' TV through parts without "tv" (kids on a
+            # movie: family)
             (NEON, "crime", "Crime"),
+            (NEON, "family", "Family"),
+            (NEON, "horror", "Horror"),
+            (NEON, "mystery", "Mystery"),
+            (NEON, "romance", "Romance"),
             (NEON, "science_fiction", "Science Fiction"),
+            (NEON, "thriller", "Thriller"),
+            (NEON, "western", "Western"),
             # the site's own vocabulary (tmdb): Sci-Fi & Fantasy -> two genres, Kids on TV
             (ORBIT, "fantasy", "Fantasy"),
             (ORBIT, "kids", "Kids"),
@@ -412,9 +426,60 @@ def test_unmapped_labels_are_reported(built_warehouse) -> None:
         ("cinemaplex", "tmdb", "Sitcom", 1, 1),
         ("filmfolio", "filmfolio", "art house", 1, 1),
         ("moviesite", "generic", "Cyberpunk Opera", 1, 1),
+        ("moviesite", "generic", "Noir / Cyberpunk", 1, 1),  # one part unknown: all unknown
         ("oddsite", "nosuchvocab", "Drama", 1, 1),
         ("oddsite", "nosuchvocab", "Weird", 1, 1),
     ]
+
+
+def test_labels_match_on_their_key_or_through_every_part(built_warehouse) -> None:
+    matched = rows(
+        built_warehouse,
+        "select source_genre, genre_id, matched_by, mapping_status"
+        " from int_listing_genre_labels_mapped where source = 'moviesite' order by all",
+    )
+    assert matched == [
+        ("Cyberpunk Opera", None, None, "unmapped"),
+        ("Film-Noir", "crime", "label", "mapped"),
+        ("Horror/Western", "horror", "parts", "mapped"),
+        ("Horror/Western", "western", "parts", "mapped"),
+        ("MYSTERY and suspense", "mystery", "label", "mapped"),
+        ("MYSTERY and suspense", "thriller", "label", "mapped"),
+        ("Noir / Cyberpunk", None, None, "unmapped"),
+        ("Romantic Movies", "romance", "bare_label", "mapped"),
+        ("Sci-Fi", "science_fiction", "label", "mapped"),
+        ("TV Mysteries/Kids' TV", "family", "parts", "mapped"),
+        ("TV Mysteries/Kids' TV", "mystery", "parts", "mapped"),
+    ]
+
+
+def test_python_keys_and_maps_labels_as_the_warehouse_does(built_warehouse) -> None:
+    """lib/ml/data.py's label_key / map_genre_labels (the models' training labels) and the
+    dbt macros genre_label_key / genre_label_parts agree: on every seed label, and on the
+    fixture's listings."""
+    from trending_assets.lib.ml.data import (
+        label_key,
+        map_genre_labels,
+        vocabulary_maps_from_frame,
+    )
+
+    seeded = rows(
+        built_warehouse, "select source_genre, source_genre_key from int_genre_maps_unioned"
+    )
+    assert seeded and all(label_key(label) == key for label, key in seeded)
+    maps = vocabulary_maps_from_frame(
+        built_warehouse.execute("select * from int_genre_maps_unioned").df()
+    )
+    listings = rows(
+        built_warehouse,
+        "select source, source_title_id, title_type, genre_vocabulary, list(source_genre),"
+        " list(genre_id) filter (where mapping_status = 'mapped')"
+        " from int_listing_genre_labels_mapped where genre_vocabulary is not null group by all",
+    )
+    assert len(listings) > 5
+    for source, source_title_id, title_type, vocabulary, labels, genres in listings:
+        mapped = map_genre_labels(labels, maps.get(vocabulary, {}), title_type)
+        assert mapped == set(genres or []), (source, source_title_id, labels)
 
 
 def test_crawled_listings_read_their_own_vocabulary_else_generic(built_warehouse) -> None:
@@ -439,6 +504,7 @@ def test_crawled_listings_read_their_own_vocabulary_else_generic(built_warehouse
         ("cinemaplex", "c-7", ORBIT, "Sitcom", "label not in genre_map_tmdb"),
         ("filmfolio", "ff-9", MOON, "art house", "label not in genre_map_filmfolio"),
         ("moviesite", "m-1", NEON, "Cyberpunk Opera", "label not in genre_map_generic"),
+        ("moviesite", "m-1", NEON, "Noir / Cyberpunk", "label not in genre_map_generic"),
         ("oddsite", "o-1", PAPER, "Drama", "no seed genre_map_nosuchvocab"),
         ("oddsite", "o-1", PAPER, "Weird", "no seed genre_map_nosuchvocab"),
     ]

@@ -12,10 +12,14 @@ from trending_assets.lib.ml.data import (
     CANONICAL_GENRES,
     DEFAULT_SEEDS_DIR,
     GENRE_APPLIES_TO,
+    bare_key,
     examples_from_listing_frame,
     examples_from_marts,
+    label_genres,
+    label_key,
     load_genre_maps,
     looks_english,
+    map_genre_labels,
 )
 
 ENGLISH = "A retired detective returns to the city to hunt a killer who haunts his past."
@@ -84,7 +88,7 @@ def test_looks_english_heuristic() -> None:
 
 def test_load_genre_maps_reads_the_seeds() -> None:
     maps = load_genre_maps()
-    assert maps["netflix"]["action & adventure"] == ["action", "adventure"]
+    assert maps["netflix"]["action and adventure"] == ["action", "adventure"]  # keyed
     assert maps["netflix"]["international movies"] == []  # known, maps to nothing
     assert maps["tmdb_5000"]["science fiction"] == ["science_fiction"]
     assert "aclimdb" not in maps  # no genre vocabulary
@@ -133,3 +137,32 @@ def test_examples_from_listing_frame_maps_like_dbt(tmp_path: Path) -> None:
     merged = examples.ids.index("tmdb_5000:99")
     assert examples.meta.loc[merged, "source"] == "netflix+tmdb_5000"
     assert examples.meta.loc[merged, "original_language"] == "en"
+
+
+def test_label_keys_ignore_case_ampersands_punctuation_and_spacing() -> None:
+    assert label_key("Sci-Fi") == label_key("sci fi") == label_key(" SCI  FI ") == "sci fi"
+    assert label_key("Action & Adventure") == label_key("action and adventure")
+    assert label_key("Comédie") == "comédie"  # letters of any script stay
+    assert bare_key(label_key("TV Comedies")) == "comedies"
+    assert bare_key(label_key("Horror Movies")) == "horror"
+    assert bare_key(label_key("TV Movie")) == ""  # nothing but type words
+    assert bare_key("brand") == "brand"  # whole words only
+
+
+def test_labels_map_by_key_then_bare_key_then_every_part() -> None:
+    mapping = {
+        "horror": ["horror"],
+        "comedies": ["comedy"],
+        "tv movie": ["tv_movie"],
+        "mystery and suspense": ["mystery", "thriller"],
+        "international": [],
+    }
+    assert label_genres("Mystery & Suspense", mapping) == ["mystery", "thriller"]
+    assert label_genres("TV Movie", mapping) == ["tv_movie"]  # its own key first
+    assert label_genres("TV Comedies", mapping) == ["comedy"]
+    assert label_genres("Horror/Comedies", mapping) == ["horror", "comedy"]
+    assert label_genres("International TV Shows", mapping) == []  # known: no genre
+    assert label_genres("Horror/Cyberpunk", mapping) is None  # a part unknown
+    assert label_genres("Cyberpunk", mapping) is None
+    assert label_genres("Movies", mapping) is None
+    assert map_genre_labels(["Horror Movies", "Cyberpunk"], mapping, "movie") == {"horror"}

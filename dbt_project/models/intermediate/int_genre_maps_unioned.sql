@@ -1,7 +1,7 @@
 -- Every genre_map_<vocabulary> seed in one shape, found in the dbt graph by
--- genre_map_seeds(): a new vocabulary is one new seed file. Labels are matched
--- case-insensitively (source_genre_key); a label listed with no genre_id is known to map
--- to nothing.
+-- genre_map_seeds(): a new vocabulary is one new seed file. Labels are matched on
+-- source_genre_key (genre_label_key(): case, '&' / 'and', punctuation and spacing do not
+-- count); a label listed with no genre_id is known to map to nothing.
 --
 -- The seeds' CSV files are read here directly: dbt orders a model only after the nodes it
 -- names while parsing, and these seeds are found when it runs. So this model never reads
@@ -24,11 +24,27 @@ with genre_maps as (
     where false
 {%- endfor %}
 
+),
+
+keyed as (
+
+    select
+        genre_vocabulary,
+        source_genre,
+        {{ genre_label_key('source_genre') }} as source_genre_key,
+        nullif(trim(genre_id), '') as genre_id
+    from genre_maps
+
 )
 
+-- Spellings of one key ("Action & Adventure", "Action and Adventure") are one label; a
+-- key that maps to a genre under one spelling does not also map to nothing under another.
 select
     genre_vocabulary,
-    source_genre,
-    lower(trim(source_genre)) as source_genre_key,
-    nullif(trim(genre_id), '') as genre_id
-from genre_maps
+    min(source_genre) as source_genre,
+    source_genre_key,
+    genre_id
+from keyed
+group by genre_vocabulary, source_genre_key, genre_id
+qualify genre_id is not null
+    or count(genre_id) over (partition by genre_vocabulary, source_genre_key) = 0

@@ -4,7 +4,11 @@
 --   mapped_to_nothing the vocabulary lists the label with no genre ("International Movies")
 --   unmapped          no mapping seed knows the label (see int_unmapped_genre_labels and
 --                     quarantine_genre_labels_unmapped); unmapped_reason says why
--- One adjustment: `kids` is a TV-only genre, so kids' labels on a movie become `family`.
+-- Labels match on genre_label_key() (case, '&' / 'and', punctuation and spacing do not
+-- count), else on that key without words naming a title type ("TV Comedies" as
+-- "comedies"); a label known only through its parts ("Horror/Comedy") maps through them
+-- (matched_by says which). One adjustment: `kids` is a TV-only genre, so kids' labels on
+-- a movie become `family`.
 with listings as (
 
     select * from {{ ref('int_listings_matched') }}
@@ -14,13 +18,17 @@ with listings as (
 listing_labels as (
 
     select
+        row_number() over () as label_row,
         listings.title_id,
         listings.source,
         listings.source_title_id,
         listings.title_type,
         listings.genre_vocabulary,
-        unnest(listings.genres) as source_genre
-    from listings
+        source_genre,
+        {{ genre_label_key('source_genre') }} as label_key,
+        {{ genre_label_bare(genre_label_key('source_genre')) }} as bare_key,
+        {{ genre_label_parts('source_genre') }} as label_parts
+    from listings, unnest(listings.genres) as labels(source_genre)
 
 ),
 
@@ -42,24 +50,92 @@ known_vocabularies as (
 
 ),
 
+known_keys as (
+
+    select distinct genre_vocabulary, source_genre_key from genre_maps
+
+),
+
+-- By the label's key, else by its bare key ("TV Comedies" as "comedies").
+whole_matches as (
+
+    select
+        listing_labels.label_row,
+        coalesce(by_key.source_genre_key, by_bare.source_genre_key) as match_key,
+        case when by_key.source_genre_key is not null then 'label' else 'bare_label' end
+            as matched_by
+    from listing_labels
+    left join known_keys as by_key
+        on listing_labels.genre_vocabulary = by_key.genre_vocabulary
+        and listing_labels.label_key = by_key.source_genre_key
+    left join known_keys as by_bare
+        on listing_labels.genre_vocabulary = by_bare.genre_vocabulary
+        and listing_labels.bare_key = by_bare.source_genre_key
+    where coalesce(by_key.source_genre_key, by_bare.source_genre_key) is not null
+
+),
+
+-- A label no map knows as a whole, made of labels it knows: "Horror/Comedy", "Crime &
+-- Mystery". It maps through its parts only when every part is known.
+label_parts as (
+
+    select
+        label_row,
+        genre_vocabulary,
+        {{ genre_label_key('part') }} as part_key,
+        {{ genre_label_bare(genre_label_key('part')) }} as part_bare_key
+    from listing_labels, unnest(listing_labels.label_parts) as parts(part)
+    where len(listing_labels.label_parts) > 1
+        and label_row not in (select label_row from whole_matches)
+
+),
+
+part_matches as (
+
+    select
+        label_parts.label_row,
+        coalesce(by_key.source_genre_key, by_bare.source_genre_key) as match_key
+    from label_parts
+    left join known_keys as by_key
+        on label_parts.genre_vocabulary = by_key.genre_vocabulary
+        and label_parts.part_key = by_key.source_genre_key
+    left join known_keys as by_bare
+        on label_parts.genre_vocabulary = by_bare.genre_vocabulary
+        and label_parts.part_bare_key = by_bare.source_genre_key
+    qualify bool_and(coalesce(by_key.source_genre_key, by_bare.source_genre_key) is not null)
+        over (partition by label_parts.label_row)
+
+),
+
+matches as (
+
+    select label_row, match_key, matched_by from whole_matches
+    union all
+    select label_row, match_key, 'parts' as matched_by from part_matches
+
+),
+
 labels_with_maps as (
 
     select
         listing_labels.*,
-        genre_maps.source_genre_key is not null as is_known_label,
+        matches.matched_by,
+        matches.label_row is not null as is_known_label,
         case
             when genre_maps.genre_id = 'kids' and listing_labels.title_type = 'movie'
                 then 'family'
             else genre_maps.genre_id
         end as genre_id
     from listing_labels
+    left join matches
+        on listing_labels.label_row = matches.label_row
     left join genre_maps
         on listing_labels.genre_vocabulary = genre_maps.genre_vocabulary
-        and lower(listing_labels.source_genre) = genre_maps.source_genre_key
+        and matches.match_key = genre_maps.source_genre_key
 
 )
 
-select
+select distinct
     labels_with_maps.title_id,
     labels_with_maps.source,
     labels_with_maps.source_title_id,
@@ -67,6 +143,7 @@ select
     labels_with_maps.genre_vocabulary,
     labels_with_maps.source_genre,
     labels_with_maps.genre_id,
+    labels_with_maps.matched_by,
     case
         when not labels_with_maps.is_known_label then 'unmapped'
         when labels_with_maps.genre_id is null then 'mapped_to_nothing'

@@ -327,8 +327,58 @@ def examples_from_marts(
     return _build(rows(), min_words=min_words)
 
 
+_NOT_LETTERS_OR_DIGITS = re.compile(r"[\W_]+")
+# ASCII word boundaries and spaces, as DuckDB's regular expressions (RE2) read them
+_LABEL_SEPARATORS = re.compile(r"\s*(?:[/&+,;|]|\band\b)\s*", re.ASCII)
+_TYPE_WORDS = re.compile(
+    r"\b(?:tv|movies?|films?|features?|shows?|series|programmes?|programs?)\b", re.ASCII
+)
+
+
+def label_key(label: str) -> str:
+    """The key a genre label is matched on, as dbt's ``genre_label_key`` macro computes it:
+    lower-cased, '&' read as 'and', every run of characters other than letters and digits
+    one space, trimmed ("Sci-Fi" and "sci fi" are one label)."""
+    return _NOT_LETTERS_OR_DIGITS.sub(" ", str(label).lower().replace("&", " and ")).strip()
+
+
+def bare_key(key: str) -> str:
+    """A :func:`label_key` without the words that name a title type, as dbt's
+    ``genre_label_bare`` computes it ("tv comedies" -> "comedies", "horror movies" ->
+    "horror"; "" when the label is nothing but such words)."""
+    return " ".join(_TYPE_WORDS.sub(" ", key).split())
+
+
+def _known_genres(key: str, mapping: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """The genres of a key, else of its bare key; None when neither is known."""
+    for candidate in (key, bare_key(key)):
+        if candidate in mapping:
+            return list(mapping[candidate])
+    return None
+
+
+def label_parts(label: str) -> list[str]:
+    """A label's parts as dbt's ``genre_label_parts`` splits it ("Horror/Comedy" ->
+    horror, comedy), each as its :func:`label_key`, empties dropped."""
+    parts = _LABEL_SEPARATORS.split(str(label).lower())
+    return [label_key(part) for part in parts if part.strip()]
+
+
+def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """The genres a vocabulary's ``mapping`` gives ``label`` (keys as :func:`label_key`):
+    by its key, else its :func:`bare_key`, else through its parts when it has several and
+    every part is known (each by its key or bare key). None when it does not know it."""
+    whole = _known_genres(label_key(label), mapping)
+    if whole is not None:
+        return whole
+    parts = [_known_genres(part, mapping) for part in label_parts(label)]
+    if len(parts) < 2 or any(genres is None for genres in parts):
+        return None
+    return list(dict.fromkeys(genre for genres in parts for genre in genres or []))
+
+
 def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict[str, list[str]]]:
-    """``{source: {lower-cased label: [genre_id, ...]}}`` from the dbt seeds.
+    """``{source: {label key: [genre_id, ...]}}`` from the dbt seeds (keys: :func:`label_key`).
 
     ``source_registry.csv`` names each source's genre vocabulary and
     ``genre_map_<vocabulary>.csv`` maps its labels; a label listed with an empty
@@ -367,14 +417,15 @@ def vocabulary_maps_from_frame(frame: pd.DataFrame) -> dict[str, dict[str, list[
 def load_vocabulary_maps(
     seeds_dir: Path | str = DEFAULT_SEEDS_DIR,
 ) -> dict[str, dict[str, list[str]]]:
-    """``{vocabulary: {lower-cased label: [genre_id, ...]}}`` from the ``genre_map_*`` seeds."""
+    """``{vocabulary: {label key: [genre_id, ...]}}`` from the ``genre_map_*`` seeds
+    (keys: :func:`label_key`; spellings with one key are one label)."""
     vocab_maps: dict[str, dict[str, list[str]]] = {}
     for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv")):
         vocabulary = path.stem.removeprefix("genre_map_")
         mapping: dict[str, list[str]] = {}
         with path.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                label = (row.get("source_genre") or "").strip().lower()
+                label = label_key(row.get("source_genre") or "")
                 if not label:
                     continue
                 targets = mapping.setdefault(label, [])
@@ -390,12 +441,13 @@ def map_genre_labels(
 ) -> set[str]:
     """Canonical genres for a listing's labels, as dbt maps them.
 
-    Labels match case-insensitively; ``kids`` on a movie becomes ``family``; a genre
-    that does not apply to the title type (``genres.applies_to``) is dropped.
+    Labels match on their :func:`label_key`, bare key or parts (:func:`label_genres`);
+    ``kids`` on a movie becomes ``family``; a genre that does not apply to the title type
+    (``genres.applies_to``) is dropped.
     """
     genres: set[str] = set()
     for label in labels:
-        for genre in mapping.get(str(label).strip().lower(), []):
+        for genre in label_genres(label, mapping) or []:
             if genre == "kids" and title_type == "movie":
                 genre = "family"
             applies_to = GENRE_APPLIES_TO.get(genre)
