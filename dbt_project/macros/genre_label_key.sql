@@ -14,6 +14,11 @@
     and the word 'and' ("Horror/Comedy", "Crime & Mystery"), empties dropped. A label that
     no genre map knows as a whole is mapped through its parts when every part is known
     (by its key or its bare key).
+
+    genre_label_heads(key): the key's word suffixes, longest first ("zombie horror movie"
+    -> "horror movie", "movie"). English genre names put the genre last ("Zombie Horror",
+    "Legal Drama", "Spaghetti Western"), so a label known by none of the above takes the
+    genres of the longest suffix of its bare key that maps to a genre.
 -#}
 {% macro genre_label_key(expression) -%}
 trim(regexp_replace(replace(lower({{ expression }}), '&', ' and '), '[^\p{L}\p{N}]+', ' ', 'g'))
@@ -29,4 +34,10 @@ trim(regexp_replace(
 list_filter(
     string_split_regex(lower({{ expression }}), '\s*(?:[/&+,;|]|\band\b)\s*'),
     lambda part: trim(part) <> '')
+{%- endmacro %}
+
+{% macro genre_label_heads(key) -%}
+list_transform(
+    range(2, len(string_split({{ key }}, ' ')) + 1),
+    lambda i: array_to_string(string_split({{ key }}, ' ')[i:], ' '))
 {%- endmacro %}

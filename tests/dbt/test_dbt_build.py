@@ -98,11 +98,14 @@ CRAWL_LISTINGS = [
     # zero-config site: the generic vocabulary (Sci-Fi, Film-Noir), an unknown label, a
     # spelling of a known one ("Mystery and Suspense" for "Mystery & Suspense"), a label
     # known through its parts (Horror/Western), one with an unknown part, one known without
-    # its type words ("Romantic Movies" as "Romantic") and one through parts without them
+    # its type words ("Romantic Movies" as "Romantic"), one through parts without them,
+    # one by its last words ("Spaghetti Western Movies" as "western"), and one whose
+    # last word is only a type word (unknown: "Arthouse" is not known, "Movie" means no genre)
     ("moviesite", "m-1", "https://moviesite.test/m/1", "Neon Harbor", 2023, "movie",
      "A detective in a rain-soaked port city.",
      ["Sci-Fi", "Film-Noir", "Cyberpunk Opera", "MYSTERY and  suspense", "Horror/Western",
-      "Noir / Cyberpunk", "Romantic Movies", "TV Mysteries/Kids' TV"],
+      "Noir / Cyberpunk", "Romantic Movies", "TV Mysteries/Kids' TV",
+      "Spaghetti Western Movies", "Arthouse Movie"],
      "en", None, T3, D3, None),
     # its site file names the tmdb vocabulary: "Sitcom" is generic's, not tmdb's
     ("cinemaplex", "c-7", "https://cinemaplex.test/c/7", "Orbit Nine", 2022, "tv",
@@ -425,6 +428,7 @@ def test_unmapped_labels_are_reported(built_warehouse) -> None:
     assert unmapped == [
         ("cinemaplex", "tmdb", "Sitcom", 1, 1),
         ("filmfolio", "filmfolio", "art house", 1, 1),
+        ("moviesite", "generic", "Arthouse Movie", 1, 1),
         ("moviesite", "generic", "Cyberpunk Opera", 1, 1),
         ("moviesite", "generic", "Noir / Cyberpunk", 1, 1),  # one part unknown: all unknown
         ("oddsite", "nosuchvocab", "Drama", 1, 1),
@@ -439,6 +443,7 @@ def test_labels_match_on_their_key_or_through_every_part(built_warehouse) -> Non
         " from int_listing_genre_labels_mapped where source = 'moviesite' order by all",
     )
     assert matched == [
+        ("Arthouse Movie", None, None, "unmapped"),
         ("Cyberpunk Opera", None, None, "unmapped"),
         ("Film-Noir", "crime", "label", "mapped"),
         ("Horror/Western", "horror", "parts", "mapped"),
@@ -448,6 +453,7 @@ def test_labels_match_on_their_key_or_through_every_part(built_warehouse) -> Non
         ("Noir / Cyberpunk", None, None, "unmapped"),
         ("Romantic Movies", "romance", "bare_label", "mapped"),
         ("Sci-Fi", "science_fiction", "label", "mapped"),
+        ("Spaghetti Western Movies", "western", "head", "mapped"),
         ("TV Mysteries/Kids' TV", "family", "parts", "mapped"),
         ("TV Mysteries/Kids' TV", "mystery", "parts", "mapped"),
     ]
@@ -503,6 +509,7 @@ def test_crawled_listings_read_their_own_vocabulary_else_generic(built_warehouse
     assert quarantined == [
         ("cinemaplex", "c-7", ORBIT, "Sitcom", "label not in genre_map_tmdb"),
         ("filmfolio", "ff-9", MOON, "art house", "label not in genre_map_filmfolio"),
+        ("moviesite", "m-1", NEON, "Arthouse Movie", "label not in genre_map_generic"),
         ("moviesite", "m-1", NEON, "Cyberpunk Opera", "label not in genre_map_generic"),
         ("moviesite", "m-1", NEON, "Noir / Cyberpunk", "label not in genre_map_generic"),
         ("oddsite", "o-1", PAPER, "Drama", "no seed genre_map_nosuchvocab"),

@@ -18,6 +18,7 @@ from trending_assets.lib.ml.data import (
     label_genres,
     label_key,
     load_genre_maps,
+    load_vocabulary_maps,
     looks_english,
     map_genre_labels,
 )
@@ -165,4 +166,30 @@ def test_labels_map_by_key_then_bare_key_then_every_part() -> None:
     assert label_genres("Horror/Cyberpunk", mapping) is None  # a part unknown
     assert label_genres("Cyberpunk", mapping) is None
     assert label_genres("Movies", mapping) is None
+    assert label_genres("Zombie Horror", mapping) == ["horror"]  # the genre comes last
+    assert label_genres("Zombie Horror TV Series", mapping) == ["horror"]
+    assert label_genres("Zombie International", mapping) is None  # a suffix with no genre
+    assert label_genres("Cyberpunk/Zombie Horror", mapping) is None  # parts: all or nothing
     assert map_genre_labels(["Horror Movies", "Cyberpunk"], mapping, "movie") == {"horror"}
+
+
+def test_generic_map_reads_genre_names_as_sites_write_them() -> None:
+    """The generic vocabulary (sites without a site file) on labels in the styles real
+    catalogues use: type words in the label, combined labels, a modifier before the genre."""
+    generic = load_vocabulary_maps()["generic"]
+    cases = {
+        "TV Comedies": {"comedy"},
+        "Horror Movies": {"horror"},
+        "Sci-Fi/Fantasy": {"science_fiction", "fantasy"},
+        "Legal Drama": {"drama"},
+        "Supernatural Horror": {"horror"},
+        "Space Sci-Fi": {"science_fiction"},
+        "Cozy Mystery": {"mystery"},
+        "Spaghetti Western": {"western"},
+        "Computer Animation": {"animation"},
+        "Crime Documentary": {"documentary"},
+        "Reality TV Competition": {"reality"},
+        "Psychological Thriller": {"thriller"},
+    }
+    assert {label: set(label_genres(label, generic) or ()) for label in cases} == cases
+    assert label_genres("Cyberpunk", generic) is None  # not known: reported, not guessed

@@ -6,8 +6,8 @@
 --                     quarantine_genre_labels_unmapped); unmapped_reason says why
 -- Labels match on genre_label_key() (case, '&' / 'and', punctuation and spacing do not
 -- count), else on that key without words naming a title type ("TV Comedies" as
--- "comedies"); a label known only through its parts ("Horror/Comedy") maps through them
--- (matched_by says which). One adjustment: `kids` is a TV-only genre, so kids' labels on
+-- "comedies"), else through its parts when every part is known ("Horror/Comedy"), else by
+-- its longest known word suffix ("Zombie Horror" as "horror"); matched_by says which. One adjustment: `kids` is a TV-only genre, so kids' labels on
 -- a movie become `family`.
 with listings as (
 
@@ -107,11 +107,49 @@ part_matches as (
 
 ),
 
+-- Last, for a label of one part, the longest word suffix of its bare key that maps to a
+-- genre: "Zombie Horror" as "horror", "Legal Drama Series" as "drama". (A combined label
+-- with a part unknown stays unknown rather than half mapped.)
+head_candidates as (
+
+    select
+        label_row,
+        genre_vocabulary,
+        unnest(candidates) as candidate,
+        generate_subscripts(candidates, 1) as position
+    from (
+        select
+            label_row,
+            genre_vocabulary,
+            {{ genre_label_heads('bare_key') }} as candidates
+        from listing_labels
+        where len(label_parts) <= 1
+            and label_row not in (select label_row from whole_matches)
+    )
+
+),
+
+head_matches as (
+
+    select head_candidates.label_row, head_candidates.candidate as match_key
+    from head_candidates
+    inner join genre_maps
+        on head_candidates.genre_vocabulary = genre_maps.genre_vocabulary
+        and head_candidates.candidate = genre_maps.source_genre_key
+        and genre_maps.genre_id is not null
+    qualify row_number() over (
+        partition by head_candidates.label_row order by head_candidates.position
+    ) = 1
+
+),
+
 matches as (
 
     select label_row, match_key, matched_by from whole_matches
     union all
     select label_row, match_key, 'parts' as matched_by from part_matches
+    union all
+    select label_row, match_key, 'head' as matched_by from head_matches
 
 ),
 

@@ -357,6 +357,13 @@ def _known_genres(key: str, mapping: Mapping[str, Sequence[str]]) -> list[str] |
     return None
 
 
+def label_heads(key: str) -> list[str]:
+    """The word suffixes of a key, longest first, as dbt's ``genre_label_heads``
+    ("zombie horror movie" -> "horror movie", "movie")."""
+    words = key.split(" ") if key else []
+    return [" ".join(words[i:]) for i in range(1, len(words))]
+
+
 def label_parts(label: str) -> list[str]:
     """A label's parts as dbt's ``genre_label_parts`` splits it ("Horror/Comedy" ->
     horror, comedy), each as its :func:`label_key`, empties dropped."""
@@ -367,14 +374,22 @@ def label_parts(label: str) -> list[str]:
 def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] | None:
     """The genres a vocabulary's ``mapping`` gives ``label`` (keys as :func:`label_key`):
     by its key, else its :func:`bare_key`, else through its parts when it has several and
-    every part is known (each by its key or bare key). None when it does not know it."""
-    whole = _known_genres(label_key(label), mapping)
+    every part is known (each by its key or bare key), else, for a label of one part, by
+    the longest word suffix of its bare key that maps to a genre (:func:`label_heads`:
+    "Zombie Horror" as "horror"). None when it does not know it."""
+    key = label_key(label)
+    whole = _known_genres(key, mapping)
     if whole is not None:
         return whole
     parts = [_known_genres(part, mapping) for part in label_parts(label)]
-    if len(parts) < 2 or any(genres is None for genres in parts):
-        return None
-    return list(dict.fromkeys(genre for genres in parts for genre in genres or []))
+    if len(parts) > 1:
+        if all(genres is not None for genres in parts):
+            return list(dict.fromkeys(genre for genres in parts for genre in genres or []))
+        return None  # a combined label with a part unknown: unknown, not half mapped
+    for head in label_heads(bare_key(key)):
+        if mapping.get(head):
+            return list(mapping[head])
+    return None
 
 
 def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict[str, list[str]]]:
@@ -441,19 +456,24 @@ def map_genre_labels(
 ) -> set[str]:
     """Canonical genres for a listing's labels, as dbt maps them.
 
-    Labels match on their :func:`label_key`, bare key or parts (:func:`label_genres`);
-    ``kids`` on a movie becomes ``family``; a genre that does not apply to the title type
-    (``genres.applies_to``) is dropped.
+    Labels match on their :func:`label_key`, bare key, parts or last words
+    (:func:`label_genres`); then the title type's rules apply (:func:`genres_for_type`).
     """
-    genres: set[str] = set()
-    for label in labels:
-        for genre in label_genres(label, mapping) or []:
-            if genre == "kids" and title_type == "movie":
-                genre = "family"
-            applies_to = GENRE_APPLIES_TO.get(genre)
-            if applies_to in ("both", title_type):
-                genres.add(genre)
-    return genres
+    return genres_for_type(
+        (genre for label in labels for genre in label_genres(label, mapping) or []), title_type
+    )
+
+
+def genres_for_type(genres: Iterable[str], title_type: str | None) -> set[str]:
+    """Mapped genres as a title of ``title_type`` carries them: ``kids`` on a movie becomes
+    ``family``; a genre that does not apply to the type (``genres.applies_to``) is dropped."""
+    out: set[str] = set()
+    for genre in genres:
+        if genre == "kids" and title_type == "movie":
+            genre = "family"
+        if GENRE_APPLIES_TO.get(genre) in ("both", title_type):
+            out.add(genre)
+    return out
 
 
 def known_genres(
@@ -479,11 +499,11 @@ def known_genres(
 def expressible_genres(mapping: Mapping[str, Sequence[str]], title_type: str | None) -> set[str]:
     """Canonical genres a vocabulary's genre map can produce for a title of ``title_type``.
 
-    Maps every label of the vocabulary at once through :func:`map_genre_labels` (the
-    dbt mapping: ``kids`` on a movie becomes ``family``, genres that do not apply to the
-    title type are dropped), so it agrees with how the labels were made.
+    Every genre the map names, through the title type's rules (:func:`genres_for_type`:
+    ``kids`` on a movie becomes ``family``, genres that do not apply to the type are
+    dropped), so it agrees with how the labels were made.
     """
-    return map_genre_labels(list(mapping), {k: list(v) for k, v in mapping.items()}, title_type)
+    return genres_for_type((genre for genres in mapping.values() for genre in genres), title_type)
 
 
 def examples_from_listing_frame(
