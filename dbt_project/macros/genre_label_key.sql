@@ -2,8 +2,9 @@
     genre_label_key(expression): the key a source genre label is matched on. Lower-cased,
     '&' read as 'and', every run of characters other than letters and digits one space,
     trimmed: "Sci-Fi", "sci fi" and "SCI  FI" are one label, as are "Action & Adventure"
-    and "action and adventure". trending_assets/lib/ml/data.py `label_key` is the same
-    function in Python (`bare_key`, `label_parts` the others) (tests/dbt/test_dbt_build.py holds the two to each other).
+    and "action and adventure". trending_assets/lib/taxonomy.py has the same functions
+    in Python (`label_key`, `bare_key`, `label_parts`, `label_heads`, and `label_genres`
+    for the whole rule); tests/dbt/test_dbt_build.py holds the two to each other.
 
     genre_label_bare(key): a key without the words that name a title type (tv, movie,
     film, feature, show, series, programme, and their plurals): "TV Comedies" is read as

@@ -460,14 +460,11 @@ def test_labels_match_on_their_key_or_through_every_part(built_warehouse) -> Non
 
 
 def test_python_keys_and_maps_labels_as_the_warehouse_does(built_warehouse) -> None:
-    """lib/ml/data.py's label_key / map_genre_labels (the models' training labels) and the
+    """lib/taxonomy.py's label_key and lib/ml/data.py's map_genre_labels (the models' labels) and the
     dbt macros genre_label_key / genre_label_parts agree: on every seed label, and on the
     fixture's listings."""
-    from trending_assets.lib.ml.data import (
-        label_key,
-        map_genre_labels,
-        vocabulary_maps_from_frame,
-    )
+    from trending_assets.lib.ml.data import map_genre_labels, vocabulary_maps_from_frame
+    from trending_assets.lib.taxonomy import label_key
 
     seeded = rows(
         built_warehouse, "select source_genre, source_genre_key from int_genre_maps_unioned"

@@ -71,6 +71,20 @@ def test_enrichment_normalises_what_it_safely_can():
     assert value.vibe_tags == ["slow burn", "dark", "cafe"]
 
 
+def test_enrichment_reads_genre_names_as_a_site_would_write_them():
+    """Models answer "Sci-Fi & Fantasy" or "Crime Thriller" for the taxonomy's ids: read
+    through the generic vocabulary, as a crawled site's labels are; a name no vocabulary
+    knows is still rejected ("spaghetti", above)."""
+    value = Enrichment.model_validate({**VALID, "genres": ["Sci-Fi & Fantasy", "Crime Thriller"]})
+    assert value.genres == ["science_fiction", "fantasy", "crime", "thriller"]
+    value = Enrichment.model_validate({**VALID, "genres": ["TV Comedies", "comedy"]})
+    assert value.genres == ["comedy"]
+    with pytest.raises(ValidationError):  # four names, five genres: over the limit
+        Enrichment.model_validate(
+            {**VALID, "genres": ["Sci-Fi & Fantasy", "Crime Thriller", "drama"]}
+        )
+
+
 def test_json_schema_is_strict_compatible():
     schema = enrichment_json_schema()
     assert schema["additionalProperties"] is False

@@ -12,16 +12,14 @@ from trending_assets.lib.ml.data import (
     CANONICAL_GENRES,
     DEFAULT_SEEDS_DIR,
     GENRE_APPLIES_TO,
-    bare_key,
     examples_from_listing_frame,
     examples_from_marts,
-    label_genres,
-    label_key,
     load_genre_maps,
     load_vocabulary_maps,
     looks_english,
     map_genre_labels,
 )
+from trending_assets.lib.taxonomy import bare_key, label_genres, label_key
 
 ENGLISH = "A retired detective returns to the city to hunt a killer who haunts his past."
 

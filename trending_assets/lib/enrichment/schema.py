@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trending_assets.lib.taxonomy import label_genres, vocabulary_map
 from trending_assets.lib.validation import CANONICAL_GENRES
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,18 @@ def normalise_genre(value: str) -> str:
     slug = _SPACES.sub(" ", str(value).strip().lower())
     slug = _GENRE_ALIASES.get(slug, slug)
     return _GENRE_ALIASES.get(slug.replace(" ", "_"), slug.replace(" ", "_").replace("-", "_"))
+
+
+def canonical_genres(value: str) -> list[str]:
+    """The canonical ids a genre name stands for: itself normalised when it is one
+    (``"Science Fiction"``), else what the generic vocabulary reads it as, as a site's
+    label (``"Sci-Fi & Fantasy"`` -> science_fiction, fantasy; ``"Crime Thriller"``,
+    ``"TV Comedies"``: :func:`taxonomy.label_genres`). ``[]`` when it names none."""
+    slug = normalise_genre(value)
+    if slug in CANONICAL_GENRES:
+        return [slug]
+    mapped = label_genres(str(value), vocabulary_map("generic")) or []
+    return [genre for genre in mapped if genre in CANONICAL_GENRES]
 
 
 def normalise_tag(value: str) -> str:
@@ -231,11 +244,10 @@ class Enrichment(BaseModel):
         for item in value:
             if not isinstance(item, str):
                 raise ValueError(f"genre {item!r} is not a string")
-            genre = normalise_genre(item)
-            if genre not in CANONICAL_GENRES:
+            genres = canonical_genres(item)
+            if not genres:
                 raise ValueError(f"genre {item!r} is not in the canonical taxonomy")
-            if genre not in out:
-                out.append(genre)
+            out += [genre for genre in genres if genre not in out]
         return out
 
     @field_validator("summary", mode="before")
@@ -417,7 +429,5 @@ def genres_in_taxonomy(genres: Sequence[str]) -> list[str]:
     """Canonical ids among ``genres`` (normalised, deduplicated, order kept)."""
     out: list[str] = []
     for genre in genres:
-        slug = normalise_genre(genre)
-        if slug in CANONICAL_GENRES and slug not in out:
-            out.append(slug)
+        out += [slug for slug in canonical_genres(genre) if slug not in out]
     return out

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trending_assets.lib.taxonomy import label_genres, label_key
 from trending_assets.lib.validation import CANONICAL_GENRES
 
 __all__ = [
@@ -325,71 +326,6 @@ def examples_from_marts(
             yield title_id, record.get("plot"), genres_by_title.get(title_id, set()), meta, known
 
     return _build(rows(), min_words=min_words)
-
-
-_NOT_LETTERS_OR_DIGITS = re.compile(r"[\W_]+")
-# ASCII word boundaries and spaces, as DuckDB's regular expressions (RE2) read them
-_LABEL_SEPARATORS = re.compile(r"\s*(?:[/&+,;|]|\band\b)\s*", re.ASCII)
-_TYPE_WORDS = re.compile(
-    r"\b(?:tv|movies?|films?|features?|shows?|series|programmes?|programs?)\b", re.ASCII
-)
-
-
-def label_key(label: str) -> str:
-    """The key a genre label is matched on, as dbt's ``genre_label_key`` macro computes it:
-    lower-cased, '&' read as 'and', every run of characters other than letters and digits
-    one space, trimmed ("Sci-Fi" and "sci fi" are one label)."""
-    return _NOT_LETTERS_OR_DIGITS.sub(" ", str(label).lower().replace("&", " and ")).strip()
-
-
-def bare_key(key: str) -> str:
-    """A :func:`label_key` without the words that name a title type, as dbt's
-    ``genre_label_bare`` computes it ("tv comedies" -> "comedies", "horror movies" ->
-    "horror"; "" when the label is nothing but such words)."""
-    return " ".join(_TYPE_WORDS.sub(" ", key).split())
-
-
-def _known_genres(key: str, mapping: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """The genres of a key, else of its bare key; None when neither is known."""
-    for candidate in (key, bare_key(key)):
-        if candidate in mapping:
-            return list(mapping[candidate])
-    return None
-
-
-def label_heads(key: str) -> list[str]:
-    """The word suffixes of a key, longest first, as dbt's ``genre_label_heads``
-    ("zombie horror movie" -> "horror movie", "movie")."""
-    words = key.split(" ") if key else []
-    return [" ".join(words[i:]) for i in range(1, len(words))]
-
-
-def label_parts(label: str) -> list[str]:
-    """A label's parts as dbt's ``genre_label_parts`` splits it ("Horror/Comedy" ->
-    horror, comedy), each as its :func:`label_key`, empties dropped."""
-    parts = _LABEL_SEPARATORS.split(str(label).lower())
-    return [label_key(part) for part in parts if part.strip()]
-
-
-def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """The genres a vocabulary's ``mapping`` gives ``label`` (keys as :func:`label_key`):
-    by its key, else its :func:`bare_key`, else through its parts when it has several and
-    every part is known (each by its key or bare key), else, for a label of one part, by
-    the longest word suffix of its bare key that maps to a genre (:func:`label_heads`:
-    "Zombie Horror" as "horror"). None when it does not know it."""
-    key = label_key(label)
-    whole = _known_genres(key, mapping)
-    if whole is not None:
-        return whole
-    parts = [_known_genres(part, mapping) for part in label_parts(label)]
-    if len(parts) > 1:
-        if all(genres is not None for genres in parts):
-            return list(dict.fromkeys(genre for genres in parts for genre in genres or []))
-        return None  # a combined label with a part unknown: unknown, not half mapped
-    for head in label_heads(bare_key(key)):
-        if mapping.get(head):
-            return list(mapping[head])
-    return None
 
 
 def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict[str, list[str]]]:
