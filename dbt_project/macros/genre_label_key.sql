@@ -19,7 +19,11 @@
     genre_label_heads(key): the key's word suffixes, longest first ("zombie horror movie"
     -> "horror movie", "movie"). English genre names put the genre last ("Zombie Horror",
     "Legal Drama", "Spaghetti Western"), so a label known by none of the above takes the
-    genres of the longest suffix of its bare key that maps to a genre.
+    genres of the longest suffix of its bare key that maps to a genre, and those of the
+    words before it when they map to genres too ("Action Thriller").
+
+    genre_label_prefixes(key): the words before each of genre_label_heads' suffixes
+    ("zombie horror movie" -> "zombie", "zombie horror").
 -#}
 {% macro genre_label_key(expression) -%}
 trim(regexp_replace(replace(lower({{ expression }}), '&', ' and '), '[^\p{L}\p{N}]+', ' ', 'g'))
@@ -41,4 +45,10 @@ list_filter(
 list_transform(
     range(2, len(string_split({{ key }}, ' ')) + 1),
     lambda i: array_to_string(string_split({{ key }}, ' ')[i:], ' '))
+{%- endmacro %}
+
+{% macro genre_label_prefixes(key) -%}
+list_transform(
+    range(2, len(string_split({{ key }}, ' ')) + 1),
+    lambda i: array_to_string(string_split({{ key }}, ' ')[1:i - 1], ' '))
 {%- endmacro %}

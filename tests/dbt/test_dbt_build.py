@@ -100,12 +100,13 @@ CRAWL_LISTINGS = [
     # known through its parts (Horror/Western), one with an unknown part, one known without
     # its type words ("Romantic Movies" as "Romantic"), one through parts without them,
     # one by its last words ("Spaghetti Western Movies" as "western"), and one whose
-    # last word is only a type word (unknown: "Arthouse" is not known, "Movie" means no genre)
+    # last word is only a type word (unknown: "Arthouse" is not known, "Movie" means no
+    # genre), and two genres in one name (Sci-Fi Horror: both)
     ("moviesite", "m-1", "https://moviesite.test/m/1", "Neon Harbor", 2023, "movie",
      "A detective in a rain-soaked port city.",
      ["Sci-Fi", "Film-Noir", "Cyberpunk Opera", "MYSTERY and  suspense", "Horror/Western",
       "Noir / Cyberpunk", "Romantic Movies", "TV Mysteries/Kids' TV",
-      "Spaghetti Western Movies", "Arthouse Movie"],
+      "Spaghetti Western Movies", "Arthouse Movie", "Sci-Fi Horror"],
      "en", None, T3, D3, None),
     # its site file names the tmdb vocabulary: "Sitcom" is generic's, not tmdb's
     ("cinemaplex", "c-7", "https://cinemaplex.test/c/7", "Orbit Nine", 2022, "tv",
@@ -453,6 +454,8 @@ def test_labels_match_on_their_key_or_through_every_part(built_warehouse) -> Non
         ("Noir / Cyberpunk", None, None, "unmapped"),
         ("Romantic Movies", "romance", "bare_label", "mapped"),
         ("Sci-Fi", "science_fiction", "label", "mapped"),
+        ("Sci-Fi Horror", "horror", "head", "mapped"),
+        ("Sci-Fi Horror", "science_fiction", "head", "mapped"),
         ("Spaghetti Western Movies", "western", "head", "mapped"),
         ("TV Mysteries/Kids' TV", "family", "parts", "mapped"),
         ("TV Mysteries/Kids' TV", "mystery", "parts", "mapped"),

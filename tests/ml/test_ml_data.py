@@ -180,12 +180,15 @@ def test_generic_map_reads_genre_names_as_sites_write_them() -> None:
         "Horror Movies": {"horror"},
         "Sci-Fi/Fantasy": {"science_fiction", "fantasy"},
         "Legal Drama": {"drama"},
+        "Action Thriller": {"action", "thriller"},
+        "Sci-Fi Horror": {"science_fiction", "horror"},
+        "War Drama": {"war", "drama"},
         "Supernatural Horror": {"horror"},
         "Space Sci-Fi": {"science_fiction"},
         "Cozy Mystery": {"mystery"},
         "Spaghetti Western": {"western"},
         "Computer Animation": {"animation"},
-        "Crime Documentary": {"documentary"},
+        "Crime Documentary": {"crime", "documentary"},  # as TMDb tags true crime
         "Reality TV Competition": {"reality"},
         "Psychological Thriller": {"thriller"},
     }

@@ -93,7 +93,8 @@ def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] 
     by its key, else its :func:`bare_key`, else through its parts when it has several and
     every part is known (each by its key or bare key), else, for a label of one part, by
     the longest word suffix of its bare key that maps to a genre (:func:`label_heads`:
-    "Zombie Horror" as "horror"). None when it does not know it."""
+    "Zombie Horror" as "horror"), with the genres of the words before it when they map to
+    some ("Action Thriller" as thriller and action). None when it does not know it."""
     key = label_key(label)
     whole = _known_genres(key, mapping)
     if whole is not None:
@@ -103,9 +104,11 @@ def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] 
         if all(genres is not None for genres in parts):
             return list(dict.fromkeys(genre for genres in parts for genre in genres or []))
         return None  # a combined label with a part unknown: unknown, not half mapped
-    for head in label_heads(bare_key(key)):
+    words = bare_key(key).split(" ")
+    for head, i in zip(label_heads(bare_key(key)), range(1, len(words)), strict=True):
         if mapping.get(head):
-            return list(mapping[head])
+            before = mapping.get(" ".join(words[:i])) or []  # "Action Thriller": both
+            return list(dict.fromkeys([*mapping[head], *before]))
     return None
 
 

@@ -116,12 +116,14 @@ head_candidates as (
         label_row,
         genre_vocabulary,
         unnest(candidates) as candidate,
+        unnest(prefixes) as prefix,
         generate_subscripts(candidates, 1) as position
     from (
         select
             label_row,
             genre_vocabulary,
-            {{ genre_label_heads('bare_key') }} as candidates
+            {{ genre_label_heads('bare_key') }} as candidates,
+            {{ genre_label_prefixes('bare_key') }} as prefixes
         from listing_labels
         where len(label_parts) <= 1
             and label_row not in (select label_row from whole_matches)
@@ -129,17 +131,36 @@ head_candidates as (
 
 ),
 
-head_matches as (
+head as (
 
-    select head_candidates.label_row, head_candidates.candidate as match_key
+    select head_candidates.*
     from head_candidates
-    inner join genre_maps
-        on head_candidates.genre_vocabulary = genre_maps.genre_vocabulary
-        and head_candidates.candidate = genre_maps.source_genre_key
-        and genre_maps.genre_id is not null
+    where exists (
+        select 1 from genre_maps
+        where genre_maps.genre_vocabulary = head_candidates.genre_vocabulary
+            and genre_maps.source_genre_key = head_candidates.candidate
+            and genre_maps.genre_id is not null
+    )
     qualify row_number() over (
         partition by head_candidates.label_row order by head_candidates.position
     ) = 1
+
+),
+
+-- The words before the genre, when they name genres too, add theirs: "Action Thriller",
+-- "Sci-Fi Horror", "War Drama" (as the seeds map "Crime Drama" and "Action Comedy").
+head_matches as (
+
+    select label_row, candidate as match_key from head
+    union all
+    select head.label_row, head.prefix as match_key
+    from head
+    where exists (
+        select 1 from genre_maps
+        where genre_maps.genre_vocabulary = head.genre_vocabulary
+            and genre_maps.source_genre_key = head.prefix
+            and genre_maps.genre_id is not null
+    )
 
 ),
 
