@@ -125,6 +125,10 @@ DATASET_LISTINGS = [
      "tmdb_5000_movies.csv"),
     ("hulu", "h-1", None, "Little Bears", 2020, "movie", "Cubs learn to fish.",
      ["Kids", "Comedy"], None, None, T1, "hulu_titles.csv"),
+    # a catalogue the registry does not know (a user's amazon_prime_titles.csv): its labels
+    # are read with the generic vocabulary, as a zero-config site's are
+    ("amazon_prime", "ap-1", None, "Little Bears", 2020, "movie", "Cubs learn to fish.",
+     ["Kids & Family Movies"], None, None, T1, "amazon_prime_titles.csv"),
     ("cmu", "975900", None, "Moon and Sixpence, The", None, "movie", None,
      ["Romance Film", "Black-and-white"], None, None, T1, "movie.metadata.tsv"),
     ("wiki_plots", "w-1", None, "<b> </b>", 1923, "movie", "Lost film.", ["drama"], None,
@@ -184,6 +188,8 @@ PAPER = title_id("paper moons", 2021, "movie")
 # a site file naming a vocabulary that has no seed.
 EXPECTED_WARNINGS = (
     "test.trending_now.relationships_stg_crawl__listings_source__source__ref_source_registry_",
+    # amazon_prime: a catalogue the registry does not know loads, with a warning
+    "test.trending_now.relationships_stg_datasets__listings_source__source__ref_source_registry_",
     "test.trending_now.assert_every_crawled_genre_vocabulary_has_a_map",
 )
 
@@ -300,8 +306,8 @@ def test_titles_merge_across_sources_and_pick_the_best_fields(built_warehouse) -
             "Cubs learn to fish.",
             None,
             None,
-            ["hulu"],
-            1,
+            ["amazon_prime", "hulu"],  # a source the registry does not know still counts
+            2,
             None,
         ),
         (
@@ -523,7 +529,7 @@ def test_titles_name_the_vocabularies_their_genre_labels_came_from(built_warehou
         rows(built_warehouse, "select title, genre_vocabularies from titles order by title")
     )
     assert vocabularies == {
-        "Little Bears": ["hulu"],
+        "Little Bears": ["generic", "hulu"],  # amazon_prime is not registered: generic
         "Moon & Sixpence": ["cmu", "filmfolio", "reelhub"],  # sorted, distinct
         "Neon Harbor": ["generic"],  # a zero-config site
         "Night Shift Diaries": ["reelhub"],

@@ -137,6 +137,7 @@ def streaming_row(
         ("netflix_titles.csv", "netflix"),
         ("hulu_titles.csv", "hulu"),
         ("disney_plus_titles.csv", "disney_plus"),
+        ("amazon_prime_titles.csv", "amazon_prime"),  # a platform without a loader of its own
     ],
 )
 def test_streaming_catalogues(tmp_path: Path, file_name: str, source: str) -> None:

@@ -114,10 +114,17 @@ def label_genres(label: str, mapping: Mapping[str, Sequence[str]]) -> list[str] 
 
 @cache
 def vocabulary_map(vocabulary: str, maps_dir: Path = GENRE_MAPS_DIR) -> dict[str, list[str]]:
-    """``{label key: [genre_id, ...]}`` of one ``genre_map_<vocabulary>.csv`` seed (a label
-    listed with no genre maps to ``[]``: known, no genre); a missing seed is an error."""
+    """The ``genre_map_<vocabulary>.csv`` seed as :func:`read_genre_map` reads it (read
+    once per process); a missing seed is an error."""
+    return read_genre_map(maps_dir / f"genre_map_{vocabulary}.csv")
+
+
+def read_genre_map(path: Path) -> dict[str, list[str]]:
+    """``{label key: [genre_id, ...]}`` of a ``genre_map_*.csv`` seed: spellings with one
+    :func:`label_key` are one label; a label listed with no genre maps to ``[]`` (known,
+    no genre) unless another of its rows names one."""
     mapping: dict[str, list[str]] = {}
-    with (maps_dir / f"genre_map_{vocabulary}.csv").open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             key = label_key(row.get("source_genre") or "")
             if not key:

@@ -3,7 +3,9 @@
 --
 -- genre_vocabulary: for a crawled listing its own (the site file's), else its source's
 -- in source_registry, else `generic` (a zero-config site); for datasets and the API the
--- source's in source_registry (null when the source is not registered).
+-- source's in source_registry, and `generic` for a source the registry does not know (a
+-- catalogue a user brings: amazon_prime_titles.csv). A registered source without one
+-- (aclimdb: reviews only) has none.
 with crawl_listings as (
 
     select
@@ -111,6 +113,7 @@ keyed as (
                 then coalesce(
                     all_listings.genre_vocabulary, source_registry.genre_vocabulary, 'generic'
                 )
+            when source_registry.source is null then 'generic'
             else source_registry.genre_vocabulary
         end as genre_vocabulary,
         -- sources missing from the registry rank after every known one

@@ -32,7 +32,7 @@ from trending_assets.lib.datasets.formats.aclimdb import (
     load_aclimdb,
 )
 from trending_assets.lib.datasets.formats.cmu import cmu_role, load_cmu, load_cmu_file
-from trending_assets.lib.datasets.formats.streaming import streaming_loader
+from trending_assets.lib.datasets.formats.streaming import load_other_platform, streaming_loader
 from trending_assets.lib.datasets.formats.tmdb import load_tmdb_5000
 from trending_assets.lib.datasets.formats.wiki import load_wiki_plots
 from trending_assets.lib.datasets.records import Kind, LoadResult, columns_of, typed
@@ -44,6 +44,7 @@ _CSV_LOADERS: dict[str, Callable[[bytes, str], LoadResult]] = {
     "netflix": streaming_loader("netflix"),
     "hulu": streaming_loader("hulu"),
     "disney_plus": streaming_loader("disney_plus"),
+    "streaming": load_other_platform,
     "wiki_plots": load_wiki_plots,
 }
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trending_assets.lib.taxonomy import label_genres, label_key
+from trending_assets.lib.taxonomy import label_genres, read_genre_map
 from trending_assets.lib.validation import CANONICAL_GENRES
 
 __all__ = [
@@ -329,7 +329,7 @@ def examples_from_marts(
 
 
 def load_genre_maps(seeds_dir: Path | str = DEFAULT_SEEDS_DIR) -> dict[str, dict[str, list[str]]]:
-    """``{source: {label key: [genre_id, ...]}}`` from the dbt seeds (keys: :func:`label_key`).
+    """``{source: {label key: [genre_id, ...]}}`` from the dbt seeds (keys: ``taxonomy.label_key``).
 
     ``source_registry.csv`` names each source's genre vocabulary and
     ``genre_map_<vocabulary>.csv`` maps its labels; a label listed with an empty
@@ -369,22 +369,11 @@ def load_vocabulary_maps(
     seeds_dir: Path | str = DEFAULT_SEEDS_DIR,
 ) -> dict[str, dict[str, list[str]]]:
     """``{vocabulary: {label key: [genre_id, ...]}}`` from the ``genre_map_*`` seeds
-    (keys: :func:`label_key`; spellings with one key are one label)."""
-    vocab_maps: dict[str, dict[str, list[str]]] = {}
-    for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv")):
-        vocabulary = path.stem.removeprefix("genre_map_")
-        mapping: dict[str, list[str]] = {}
-        with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                label = label_key(row.get("source_genre") or "")
-                if not label:
-                    continue
-                targets = mapping.setdefault(label, [])
-                genre_id = (row.get("genre_id") or "").strip()
-                if genre_id and genre_id not in targets:
-                    targets.append(genre_id)
-        vocab_maps[vocabulary] = mapping
-    return vocab_maps
+    (``taxonomy.read_genre_map``: keys are label keys, spellings with one key one label)."""
+    return {
+        path.stem.removeprefix("genre_map_"): read_genre_map(path)
+        for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv"))
+    }
 
 
 def map_genre_labels(
@@ -392,7 +381,7 @@ def map_genre_labels(
 ) -> set[str]:
     """Canonical genres for a listing's labels, as dbt maps them.
 
-    Labels match on their :func:`label_key`, bare key, parts or last words
+    Labels match on their ``taxonomy.label_key``, bare key, parts or last words
     (:func:`label_genres`); then the title type's rules apply (:func:`genres_for_type`).
     """
     return genres_for_type(

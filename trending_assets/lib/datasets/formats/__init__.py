@@ -1,7 +1,8 @@
 """The dataset formats the loaders know, and how a file name tells which one it is.
 
 One module per format family parses it: ``tmdb`` (TMDB 5000), ``streaming`` (the
-Netflix, Hulu and Disney+ catalogues), ``wiki`` (Wikipedia Movie Plots), ``cmu`` (CMU
+Netflix, Hulu and Disney+ catalogues, and any other platform's ``<platform>_titles.csv`` in
+their columns), ``wiki`` (Wikipedia Movie Plots), ``cmu`` (CMU
 Movie Summary Corpus) and ``aclimdb`` (Stanford Large Movie Review Dataset).
 """
 
@@ -26,6 +27,11 @@ FORMATS: dict[str, _Format] = {
     "netflix": _Format("listings", ("netflix_titles*.csv",), "netflix_titles.csv"),
     "hulu": _Format("listings", ("hulu_titles*.csv",), "hulu_titles.csv"),
     "disney_plus": _Format("listings", ("disney_plus_titles*.csv",), "disney_plus_titles.csv"),
+    # Another platform's catalogue in the same Kaggle columns (amazon_prime_titles.csv, ...):
+    # its source is the platform named before "_titles". Listed after the known platforms.
+    "streaming": _Format(
+        "listings", ("?*_titles*.csv",), "<platform>_titles.csv in the Netflix catalogue's columns"
+    ),
     "wiki_plots": _Format("listings", ("wiki_movie_plots*.csv",), "wiki_movie_plots_deduped.csv"),
     "cmu": _Format(
         "listings",

@@ -1,9 +1,12 @@
 """Kaggle streaming catalogues (``netflix``, ``hulu``, ``disney_plus``: ``<platform>_titles.csv``)
-to listing records."""
+to listing records. Another platform's file in the same columns (``amazon_prime_titles.csv``)
+loads as source ``amazon_prime``: :func:`load_other_platform`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 from trending_assets.lib.datasets.decoding import convert_csv
@@ -48,3 +51,16 @@ def streaming_loader(source: str) -> Callable[[bytes, str], LoadResult]:
     """The loader of one platform's catalogue; its listings carry ``source``."""
     required = ["show_id", "type", "title", "release_year", "listed_in", "description"]
     return lambda data, dataset: convert_csv(data, dataset, required, _streaming_row(source))
+
+
+def platform_of(dataset: str) -> str:
+    """The platform a catalogue's file name names: ``amazon_prime_titles.csv`` ->
+    ``amazon_prime`` (lower case, runs of other characters as ``_``)."""
+    stem = PurePosixPath(dataset).name.lower().split("_titles")[0]
+    return re.sub(r"[^a-z0-9]+", "_", stem).strip("_") or "streaming"
+
+
+def load_other_platform(data: bytes, dataset: str) -> LoadResult:
+    """A catalogue of a platform without a loader of its own, in the Kaggle columns; its
+    listings carry the platform's name as their source (``platform_of``)."""
+    return streaming_loader(platform_of(dataset))(data, dataset)
