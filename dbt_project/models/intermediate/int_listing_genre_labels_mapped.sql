@@ -15,10 +15,14 @@ with listings as (
 
 ),
 
-listing_labels as (
+-- label_row numbers the (listing, label) rows in a fixed order: the CTE is read several
+-- times below, and each read must number the same row the same way.
+listing_labels as materialized (
 
     select
-        row_number() over () as label_row,
+        row_number() over (
+            order by listings.source, listings.source_title_id, source_genre
+        ) as label_row,
         listings.title_id,
         listings.source,
         listings.source_title_id,
