@@ -487,3 +487,24 @@ def test_url_failure_is_clear(http_root: tuple[str, Path]) -> None:
     assert "s3cret" not in str(err.value)
     with pytest.raises(DatasetDownloadError, match="ConnectError"):
         load_listings("http://127.0.0.1:9/netflix_titles.csv")
+
+
+def test_a_folder_takes_other_platforms_catalogues_by_their_columns(tmp_path: Path) -> None:
+    """In a folder, ``<anything>_titles.csv`` is read as a platform's catalogue only when it
+    has the catalogue's columns; another table so named is skipped, not an error. Named on
+    its own, the same file is an error that names the missing columns."""
+    folder = tmp_path / "catalogues"
+    folder.mkdir()
+    write_csv(
+        folder / "amazon_prime_titles.csv",
+        STREAMING_HEADER,
+        [streaming_row("ap1", "TV Show", "Harbor Nights", "2021", "Drama, Suspense", "A port.")],
+    )
+    write_csv(folder / "episode_titles.csv", ["episode", "name"], [["1", "Pilot"]])
+    frame = load_listings(folder).frame
+    assert frame[["source", "source_title_id", "title_type"]].values.tolist() == [
+        ["amazon_prime", "ap1", "tv"]
+    ]
+    assert frame.iloc[0]["genres"] == ["Drama", "Suspense"]
+    with pytest.raises(ValueError, match="missing columns"):
+        load_listings(folder / "episode_titles.csv")

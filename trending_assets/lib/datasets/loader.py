@@ -32,7 +32,11 @@ from trending_assets.lib.datasets.formats.aclimdb import (
     load_aclimdb,
 )
 from trending_assets.lib.datasets.formats.cmu import cmu_role, load_cmu, load_cmu_file
-from trending_assets.lib.datasets.formats.streaming import load_other_platform, streaming_loader
+from trending_assets.lib.datasets.formats.streaming import (
+    load_other_platform,
+    looks_like_catalogue,
+    streaming_loader,
+)
 from trending_assets.lib.datasets.formats.tmdb import load_tmdb_5000
 from trending_assets.lib.datasets.formats.wiki import load_wiki_plots
 from trending_assets.lib.datasets.records import Kind, LoadResult, columns_of, typed
@@ -175,6 +179,15 @@ def _collect(
         role = cmu_role(name)
         if role:
             into.cmu.setdefault(str(PurePosixPath(name).parent), {})[role] = read()
+    elif fmt == "streaming" and not forced:
+        # "<anything>_titles.csv" in a folder or archive may be some other table: taken
+        # only when it has a streaming catalogue's columns (a file named on its own, or
+        # forced, is read and its missing columns named as an error)
+        data = read()
+        if looks_like_catalogue(data):
+            into.csv_files.append((fmt, PurePosixPath(name).name, data))
+        else:
+            log.info("%s: not a streaming catalogue's columns; skipped", name)
     elif fmt != "aclimdb":  # an aclImdb tarball nested in another archive is not opened
         into.csv_files.append((fmt, PurePosixPath(name).name, read()))
 

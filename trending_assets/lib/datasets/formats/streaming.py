@@ -47,10 +47,20 @@ def _streaming_row(source: str) -> Callable[[dict[str, str]], dict[str, Any]]:
     return convert
 
 
+REQUIRED_COLUMNS = ("show_id", "type", "title", "release_year", "listed_in", "description")
+
+
 def streaming_loader(source: str) -> Callable[[bytes, str], LoadResult]:
     """The loader of one platform's catalogue; its listings carry ``source``."""
-    required = ["show_id", "type", "title", "release_year", "listed_in", "description"]
+    required = list(REQUIRED_COLUMNS)
     return lambda data, dataset: convert_csv(data, dataset, required, _streaming_row(source))
+
+
+def looks_like_catalogue(data: bytes) -> bool:
+    """Whether a CSV's header line names every column a streaming catalogue needs."""
+    header = data[:4096].split(b"\n", 1)[0].decode("utf-8", errors="replace").lower()
+    names = {name.strip().strip('"').strip("\ufeff") for name in header.split(",")}
+    return set(REQUIRED_COLUMNS) <= names
 
 
 def platform_of(dataset: str) -> str:
