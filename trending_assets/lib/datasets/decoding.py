@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from trending_assets.lib.datasets.records import LoadResult, build, reject
@@ -23,6 +23,18 @@ def decode(data: bytes, dataset: str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def _missing(header: list[str], required: Sequence[str]) -> list[str]:
+    return [column for column in required if column not in header]
+
+
+def has_columns(data: bytes, required: Sequence[str]) -> bool:
+    """Whether a CSV's header line names every ``required`` column, as :func:`csv_rows`
+    reads it (without decoding the rest of the file)."""
+    first_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    header = [column.strip() for column in next(csv.reader([first_line]), [])]
+    return not _missing(header, required)
+
+
 def csv_rows(
     data: bytes, dataset: str, required: list[str], rejects: list[dict[str, str]]
 ) -> Iterator[dict[str, str]]:
@@ -30,7 +42,7 @@ def csv_rows(
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
     reader = csv.reader(io.StringIO(decode(data, dataset), newline=""))
     header = [column.strip() for column in next(reader, [])]
-    missing = [column for column in required if column not in header]
+    missing = _missing(header, required)
     if missing:
         raise ValueError(f"{dataset}: missing columns {missing}; found {header}")
     for row in reader:

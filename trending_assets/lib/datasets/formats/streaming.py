@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-from trending_assets.lib.datasets.decoding import convert_csv
+from trending_assets.lib.datasets.decoding import convert_csv, has_columns
 from trending_assets.lib.datasets.records import LoadResult
 from trending_assets.lib.datasets.rows import (
     RowError,
@@ -57,10 +57,8 @@ def streaming_loader(source: str) -> Callable[[bytes, str], LoadResult]:
 
 
 def looks_like_catalogue(data: bytes) -> bool:
-    """Whether a CSV's header line names every column a streaming catalogue needs."""
-    header = data[:4096].split(b"\n", 1)[0].decode("utf-8", errors="replace").lower()
-    names = {name.strip().strip('"').strip("\ufeff") for name in header.split(",")}
-    return set(REQUIRED_COLUMNS) <= names
+    """Whether a CSV's header names every column a streaming catalogue needs."""
+    return has_columns(data, REQUIRED_COLUMNS)
 
 
 def platform_of(dataset: str) -> str:
