@@ -227,8 +227,11 @@ def dbt_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "dbt.cli.main"]
 
 
-def run_dbt_build(tmp_path: Path, warehouse: Path) -> tuple[int, dict[str, str], str]:
-    """`dbt build` against `warehouse`; (exit code, status by node name, output)."""
+def run_dbt_build(
+    tmp_path: Path, warehouse: Path, command: tuple[str, ...] = ("build",)
+) -> tuple[int, dict[str, str], str]:
+    """`dbt build` (or ``command``) against `warehouse`; (exit code, status by node name,
+    output)."""
     target, logs = tmp_path / "target", tmp_path / "logs"
     env = {
         **os.environ,
@@ -239,7 +242,7 @@ def run_dbt_build(tmp_path: Path, warehouse: Path) -> tuple[int, dict[str, str],
     completed = subprocess.run(
         [
             *dbt_command(),
-            "build",
+            *command,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -656,6 +659,91 @@ def test_crawl_staging_keeps_latest_crawl_and_first_sighting(built_warehouse) ->
     assert staged[0][4] == ["Drama", "Romcom"]
     # the blank label is gone, the entity decoded
     assert staged[1][4] == ["Action & Adventure"]
+
+
+CRAWL_STAGING = ("stg_crawl__listings", "stg_crawl__reviews")
+
+
+def _staged(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    return {
+        model: rows(con, f"select * exclude (staged_by) from {model} order by all")
+        for model in CRAWL_STAGING
+    }
+
+
+def _build_staging(tmp_path: Path, warehouse: Path, *flags: str) -> bool:
+    """dbt run of the crawl's staging models; whether both read only the newer raw rows."""
+    code, statuses, output = run_dbt_build(
+        tmp_path, warehouse, ("run", "--select", *CRAWL_STAGING, *flags)
+    )
+    assert code == 0 and set(statuses.values()) == {"success"}, output[-3000:]
+    compiled = tmp_path / "target/compiled/trending_now/models/staging/crawl"
+    filtered = ["where ingested_at >" in (compiled / f"{m}.sql").read_text() for m in CRAWL_STAGING]
+    assert len(set(filtered)) == 1, filtered
+    return filtered[0]
+
+
+def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> None:
+    """The crawl's staging models read only the raw rows ingested since their last build.
+    Built batch by batch (a day, a later day, an older day backfilled after it, a day
+    crawled again with a changed plot), they hold what one build over all the rows holds."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from raw.listings; delete from raw.reviews")
+
+    def ingest(day: date, at: datetime, *, replace: bool = False, plot: str | None = None):
+        """The crawl rows of ``day``, ingested at ``at`` (replacing that day's rows, as
+        the raw asset does when a day is crawled again)."""
+        with duckdb.connect(str(warehouse)) as con:
+            for table, fixture in (("listings", CRAWL_LISTINGS), ("reviews", CRAWL_REVIEWS)):
+                day_column = 11 if table == "listings" else 8
+                batch = [row for row in fixture if row[day_column] == day]
+                batch = [(*r[: day_column - 1], at, *r[day_column:]) for r in batch]
+                if plot is not None and table == "listings":
+                    batch = [(*r[:6], plot, *r[7:]) if r[1] == "rh-1" else r for r in batch]
+                if replace:
+                    con.execute(f"delete from raw.{table} where crawl_date = ?", [day])
+                marks = ",".join("?" * (13 if table == "listings" else 9))
+                con.executemany(f"insert into raw.{table} values ({marks})", batch)
+
+    ingest(D1, T1)
+    assert not _build_staging(tmp_path / "1", warehouse)  # the first build: every row
+    ingest(D3, T3)
+    assert _build_staging(tmp_path / "2", warehouse)
+    later = datetime(2026, 9, 27, 6)
+    ingest(D2, later)  # an older day backfilled after D3
+    ingest(D3, later.replace(hour=7), replace=True, plot="A painter sails away.")
+    assert _build_staging(tmp_path / "3", warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        day_by_day = _staged(con)
+        (plot,) = rows(con, "select plot from stg_crawl__listings where source_title_id = 'rh-1'")
+        assert plot == ("A painter sails away.",)
+        (sightings,) = rows(
+            con,
+            "select first_crawled_on, last_crawled_on from stg_crawl__listings"
+            " where source_title_id = 'rh-1'",
+        )
+        assert sightings == (D1, D3)
+        versions = rows(con, "select distinct staged_by from stg_crawl__reviews")
+        assert len(versions) == 1 and len(versions[0][0]) == 12
+
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(warehouse, full)
+    assert not _build_staging(tmp_path / "4", full, "--full-refresh")
+    with duckdb.connect(str(full), read_only=True) as con:
+        assert _staged(con) == day_by_day
+        assert [len(v) for v in day_by_day.values()] == [6, 5]
+
+    # Rows staged by other logic (the model or a macro changed since) are all recomputed
+    # from the raw rows, not kept beside new ones.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update stg_crawl__reviews set review_text = 'stale', staged_by = 'old'")
+        con.execute("update stg_crawl__listings set plot = 'stale', staged_by = 'old'")
+    assert not _build_staging(tmp_path / "5", warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert _staged(con) == day_by_day
+    assert _build_staging(tmp_path / "6", warehouse)  # and then incremental again
 
 
 def test_serving_models_build_before_any_python_asset_ran(built_warehouse, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from trending_assets.defs.resources import WAREHOUSE_POOL, ProjectDbtResource
+from trending_assets.defs.shared import FULL_RUN_TAG
 from trending_assets.lib.dbt_summary import summarise_run_results
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
@@ -178,6 +179,9 @@ def _dbt_build(
     # dbt is a subprocess: the warehouse it writes is passed as a dbt variable (profiles.yml
     # reads `warehouse_path`), never by changing this process's environment.
     args = ["build", "--vars", json.dumps({"warehouse_path": str(warehouse.database)})]
+    if context.run.tags.get(FULL_RUN_TAG) == "true":
+        # `--full`: the incremental models (the crawl's staging) are rebuilt from every row
+        args.append("--full-refresh")
     # On a subset (one model, some checks) dagster-dbt chooses the indirect selection itself.
     if indirect_selection and not context.is_subset:
         args += ["--indirect-selection", indirect_selection]
