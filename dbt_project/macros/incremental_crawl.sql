@@ -2,10 +2,16 @@
     The crawl's staging models are incremental: every crawl day is a full snapshot of the
     sites, so raw.listings and raw.reviews grow by a catalogue a day, and rebuilding their
     "latest copy" from every day would cost more each day. Instead a build reads only the
-    raw rows ingested since the rows it already holds (a new day, a day crawled again, a
-    backfilled older day), puts them beside the staged rows of the same keys, and keeps the
+    raw rows ingested since the rows it already holds (a new day, a day crawled again, an
+    older day backfilled), puts them beside the staged rows of the same keys, and keeps the
     latest of each (`delete+insert` on the model's unique key). The result is the one a
     full build gives (tests/dbt/test_dbt_build.py builds day by day and compares).
+
+    A day crawled again replaces that day's raw rows, and its new crawl may lack a title
+    the old one had. So the keys whose staged copy (or first sighting) came from a day
+    that arrives again are recomputed from all their raw rows, and a key with no raw row
+    left is removed: the model emits it with a null `staged_by`, and its post-hook deletes
+    such rows.
 
     Each staged row names the logic that staged it (`staged_by`: a hash of the model's
     row SQL, macros expanded). When the model's SQL or a macro it expands changes, the
@@ -16,8 +22,13 @@
     crawl_staging_is_current(version): true when this model is built incrementally and
     every row it holds was staged by `version` (false at parse time, on the first build,
     under --full-refresh, or after a change of logic).
-    crawl_rows_since(relation): the filter on a raw crawl table that keeps the rows
-    ingested after the latest row this model holds.
+    crawl_rows_to_stage(raw, keys, days): CTEs `new_raw` (rows ingested after the latest
+    staged row), `redone_keys` (staged keys whose `days` columns name a day in `new_raw`)
+    and `rows_to_stage` (the new rows of the other keys, and every raw row of the redone
+    ones). It ends without a comma.
+    staged_candidates(keys, columns): the staged rows of the keys read again (not redone),
+    as candidates beside the new rows; `columns` maps a candidate column to its staged one.
+    vanished_keys(latest, keys): the redone keys with no row in `latest`, to remove.
 -#}
 
 {% macro crawl_staging_version(sql) -%}
@@ -38,8 +49,48 @@
     {{- return(stale.columns[0].values()[0] == 0) -}}
 {%- endmacro %}
 
-{% macro crawl_rows_since() -%}
-    ingested_at > (
+{% macro crawl_rows_to_stage(raw, keys, days) -%}
+new_raw as (
+
+    select * from {{ raw }}
+    where ingested_at > (
         select coalesce(max(ingested_at), timestamp '1970-01-01') from {{ this }}
     )
+
+),
+
+redone_keys as (
+
+    select {{ keys | join(', ') }}
+    from {{ this }}
+    where
+    {%- for column in days %}
+        {{ 'or ' if not loop.first }}{{ column }} in (select cast(crawl_date as date) from new_raw)
+    {%- endfor %}
+
+),
+
+rows_to_stage as (
+
+    select * from new_raw anti join redone_keys using ({{ keys | join(', ') }})
+    union all by name
+    select * from {{ raw }} semi join redone_keys using ({{ keys | join(', ') }})
+
+)
+{%- endmacro %}
+
+{% macro staged_candidates(keys, columns) -%}
+    select
+    {%- for name, staged in columns.items() %}
+        staged.{{ staged }} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from {{ this }} as staged
+    semi join (select distinct {{ keys | join(', ') }} from cleaned) as seen_again
+        using ({{ keys | join(', ') }})
+    anti join redone_keys using ({{ keys | join(', ') }})
+{%- endmacro %}
+
+{% macro vanished_keys(latest, keys) -%}
+    select {{ keys | join(', ') }} from redone_keys
+    anti join {{ latest }} using ({{ keys | join(', ') }})
 {%- endmacro %}

@@ -692,13 +692,15 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
     with duckdb.connect(str(warehouse)) as con:
         con.execute("delete from raw.listings; delete from raw.reviews")
 
-    def ingest(day: date, at: datetime, *, replace: bool = False, plot: str | None = None):
+    def ingest(
+        day: date, at: datetime, *, replace: bool = False, plot: str | None = None, drop=()
+    ) -> None:
         """The crawl rows of ``day``, ingested at ``at`` (replacing that day's rows, as
-        the raw asset does when a day is crawled again)."""
+        the raw asset does when a day is crawled again), without the ids in ``drop``."""
         with duckdb.connect(str(warehouse)) as con:
             for table, fixture in (("listings", CRAWL_LISTINGS), ("reviews", CRAWL_REVIEWS)):
                 day_column = 11 if table == "listings" else 8
-                batch = [row for row in fixture if row[day_column] == day]
+                batch = [r for r in fixture if r[day_column] == day and r[1] not in drop]
                 batch = [(*r[: day_column - 1], at, *r[day_column:]) for r in batch]
                 if plot is not None and table == "listings":
                     batch = [(*r[:6], plot, *r[7:]) if r[1] == "rh-1" else r for r in batch]
@@ -716,7 +718,6 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
     ingest(D3, later.replace(hour=7), replace=True, plot="A painter sails away.")
     assert _build_staging(tmp_path / "3", warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        day_by_day = _staged(con)
         (plot,) = rows(con, "select plot from stg_crawl__listings where source_title_id = 'rh-1'")
         assert plot == ("A painter sails away.",)
         (sightings,) = rows(
@@ -727,13 +728,27 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
         assert sightings == (D1, D3)
         versions = rows(con, "select distinct staged_by from stg_crawl__reviews")
         assert len(versions) == 1 and len(versions[0][0]) == 12
+    # D3 crawled once more without rh-1 (its copy falls back to D1's), rh-2 and the review
+    # rv-2 (both seen on D3 only: removed, as a build over the raw rows would not have them)
+    ingest(D3, later.replace(hour=8), replace=True, drop={"rh-1", "rh-2", "rv-2"})
+    assert _build_staging(tmp_path / "3b", warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        day_by_day = _staged(con)
+        (fallback,) = rows(
+            con,
+            "select plot, first_crawled_on, last_crawled_on from stg_crawl__listings"
+            " where source_title_id = 'rh-1'",
+        )
+        assert fallback == ("Old plot.", D1, D1)
+        assert not rows(con, "select 1 from stg_crawl__listings where source_title_id = 'rh-2'")
+        assert not rows(con, "select 1 from stg_crawl__reviews where source_review_id = 'rv-2'")
 
     full = tmp_path / "full.duckdb"
     shutil.copyfile(warehouse, full)
     assert not _build_staging(tmp_path / "4", full, "--full-refresh")
     with duckdb.connect(str(full), read_only=True) as con:
         assert _staged(con) == day_by_day
-        assert [len(v) for v in day_by_day.values()] == [6, 5]
+        assert [len(v) for v in day_by_day.values()] == [5, 4]
 
     # Rows staged by other logic (the model or a macro changed since) are all recomputed
     # from the raw rows, not kept beside new ones.

@@ -54,8 +54,8 @@ def test_a_full_run_rebuilds_the_incremental_staging(tmp_path: Path) -> None:
                 f"insert into raw.listings ({columns}) values ({marks})", list(LISTING.values())
             )
         assert build(instance) == ["rh-1"]
-        # A staged row no raw row names any longer (its day was crawled again without
-        # it): an incremental build reads only the newer raw rows, so it keeps that row.
+        # A staged row that no raw row names (written here by hand): an incremental build
+        # with no newer raw rows reads none and keeps it; a full run rebuilds from the raw rows.
         with duckdb.connect(str(warehouse)) as con:
             con.execute(
                 "insert into stg_crawl__listings select * replace ('rh-gone' as source_title_id)"

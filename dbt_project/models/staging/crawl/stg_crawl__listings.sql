@@ -7,6 +7,7 @@
     unique_key=['source', 'source_title_id'],
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where staged_by is null",
 ) }}
 
 {%- set cleaning -%}
@@ -30,11 +31,21 @@
 {%- set version = crawl_staging_version(cleaning ~ 'latest crawl by (crawl_date, ingested_at); first sighting by min') -%}
 {%- set incremental = crawl_staging_is_current(version) %}
 
-with listings as (
+with
+{% if incremental -%}
+{{ crawl_rows_to_stage(
+    source('crawl', 'listings'),
+    ['source', 'source_title_id'],
+    ['last_crawled_on', 'first_crawled_on'],
+) }},
+{%- endif %}
 
-    select * from {{ source('crawl', 'listings') }}
+listings as (
+
     {% if incremental -%}
-    where {{ crawl_rows_since() }}
+    select * from rows_to_stage
+    {%- else -%}
+    select * from {{ source('crawl', 'listings') }}
     {%- endif %}
 
 ),
@@ -51,17 +62,14 @@ candidates as (
     {% if incremental -%}
     -- the copies already staged for the listings crawled again, as candidates beside them
     union all by name
-    select
-        staged.source, staged.source_title_id, staged.url, staged.title, staged.year,
-        staged.title_type, staged.plot, staged.genres, staged.original_language,
-        staged.release_date, staged.genre_vocabulary,
-        staged.last_crawled_on as crawl_date,
-        staged.first_crawled_on,
-        staged.ingested_at
-    from {{ this }} as staged
-    semi join (select distinct source, source_title_id from cleaned) as seen_again
-        on staged.source = seen_again.source
-        and staged.source_title_id = seen_again.source_title_id
+    {{ staged_candidates(['source', 'source_title_id'], {
+        'source': 'source', 'source_title_id': 'source_title_id', 'url': 'url',
+        'title': 'title', 'year': 'year', 'title_type': 'title_type', 'plot': 'plot',
+        'genres': 'genres', 'original_language': 'original_language',
+        'release_date': 'release_date', 'genre_vocabulary': 'genre_vocabulary',
+        'crawl_date': 'last_crawled_on', 'first_crawled_on': 'first_crawled_on',
+        'ingested_at': 'ingested_at',
+    }) }}
     {%- endif %}
 
 ),
@@ -94,3 +102,9 @@ latest_crawl as (
 )
 
 select * from latest_crawl
+{% if incremental -%}
+-- listings no raw row names any more (only in a day crawled again without them): removed
+-- by the post-hook
+union all by name
+{{ vanished_keys('latest_crawl', ['source', 'source_title_id']) }}
+{%- endif %}

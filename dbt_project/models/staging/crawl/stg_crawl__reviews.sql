@@ -6,6 +6,7 @@
     unique_key=['source', 'source_review_id'],
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where staged_by is null",
 ) }}
 
 {%- set cleaning -%}
@@ -24,11 +25,19 @@
 {%- set version = crawl_staging_version(cleaning ~ 'latest copy by (crawl_date, ingested_at)') -%}
 {%- set incremental = crawl_staging_is_current(version) %}
 
-with reviews as (
+with
+{% if incremental -%}
+{{ crawl_rows_to_stage(
+    source('crawl', 'reviews'), ['source', 'source_review_id'], ['last_crawled_on']
+) }},
+{%- endif %}
 
-    select * from {{ source('crawl', 'reviews') }}
+reviews as (
+
     {% if incremental -%}
-    where {{ crawl_rows_since() }}
+    select * from rows_to_stage
+    {%- else -%}
+    select * from {{ source('crawl', 'reviews') }}
     {%- endif %}
 
 ),
@@ -45,15 +54,12 @@ candidates as (
     {% if incremental -%}
     -- the copies already staged for the reviews crawled again, as candidates beside them
     union all by name
-    select
-        staged.source, staged.source_review_id, staged.source_title_id, staged.author,
-        staged.rating, staged.review_date, staged.review_text,
-        staged.last_crawled_on as crawl_date,
-        staged.ingested_at
-    from {{ this }} as staged
-    semi join (select distinct source, source_review_id from cleaned) as seen_again
-        on staged.source = seen_again.source
-        and staged.source_review_id = seen_again.source_review_id
+    {{ staged_candidates(['source', 'source_review_id'], {
+        'source': 'source', 'source_review_id': 'source_review_id',
+        'source_title_id': 'source_title_id', 'author': 'author', 'rating': 'rating',
+        'review_date': 'review_date', 'review_text': 'review_text',
+        'crawl_date': 'last_crawled_on', 'ingested_at': 'ingested_at',
+    }) }}
     {%- endif %}
 
 ),
@@ -80,3 +86,9 @@ latest_copy as (
 )
 
 select * from latest_copy
+{% if incremental -%}
+-- reviews no raw row names any more (only in a day crawled again without them): removed
+-- by the post-hook
+union all by name
+{{ vanished_keys('latest_copy', ['source', 'source_review_id']) }}
+{%- endif %}
