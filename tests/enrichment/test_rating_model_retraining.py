@@ -35,6 +35,11 @@ def add_reviews(path: Path, start: int, count: int) -> None:
             "create table if not exists reviews "
             "(review_id varchar, title_id varchar, text varchar, rating double)"
         )
+        con.execute(
+            "create table if not exists quarantine_reviews_unresolved (title_id varchar,"
+            " source varchar, source_title_id varchar, review_text varchar, rating integer,"
+            " reason varchar)"
+        )
         for i in range(start, start + count):
             good = i % 2 == 0
             con.execute(
@@ -93,6 +98,31 @@ def test_the_model_is_kept_until_enough_reviews_changed(setup) -> None:
 
     forced = materialise(resources, instance, tags={FULL_RUN_TAG: "true"})
     assert forced["training_decision"] == "trained: a full run retrains"
+
+
+def test_rated_reviews_no_title_was_found_for_are_trained_on_too(setup) -> None:
+    """A dataset of reviews whose titles no listing names (aclImdb's IMDb ids) is
+    quarantined from the reviews mart, and its rated texts still train the model."""
+    warehouse, resources, instance = setup
+    add_reviews(warehouse, 0, 60)
+    with duckdb.connect(str(warehouse)) as con:
+        unresolved = [
+            (None, "aclimdb", f"tt{i % 7}", (GOOD if i % 2 else BAD) + f" {i}", 9 if i % 2 else 2,
+             "no listings from this source")
+            for i in range(20)
+        ]  # fmt: skip
+        unresolved += [
+            (None, "aclimdb", "tt9", None, 8, "empty text after cleaning"),  # no text
+            (None, "aclimdb", "tt9", "no rating given", None, "no listings from this source"),
+            ("t-1", "reelhub", "rh-1", "placed, yet quarantined", 5, "other"),  # has a title
+        ]
+        con.executemany(
+            "insert into quarantine_reviews_unresolved values (?, ?, ?, ?, ?, ?)", unresolved
+        )
+    metadata = materialise(resources, instance)
+    assert metadata["training_reviews"] == 80
+    assert metadata["training_reviews_of_titles"] == 60
+    assert metadata["training_reviews_unresolved"] == 20
 
 
 def test_an_unreadable_kept_model_is_retrained(setup, tmp_path: Path) -> None:

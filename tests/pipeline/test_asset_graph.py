@@ -121,7 +121,7 @@ def test_genre_models_flow_from_the_marts_to_the_served_predictions(graph) -> No
 
 
 def test_llm_enrichment_reads_marts_and_predictions_and_is_guarded(graph) -> None:
-    assert _parents(graph, "review_rating_model") == {"reviews"}
+    assert _parents(graph, "review_rating_model") == {"reviews", "quarantine_reviews_unresolved"}
     assert _parents(graph, "llm_enrichments") == {
         "titles",
         "reviews",

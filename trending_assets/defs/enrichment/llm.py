@@ -9,7 +9,13 @@ from dagster_duckdb import DuckDBResource
 from trending_assets.defs.quality import pandera_table_check
 from trending_assets.defs.resources import WAREHOUSE_POOL, EnrichmentResource, LakeResource
 from trending_assets.defs.shared import FULL_RUN_TAG, RETRY_PENDING, step_progress
-from trending_assets.defs.warehouse.assets import REVIEWS, TITLE_GENRES, TITLE_REVIEW_STATS, TITLES
+from trending_assets.defs.warehouse.assets import (
+    REVIEWS,
+    TITLE_GENRES,
+    TITLE_REVIEW_STATS,
+    TITLES,
+    dbt_key,
+)
 from trending_assets.lib.artifacts import ArtifactError, ArtifactStore
 from trending_assets.lib.enrichment import (
     LOCAL_VERSION,
@@ -49,6 +55,22 @@ SENTENCE_VECTORS_KEY = "enrichment/sentence_vectors.parquet"
 LOCAL_PERSIST_EVERY = 100
 # Prompt text and output schema are part of the code version: editing either marks the
 # asset stale in the UI, and the cache key makes every title re-enrich.
+# Reviews that could not be placed on a title (a dataset of reviews whose titles no
+# listing names, such as aclImdb's IMDb ids) are quarantined from the reviews mart, but a
+# rated review's text is still a lesson for the rating model, which reads text alone.
+UNRESOLVED_REVIEWS = dbt_key("quarantine_reviews_unresolved")
+# Every rated review with text: the mart's, then the unresolved ones grouped by their
+# source's title id (the model's folds and held-out titles are by title).
+RATED_REVIEWS_SQL = """
+select title_id, text, rating, 'resolved' as placed from reviews
+where rating is not null and text is not null
+union all
+select source || ':' || source_title_id, review_text, rating, 'unresolved'
+from quarantine_reviews_unresolved
+where rating between 1 and 10 and review_text is not null and title_id is null
+    and source_title_id is not null
+order by placed, title_id, text, rating
+"""
 ENRICHMENT_CODE_VERSION = "-".join(
     [SCHEMA_VERSION, LOCAL_VERSION, *(prompt_fingerprint(v)[:8] for v in ("v1", "v2"))]
 )
@@ -56,7 +78,7 @@ ENRICHMENT_CODE_VERSION = "-".join(
 
 @dg.asset(
     group_name="enrichment",
-    deps=[REVIEWS],
+    deps=[REVIEWS, UNRESOLVED_REVIEWS],
     kinds={"scikit-learn"},
     pool=WAREHOUSE_POOL,
 )
@@ -67,14 +89,17 @@ def review_rating_model(
     enrichment: EnrichmentResource,
 ) -> ReviewRatingModel:
     """A review-text → 1-10 rating regressor trained on the reviews' own ratings (the local
-    vibe score). Kept, not retrained, until the rated reviews changed by
+    vibe score): the reviews mart's, and the rated reviews no title could be found for
+    (``RATED_REVIEWS_SQL``). Kept, not retrained, until the rated reviews changed by
     ``TRENDING_LLM_RATING_RETRAIN_MIN_CHANGE`` (10 %) since its training: a new model
     changes every title's vibe score, so every title would be enriched again."""
     with warehouse.get_connection() as con:
-        reviews = con.execute(
-            "select title_id, text, rating from reviews"
-            " where rating is not null and text is not null order by review_id"
-        ).df()
+        reviews = con.execute(RATED_REVIEWS_SQL).df()
+    placed = reviews.pop("placed")
+    counts = {
+        "training_reviews_of_titles": int((placed == "resolved").sum()),
+        "training_reviews_unresolved": int((placed == "unresolved").sum()),
+    }
     if reviews["title_id"].nunique() < 10:
         raise dg.Failure(
             f"only {reviews['title_id'].nunique()} titles have rated reviews: too few to train"
@@ -110,6 +135,7 @@ def review_rating_model(
     context.add_output_metadata(
         {
             "training_reviews": len(reviews),
+            **counts,
             "current_reviews": len(reviews),
             "held_out_titles": len(held_out),
             "held_out_metrics": dg.MetadataValue.json(
