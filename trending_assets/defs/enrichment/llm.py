@@ -53,8 +53,6 @@ SENTENCE_VECTORS_KEY = "enrichment/sentence_vectors.parquet"
 # The local provider's answers cost nothing to redo: its journal is fsynced every this many
 # answers (still written through at once, so a killed run keeps them); paid answers: each.
 LOCAL_PERSIST_EVERY = 100
-# Prompt text and output schema are part of the code version: editing either marks the
-# asset stale in the UI, and the cache key makes every title re-enrich.
 # Reviews that could not be placed on a title (a dataset of reviews whose titles no
 # listing names, such as aclImdb's IMDb ids) are quarantined from the reviews mart, but a
 # rated review's text is still a lesson for the rating model, which reads text alone.
@@ -71,6 +69,8 @@ where rating between 1 and 10 and review_text is not null and title_id is null
     and source_title_id is not null
 order by placed, title_id, text, rating
 """
+# Prompt text and output schema are part of the code version: editing either marks the
+# asset stale in the UI, and the cache key makes every title re-enrich.
 ENRICHMENT_CODE_VERSION = "-".join(
     [SCHEMA_VERSION, LOCAL_VERSION, *(prompt_fingerprint(v)[:8] for v in ("v1", "v2"))]
 )
