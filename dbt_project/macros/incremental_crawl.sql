@@ -8,10 +8,12 @@
     full build gives (tests/dbt/test_dbt_build.py builds day by day and compares).
 
     A day crawled again replaces that day's raw rows, and its new crawl may lack a title
-    the old one had. So the keys whose staged copy (or first sighting) came from a day
-    that arrives again are recomputed from all their raw rows, and a key with no raw row
-    left is removed: the model emits it with a null `staged_by`, and its post-hook deletes
-    such rows.
+    the old one had. So the keys whose staged copy came from a batch of rows the raw table
+    no longer has, or whose first sighting is a day read again, are recomputed from all
+    their raw rows, and a key with no raw row left is removed: the model emits it with a
+    null `staged_by`, and its post-hook deletes such rows. "Since" allows an hour: a batch
+    stamped by a clock running a little behind is not skipped, and rows read twice change
+    nothing.
 
     Each staged row names the logic that staged it (`staged_by`: a hash of the model's
     row SQL, macros expanded). When the model's SQL or a macro it expands changes, the
@@ -23,9 +25,12 @@
     every row it holds was staged by `version` (false at parse time, on the first build,
     under --full-refresh, or after a change of logic).
     crawl_rows_to_stage(raw, keys, days): CTEs `new_raw` (rows ingested after the latest
-    staged row), `redone_keys` (staged keys whose `days` columns name a day in `new_raw`)
-    and `rows_to_stage` (the new rows of the other keys, and every raw row of the redone
-    ones). It ends without a comma.
+    staged row, less an hour: a batch stamped by a clock a little behind is still read, and
+    a batch read twice changes nothing), `redone_days` (days whose staged copies came from a
+    batch the raw table no longer has), `redone_keys` (staged keys kept from a redone day,
+    or first seen on a day read now: `days` names the first-sighting column) and
+    `rows_to_stage` (the new rows of the other keys, and every raw row of the redone ones).
+    It ends without a comma.
     staged_candidates(keys, columns): the staged rows of the keys read again (not redone),
     as candidates beside the new rows; `columns` maps a candidate column to its staged one.
     vanished_keys(latest, keys): the redone keys with no row in `latest`, to remove.
@@ -54,8 +59,31 @@ new_raw as (
 
     select * from {{ raw }}
     where ingested_at > (
-        select coalesce(max(ingested_at), timestamp '1970-01-01') from {{ this }}
+        select coalesce(max(ingested_at), timestamp '1970-01-01') - interval 1 hour
+        from {{ this }}
     )
+
+),
+
+-- the batches (crawl day, ingestion time) the raw table still holds for those days
+raw_batches as (
+
+    select distinct cast(crawl_date as date) as crawl_date, ingested_at
+    from {{ raw }}
+    where crawl_date in (select crawl_date from new_raw)
+
+),
+
+-- days crawled again: staged copies came from a batch of that day the raw table no
+-- longer has (the raw asset replaces a day's rows when it crawls the day again)
+redone_days as (
+
+    select distinct staged.last_crawled_on as crawl_date
+    from {{ this }} as staged
+    anti join raw_batches
+        on staged.last_crawled_on = raw_batches.crawl_date
+        and staged.ingested_at = raw_batches.ingested_at
+    where staged.last_crawled_on in (select cast(crawl_date as date) from new_raw)
 
 ),
 
@@ -63,9 +91,9 @@ redone_keys as (
 
     select {{ keys | join(', ') }}
     from {{ this }}
-    where
-    {%- for column in days %}
-        {{ 'or ' if not loop.first }}{{ column }} in (select cast(crawl_date as date) from new_raw)
+    where last_crawled_on in (select crawl_date from redone_days)
+    {%- for column in days if column != 'last_crawled_on' %}
+        or {{ column }} in (select cast(crawl_date as date) from new_raw)
     {%- endfor %}
 
 ),

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -758,7 +758,24 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
     assert not _build_staging(tmp_path / "5", warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert _staged(con) == day_by_day
-    assert _build_staging(tmp_path / "6", warehouse)  # and then incremental again
+    assert _build_staging(tmp_path / "6", warehouse)  # incremental again: nothing new
+    with duckdb.connect(str(warehouse)) as con:
+        assert _staged(con) == day_by_day
+        # a new day stamped by a clock half an hour behind the last batch's is still read
+        (latest,) = rows(con, "select max(ingested_at) from stg_crawl__listings")[0]
+        con.execute(
+            "insert into raw.listings select * replace (? as crawl_date, ? as ingested_at)"
+            " from raw.listings where source_title_id = 'm-1'",
+            [date(2026, 9, 27), latest - timedelta(minutes=30)],
+        )
+    assert _build_staging(tmp_path / "7", warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (seen,) = rows(
+            con,
+            "select first_crawled_on, last_crawled_on from stg_crawl__listings"
+            " where source_title_id = 'm-1'",
+        )
+        assert seen == (D3, date(2026, 9, 27))
 
 
 def test_serving_models_build_before_any_python_asset_ran(built_warehouse, tmp_path: Path) -> None:

@@ -54,12 +54,14 @@ def test_a_full_run_rebuilds_the_incremental_staging(tmp_path: Path) -> None:
                 f"insert into raw.listings ({columns}) values ({marks})", list(LISTING.values())
             )
         assert build(instance) == ["rh-1"]
-        # A staged row that no raw row names (written here by hand): an incremental build
-        # with no newer raw rows reads none and keeps it; a full run rebuilds from the raw rows.
+        # A staged row of an old day that no raw row names (written here by hand): an
+        # incremental build reads no raw row of that day and keeps it; a full run rebuilds
+        # from the raw rows.
         with duckdb.connect(str(warehouse)) as con:
             con.execute(
-                "insert into stg_crawl__listings select * replace ('rh-gone' as source_title_id)"
-                " from stg_crawl__listings"
+                "insert into stg_crawl__listings select * replace ('rh-gone' as source_title_id,"
+                " date '2026-09-01' as first_crawled_on, date '2026-09-01' as last_crawled_on,"
+                " timestamp '2026-09-01 06:00' as ingested_at) from stg_crawl__listings"
             )
         assert sorted(build(instance)) == ["rh-1", "rh-gone"]
         assert build(instance, tags={FULL_RUN_TAG: "true"}) == ["rh-1"]
