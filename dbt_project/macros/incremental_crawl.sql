@@ -28,7 +28,8 @@
     staged row, less an hour: a batch stamped by a clock a little behind is still read, and
     a batch read twice changes nothing), `redone_days` (days whose staged copies came from a
     batch the raw table no longer has), `redone_keys` (staged keys kept from a redone day,
-    or first seen on a day read now: `days` names the first-sighting column) and
+    or first seen on a day read now; `days` lists the model's day columns, and any but
+    `last_crawled_on` is a first sighting) and
     `rows_to_stage` (the new rows of the other keys, and every raw row of the redone ones).
     It ends without a comma.
     staged_candidates(keys, columns): the staged rows of the keys read again (not redone),
