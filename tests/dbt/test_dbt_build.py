@@ -686,7 +686,9 @@ def _build_staging(tmp_path: Path, warehouse: Path, *flags: str) -> bool:
 def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> None:
     """The crawl's staging models read only the raw rows ingested since their last build.
     Built batch by batch (a day, a later day, an older day backfilled after it, a day
-    crawled again with a changed plot), they hold what one build over all the rows holds."""
+    crawled again with a changed plot and once more without three of its rows), they hold
+    what one build over all the rows holds; a day stamped by a clock running behind is
+    still read."""
     warehouse = tmp_path / "warehouse.duckdb"
     write_raw_warehouse(warehouse)
     with duckdb.connect(str(warehouse)) as con:
