@@ -30,6 +30,30 @@ def _step_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, floa
     return times[dg.DagsterEventType.STEP_START], times[dg.DagsterEventType.STEP_SUCCESS]
 
 
+def _last_events(instance: dg.DagsterInstance, run, count: int = 12) -> str:
+    """A run's status and its last events, for a failure message."""
+    records = instance.get_records_for_run(run.run_id, limit=count, ascending=False).records
+    lines = [
+        f"    {r.event_log_entry.dagster_event_type or 'log'}: "
+        f"{(r.event_log_entry.user_message or '')[:160]}"
+        for r in reversed(records)
+    ]
+    return f"  run {run.run_id[:8]} ({run.tags.get('landing_file')}) {run.status}:\n" + "\n".join(
+        lines
+    )
+
+
+def _keep_log(log: Path) -> Path:
+    """The daemon's log, copied where CI keeps test artefacts (pytest rotates its temp dirs)."""
+    folder = os.environ.get("TRENDING_TEST_ARTIFACTS")
+    if not folder:
+        return log
+    kept = Path(folder) / "deploy" / f"daemon-{int(time.time())}.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(log.read_bytes())
+    return kept
+
+
 @pytest.mark.timeout(300)
 def test_daemon_records_sensor_tick_and_runs_queued_runs(
     pg_home: DeployHome, tmp_path: Path
@@ -63,7 +87,9 @@ def test_daemon_records_sensor_tick_and_runs_queued_runs(
                 time.sleep(1)
             else:
                 pytest.fail(
-                    f"the sensor's two runs did not finish in {DEADLINE_S}s: {runs}; see {log.name}"
+                    f"the sensor's two runs did not finish in {DEADLINE_S}s; see "
+                    f"{_keep_log(Path(log.name))}. What each run recorded last:\n"
+                    + "\n".join(_last_events(instance, r) for r in runs)
                 )
 
             assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
