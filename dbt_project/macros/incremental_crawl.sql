@@ -33,7 +33,8 @@
     `rows_to_stage` (the new rows of the other keys, and every raw row of the redone ones).
     It ends without a comma.
     staged_candidates(keys, columns): the staged rows of the keys read again (not redone),
-    as candidates beside the new rows; `columns` maps a candidate column to its staged one.
+    as candidates beside the new rows: `columns` as they are, and `last_crawled_on` as the
+    candidate's `crawl_date`.
     vanished_keys(latest, keys): the redone keys with no row in `latest`, to remove.
 -#}
 
@@ -110,9 +111,10 @@ rows_to_stage as (
 
 {% macro staged_candidates(keys, columns) -%}
     select
-    {%- for name, staged in columns.items() %}
-        staged.{{ staged }} as {{ name }}{{ ',' if not loop.last }}
+    {%- for column in columns %}
+        staged.{{ column }},
     {%- endfor %}
+        staged.last_crawled_on as crawl_date
     from {{ this }} as staged
     semi join (select distinct {{ keys | join(', ') }} from cleaned) as seen_again
         using ({{ keys | join(', ') }})

@@ -62,14 +62,11 @@ candidates as (
     {% if incremental -%}
     -- the copies already staged for the listings crawled again, as candidates beside them
     union all by name
-    {{ staged_candidates(['source', 'source_title_id'], {
-        'source': 'source', 'source_title_id': 'source_title_id', 'url': 'url',
-        'title': 'title', 'year': 'year', 'title_type': 'title_type', 'plot': 'plot',
-        'genres': 'genres', 'original_language': 'original_language',
-        'release_date': 'release_date', 'genre_vocabulary': 'genre_vocabulary',
-        'crawl_date': 'last_crawled_on', 'first_crawled_on': 'first_crawled_on',
-        'ingested_at': 'ingested_at',
-    }) }}
+    {{ staged_candidates(['source', 'source_title_id'], [
+        'source', 'source_title_id', 'url', 'title', 'year', 'title_type', 'plot', 'genres',
+        'original_language', 'release_date', 'genre_vocabulary', 'first_crawled_on',
+        'ingested_at',
+    ]) }}
     {%- endif %}
 
 ),

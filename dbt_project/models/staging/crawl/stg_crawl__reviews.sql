@@ -54,12 +54,10 @@ candidates as (
     {% if incremental -%}
     -- the copies already staged for the reviews crawled again, as candidates beside them
     union all by name
-    {{ staged_candidates(['source', 'source_review_id'], {
-        'source': 'source', 'source_review_id': 'source_review_id',
-        'source_title_id': 'source_title_id', 'author': 'author', 'rating': 'rating',
-        'review_date': 'review_date', 'review_text': 'review_text',
-        'crawl_date': 'last_crawled_on', 'ingested_at': 'ingested_at',
-    }) }}
+    {{ staged_candidates(['source', 'source_review_id'], [
+        'source', 'source_review_id', 'source_title_id', 'author', 'rating', 'review_date',
+        'review_text', 'ingested_at',
+    ]) }}
     {%- endif %}
 
 ),
