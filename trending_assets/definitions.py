@@ -226,9 +226,28 @@ def apply_platform_policy(loaded: dg.Definitions) -> dg.Definitions:
         )
 
 
+def load_defs_folder() -> dg.Definitions:
+    """Every definition under `defs/`, as ``dg.load_from_defs_folder`` loads them, without
+    the catalogue of installed component types it adds.
+
+    That catalogue (metadata for `dg`'s component tooling: a JSON schema of every component
+    type each installed Dagster library offers) took about 1 s of every load of the code
+    location: the CLI, the UI, the daemon, each step process and each test that loads it.
+    This project declares no components in YAML, so nothing here reads it. The tree still
+    travels with the definitions, and the definitions are the same
+    (`tests/test_architecture.py::test_the_defs_folder_loads_as_dagster_loads_it`).
+    """
+    from dagster.components.core.component_tree import ComponentTree
+
+    tree = ComponentTree.for_project(path_within_project=Path(REPO_ROOT))
+    return dg.Definitions.merge(
+        tree.build_defs_at_path(tree.defs_module_path), dg.Definitions(component_tree=tree)
+    )
+
+
 def build_definitions() -> dg.Definitions:
     """The code location, built from the settings of this process (its environment)."""
-    loaded = dg.load_from_defs_folder(path_within_project=Path(REPO_ROOT))
+    loaded = load_defs_folder()
     # The whole code location: every name the policy lists use must be one of its assets.
     check_policy_names(
         {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
