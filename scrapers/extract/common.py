@@ -23,21 +23,30 @@ TAB_SEGMENTS = frozenset(
         "fans", "members", "watchers", "similar", "recommendations", "changes", "translations",
     }
 )  # fmt: skip
-_GENERIC_SEGMENTS = TAB_SEGMENTS | frozenset(
+# A title's reviews pages: the review spider reads them; they are not the title's page.
+REVIEW_SEGMENTS = frozenset(
     {
         "reviews", "review", "user-reviews", "userreviews", "critic-reviews", "critics",
+        "criticreviews", "critic_reviews", "user_reviews", "usercomments", "user-comments",
+        "comments",
+    }
+)  # fmt: skip
+_GENERIC_SEGMENTS = TAB_SEGMENTS | REVIEW_SEGMENTS | frozenset(
+    {
         "main", "details", "overview", "index", "index.html", "info", "summary", "plot",
-        "synopsis", "about", "page", "amp", "activity", "by",
+        "synopsis", "about", "page", "amp", "activity", "by", "combined", "maindetails",
+        "reference",
     }
 )  # fmt: skip
 
 
 def is_title_subpage(url: str | None) -> bool:
-    """True for a title's tab page ("/title/tt0133093/fullcredits", ".../photos")."""
+    """True for a title's tab page ("/title/tt0133093/fullcredits", ".../photos") or
+    one of its reviews pages (".../criticreviews")."""
     if not url:
         return False
     segments = [s for s in urlsplit(url).path.lower().split("/") if s]
-    return len(segments) >= 2 and segments[-1] in TAB_SEGMENTS
+    return len(segments) >= 2 and segments[-1] in TAB_SEGMENTS | REVIEW_SEGMENTS
 
 
 _SCRIPT = re.compile(r"\.(?:php|aspx?|jsp|cgi|pl)$", re.I)
@@ -120,7 +129,13 @@ def id_from_url(url: str | None) -> str | None:
         segments.pop()
     if len(segments) > 1 and re.fullmatch(r"\d{1,3}", segments[-1]) and segments[-2] == "page":
         segments = segments[:-2]
+    # "/anime/57181/Ao_no_Hako": the number is the id, the name after it a changeable slug.
+    if len(segments) > 1 and _NUMERIC_ID.fullmatch(segments[-2]) and not segments[-1].isdigit():
+        return segments[-2]
     return segments[-1] if segments else None
+
+
+_NUMERIC_ID = re.compile(r"(?!(?:18|19|20)\d\d$)\d{2,12}")
 
 
 def canonical_url(sel: Selector | None, page_url: str) -> str:

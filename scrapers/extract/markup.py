@@ -23,6 +23,10 @@ GENRE_LABELS = ("genre", "genres", "category", "categories")
 LANGUAGE_LABELS = ("language", "original language", "languages", "original languages")
 TYPE_LABELS = ("kind", "type", "format", "media type", "title type")
 ID_LABELS = ("id", "film id", "title id", "movie id", "show id", "series id")
+PLOT_LABELS = (
+    "plot", "plot outline", "plot summary", "synopsis", "storyline", "story", "summary",
+    "overview", "premise", "description",
+)  # fmt: skip
 MOVIE_EVIDENCE = (
     "directed by", "director", "directors", "running time", "runtime", "box office",
     "budget", "cinematography", "screenplay by", "distributed by",
@@ -125,7 +129,11 @@ class Facts:
             node = self.nodes.get(label)
             if node is not None:
                 links = [norm(t) for t in node.xpath(".//a").xpath("string()").getall()]
-                links = [t for t in links if t and not re.fullmatch(r"\[\d+\]", t)]
+                links = [
+                    t
+                    for t in links
+                    if t and not re.fullmatch(r"\[\d+\]", t) and not _is_more_control(t)
+                ]
                 if links:
                     return links
                 items = [norm(t) for t in node.xpath(".//li").xpath("string()").getall()]
@@ -180,7 +188,8 @@ def facts_of(sel: Selector) -> Facts:
     # "<li><b>Director:</b> Someone</li>", "<span class=label>Genre</span><span>..</span>"
     for node in sel.xpath(
         f"//*[self::li or self::p or self::div or self::span][not({_SKIP_ANCESTORS})]"
-        "[./*[self::b or self::strong or self::span or self::label or self::h3 or self::h4]]"
+        "[./*[self::b or self::strong or self::span or self::label or self::h3 or self::h4"
+        " or self::h5 or self::h6 or self::div]]"
     ):
         first = node.xpath("./*[1]")
         if not first:
@@ -190,13 +199,34 @@ def facts_of(sel: Selector) -> Facts:
         if not label or len(label) > 32 or not whole.startswith(label):
             continue
         rest = whole[len(label) :].lstrip(" :\u00a0").strip()
-        if rest and (label.endswith(":") or _label(label) in TITLE_EVIDENCE + ID_LABELS):
+        # A <div> label only with its colon ("<div class=label>In Theaters:</div>").
+        named = _label(label) in TITLE_EVIDENCE + ID_LABELS and first[0].root.tag != "div"
+        if rest and (label.endswith(":") or named):
             facts.add(label, node, rest)
     for text in sel.xpath(f"//li[not({_SKIP_ANCESTORS})]/text()").getall():
         match = _LABEL_TEXT.match(norm(text))
         if match:
             facts.add(match.group(1), None, match.group(2))
     return facts
+
+
+def fact_plot(facts: Facts) -> str | None:
+    """A plot given as a labelled row ("<h5>Plot:</h5> ...", "<b>Synopsis:</b> ..."):
+    the row's inner HTML without its label (links such as "more" kept for
+    :func:`clean_plot` to recognise), else its text."""
+    label = facts.first_label(PLOT_LABELS)
+    if label is None:
+        return None
+    node = facts.nodes.get(label)
+    if node is None:
+        return facts.values[label]
+    pieces = node.xpath("node()")
+    while pieces and not norm(pieces[0].xpath("string()").get()):
+        pieces = pieces[1:]
+    if pieces and _label(norm(pieces[0].xpath("string()").get())) == label:
+        pieces = pieces[1:]
+    inner = "".join(piece.get() for piece in pieces).strip()
+    return inner or facts.values[label]
 
 
 def main_heading(sel: Selector) -> str | None:
@@ -252,6 +282,34 @@ def clean_title(text: str | None, site_name: str | None = None) -> tuple[str | N
     return norm(text) or None, year
 
 
+def split_year_suffix(name: str | None) -> tuple[str | None, int | None]:
+    """A structured name that carries the year as a heading does ("Film (2015)",
+    "Show (TV Series 2016–2019)", "Foo (2003 film)"): the name and the year apart.
+    Unlike :func:`clean_title`, nothing else is cut (no site name, no " - " suffix)."""
+    text = norm(name)
+    if not text:
+        return None, None
+    for pattern in (_DISAMBIGUATION, _YEAR_SUFFIX):
+        match = pattern.search(text)
+        if match and match.start() > 0:
+            year = int(match.group(1)) if match.group(1) else None
+            return norm(text[: match.start()]) or text, year
+    return text, None
+
+
+_EPISODE_MARK = re.compile(
+    r"\bseason\s+\d{1,3}\s*[,:/|-]?\s*episode\s+\d{1,4}\b|\bS\d{1,2}\s*[.:]?\s*E\d{1,4}\b",
+    re.I,
+)
+
+
+def episode_marker(heading: str | None, facts: Facts) -> bool:
+    """The page names an episode of a series: "(Season 1, Episode 2)" or "S01E02" by the
+    title or in a fact row (a page without structured data to say so)."""
+    texts = [heading or "", *(v[:200] for v in facts.values.values())]
+    return any(_EPISODE_MARK.search(text) for text in texts)
+
+
 def type_hint_of_heading(sel: Selector) -> str | None:
     """'tv' / 'movie' from wording near the title: "(TV Series 2016-2019)", "TV Mini Series"."""
     texts = [
@@ -269,6 +327,55 @@ def type_hint_of_heading(sel: Selector) -> str | None:
 
 def _paragraph_text(node: Selector) -> str:
     return norm(node.xpath("string()").get())
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def is_hidden(node: Selector) -> bool:
+    """An element the page does not show until a click ("read more" full texts)."""
+    attrib = node.attrib
+    return (
+        "hidden" in attrib
+        or attrib.get("aria-hidden", "").lower() == "true"
+        or bool(_HIDDEN_STYLE.search(attrib.get("style", "")))
+    )
+
+
+def _teaser_of(short: str, full: str) -> bool:
+    """``short`` is the cut-off start of ``full`` ("A couple moves in. A..." of the whole)."""
+    head = re.sub(r"\s*(?:\.\.\.|…)\s*$", "", short)
+    return len(head) >= 20 and len(full) > len(head) and full.startswith(head)
+
+
+def _drop_teasers(parts: list[tuple[str, str, bool]]) -> list[str]:
+    """Parts (text, html, hidden) without teasers of a later part; a hidden part is kept
+    only when it is the whole text a visible teaser cuts short."""
+    kept: list[str] = []
+    for i, (text, fragment, hidden) in enumerate(parts):
+        if any(_teaser_of(text, other) for other, _, _ in parts[i + 1 :]):
+            continue
+        if hidden and not any(_teaser_of(other, text) for other, _, _ in parts[:i]):
+            continue
+        kept.append(fragment)
+    return kept
+
+
+def _is_fact_row(text: str) -> bool:
+    """A "Label: value" row ("User Rating: 8.5/10", "Tagline: ..."), not prose: a plot
+    given as a row ("Plot: ...") is read from the facts (:func:`fact_plot`)."""
+    return bool(_LABEL_TEXT.match(text))
+
+
+def _heading_level(node: Selector) -> int | None:
+    """1-6 for an ``<hN>`` (or a wrapper whose heading is one), else None."""
+    name = node.xpath("name()").get("").lower()
+    if re.fullmatch(r"h[1-6]", name):
+        return int(name[1])
+    inner = node.xpath("./*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]")
+    if inner and len(_paragraph_text(node)) < 80:
+        return int(inner[0].xpath("name()").get()[1])
+    return None
 
 
 def plot_section(sel: Selector) -> str | None:
@@ -304,29 +411,40 @@ def plot_sections(sel: Selector) -> Iterator[str]:
         parent = heading.xpath("..")
         if parent and len(_paragraph_text(parent[0])) < 80:
             anchor = parent[0]  # a wrapper such as <div class="heading"><h2>Plot</h2>[edit]</div>
-        parts: list[str] = []
+        # The section ends at the next heading of its level or above; a sub-heading
+        # ("Part one" under "Synopsis") does not end it.
+        level = _heading_level(anchor) or _heading_level(heading) or 4
+        parts: list[tuple[str, str, bool]] = []
+        rows = 0  # "Label: value" rows under the heading: a facts section, not a plot
         for sibling in anchor.xpath("following-sibling::*"):
             name = sibling.xpath("name()").get("").lower()
-            if name in ("h1", "h2", "h3", "h4") or sibling.xpath(
+            sibling_level = _heading_level(sibling)
+            if sibling_level is not None or sibling.xpath(
                 "self::div[.//h2 or .//h3][string-length(normalize-space(.)) < 80]"
             ):
-                break
+                if sibling_level is None or sibling_level <= level:
+                    break
+                continue
             if name in ("p", "div", "span", "section") or name == "blockquote":
                 text = _paragraph_text(sibling)
-                if len(text) >= 30 and not _BOILERPLATE.search(text[:200]):
-                    parts.append("".join(sibling.xpath("node()").getall()).strip())
+                row = _is_fact_row(text)
+                rows += row
+                if len(text) >= 30 and not row and not _BOILERPLATE.search(text[:200]):
+                    fragment = "".join(sibling.xpath("node()").getall()).strip()
+                    parts.append((text, fragment, is_hidden(sibling)))
             if len(parts) >= 12:
                 break
-        if parts:
-            yield "\n".join(parts)
+        kept = _drop_teasers(parts)
+        if kept:
+            yield "\n".join(kept)
             continue
         # A heading inside a container whose other text is the plot.
         container = heading.xpath("..")
-        if container:
+        if container and not rows:
             texts = [
                 t
                 for t in (_paragraph_text(p) for p in container[0].xpath("./p | ./div"))
-                if len(t) >= 30
+                if len(t) >= 30 and not _is_fact_row(t)
             ]
             if texts:
                 yield "\n".join(texts)
@@ -363,8 +481,93 @@ def marked_plots(sel: Selector) -> list[str]:
             else:
                 found.append((len(text), "".join(node.xpath("node()").getall()).strip()))
     # The innermost marked element tends to be the text itself: prefer shorter ones
-    # that are not just a heading plus the text.
+    # that are not just a heading plus the text. A teaser cut short ("... A...") of a
+    # longer marked text gives way to it, even when that one is hidden until a click.
+    texts = [markup_text(html) for _, html in found]
+    found = [
+        f
+        for f, text in zip(found, texts, strict=True)
+        if not any(_teaser_of(text, other) for other in texts if other != text)
+    ]
     return [html for _, html in sorted(found)]
+
+
+# A control that expands or links to the rest of the text: not part of the plot.
+_MORE_TEXT = re.compile(
+    r"^(?:(?:see|read|show|view)\s+(?:the\s+)?(?:full|complete|entire|whole)\s+"
+    r"(?:summary|synopsis|plot(?:\s+summary)?|description|storyline|story|text)|"
+    r"(?:see|read|show|view)\s+(?:more|all|less)|more|less|expand|continue reading|"
+    r"(?:add|edit|write|contribute|suggest)\s+(?:an?\s+|the\s+)?"
+    r"(?:synopsis|summary|plot(?:\s+summary)?|description|storyline)|"
+    r"full\s+(?:summary|synopsis|plot|description)|(?:plot\s+)?summary|synopsis)$",
+    re.I,
+)
+_CONTROL = re.compile(r"<(a|button)\b[^>]*>(.*?)</\1\s*>", re.I | re.S)
+_TRAILING_ARROWS = re.compile(
+    r"(?:\s|&nbsp;|&#160;|\u00a0)*(?:&raquo;|»|&rsaquo;|›|&gt;&gt;|>>|\|)?"
+    r"(?:\s|&nbsp;|&#160;|\u00a0)*$"
+)
+_MORE_WORDS = (
+    r"see full (?:summary|synopsis)|read more|see more|show more|full (?:summary|synopsis)"
+)
+_TRAILING_MORE = re.compile(
+    rf"(?:\s*[\[(]\s*(?:{_MORE_WORDS}|more)\s*[\])]"
+    rf"|(?<=[.!?…])\s*(?:{_MORE_WORDS})\s*(?:»|›|\.\.\.|…)?"
+    r"|\s+more\s*(?:»|›))\s*$",
+    re.I,
+)
+# Credits sites print before a plot ("Directed by A, B.  With C, D, E. <plot>").
+_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|da|di|del|der|van|von|la|le|du|bin))*"
+_NAMES = rf"{_NAME}(?:\s*(?:,|&|\band\b)\s*{_NAME})*"
+_CREDIT_PREAMBLE = re.compile(
+    rf"^\s*(?:(?:Directed|Created|Written|Produced)\s+by\s+{_NAMES}\.\s+)?"
+    rf"(?:With|Starring)\s+{_NAMES}\.(?:\s+|$)|"
+    rf"^\s*(?:Directed|Created)\s+by\s+{_NAMES}\.\s+(?=[A-Z])"
+)
+# Whose words the plot is, appended to it: "[Written by MAL Rewrite]", "(Source: Studio)",
+# "—Studio Name", "~ Critic, Agency", "--© Distributor".
+_ATTRIBUTION = re.compile(
+    r"(?:\s*[\[(](?:written by|source|synopsis (?:by|from)|summary by)\b[^\])\n]{0,80}[\])]"
+    r"|(?<=[.!?\"”’'])\s*(?:—|--|~|―)\s*©?\s*[^—~\n.!?]{2,60}\.?)\s*$",
+    re.I,
+)
+
+
+def _is_more_control(text: str) -> bool:
+    """Link text of a "more" / "see full summary" / "add synopsis" control."""
+    return bool(_MORE_TEXT.match(markup_text(text).strip(" .…[]()»›>|")))
+
+
+def _drop_controls(fragment: str) -> str:
+    def keep(match: re.Match[str]) -> str:
+        return "" if _is_more_control(match.group(2)) else match.group(0)
+
+    return _CONTROL.sub(keep, fragment)
+
+
+def clean_plot(fragment: str | None) -> str | None:
+    """A plot candidate (text or inner HTML) without what sites put around plots: "See full
+    summary »" and "Read more" controls, a credits preamble ("Directed by ... With ..."),
+    and the attribution of whoever wrote it ("[Written by ...]", "—Studio")."""
+    if not fragment:
+        return fragment
+    text = _drop_controls(fragment)
+    previous = None
+    while text != previous:  # each rule may uncover another at the end
+        previous = text
+        text = _TRAILING_ARROWS.sub("", text)
+        if len(markup_text(text)) > 40:
+            text = _TRAILING_MORE.sub("", text)
+            text = _ATTRIBUTION.sub("", text)
+    plain = markup_text(text)
+    preamble = _CREDIT_PREAMBLE.match(plain)
+    if preamble and "<" not in text:
+        text = plain[preamble.end() :]
+    elif preamble:  # markup: cut the same words where the plain text starts
+        cut = preamble.group(0).split()[-1]
+        at = text.find(cut)
+        text = text[at + len(cut) :] if at >= 0 else text
+    return text.strip()
 
 
 def longest_paragraph(sel: Selector, title: str | None = None) -> str | None:

@@ -175,11 +175,15 @@ class _Page:
     def fact_release(self) -> str | None:
         """The page's release fact: a labelled row, else an element classed as a release
         date (``<span class="release">06/04/2021 (US)</span>``)."""
-        found = self.facts.first(markup.RELEASE_LABELS) or self.facts.first_matching(
-            markup.RELEASE_LABEL
-        )
-        if found:
-            return found
+        rows = [self.facts.values.get(label) for label in markup.RELEASE_LABELS]
+        rows += [v for k, v in self.facts.values.items() if markup.RELEASE_LABEL.search(k)]
+        rows = [row for row in rows if row]
+        # A whole date before a season or a year ("Premiered: Fall 2024", "Aired: Oct 3, 2024").
+        for row in rows:
+            if parse_date(row, self.formats, self.month_first):
+                return row
+        if rows:
+            return rows[0]
         nodes = self.sel.xpath(
             "//*[contains(translate(@class, 'RELAS', 'relas'), 'release')"
             " or contains(translate(@class, 'PREMI', 'premi'), 'premiere')"
@@ -321,6 +325,8 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
             if reason:
                 return Extraction([], "skipped", skipped=reason, **base)
             return Extraction([], "none", **base)
+        if not forced and markup.episode_marker(page.heading, page.facts):
+            return Extraction([], "skipped", skipped="episode", **base)
         method, obj = "html", {}
 
     others = [o for _, o in title_objects if o is not obj and _names_match(
@@ -329,11 +335,12 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
     facts = page.facts
     notes: list[str] = []
 
-    # Title.
+    # Title. A structured name may carry the year as the heading does ("Film (2015)").
+    name, name_year = markup.split_year_suffix(text_of(obj.get("name")))
     title = _first(
         *page.override("title")[:1],
-        text_of(obj.get("name")),
-        *(text_of(o.get("name")) for o in others),
+        name,
+        *(markup.split_year_suffix(text_of(o.get("name")))[0] for o in others),
         page.og_title if method == "opengraph" else None,
         page.heading_title,
         page.og_title,
@@ -387,6 +394,8 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
             year = _first(*(y for _, y in candidates))
     if year is None and release_date:
         year = int(release_date[:4])
+    if year is None:
+        year = name_year
 
     # Plot: never a generated blurb ("X is a 2015 movie starring ...").
     plot = None
@@ -397,14 +406,15 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         lambda: [text_of(o.get("description")) for o in others],
         lambda: [markup.plot_section(sel)],
         lambda: markup.marked_plots(sel),
+        lambda: [markup.fact_plot(facts)],
         lambda: [page.og.get("og:description"), page.og.get("description")],
         lambda: [page.og.get("twitter:description")],
     ]
     if method == "html":
         plot_candidates.append(lambda: [markup.longest_paragraph(sel, title)])
     for produce in plot_candidates:
-        for candidate in produce():
-            if not candidate or len(markup.norm(candidate)) < 20:
+        for candidate in map(markup.clean_plot, produce()):
+            if not candidate or len(markup.markup_text(candidate)) < 20:
                 continue
             if is_generated_summary(candidate):
                 if "plot:generated_summary" not in notes:
