@@ -15,7 +15,9 @@ _STATIC = re.compile(
     r"m4v|webm|mov|avi|woff2?|ttf|eot|txt|csv|docx?|xlsx?)$",
     re.I,
 )
-_PAGE_PARAMS = ("page", "p", "pg", "pagina", "seite", "pagenum", "page_number", "start")
+_PAGE_PARAMS = ("page", "p", "pg", "pagina", "seite", "pagenum", "page_number")
+# Parameters that count items, not pages: page 2 of ten a page is ``?start=10``.
+_OFFSET_PARAMS = ("start", "offset", "skip")
 _PAGE_PATH = re.compile(r"/(page|p|pagina|seite)/(\d+)/?$", re.I)
 _NEXT_TEXT = re.compile(
     r"^(?:next(?:\s+(?:page|reviews|results))?|older(?:\s+\w+)?|more\s+reviews|"
@@ -94,7 +96,7 @@ def page_number(url: str) -> tuple[int, str | None]:
     if match:
         return int(match.group(2)), f"/{match.group(1)}"
     for key, value in parse_qsl(parts.query):
-        if key.lower() in _PAGE_PARAMS and value.isdigit() and key.lower() != "start":
+        if key.lower() in _PAGE_PARAMS and value.isdigit():
             return int(value), key
     return 1, None
 
@@ -126,9 +128,109 @@ def with_page(url: str, n: int, how: str | None) -> list[str]:
 
 
 def _same_list(a: str, b: str) -> bool:
+    """Whether two URLs are pages of one listing: same host, same path once a page-number
+    segment (``/page/2/``) is taken off. The query may differ (``?page=2``, a cursor)."""
     pa, pb = urlsplit(a), urlsplit(b)
     strip = lambda p: _PAGE_PATH.sub("", p).rstrip("/")  # noqa: E731
     return pa.netloc == pb.netloc and strip(pa.path) == strip(pb.path)
+
+
+def _offset(url: str) -> tuple[str | None, int, set[tuple[str, str]]]:
+    """(parameter, value, other parameters) of an offset-paginated URL (``?start=10``);
+    (None, 0, parameters) for a URL without an offset, which is the listing's start."""
+    params = parse_qsl(urlsplit(url).query)
+    for key, value in params:
+        if key.lower() in _OFFSET_PARAMS and value.isdigit():
+            return key.lower(), int(value), {(k, v) for k, v in params if k != key}
+    return None, 0, set(params)
+
+
+def _next_by_offset(urls: list[str], page_url: str) -> str | None:
+    """The link to the same listing at the nearest offset past this page's: the page links
+    of ``?start=`` lists are 0, 10, 20..., so the next is the smallest larger one. The
+    link keeps this page's other parameters (the search, the sort)."""
+    key, here, rest = _offset(page_url)
+    here_parts = urlsplit(page_url)
+    best: tuple[int, str] | None = None
+    for url in urls:
+        key_there, there, rest_there = _offset(url)
+        parts = urlsplit(url)
+        if (
+            key_there is not None
+            and key in (None, key_there)
+            and there > here
+            and rest <= rest_there
+            and (parts.netloc, parts.path.rstrip("/"))
+            == (here_parts.netloc, here_parts.path.rstrip("/"))
+            and (best is None or there < best[0])
+        ):
+            best = (there, url)
+    return best[1] if best else None
+
+
+def _next_by_number(urls: list[str], page_url: str) -> str | None:
+    """The link to page n+1 of the same listing (``?page=3``, ``/page/3/``)."""
+    n, how = page_number(page_url)
+    wanted = set(with_page(page_url, n + 1, how))
+    for url in urls:
+        if url in wanted:
+            return url
+    for url in urls:
+        m, how_there = page_number(url)
+        if m == n + 1 and how_there and _same_list(url, page_url):
+            return url
+    return None
+
+
+def _bare(text: str) -> str:
+    """Words without the brackets, arrows and punctuation around them ("[Next »]")."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", text)
+
+
+def _label(node: Selector, text: str) -> str:
+    """What a link says besides its text: its ``aria-label`` or ``title``, else, for a link
+    without text, the ``alt`` or ``title`` of its image (``<a><img alt="[Next]"></a>``)."""
+    label = node.attrib.get("aria-label") or node.attrib.get("title")
+    if not label and not text:
+        label = " ".join(
+            node.xpath(".//img/@alt | .//img/@title | .//*[@aria-label]/@aria-label").getall()
+        )
+    return " ".join((label or "").split())
+
+
+def _says_next(node: Selector, text: str, label: str) -> bool:
+    """A link that calls itself the next one: by its words, an arrow alone, or its class."""
+    if _NEXT_TEXT.match(_bare(text)) or _NEXT_TEXT.match(_bare(label)):
+        return True
+    if not text.strip(_ARROWS + " ") and any(ch in text for ch in _ARROWS):
+        return True
+    klass = (node.attrib.get("class") or "") + " " + (node.attrib.get("id") or "")
+    return bool(re.search(r"(?:^|[\s_-])next(?:$|[\s_-])", klass, re.I))
+
+
+def _next_page(
+    sel: Selector, page_url: str, base: str, anchors: list[tuple[Selector, str, str, str]]
+) -> str | None:
+    """The next page of this listing: rel=next, then a link saying "next", then the URL of
+    page n+1 or of the next offset.
+
+    The spider follows it free of depth, so a "Next" link counts only when it leads to
+    the same listing: on a title page "Prev | Next" leads to the sibling episode, a
+    different page, not a further page of this one. ``rel=next`` is the author's word
+    and is taken as it is."""
+    rel_next = sel.xpath(
+        '//link[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
+        ' | //a[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
+    ).get()
+    candidate = absolute(sel, page_url, rel_next, base)
+    if candidate is not None:
+        return candidate
+    own = _clean(page_url)
+    for node, url, text, label in anchors:
+        if url != own and _same_list(url, page_url) and _says_next(node, text, label):
+            return url
+    urls = list(dict.fromkeys(url for _, url, _, _ in anchors))
+    return _next_by_number(urls, page_url) or _next_by_offset(urls, page_url)
 
 
 def page_links(sel: Selector, page_url: str) -> PageLinks:
@@ -153,43 +255,14 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
         if _STATIC.search(urlsplit(url).path):
             continue
         text = " ".join(node.xpath("string()").get("").split())
-        label = " ".join((node.attrib.get("aria-label") or node.attrib.get("title") or "").split())
+        label = _label(node, text)
         anchors.append((node, url, text, label))
         if url not in seen:
             seen.add(url)
             result.links.append(url)
             result.texts[url] = text or label
 
-    # Next page: rel=next, then a link saying "next", then the URL of page n+1.
-    rel_next = sel.xpath(
-        '//link[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
-        ' | //a[contains(concat(" ", normalize-space(@rel), " "), " next ")]/@href'
-    ).get()
-    candidate = absolute(sel, page_url, rel_next, base)
-    if candidate is None:
-        for node, url, text, label in anchors:
-            klass = (node.attrib.get("class") or "") + " " + (node.attrib.get("id") or "")
-            stripped = text.strip(_ARROWS + " ").strip()
-            says_next = bool(_NEXT_TEXT.match(stripped) or _NEXT_TEXT.match(label))
-            arrow_only = not stripped and any(ch in text for ch in _ARROWS)
-            classed = bool(re.search(r"(?:^|[\s_-])next(?:$|[\s_-])", klass, re.I))
-            if (says_next or arrow_only or classed) and url != own:
-                candidate = url
-                break
-    if candidate is None:
-        n, how = page_number(page_url)
-        wanted = set(with_page(page_url, n + 1, how))
-        for url in result.links:
-            if url in wanted:
-                candidate = url
-                break
-        else:
-            for url in result.links:
-                m, how_there = page_number(url)
-                if m == n + 1 and how_there and _same_list(url, page_url):
-                    candidate = url
-                    break
-    result.next_page = candidate
+    result.next_page = _next_page(sel, page_url, base, anchors)
 
     # Reviews: a link whose URL says reviews beats one whose text does, which beats a
     # critics page; links under this page's own path first; never "write a review".

@@ -161,6 +161,68 @@ def jsonld_of(sel: Selector) -> JsonLd:
 # -- microdata and RDFa --------------------------------------------------------------
 
 
+# Elements that start a new line when shown (and <br>): words on either side of one
+# are separate words, so their text is joined with a space, not run together.
+_BLOCKS = frozenset(
+    """
+    address article aside blockquote br dd details dialog div dl dt fieldset figcaption
+    figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main nav ol p pre section
+    summary table tbody td tfoot th thead tr ul
+    """.split()  # noqa: SIM905 (a list of words reads best as words)
+)
+_NOT_SHOWN = frozenset(("script", "style", "template"))
+
+# schema.org property names, for matching an ``itemprop`` written in another case
+# (``reviewbody``, ``Name``) to the name readers look up. Names not here stay as written.
+_PROPERTIES = {
+    name.lower(): name
+    for name in """
+    about acquireLicensePage actor actors aggregateRating alternateName alternativeHeadline
+    author award bestRating birthDate character contentRating contentUrl copyrightYear
+    countryOfOrigin creator dateCreated dateModified datePublished deathDate description
+    director directors duration embedUrl endDate episode episodeNumber episodes familyName
+    genre givenName hasPart headline identifier image inLanguage isPartOf item itemListElement
+    itemReviewed jobTitle keywords logo mainEntity mainEntityOfPage musicBy name
+    numberOfEpisodes numberOfItems numberOfSeasons partOfEpisode partOfSeason partOfSeries
+    position producer productionCompany publisher ratingCount ratingExplanation ratingValue
+    releaseDate releasedEvent review reviewAspect reviewBody reviewCount reviewRating reviews
+    sameAs season seasonNumber seasons startDate text thumbnailUrl timeRequired
+    titleEIDR trailer translator uploadDate url video worstRating
+    """.split()  # noqa: SIM905 (as above)
+}
+
+
+def _property_name(name: str) -> str:
+    """A property's bare name (``reviewBody`` from ``http://schema.org/reviewBody``), in
+    schema.org's own case: pages write ``reviewbody`` and readers look up ``reviewBody``."""
+    name = re.split(r"[/#:]", name)[-1]
+    return _PROPERTIES.get(name.lower(), name)
+
+
+def _shown_text(node: Selector) -> str:
+    """An element's text as a reader sees it: block elements and ``<br>`` separate words
+    (``<h1>Ao no Hako</h1><br><p>Blue Box</p>`` is "Ao no Hako Blue Box", not
+    "Ao no HakoBlue Box"), inline ones do not; scripts and comments are not text; runs of
+    whitespace are one space. Walks with a stack, not recursion: pages nest deeply."""
+    root = node.root
+    parts: list[str] = []
+    stack = [(root, False)]
+    while stack:
+        element, closing = stack.pop()
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""  # "" for comments
+        if tag in _BLOCKS:
+            parts.append(" ")
+        if closing:
+            if element is not root and element.tail:
+                parts.append(element.tail)
+            continue
+        stack.append((element, True))
+        if tag and tag not in _NOT_SHOWN:
+            parts.append(element.text or "")
+            stack.extend((child, False) for child in reversed(element))
+    return " ".join("".join(parts).split())
+
+
 def _node_value(node: Selector, nested: dict[str, Any] | None) -> Any:
     if nested is not None:
         return nested
@@ -175,12 +237,17 @@ def _node_value(node: Selector, nested: dict[str, Any] | None) -> Any:
         return attrib["src"]
     if tag == "meta":
         return attrib.get("content")
-    return " ".join(node.xpath("string()").get("").split()) or None
+    return _shown_text(node) or None
 
 
 def _items(sel: Selector, scope_attr: str, type_attr: str, prop_attr: str) -> list[dict[str, Any]]:
     """Top-level items of one syntax (microdata: itemscope/itemtype/itemprop; RDFa Lite:
-    typeof/typeof/property), nested items as nested dicts."""
+    typeof/typeof/property), nested items as nested dicts.
+
+    A top-level item is a scope that is no property: also one inside another item (pages
+    wrap their Movie item in another Movie item), which then keeps its own properties and
+    not the inner item's. Items that state nothing but their type (such wrappers) come
+    after those that state something, so a reader taking the first gets the content."""
 
     def read(item: Selector, level: int) -> dict[str, Any]:
         obj: dict[str, Any] = {}
@@ -200,7 +267,7 @@ def _items(sel: Selector, scope_attr: str, type_attr: str, prop_attr: str) -> li
             if value in (None, ""):
                 continue
             for name in (prop.attrib.get(prop_attr) or "").split():
-                name = re.split(r"[/#:]", name)[-1]
+                name = _property_name(name)
                 if name in obj:
                     existing = obj[name]
                     obj[name] = (existing if isinstance(existing, list) else [existing]) + [value]
@@ -209,10 +276,14 @@ def _items(sel: Selector, scope_attr: str, type_attr: str, prop_attr: str) -> li
         return obj
 
     out = []
-    for item in sel.xpath(f"//*[@{scope_attr}][not(ancestor::*[@{scope_attr}])]"):
+    for item in sel.xpath(
+        f"//*[@{scope_attr}][not(@{prop_attr}) or not(ancestor::*[@{scope_attr}])]"
+    ):
         if item.attrib.get(type_attr) is None:
             continue
-        out.append(read(item, 1))
+        level = int(float(item.xpath(f"count(ancestor-or-self::*[@{scope_attr}])").get()))
+        out.append(read(item, level))
+    out.sort(key=lambda obj: len(obj) <= 1)  # stable: document order otherwise
     return out
 
 
