@@ -19,6 +19,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from scrapers.extract.reviews import real_name
 from scrapers.items import ListingItem, ReviewItem
 
 _BLOCK_TAG = re.compile(r"</?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|dd|dt|blockquote)\b[^>]*>", re.I)
@@ -141,7 +142,7 @@ def normalize_review(record: dict[str, Any], crawl_date: str | None = None) -> d
     source = _required_id(record.get("source"), "missing_source")
     title_id = _required_id(record.get("source_title_id"), "missing_title_id")
     text = clean_text(record.get("text"))
-    author = clean_text(record.get("author"))
+    author = real_name(clean_text(record.get("author")))  # "N/A", "null": no author
     review_date = _iso_date(record.get("review_date"))
     review_id = clean_text(record.get("source_review_id"))
     if not review_id:

@@ -3,7 +3,8 @@ site file's selectors, or repeated review blocks recognised in the markup.
 
 Review dicts carry ``source_review_id`` only when the site gives one; the item pipeline
 gives the others a stable id from their content. Ratings are normalised to 1-10 here
-(see :func:`scrapers.extract.values.normalize_rating`); text keeps its HTML.
+(see :func:`scrapers.extract.values.normalize_rating`; a thumbs up/down or fresh/rotten
+vote is no rating); text keeps its HTML. A placeholder author ("N/A") is no author.
 """
 
 from __future__ import annotations
@@ -42,12 +43,28 @@ _UTILITY_CLASS = re.compile(
     re.I,
 )
 _CLASS_RATING = re.compile(r"(?:rated|rating|stars?|score)[-_]?(\d{1,3})\b", re.I)
+_BARE_FRACTION = re.compile(r"\d{1,3}(?:[.,]\d+)?\s*/\s*\d{1,3}")
 _ARIA_RATING = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:out of|/|of)\s*(\d+)", re.I)
 _FOOTER = re.compile(
     r"\b(?:was this (?:review )?helpful|found this helpful|report this|report abuse|"
     r"permalink|\d+ (?:out )?(?:of \d+ )?(?:people|users) found)\b",
     re.I,
 )
+
+
+# What sites print where no author is known: "N/A", "null", "undefined", "-".
+_PLACEHOLDER_NAME = re.compile(r"(?:n\.?\s?/?\s?a\.?|nan|nil|null|none|undefined|unknown)", re.I)
+
+
+def real_name(name: str | None) -> str | None:
+    """``name`` unless it is a placeholder a site prints for a missing author ("NA",
+    "N/A", "null", "undefined", "-"): a review by nobody in particular has no author."""
+    if name is None:
+        return None
+    text = name.strip()
+    if not re.search(r"\w", text) or _PLACEHOLDER_NAME.fullmatch(text):
+        return None
+    return name
 
 
 def _is_review(obj: Any) -> bool:
@@ -87,7 +104,7 @@ def review_from_object(
     return {
         "source_review_id": text_of(identifier) if identifier not in (None, "") else None,
         "source_title_id": item_id or title_id,
-        "author": text_of(obj.get("author")) or text_of(obj.get("creator")),
+        "author": real_name(text_of(obj.get("author"))) or real_name(text_of(obj.get("creator"))),
         "rating": normalize_rating(
             value, best or site_best, named, worst=worst if worst is not None else _site_worst(site)
         ),
@@ -159,6 +176,11 @@ def _text(node: Selector) -> str:
     return markup.norm(node.xpath("string()").get())
 
 
+def _tag(node: Selector) -> str:
+    tag = node.root.tag
+    return tag if isinstance(tag, str) else ""  # "" for a comment
+
+
 _ICON_FULL = re.compile(r"\b(?:filled|full|on|active|checked|selected)\b")
 _ICON_HALF = re.compile(r"\bhalf\b")
 _ICON_EMPTY = re.compile(r"\b(?:empty|off|outline|inactive|unfilled|blank)\b")
@@ -199,9 +221,17 @@ def _rating_in(block: Selector, site: Any) -> tuple[float | str | None, float | 
                 if best is None and re.search(r"\bstars?\b", _attr_blob(node)):
                     best = 5  # a star widget's score="4.5"
                 return normalize_rating(value, best, named, worst=worst), None
-    for node in block.xpath(".//*[@aria-label or @title]"):
-        label = node.attrib.get("aria-label") or node.attrib.get("title") or ""
-        if _RATING_HINT.search(label.lower()) or re.search(r"out of", label, re.I):
+    # Labels: aria-label="4 out of 5 stars", title="Rating: 3/4"; and an image that stands
+    # for the score (alt="9/10") says it with a bare fraction.
+    for node in block.xpath(".//*[@aria-label or @title] | .//img[@alt]"):
+        a = node.attrib
+        label = a.get("aria-label") or a.get("title") or a.get("alt") or ""
+        image = _tag(node) == "img"
+        if (
+            _RATING_HINT.search(label.lower())
+            or re.search(r"out of", label, re.I)
+            or (image and _BARE_FRACTION.fullmatch(label.strip()))
+        ):
             match = _ARIA_RATING.search(label)
             if match:
                 return normalize_rating(match.group(1), match.group(2), named, worst=worst), None
@@ -244,7 +274,10 @@ def _rating_in(block: Selector, site: Any) -> tuple[float | str | None, float | 
     return None, None
 
 
-def _author_in(block: Selector) -> str | None:
+def _author_in(block: Selector, loose: bool = True) -> str | None:
+    """The reviewer's name: a profile link, ``itemprop="author"``, an element marked as
+    author / user / name; when ``loose``, also "By Ann Lee" in the block's text."""
+
     def clean(text: str) -> str:
         text = re.sub(
             r"^(?:(?:a\s+)?review(?:ed)?\s+by|written\s+by|by|from)\s+", "", text, flags=re.I
@@ -255,6 +288,7 @@ def _author_in(block: Selector) -> str | None:
         return (
             bool(name)
             and len(name) <= 60
+            and real_name(name) is not None
             and not parse_date(name)
             and not re.fullmatch(r"[\d.,/\s★☆%]+", name)
         )
@@ -288,6 +322,8 @@ def _author_in(block: Selector) -> str | None:
             name = clean(name)
             if usable(name):
                 return name
+    if not loose:
+        return None
     match = re.search(r"\b[Bb]y\s+([A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})", _text(block))
     return match.group(1) if match else None
 
@@ -366,16 +402,82 @@ def _without_spoiler_banner(body: str) -> str:
     return stripped if len(stripped.strip()) >= 2 else body
 
 
+def _class_words(node: Selector) -> set[str]:
+    """An element's class names, digits and utility classes left out ("review-3" ->
+    "review-")."""
+    words = (node.attrib.get("class") or "").split()
+    return {re.sub(r"\d+", "", w) for w in words if not _UTILITY_CLASS.match(w)} - {""}
+
+
+def _same_kind(nodes: list[Selector]) -> list[list[Selector]]:
+    """Siblings split into kinds, in page order: one tag and the same classes, or, for
+    neighbours (nothing with text between them), classes that share a name. So a
+    modifier that differs inside one run of blocks ("review-item pull-left" /
+    "review-item pull-right", "row even" / "row odd") does not split the list, while a
+    "review synopsis" block elsewhere on the page stays apart from the "review" ones."""
+    kinds: list[tuple[str, set[frozenset[str]], list[int]]] = []  # tag, class sets, members
+    words = [frozenset(_class_words(n)) for n in nodes]
+    for j, node in enumerate(nodes):
+        tag = _tag(node)
+        for kind_tag, seen, members in kinds:
+            last = members[-1]
+            if kind_tag == tag and (
+                words[j] in seen or (words[j] & words[last] and _neighbours(nodes[last], node))
+            ):
+                seen.add(words[j])
+                members.append(j)
+                break
+        else:
+            kinds.append((tag, {words[j]}, [j]))
+    return [[nodes[m] for m in members] for _, _, members in kinds]
+
+
+def _neighbours(first: Selector, second: Selector) -> bool:
+    """True when ``second`` follows ``first`` with no element that has text between them
+    (a ``<hr>`` or an empty divider does not count)."""
+    node = second.root.getprevious()
+    while node is not None and node is not first.root:
+        if isinstance(node.tag, str) and any(t.strip() for t in node.itertext()):
+            return False
+        node = node.getprevious()
+    return node is first.root
+
+
+def _children_of_one_kind(parent: Selector, min_text: int = 30) -> list[list[Selector]]:
+    """``parent``'s children with some text, split into kinds (see :func:`_same_kind`)."""
+    children = parent.xpath("./*")
+    if min_text > 0:
+        children = [c for c in children if len(_text(c)) >= min_text]
+    return _same_kind(children)
+
+
+def _has_review_signs(node: Selector) -> bool:
+    """A rating, a date or a marked author: what a review carries beside its text, and
+    what a paragraph of prose or a section heading does not."""
+    return bool(
+        node.xpath(".//time")
+        or _author_in(node, loose=False)
+        or _date_in(node, [])
+        or _rating_in(node, None)[0] is not None
+    )
+
+
+def _mostly_reviews(nodes: list[Selector]) -> bool:
+    """At least half of ``nodes`` carry review signs (read until that is settled)."""
+    need = (len(nodes) + 1) // 2
+    for read, node in enumerate(nodes):
+        if need == 0 or len(nodes) - read < need:
+            break
+        need -= _has_review_signs(node)
+    return need == 0
+
+
 def _repeated_groups(sel: Selector) -> list[list[Selector]]:
-    """Sibling elements of one shape (tag and classes), two or more, each holding prose
+    """Sibling elements of one kind (tag and classes), two or more, each holding prose
     and a date, rating or author: the usual shape of a list of reviews."""
     groups = []
     for parent in sel.xpath(f"//*[count(*) >= 2][not({markup._SKIP_ANCESTORS})]"):
-        shapes: dict[str, list[Selector]] = {}
-        for child in parent.xpath("./*"):
-            shape = f"{child.xpath('name()').get()}.{child.attrib.get('class', '')}"
-            shapes.setdefault(shape, []).append(child)
-        for nodes in shapes.values():
+        for nodes in _children_of_one_kind(parent, 0):
             if len(nodes) < 2:
                 continue
             good = [
@@ -396,49 +498,127 @@ def _repeated_groups(sel: Selector) -> list[list[Selector]]:
     return groups
 
 
+def _reviews_inside(container: Selector) -> list[Selector]:
+    """The reviews in one element marked "reviews": the largest group of siblings of one
+    kind, at any depth (section > ul > li), at least half of which carry a rating, date
+    or author (an unrated review by an unmarked name has none); else its direct children
+    of one kind. Without this, a list one level down would be read as a single review,
+    with the first author and rating in it; and a review's own paragraphs are not reviews."""
+    found = [
+        nodes
+        for parent in container.xpath("descendant-or-self::*[count(*) >= 2]")
+        for nodes in _children_of_one_kind(parent)
+        if len(nodes) >= 2 and _mostly_reviews(nodes)
+    ]
+    if not found:  # paragraphs side by side are one review's text, not reviews
+        found = [g for g in _children_of_one_kind(container) if _tag(g[0]) != "p"]
+    # The most reviews; of equal counts the outer element, which holds the whole review.
+    return max(found, key=lambda g: (len(g), sum(len(_text(n)) for n in g)), default=[])
+
+
+_BODY_TAGS = {"p", "blockquote", "div"}
+_BETWEEN = {"hr", "br"}
+
+
+def _header_body_pairs(sel: Selector) -> list[Selector]:
+    """Reviews written as a header and a body side by side, in unclassed markup:
+    ``<div>`` (title, rating image, author link, date) then ``<p>`` (the text), one pair
+    after another. Each header must carry at least two of rating, author and date, and
+    at least two headers of one kind must each be followed by prose; each review comes
+    back as a new element holding its header and body."""
+    pairs: list[tuple[Selector, Selector]] = []
+    for parent in sel.xpath(f"//*[count(*) >= 4][not({markup._SKIP_ANCESTORS})]"):
+        children = [c for c in parent.xpath("./*") if _tag(c) not in _BETWEEN]
+        found = [
+            (head, body)
+            for head, body in zip(children, children[1:], strict=False)
+            if _tag(body) in _BODY_TAGS
+            and not _alike(head, body)  # a list of like items is not header, body, header...
+            and _is_body(body)
+            and _is_header(head)
+        ]
+        heads = max(_same_kind([h for h, _ in found]), key=len, default=[])
+        if len(heads) >= 2 and len(heads) > len(pairs):
+            pairs = [(h, b) for h, b in found if any(h.root is x.root for x in heads)]
+    return [
+        Selector(text=f"<div>{head.get()}{body.get()}</div>").xpath("//body/div")[0]
+        for head, body in pairs
+    ]
+
+
+def _alike(one: Selector, other: Selector) -> bool:
+    return _tag(one) == _tag(other) and _class_words(one) == _class_words(other)
+
+
+def _is_header(node: Selector) -> bool:
+    """A short element carrying at least two of a rating, a marked author and a date."""
+    if len(_text(node)) > 300 or node.xpath(".//p"):
+        return False
+    date = _date_in(node, []) is not None
+    author = _author_in(node, loose=False) is not None
+    if date != author:  # one of the two: a rating makes it two (read last: the costliest)
+        return _rating_in(node, None)[0] is not None
+    return date and author
+
+
+def _is_body(node: Selector) -> bool:
+    """Prose of its own: long enough, no headings, not a "was this helpful" footer, and
+    nothing marked as a rating, author or date (then it is a whole review, or a header)."""
+    text = _text(node)
+    if len(text) < 40 or _FOOTER.search(text) or node.xpath(".//h1|.//h2|.//h3|.//h4|.//time"):
+        return False
+    marked = (_attr_blob(n) for n in node.xpath(".//*[@class or @itemprop or @data-testid]"))
+    links = node.xpath(".//@href").getall()
+    return not any(
+        _RATING_HINT.search(w) or _AUTHOR_STRONG.search(w) or _DATE_HINT.search(w) for w in marked
+    ) and not any(_PROFILE_LINK.search(h) for h in links)
+
+
 def _review_blocks(sel: Selector) -> list[Selector]:
-    """Elements that each hold one review: the largest group of same-shaped siblings
+    """Elements that each hold one review: the largest group of siblings of one kind
     marked as reviews (class, id or test id saying "review", or ``<article>``), else
-    the largest group of same-shaped siblings that read like reviews."""
-    groups: dict[tuple[str, str], list[Selector]] = {}
+    the largest group of siblings of one kind that read like reviews, else header and
+    body pairs (see :func:`_header_body_pairs`)."""
+    by_parent: dict[str, list[Selector]] = {}
     for node in sel.xpath(
         "//*[self::article or self::li or self::div or self::section or self::blockquote"
         " or contains(name(), '-')]"
         "[contains(translate(concat(name(), ' ', @class, ' ', @id, ' ', @data-testid, ' ',"
         " @itemprop, ' ', @data-qa), 'REVIEW', 'review'), 'review') or self::article]"
     ):
-        if node.xpath(markup._SKIP_ANCESTORS):
+        if node.xpath(markup._SKIP_ANCESTORS) or len(_text(node)) < 30:
             continue
-        text = _text(node)
-        if len(text) < 30:
-            continue
-        tag = node.xpath("name()").get("")
-        klass = re.sub(r"\d+", "", " ".join(sorted((node.attrib.get("class") or "").split())))
         parent = node.root.getparent()
         where = parent.getroottree().getpath(parent) if parent is not None else ""
-        key = (where, f"{tag}.{klass}")
-        groups.setdefault(key, []).append(node)
+        by_parent.setdefault(where, []).append(node)
+    groups = [group for nodes in by_parent.values() for group in _same_kind(nodes)]
     if not groups:
         repeated = _repeated_groups(sel)
-        return max(repeated, key=lambda g: sum(len(_text(n)) for n in g), default=[])
+        best = max(repeated, key=lambda g: sum(len(_text(n)) for n in g), default=[])
+        return best or _header_body_pairs(sel)
 
     # Prefer groups whose members say "review" over bare <article>s, then the largest.
-    def score(item: tuple[tuple[str, str], list[Selector]]) -> tuple[int, int, int]:
-        (_, shape), nodes = item
-        return (int("review" in shape.lower()), len(nodes), sum(len(_text(n)) for n in nodes))
+    def score(nodes: list[Selector]) -> tuple[int, int, int]:
+        says = any("review" in f"{_tag(n)} {n.attrib.get('class', '')}".lower() for n in nodes)
+        return (int(says), len(nodes), sum(len(_text(n)) for n in nodes))
 
-    _, best = max(groups.items(), key=score)
+    best = max(groups, key=score)
     if len(best) == 1:
-        # One container marked "reviews": its repeated children are the reviews.
-        children: dict[str, list[Selector]] = {}
-        for child in best[0].xpath("./*"):
-            if len(_text(child)) >= 30:
-                shape = f"{child.xpath('name()').get()}.{child.attrib.get('class', '')}"
-                children.setdefault(shape, []).append(child)
-        repeated = max(children.values(), key=len, default=[])
+        # One container marked "reviews": the repeated blocks inside it are the reviews.
+        repeated = _reviews_inside(best[0])
         if len(repeated) >= 2:
             return repeated
     return best
+
+
+def _only_links(body: str | None) -> bool:
+    """A body whose words are all link texts: a bar of links to other pages, not prose."""
+    if not body or "<a" not in body.lower():
+        return False
+    outside = (
+        Selector(text=f"<div>{body}</div>").xpath("//body/div//text()[not(ancestor::a)]").getall()
+    )
+    return not re.search(r"[^\W\d_]", " ".join(outside))
 
 
 def reviews_from_blocks(
@@ -462,6 +642,10 @@ def reviews_from_blocks(
             return values[0] if values else None
 
         body = pick("text") or _body_in(block)
+        if "text" not in fields and _only_links(body):
+            continue  # a bar of links ("18 user | 131 critic") is no one's review
+        author = pick("author")  # a placeholder where the site file points is no author
+        author = real_name(author) if author is not None else _author_in(block)
         rating_text = pick("rating")
         site_best, named = _rating_scale(site)
         raw = None
@@ -486,7 +670,7 @@ def reviews_from_blocks(
             {
                 "source_review_id": review_id,
                 "source_title_id": title_id,
-                "author": pick("author") or _author_in(block),
+                "author": author,
                 "rating": rating,
                 "review_date": parse_date(pick("review_date"), formats) or _date_in(block, formats),
                 "text": body,

@@ -257,6 +257,15 @@ def read_rating(value: Any, best: Any = None) -> tuple[float | None, float | Non
     return None, scale
 
 
+def is_vote(number: float, scale: float, low: float | None = 0.0) -> bool:
+    """True for a whole-number value on a scale of at most three marks (top minus bottom
+    at most 2): thumbs up/down (1/-1, 1/0), fresh/rotten, like/neutral/dislike. Such a
+    verdict says which side a reviewer took, not how good the title is, so stretching it
+    to 1-10 would invent a 10 or a 1. A fraction on such a scale (0.75 of 1) is a score."""
+    bottom = low or 0.0
+    return 0 < scale - bottom <= 2 and bottom <= number <= scale and float(number).is_integer()
+
+
 def normalize_rating(
     value: Any,
     best: Any = None,
@@ -270,7 +279,8 @@ def normalize_rating(
     ``value * 10 / best`` with the scale the site states (``bestRating``, "4/5", a site
     file's ``rating.max``), raised to 1: 0 is a real score (the lowest), not an error,
     unless the site says its scale starts higher (``worstRating``, ``rating.min``).
-    Named values ("Fresh") map through the site file's ``rating.named``."""
+    Named values ("Fresh") map through the site file's ``rating.named``. A vote (see
+    :func:`is_vote`) is no rating: ``None``."""
     if value is None or value == "":
         return None
     if named and isinstance(value, str) and value.strip().lower() in named:
@@ -282,6 +292,8 @@ def normalize_rating(
         # No scale stated: a number above 10 is out of 100 (critics' 0-100 scores).
         scale = 100.0 if float(default_best) < number <= 100 else float(default_best)
     low = _number(str(worst)) if worst not in (None, "") else 0.0
+    if is_vote(number, scale, low):
+        return None
     if scale <= 0 or number < (low or 0.0) or number > scale:
         # Impossible on its own scale: the pipeline drops it as out of range.
         return number * 10.0 / scale if scale > 0 else str(value)
