@@ -240,9 +240,13 @@ def load_defs_folder() -> dg.Definitions:
     from dagster.components.core.component_tree import ComponentTree
 
     tree = ComponentTree.for_project(path_within_project=Path(REPO_ROOT))
-    return dg.Definitions.merge(
-        tree.build_defs_at_path(tree.defs_module_path), dg.Definitions(component_tree=tree)
-    )
+    # Loading a module's definitions is "preview" to Dagster; `load_from_defs_folder`
+    # silences that notice for the same call, and so do we (the version is pinned).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.PreviewWarning)
+        warnings.simplefilter("ignore", category=dg.BetaWarning)
+        found = tree.build_defs_at_path(tree.defs_module_path)
+    return dg.Definitions.merge(found, dg.Definitions(component_tree=tree))
 
 
 def build_definitions() -> dg.Definitions:
