@@ -37,7 +37,12 @@ _REVIEWS_TEXT = re.compile(
     r"(?:\s*\(\s*\d[\d,.]*k?\s*\))?(?:\s+\d[\d,.]*k?)?\s*[›»→]?$",
     re.I,
 )
-_NOT_REVIEWS = re.compile(r"\b(?:write|add|post|submit|rate|your|my|edit|log ?in|sign)\b", re.I)
+_NOT_REVIEWS = re.compile(
+    r"\b(?:write|add|post|submit|rate|your|my|edit|log ?in|sign|external)\b", re.I
+)
+# A title's own comments page ("/subject/42/comments", "/title/t1/usercomments"): its
+# short reviews, when the link sits under the title page's path.
+_COMMENTS_HREF = re.compile(r"/(?:user[-_]?)?comments(?:[/?#]|$)", re.I)
 
 
 @dataclass
@@ -268,23 +273,26 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
     # critics page; links under this page's own path first; never "write a review".
     found = []
     own_path = urlsplit(own).path.rstrip("/")
-    for position, (_, url, text, label) in enumerate(anchors):
+    for position, (node, url, text, label) in enumerate(anchors):
         words = text or label
-        if _NOT_REVIEWS.search(words):
-            continue
+        if _NOT_REVIEWS.search(words) or "externalreviews" in url.lower():
+            continue  # "external reviews" link to other sites' reviews
         path_and_query = url[len(urlsplit(url).scheme) + 3 :]
         href_says = _REVIEWS_HREF.search(path_and_query)
         text_says = _REVIEWS_TEXT.match(words) or re.search(r"\breviews?\b", words, re.I)
-        if not (href_says or _REVIEWS_TEXT.match(words)):
+        under = bool(own_path) and urlsplit(url).path.startswith(own_path + "/")
+        comments = under and _COMMENTS_HREF.search(urlsplit(url).path)
+        if not (href_says or _REVIEWS_TEXT.match(words) or comments):
             continue
         strength = 0
         if href_says and "review" in href_says.group(0).lower():
             strength = 3 if text_says else 2
         elif text_says:
             strength = 1
-        under = bool(own_path) and urlsplit(url).path.startswith(own_path + "/")
         user_first = "type=user" not in url  # critics' list before the audience's
-        found.append((-strength, not under, not user_first, position, url))
+        # The title's own reviews (under its path) before a site-wide menu's "Reviews".
+        furniture = bool(node.xpath(_FURNITURE))
+        found.append((not under, furniture, -strength, not user_first, position, url))
     if found:
         result.reviews = sorted(found)[0][-1]
     return result
@@ -293,6 +301,9 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
 # Back-compatible helpers.
 def next_page_link(sel: Selector, page_url: str = "http://localhost/") -> str | None:
     return page_links(sel, page_url).next_page
+
+
+_FURNITURE = "ancestor::*[self::nav or self::header or self::footer]"
 
 
 def reviews_link(sel: Selector, page_url: str = "http://localhost/") -> str | None:

@@ -348,6 +348,32 @@ def _teaser_of(short: str, full: str) -> bool:
     return len(head) >= 20 and len(full) > len(head) and full.startswith(head)
 
 
+_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*$")
+
+
+def completed_teaser(sel: Selector, plot: str) -> str | None:
+    """The whole text a cut-off plot ("... until...") is the start of, when the page
+    shows it: the innermost element whose text starts with the teaser and goes on (a
+    summary's JSON-LD often holds only the first 200 characters of it). None otherwise."""
+    text = markup_text(plot)
+    if not _ELLIPSIS_END.search(text):
+        return None
+    head = _ELLIPSIS_END.sub("", text)
+    if len(head) < 40:
+        return None
+    best: tuple[int, str] | None = None
+    for node in sel.xpath(
+        f"//body//*[not(self::script or self::style)][not({_SKIP_ANCESTORS})]"
+        "[starts-with(normalize-space(.), $head)]",
+        head=head[:200],
+    ):
+        full = _paragraph_text(node)
+        if _teaser_of(text, full) and not _ELLIPSIS_END.search(full):
+            if best is None or len(full) < best[0]:  # the innermost: the text itself
+                best = (len(full), "".join(node.xpath("node()").getall()).strip())
+    return best[1] if best else None
+
+
 def _drop_teasers(parts: list[tuple[str, str, bool]]) -> list[str]:
     """Parts (text, html, hidden) without teasers of a later part; a hidden part is kept
     only when it is the whole text a visible teaser cuts short."""

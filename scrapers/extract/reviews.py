@@ -238,11 +238,10 @@ def _rating_in(block: Selector, site: Any) -> tuple[float | str | None, float | 
     for node in block.xpath(".//*[@class]"):
         match = _CLASS_RATING.search(node.attrib.get("class", ""))
         if match and _RATING_HINT.search(node.attrib.get("class", "").lower()):
-            number = int(match.group(1))
-            # "rated-7" counts half stars (out of 10); "star-rating-4" whole ones (of 5).
-            rated = match.group(0).lower().startswith("rated")
-            best = site_best or (10 if rated or number > 5 else 5)
-            return normalize_rating(number, best, named, worst=worst), None
+            value, best = _class_score(int(match.group(1)), match.group(0))
+            if site_best:
+                value, best = int(match.group(1)), site_best
+            return normalize_rating(value, best, named, worst=worst), None
     icons = _star_icons(block)
     if icons is not None:
         return normalize_rating(icons[0], icons[1], named, worst=worst), None
@@ -347,6 +346,29 @@ def _date_in(block: Selector, formats: list[str]) -> str | None:
     return None
 
 
+def _class_score(number: int, matched: str) -> tuple[float, int]:
+    """(value, best) of a score written in a class name: "rated-7" counts half stars (of
+    10), "star-rating-4" whole stars (of 5), "allstar30" / "stars-45" tenths of a star
+    (of 5), a number up to 10 is of 10 and a larger one of 100."""
+    if matched.lower().startswith("rated"):
+        return number, 10
+    if number <= 5:
+        return number, 5
+    if 15 <= number <= 50 and number % 5 == 0:
+        return number / 10, 5
+    return number, 10 if number <= 10 else 100
+
+
+# East Asian scripts say in 15 characters what takes 30 in a Latin script.
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60]")
+
+
+def _width(text: str) -> int:
+    """A text's length with East Asian characters counted twice: the length thresholds
+    below (20 for a body, 30 for a block) are for Latin-script text."""
+    return len(text) + len(_WIDE.findall(text))
+
+
 def _body_in(block: Selector) -> str | None:
     """The review's text: the element marked as body / text / content / quote that holds
     no author, rating or date and is not a footer ("12 of 20 found this helpful"), the
@@ -359,12 +381,16 @@ def _body_in(block: Selector) -> str | None:
         if _RATING_HINT.search(words) or _DATE_HINT.search(words):
             continue
         text = _text(node)
-        if len(text) < 20 or _FOOTER.search(text):
+        if _width(text) < 20 or _FOOTER.search(text):
             continue
         # The body does not hold the author, rating or date: those sit beside it.
-        if node.xpath(".//time") or any(
-            _AUTHOR_HINT.search(_attr_blob(m)) or _RATING_HINT.search(_attr_blob(m))
-            for m in node.xpath(".//*[@class or @data-testid or @data-qa or @slot]")
+        if (
+            node.xpath(".//time")
+            or any(
+                _AUTHOR_HINT.search(_attr_blob(m)) or _RATING_HINT.search(_attr_blob(m))
+                for m in node.xpath(".//*[@class or @data-testid or @data-qa or @slot]")
+            )
+            or any(_PROFILE_LINK.search(href) for href in node.xpath(".//a/@href").getall())
         ):
             continue
         found.append((node.root.getroottree().getpath(node.root), node, len(text)))
@@ -379,7 +405,7 @@ def _body_in(block: Selector) -> str | None:
     paragraphs = [
         p
         for p in block.xpath(".//p | .//blockquote")
-        if len(_text(p)) >= 20 and not _FOOTER.search(_text(p))
+        if _width(_text(p)) >= 20 and not _FOOTER.search(_text(p))
     ]
     if paragraphs:
         body = "\n".join("".join(p.xpath("node()").getall()).strip() for p in paragraphs)
@@ -447,7 +473,7 @@ def _children_of_one_kind(parent: Selector, min_text: int = 30) -> list[list[Sel
     """``parent``'s children with some text, split into kinds (see :func:`_same_kind`)."""
     children = parent.xpath("./*")
     if min_text > 0:
-        children = [c for c in children if len(_text(c)) >= min_text]
+        children = [c for c in children if _width(_text(c)) >= min_text]
     return _same_kind(children)
 
 
@@ -483,7 +509,7 @@ def _repeated_groups(sel: Selector) -> list[list[Selector]]:
             good = [
                 n
                 for n in nodes
-                if len(_text(n)) >= 40
+                if _width(_text(n)) >= 40
                 and (
                     n.xpath(".//time")
                     or n.xpath(".//*[@class]")
@@ -586,7 +612,7 @@ def _review_blocks(sel: Selector) -> list[Selector]:
         "[contains(translate(concat(name(), ' ', @class, ' ', @id, ' ', @data-testid, ' ',"
         " @itemprop, ' ', @data-qa), 'REVIEW', 'review'), 'review') or self::article]"
     ):
-        if node.xpath(markup._SKIP_ANCESTORS) or len(_text(node)) < 30:
+        if node.xpath(markup._SKIP_ANCESTORS) or _width(_text(node)) < 30:
             continue
         parent = node.root.getparent()
         where = parent.getroottree().getpath(parent) if parent is not None else ""

@@ -425,6 +425,9 @@ def extract_listing(sel: Selector, page_url: str | None = None, site: Any = None
         if plot is not None:
             break
 
+    if plot is not None:  # a cut-off plot gives way to the whole text the page shows
+        plot = markup.clean_plot(markup.completed_teaser(sel, plot)) or plot
+
     genres: list[str] = []
     for produce in (
         lambda: page.override("genres"),

@@ -215,3 +215,20 @@ def test_listing_title_from_a_name_split_over_blocks() -> None:
     )
     result = extract.extract_listing(Selector(text=html), f"{SITE}/title/t1/")
     assert "HakoBlue" not in result.records[0]["title"]
+
+
+def test_the_titles_own_comments_beat_a_site_menus_reviews_link() -> None:
+    """A site-wide menu's "Reviews" (the best reviews of every film) is not this title's;
+    its short reviews are on the comments page under its own path."""
+    page = """<nav><a href="/review/best/">Reviews</a><a href="/explore">Explore</a></nav>
+    <h1>Seven Lanterns</h1><div id="comments-section"><h2>Short comments
+    <a href="/subject/42/comments?status=P">All 1,204</a></h2></div>"""
+    links = extract.page_links(Selector(text=page), "https://films.example/subject/42/")
+    assert links.reviews == "https://films.example/subject/42/comments?status=P"
+
+
+def test_external_reviews_are_not_the_titles_reviews() -> None:
+    page = """<h1>Seven Lanterns</h1><a href="/title/t1/externalreviews">external reviews</a>
+    <a href="/title/t1/usercomments">user comments</a>"""
+    links = extract.page_links(Selector(text=page), "https://films.example/title/t1/")
+    assert links.reviews == "https://films.example/title/t1/usercomments"

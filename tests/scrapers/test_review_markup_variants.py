@@ -308,3 +308,42 @@ def test_a_bar_of_links_marked_review_is_no_review() -> None:
     <p class="review-text">Loved it, see <a href="/list">my list</a> of winter films.</p></div>"""
     records = extract.extract_reviews(Selector(text=page), page_url="https://x.test/t/1").records
     assert [r["author"] for r in records] == ["Ann"]
+
+
+@pytest.mark.parametrize(
+    ("klass", "rating"),
+    [("allstar30 rating", 6), ("allstar50 rating", 10), ("stars-45", 9), ("star-rating-4", 8)],
+)
+def test_star_scores_in_class_names(klass: str, rating: int) -> None:
+    """ "allstar30" is three stars of five written in tenths; "star-rating-4" four of five."""
+    block = f"""<div class="comment-item"><a href="/people/ann/">Ann</a>
+    <span class="{klass}"></span><span class="comment-time">2016-09-12</span>
+    <p>A tender, surprising film about friendship that rewards patience.</p></div>"""
+    page = f"<div class='comments'>{block}{block.replace('ann', 'bob').replace('Ann', 'Bob')}</div>"
+    records = extract.extract_reviews(Selector(text=page), page_url="https://x.test/t/1").records
+    assert [normalize_review({**r, "source": "x"})["rating"] for r in records] == [rating] * 2
+
+
+def test_short_reviews_in_east_asian_scripts_keep_their_text() -> None:
+    """Fifteen Chinese characters are a whole short review; the wrapper holding the vote
+    count, the reviewer's profile link and the date is not its text."""
+
+    def item(name: str, text: str) -> str:
+        return f"""<div class="comment-item"><div class="comment"><h3>
+        <span class="comment-vote"><span class="votes">31</span><a href="#">useful</a></span>
+        <span class="comment-info"><a href="/people/{name}/">{name}</a>
+        <span class="comment-time">2016-09-12</span></span></h3>
+        <p><span class="short">{text}</span></p></div></div>"""
+
+    page = (
+        '<div id="hot-comments">'
+        + item("ann", "从中段开始变得有趣了，反转再反转还挺好看，两位主演的表演也很细腻。")
+        + item("bob", "道理我都懂，然而就是喜欢不来。")
+        + "</div>"
+    )
+    records = extract.extract_reviews(Selector(text=page), page_url="https://x.test/t/1").records
+    texts = [normalize_review({**r, "source": "x"})["text"] for r in records]
+    assert texts == [
+        "从中段开始变得有趣了，反转再反转还挺好看，两位主演的表演也很细腻。",
+        "道理我都懂，然而就是喜欢不来。",
+    ]

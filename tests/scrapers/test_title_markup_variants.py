@@ -257,3 +257,20 @@ def test_a_release_row_with_a_div_label_and_a_whole_date_before_a_season() -> No
     _, record = _listing(page, "https://anime.example/anime/57181/Blue_Lanterns")
     assert (record["year"], record["release_date"]) == (2024, "2024-10-03")
     assert record["source_title_id"] == "57181"
+
+
+def test_a_cut_off_structured_plot_gives_way_to_the_whole_text_on_the_page() -> None:
+    page = """<html><head><script type="application/ld+json">{"@type": "Movie",
+    "name": "Seven Lanterns", "datePublished": "1961-03-04", "description":
+    "A village keeps seven lanterns lit through a winter siege, one for each soldier, until..."}
+    </script></head><body><h1>Seven Lanterns (1961)</h1><div class="intro">
+    <span property="v:summary">A village keeps seven lanterns lit through a winter siege, one for
+    each soldier, until the seventh soldier comes back a stranger.</span></div></body></html>"""
+    _, record = _listing(page)
+    assert record["plot"] == (
+        "A village keeps seven lanterns lit through a winter siege, one for each soldier, "
+        "until the seventh soldier comes back a stranger."
+    )
+    # Without the whole text on the page, the cut-off plot is kept as it is.
+    _, record = _listing(page.split("<div class")[0] + "</body></html>")
+    assert record["plot"].endswith("until...")
