@@ -368,9 +368,9 @@ def completed_teaser(sel: Selector, plot: str) -> str | None:
         head=head[:200],
     ):
         full = _paragraph_text(node)
-        if _teaser_of(text, full) and not _ELLIPSIS_END.search(full):
-            if best is None or len(full) < best[0]:  # the innermost: the text itself
-                best = (len(full), "".join(node.xpath("node()").getall()).strip())
+        whole = _teaser_of(text, full) and not _ELLIPSIS_END.search(full)
+        if whole and (best is None or len(full) < best[0]):  # the innermost: the text itself
+            best = (len(full), "".join(node.xpath("node()").getall()).strip())
     return best[1] if best else None
 
 
