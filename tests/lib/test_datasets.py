@@ -25,6 +25,7 @@ from trending_assets.lib.datasets import (
     load_listings,
     load_reviews,
 )
+from trending_assets.lib.datasets.formats import FORMATS, classify_name
 
 LISTING_FRAME_COLUMNS = [*LISTING_COLUMNS, "dataset"]
 REVIEW_FRAME_COLUMNS = [*REVIEW_COLUMNS, "dataset"]
@@ -208,6 +209,69 @@ def test_wiki_plots_genres_ids_and_duplicates(tmp_path: Path) -> None:
     assert frame.iloc[1]["url"] == wiki + "Bob%27s_Baby"
     assert set(frame["source"]) == {"wiki_plots"}
     assert sorted(result.rejects["reason"]) == ["missing Wiki Page", "unparseable year"]
+
+
+MPST_HEADER = ["imdb_id", "title", "plot_synopsis", "tags", "split", "synopsis_source"]
+
+
+def test_mpst_tags_imdb_ids_and_rejects(tmp_path: Path) -> None:
+    plot = 'A lighthouse keeper hears "the bell".\n\nIn the second paragraph, he answers it.'
+    rows = [
+        ["tt0000101", "The Bell Keeper", plot, "cult, horror, gothic, murder, atmospheric", "train", "imdb"],
+        ["tt0000102", "Orbit of Fools", "Two astronauts bicker.", "sci-fi, comedy,  , comedy", "test", "wikipedia"],
+        ["0000103", "No Prefix", "An id without its tt.", "dramatic", "val", "imdb"],
+        ["tt0000104", "Quiet Field", "", "", "train", "imdb"],
+        ["tt0000101", "The Bell Keeper", plot, "cult, horror", "train", "wikipedia"],
+    ]  # fmt: skip
+    result = load_listings(write_csv(tmp_path / "mpst_full_data.csv", MPST_HEADER, rows))
+    frame = result.frame
+    assert list(frame.columns) == LISTING_FRAME_COLUMNS
+    assert frame["source_title_id"].tolist() == [
+        "tt0000101",
+        "tt0000102",
+        "tt0000104",
+        "tt0000101~2",
+    ]
+    assert set(frame["source"]) == {"mpst"}
+    assert set(frame["title_type"]) == {"movie"}
+    assert frame["year"].isna().all() and set(frame["dataset"]) == {"mpst_full_data.csv"}
+    bell = frame.iloc[0]
+    assert bell["plot"] == plot  # the quoted, multi-line synopsis whole
+    assert bell["genres"] == ["cult", "horror", "gothic", "murder", "atmospheric"]
+    assert bell["url"] == "https://www.imdb.com/title/tt0000101/"
+    assert bell["release_date"] is None and bell["original_language"] is None
+    assert frame.iloc[1]["genres"] == ["sci-fi", "comedy"]  # blanks and repeats dropped
+    assert frame.iloc[2]["plot"] is None and frame.iloc[2]["genres"] == []
+    assert result.rejects["reason"].tolist() == ["imdb_id is not an IMDb title id (tt<digits>)"]
+    assert json.loads(result.rejects["record"].iloc[0])["imdb_id"] == "0000103"
+
+
+def test_mpst_file_name_and_format_prefix(tmp_path: Path) -> None:
+    assert classify_name("mpst_full_data.csv") == "mpst"
+    assert classify_name("data/MPST_full_data (1).csv") == "mpst"
+    assert FORMATS["mpst"].kind == "listings"
+    renamed = write_csv(tmp_path / "tags.csv", MPST_HEADER,
+                        [["tt0057603", "A Film", "A plot.", "western", "train", "imdb"]])  # fmt: skip
+    frame = load_listings(f"mpst:{renamed}").frame
+    assert frame["source_title_id"].tolist() == ["tt0057603"]
+    assert load_reviews(f"mpst:{renamed}").frame.empty  # a listings format holds no reviews
+
+
+def test_every_mpst_tag_names_a_canonical_genre_or_none() -> None:
+    seeds = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+    with (seeds / "genres.csv").open(newline="", encoding="utf-8") as handle:
+        genre_ids = {row["genre_id"] for row in csv.DictReader(handle)}
+    with (seeds / "genre_maps" / "genre_map_mpst.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len({row["source_genre"] for row in rows}) == 71  # MPST's tag set
+    assert {row["genre_id"] for row in rows} <= genre_ids | {""}
+    mapped = {row["source_genre"]: row["genre_id"] for row in rows}
+    assert mapped["horror"] == "horror" and mapped["sci-fi"] == "science_fiction"
+    assert mapped["cult"] == mapped["murder"] == mapped["flashback"] == ""
+    with (seeds / "source_registry.csv").open(newline="", encoding="utf-8") as handle:
+        registry = {row["source"]: row for row in csv.DictReader(handle)}
+    assert registry["mpst"]["genre_vocabulary"] == "mpst"
+    assert registry["mpst"]["source_kind"] == "dataset"
 
 
 def write_cmu(folder: Path) -> None:

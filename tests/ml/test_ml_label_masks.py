@@ -19,8 +19,12 @@ from trending_assets.lib.lake import LocalLake
 from trending_assets.lib.ml.crosssource import label_mask, masked_evaluate
 from trending_assets.lib.ml.data import (
     CANONICAL_GENRES,
+    POSITIVE_ONLY_VOCABULARIES,
     GenreExamples,
+    PositiveOnlyGenreMap,
     examples_from_marts,
+    expressible_genres,
+    load_vocabulary_maps,
     vocabulary_maps_from_frame,
 )
 from trending_assets.lib.ml.features import TfidfFeaturizer
@@ -101,6 +105,41 @@ def test_the_marts_vocabularies_decide_which_genres_are_known() -> None:
         fingerprint_examples(plain, seed=1, fractions=(0.7, 0.15, 0.15))
     )
     assert len(examples.genres) == len(CANONICAL_GENRES)
+
+
+def test_a_positive_only_vocabulary_adds_positives_and_no_negatives() -> None:
+    """MPST's tags are sparse (a horror film may lack "horror"): its map's genres are
+    positives when tagged, unknown when not; another vocabulary still says its own."""
+    rows = pd.DataFrame(
+        [("mpst", "horror", "horror"), ("mpst", "comedy", "comedy"), ("mpst", "cult", None)],
+        columns=["genre_vocabulary", "source_genre_key", "genre_id"],
+    )
+    maps = vocabulary_maps_from_frame(pd.concat([GENRE_MAP_ROWS, rows], ignore_index=True))
+    assert "mpst" in POSITIVE_ONLY_VOCABULARIES
+    assert isinstance(maps["mpst"], PositiveOnlyGenreMap)
+    assert maps["mpst"] == {"horror": ["horror"], "comedy": ["comedy"], "cult": []}
+    assert expressible_genres(maps["mpst"], "movie") == set()
+    assert isinstance(load_vocabulary_maps()["mpst"], PositiveOnlyGenreMap)  # the seed's
+    titles = pd.DataFrame(
+        {
+            "title_id": ["t_tagged", "t_untagged", "t_with_small"],
+            "title": ["A", "B", "C"],
+            "plot": [PLOT] * 3,
+            "title_type": ["movie"] * 3,
+            "original_language": ["en"] * 3,
+            "sources": [["mpst"], ["mpst"], ["mpst", "s2"]],
+            "genre_vocabularies": [["mpst"], ["mpst"], ["mpst", "small"]],
+        }
+    )
+    title_genres = pd.DataFrame({"title_id": ["t_tagged", "t_untagged", "t_with_small"],
+                                 "genre_id": ["horror", "drama", "horror"]})  # fmt: skip
+    examples, _ = examples_from_marts(titles, title_genres, vocabulary_maps=maps)
+    movie_never = {"kids", "news", "reality", "soap", "talk"}
+    # an untagged comedy is unknown, not a negative; the title's own genre is known
+    assert known_of(examples, "t_tagged") == {"horror"} | movie_never
+    assert known_of(examples, "t_untagged") == {"drama"} | movie_never
+    # merged with a vocabulary that can say comedy: comedy is known (a negative) there
+    assert known_of(examples, "t_with_small") == {"horror", "comedy"} | movie_never
 
 
 def with_known(examples: GenreExamples) -> GenreExamples:

@@ -1,7 +1,7 @@
 -- One row per title_id, each field picked across the title's listings.
 --
 -- Priority (source_registry.field_priority, lower first): tmdb_api, tmdb_5000,
--- reelhub, filmfolio, netflix, disney_plus, hulu, wiki_plots, cmu, then unknown sources.
+-- reelhub, filmfolio, netflix, disney_plus, hulu, wiki_plots, cmu, mpst, then unknown sources.
 --   title              highest-priority listing (ties: source, source_title_id)
 --   plot               longest non-null plot (ties: priority)
 --   original_language  highest-priority non-null value

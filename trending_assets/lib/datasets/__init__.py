@@ -36,6 +36,8 @@ Supported formats (the name is what a ``format:`` prefix forces):
 - ``wiki_plots`` — Kaggle "Wikipedia Movie Plots", ``wiki_movie_plots_deduped.csv``
 - ``cmu`` — CMU Movie Summary Corpus, ``movie.metadata.tsv`` + ``plot_summaries.txt``
   (loose or inside ``MovieSummaries.tar.gz``)
+- ``mpst`` — MPST: Movie Plot Synopses with Tags (Kar et al., LREC 2018),
+  ``mpst_full_data.csv`` (films by IMDb id, no year; its tags are the genre labels)
 - ``aclimdb`` — Stanford Large Movie Review Dataset, ``aclImdb_v1.tar.gz`` or its extracted
   ``aclImdb/`` directory (reviews)
 

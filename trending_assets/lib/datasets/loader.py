@@ -32,6 +32,7 @@ from trending_assets.lib.datasets.formats.aclimdb import (
     load_aclimdb,
 )
 from trending_assets.lib.datasets.formats.cmu import cmu_role, load_cmu, load_cmu_file
+from trending_assets.lib.datasets.formats.mpst import load_mpst
 from trending_assets.lib.datasets.formats.streaming import (
     load_other_platform,
     looks_like_catalogue,
@@ -50,6 +51,7 @@ _CSV_LOADERS: dict[str, Callable[[bytes, str], LoadResult]] = {
     "disney_plus": streaming_loader("disney_plus"),
     "streaming": load_other_platform,
     "wiki_plots": load_wiki_plots,
+    "mpst": load_mpst,
 }
 
 

@@ -14,7 +14,10 @@ genre (Disney+ has no ``horror`` label, Netflix no ``western``), so for its titl
 genre is *unknown*, not negative. :class:`GenreExamples` can carry that as ``known``, an
 (n, G) bool matrix (None: every cell known); :func:`examples_from_marts` fills it from
 the ``titles`` mart's ``genre_vocabularies`` and the genre maps, and the models fit and
-tune each genre on its known titles only.
+tune each genre on its known titles only. A vocabulary of sparse tags rather than genre
+labels (``POSITIVE_ONLY_VOCABULARIES``: MPST's 71 tags, where a horror film may lack the
+``horror`` tag) expresses no genre as negative: its tags add positives, and a genre it did
+not tag stays unknown unless another of the title's vocabularies can express it.
 
 Both exclude, and count by reason, the examples a model should not learn from:
 ``no_plot``, ``short_plot`` (fewer than ``min_words`` words), ``non_english_text``
@@ -39,7 +42,9 @@ from trending_assets.lib.validation import CANONICAL_GENRES
 __all__ = [
     "CANONICAL_GENRES",
     "EXCLUSION_REASONS",
+    "POSITIVE_ONLY_VOCABULARIES",
     "GenreExamples",
+    "PositiveOnlyGenreMap",
     "examples_from_listing_frame",
     "examples_from_marts",
     "expressible_genres",
@@ -51,6 +56,10 @@ __all__ = [
 ]
 
 EXCLUSION_REASONS = ("no_plot", "short_plot", "non_english_text", "no_genre")
+# Genre vocabularies whose labels are sparse tags, not a genre list: a tag present is a
+# positive, a tag absent says nothing (an MPST horror film often lacks the "horror" tag).
+# Their maps are :class:`PositiveOnlyGenreMap`s, which express no genre as negative.
+POSITIVE_ONLY_VOCABULARIES: frozenset[str] = frozenset({"mpst"})
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[3] / "dbt_project" / "seeds"
 META_COLUMNS = ("title_type", "source", "original_language")
 
@@ -65,6 +74,16 @@ GENRE_APPLIES_TO: dict[str, str] = {
     "soap": "tv",
     "talk": "tv",
 }
+
+
+class PositiveOnlyGenreMap(dict[str, list[str]]):
+    """A genre map whose labels only add positives (``POSITIVE_ONLY_VOCABULARIES``):
+    :func:`expressible_genres` is empty for it, so a genre it did not give is unknown."""
+
+
+def _declared(vocabulary: str, mapping: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``mapping`` as the map type its vocabulary is declared with."""
+    return PositiveOnlyGenreMap(mapping) if vocabulary in POSITIVE_ONLY_VOCABULARIES else mapping
 
 
 @dataclass
@@ -362,18 +381,20 @@ def vocabulary_maps_from_frame(frame: pd.DataFrame) -> dict[str, dict[str, list[
         targets = maps.setdefault(vocabulary, {}).setdefault(label, [])
         if isinstance(genre_id, str) and genre_id and genre_id not in targets:
             targets.append(genre_id)
-    return maps
+    return {vocabulary: _declared(vocabulary, mapping) for vocabulary, mapping in maps.items()}
 
 
 def load_vocabulary_maps(
     seeds_dir: Path | str = DEFAULT_SEEDS_DIR,
 ) -> dict[str, dict[str, list[str]]]:
     """``{vocabulary: {label key: [genre_id, ...]}}`` from the ``genre_map_*`` seeds
-    (``taxonomy.read_genre_map``: keys are label keys, spellings with one key one label)."""
-    return {
-        path.stem.removeprefix("genre_map_"): read_genre_map(path)
-        for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv"))
-    }
+    (``taxonomy.read_genre_map``: keys are label keys, spellings with one key one label;
+    a ``POSITIVE_ONLY_VOCABULARIES`` map is a :class:`PositiveOnlyGenreMap`)."""
+    maps: dict[str, dict[str, list[str]]] = {}
+    for path in sorted(Path(seeds_dir).rglob("genre_map_*.csv")):
+        vocabulary = path.stem.removeprefix("genre_map_")
+        maps[vocabulary] = _declared(vocabulary, read_genre_map(path))
+    return maps
 
 
 def map_genre_labels(
@@ -426,8 +447,11 @@ def expressible_genres(mapping: Mapping[str, Sequence[str]], title_type: str | N
 
     Every genre the map names, through the title type's rules (:func:`genres_for_type`:
     ``kids`` on a movie becomes ``family``, genres that do not apply to the type are
-    dropped), so it agrees with how the labels were made.
+    dropped), so it agrees with how the labels were made. Empty for a
+    :class:`PositiveOnlyGenreMap` (sparse tags: an absent tag is no negative).
     """
+    if isinstance(mapping, PositiveOnlyGenreMap):
+        return set()
     return genres_for_type((genre for genres in mapping.values() for genre in genres), title_type)
 
 

@@ -3,7 +3,8 @@
 One module per format family parses it: ``tmdb`` (TMDB 5000), ``streaming`` (the
 Netflix, Hulu and Disney+ catalogues, and any other platform's ``<platform>_titles.csv`` in
 their columns), ``wiki`` (Wikipedia Movie Plots), ``cmu`` (CMU
-Movie Summary Corpus) and ``aclimdb`` (Stanford Large Movie Review Dataset).
+Movie Summary Corpus), ``mpst`` (MPST: Movie Plot Synopses with Tags) and ``aclimdb``
+(Stanford Large Movie Review Dataset).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ FORMATS: dict[str, _Format] = {
         ("movie.metadata.tsv", "plot_summaries.txt", "moviesummaries.tar*", "moviesummaries.tgz"),
         "movie.metadata.tsv + plot_summaries.txt, or MovieSummaries.tar.gz",
     ),
+    "mpst": _Format("listings", ("mpst_full_data*.csv",), "mpst_full_data.csv"),
     "aclimdb": _Format(
         "reviews", ("aclimdb*.tar*", "aclimdb*.tgz"), "aclImdb_v1.tar.gz or an aclImdb/ directory"
     ),
