@@ -96,6 +96,12 @@ def quiet_environment() -> None:
         "WANDB_SILENT": "true",
     }.items():
         os.environ.setdefault(key, value)
+    # `dagster dev` (the UI) prints on every start that `dg dev` supersedes it; we run
+    # `dagster dev` knowingly (the pinned Dagster has it, the `dg` CLI is not installed).
+    notice = "ignore:Function `dev_command` is superseded"
+    filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
+    if notice not in filters:
+        os.environ["PYTHONWARNINGS"] = ",".join([*filters, notice])
 
 
 def wandb_environment(data_dir: Path) -> None:

@@ -64,3 +64,30 @@ def test_ctrl_c_stops_every_server_and_what_they_started(tmp_path: Path) -> None
     while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in pids if _alive(pid)], output
+
+
+def test_the_ui_starts_without_the_dg_dev_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` / `make ui` start `dagster dev`, which warns on every start that `dg dev`
+    supersedes it: the servers' processes are told to skip that one notice, and keep the
+    user's own warning filters."""
+    from trending_assets import cli
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error::ResourceWarning")
+    cli.quiet_environment()
+    cli.quiet_environment()  # twice: one filter, not two
+    filters = os.environ["PYTHONWARNINGS"].split(",")
+    assert filters == ["error::ResourceWarning", "ignore:Function `dev_command` is superseded"]
+    # The filter as the server's Python reads it: the notice is ignored, others are not.
+    code = (
+        "import warnings\n"
+        "from dagster._utils.warnings import SupersessionWarning\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.warn('Function `dev_command` is superseded and its usage is discouraged.',"
+        " SupersessionWarning)\n"
+        "    warnings.warn('Function `other` is superseded.', SupersessionWarning)\n"
+        "print(len(seen))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ
+    )
+    assert result.stdout.strip() == "1", result.stderr[-2000:]
