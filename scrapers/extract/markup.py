@@ -389,8 +389,15 @@ def _drop_teasers(parts: list[tuple[str, str, bool]]) -> list[str]:
 
 def _is_fact_row(text: str) -> bool:
     """A "Label: value" row ("User Rating: 8.5/10", "Tagline: ..."), not prose: a plot
-    given as a row ("Plot: ...") is read from the facts (:func:`fact_plot`)."""
-    return bool(_LABEL_TEXT.match(text))
+    given as a row ("Plot: ...") is read from the facts (:func:`fact_plot`). A long
+    paragraph that opens with a phrase and a colon ("Part one: the sisters ...") is prose
+    unless the phrase is a known label."""
+    match = _LABEL_TEXT.match(text)
+    if not match:
+        return False
+    return len(text) <= 200 or _label(match.group(1)) in (
+        TITLE_EVIDENCE + PLOT_LABELS + ("tagline", "taglines", "user rating")
+    )
 
 
 def _heading_level(node: Selector) -> int | None:

@@ -274,3 +274,16 @@ def test_a_cut_off_structured_plot_gives_way_to_the_whole_text_on_the_page() -> 
     # Without the whole text on the page, the cut-off plot is kept as it is.
     _, record = _listing(page.split("<div class")[0] + "</body></html>")
     assert record["plot"].endswith("until...")
+
+
+def test_a_plot_paragraph_that_opens_with_a_colon_phrase_is_still_plot() -> None:
+    part = (
+        "Part one: the sisters inherit a ferry whose passengers never pay in coin, and they"
+        " learn what the lake takes instead, one crossing at a time, through a long winter"
+        " in which the ice comes early and the village stops talking to them."
+    )
+    # Structured data without a description: the plot comes from the "Plot" section.
+    page = f"""<script type="application/ld+json">{{"@type": "Movie", "name": "Night Ferry"}}
+    </script><h1>Night Ferry</h1><h2>Plot</h2><p>{part}</p><h2>Cast</h2>"""
+    _, record = _listing(page, "https://films.example/m/night_ferry/")
+    assert record["plot"] == part
