@@ -304,9 +304,17 @@ _EPISODE_MARK = re.compile(
 
 
 def episode_marker(heading: str | None, facts: Facts) -> bool:
-    """The page names an episode of a series: "(Season 1, Episode 2)" or "S01E02" by the
-    title or in a fact row (a page without structured data to say so)."""
-    texts = [heading or "", *(v[:200] for v in facts.values.values())]
+    """The page is an episode of a series: "(Season 1, Episode 2)" or "S01E02" by its
+    title or beside its own air date ("Original Air Date: 7 November 2010 (Season 1,
+    Episode 2)"), on a page without structured data to say so. A series page's "Latest
+    episode: S03E08" row names another page."""
+    texts = [heading or ""]
+    texts += [
+        value[:200]
+        for label, value in facts.values.items()
+        if (label in RELEASE_LABELS or RELEASE_LABEL.search(label) or label == "episode")
+        and not re.search(r"\b(?:latest|next|last|previous|upcoming|new)\b", label)
+    ]
     return any(_EPISODE_MARK.search(text) for text in texts)
 
 

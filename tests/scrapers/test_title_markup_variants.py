@@ -287,3 +287,16 @@ def test_a_plot_paragraph_that_opens_with_a_colon_phrase_is_still_plot() -> None
     </script><h1>Night Ferry</h1><h2>Plot</h2><p>{part}</p><h2>Cast</h2>"""
     _, record = _listing(page, "https://films.example/m/night_ferry/")
     assert record["plot"] == part
+
+
+def test_a_series_page_naming_its_latest_episode_is_not_an_episode() -> None:
+    page = """<html><body><h1>Night Ferry</h1>
+    <div class="info"><h5>Created by:</h5><a href="/name/1/">Mira Osei</a></div>
+    <div class="info"><h5>No. of seasons:</h5> 3</div>
+    <div class="info"><h5>First aired:</h5> 3 March 2011</div>
+    <div class="info"><h5>Latest episode:</h5> The Drowned Bell (Season 3, Episode 8)</div>
+    <div class="info"><h5>Plot:</h5> Two sisters run a night ferry across a dark lake.</div>
+    </body></html>"""
+    result, record = _listing(page, "https://films.example/title/t102/")
+    assert result.skipped is None
+    assert (record["title"], record["title_type"]) == ("Night Ferry", "tv")
