@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
+from scrapers.extract.common import id_from_url
+
 _SKIP_SCHEMES = ("mailto:", "javascript:", "tel:", "data:", "sms:", "ftp:", "#")
 _STATIC = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|css|js|mjs|json|xml|rss|atom|pdf|zip|gz|mp[34]|"
@@ -284,6 +286,8 @@ def page_links(sel: Selector, page_url: str) -> PageLinks:
         comments = under and _COMMENTS_HREF.search(urlsplit(url).path)
         if not (href_says or _REVIEWS_TEXT.match(words) or comments):
             continue
+        if not (under or _names_this_page(url, own)):
+            continue  # a site-wide "Reviews" (this week's popular ones): other titles' reviews
         strength = 0
         if href_says and "review" in href_says.group(0).lower():
             strength = 3 if text_says else 2
@@ -304,6 +308,22 @@ def next_page_link(sel: Selector, page_url: str = "http://localhost/") -> str | 
 
 
 _FURNITURE = "ancestor::*[self::nav or self::header or self::footer]"
+_LONG_NUMBER = re.compile(r"\d{3,}")
+
+
+def _names_this_page(url: str, page_url: str) -> bool:
+    """``url`` names the page it is on: by the page's id ("/reviews?title=t100" on
+    "/title/t100/") or a number of three digits or more in both ("/film/fichefilm-12345/
+    critiques/" on "/film/fichefilm_gen_cfilm=12345.html")."""
+    page_id = id_from_url(page_url)
+    if page_id and len(page_id) >= 3 and page_id.lower() in url.lower():
+        return True
+
+    def numbers(address: str) -> set[str]:
+        parts = urlsplit(address)
+        return set(_LONG_NUMBER.findall(f"{parts.path}?{parts.query}"))
+
+    return bool(numbers(page_url) & numbers(url))
 
 
 def reviews_link(sel: Selector, page_url: str = "http://localhost/") -> str | None:

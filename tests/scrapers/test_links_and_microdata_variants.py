@@ -6,6 +6,8 @@ values whose text is split over block elements."""
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import pytest
 from parsel import Selector
 
@@ -232,3 +234,25 @@ def test_external_reviews_are_not_the_titles_reviews() -> None:
     <a href="/title/t1/usercomments">user comments</a>"""
     links = extract.page_links(Selector(text=page), "https://films.example/title/t1/")
     assert links.reviews == "https://films.example/title/t1/usercomments"
+
+
+@pytest.mark.parametrize(
+    ("page_url", "href", "expected"),
+    [
+        # A site-wide page of other titles' reviews is not this title's reviews link.
+        ("https://films.example/", "/reviews/popular/this/week/", None),
+        ("https://films.example/film/seven-lanterns/", "/reviews/popular/", None),
+        # Under the title's path, by its id, or by its number: this title's.
+        ("https://films.example/film/seven-lanterns/", "/film/seven-lanterns/reviews/", "same"),
+        ("https://films.example/title/t100/", "/reviews?title=t100", "same"),
+        (
+            "https://films.example/film/fichefilm_gen_cfilm=12345.html",
+            "/film/fichefilm-12345/critiques/spectateurs/",
+            "same",
+        ),
+    ],
+)
+def test_the_reviews_link_names_this_title(page_url: str, href: str, expected: str | None) -> None:
+    page = f'<h1>Seven Lanterns</h1><a href="{href}">Reviews</a>'
+    links = extract.page_links(Selector(text=page), page_url)
+    assert links.reviews == (None if expected is None else urljoin(page_url, href))
