@@ -195,8 +195,10 @@ def facts_of(sel: Selector) -> Facts:
         if not first:
             continue
         label = norm(first[0].xpath("string()").get())
+        if not label or len(label) > 32:
+            continue  # checked before the whole row's text: containers are large
         whole = spaced_text(node)
-        if not label or len(label) > 32 or not whole.startswith(label):
+        if not whole.startswith(label):
             continue
         rest = whole[len(label) :].lstrip(" :\u00a0").strip()
         # A <div> label only with its colon ("<div class=label>In Theaters:</div>").
@@ -574,6 +576,15 @@ _ATTRIBUTION = re.compile(
 )
 
 
+# A site's pitch after the plot in its meta description ("... Visit Site for Photos, Showtimes").
+_VISIT_PITCH = re.compile(
+    r"(?<=[.!?])\s*Visit\s+[\w .'&-]{2,40}?\s+for\s+(?:the\s+latest\s+)?(?:photos|showtimes|"
+    r"cast|crew|reviews|trailers|ratings|news|tickets|more\s+(?:info|information|details))"
+    r"\b[^.!?]*[.!?]?\s*$",
+    re.I,
+)
+
+
 def _is_more_control(text: str) -> bool:
     """Link text of a "more" / "see full summary" / "add synopsis" control."""
     return bool(_MORE_TEXT.match(markup_text(text).strip(" .…[]()»›>|")))
@@ -600,6 +611,7 @@ def clean_plot(fragment: str | None) -> str | None:
         if len(markup_text(text)) > 40:
             text = _TRAILING_MORE.sub("", text)
             text = _ATTRIBUTION.sub("", text)
+            text = _VISIT_PITCH.sub("", text)
     plain = markup_text(text)
     preamble = _CREDIT_PREAMBLE.match(plain)
     if preamble and "<" not in text:

@@ -601,8 +601,9 @@ def _is_body(node: Selector) -> bool:
 
 
 def _review_blocks(sel: Selector) -> list[Selector]:
-    """Elements that each hold one review: the largest group of siblings of one kind
-    marked as reviews (class, id or test id saying "review", or ``<article>``), else
+    """Elements that each hold one review: the largest group of siblings (or cousins in
+    wrappers of their own) of one kind marked as reviews (class, id or test id saying
+    "review", or ``<article>``), else
     the largest group of siblings of one kind that read like reviews, else header and
     body pairs (see :func:`_header_body_pairs`)."""
     by_parent: dict[str, list[Selector]] = {}
@@ -616,7 +617,9 @@ def _review_blocks(sel: Selector) -> list[Selector]:
             continue
         parent = node.root.getparent()
         where = parent.getroottree().getpath(parent) if parent is not None else ""
-        by_parent.setdefault(where, []).append(node)
+        # Cousins count as siblings: the same path but for positions ("div[3]/div" and
+        # "div[4]/div"), as when each review sits in wrappers of its own.
+        by_parent.setdefault(re.sub(r"\[\d+\]", "", where), []).append(node)
     groups = [group for nodes in by_parent.values() for group in _same_kind(nodes)]
     if not groups:
         repeated = _repeated_groups(sel)

@@ -347,3 +347,24 @@ def test_short_reviews_in_east_asian_scripts_keep_their_text() -> None:
         "从中段开始变得有趣了，反转再反转还挺好看，两位主演的表演也很细腻。",
         "道理我都懂，然而就是喜欢不来。",
     ]
+
+
+def test_reviews_each_in_wrappers_of_their_own_are_one_list() -> None:
+    """Component markup puts every review in its own column and card wrappers, so the
+    review elements are cousins, not siblings."""
+
+    def card(i: int) -> str:
+        return f"""<div class="col"><div class="card"><div class="review-card">
+        <a class="author" href="/user/u{i}/">Reviewer {i}</a>
+        <span class="rating">{i + 6}/10</span><time datetime="2024-02-0{i}">Feb {i}</time>
+        <p class="review-text">Review {i}: the ferry scenes are the best part of the film.</p>
+        </div></div></div>"""
+
+    page = f'<div class="row">{"".join(card(i) for i in range(1, 4))}</div>'
+    records = extract.extract_reviews(Selector(text=page), page_url="https://x.test/t/1").records
+    got = [normalize_review({**r, "source": "x"}) for r in records]
+    assert [(r["author"], r["rating"]) for r in got] == [
+        ("Reviewer 1", 7),
+        ("Reviewer 2", 8),
+        ("Reviewer 3", 9),
+    ]

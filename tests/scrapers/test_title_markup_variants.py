@@ -94,7 +94,16 @@ def test_a_see_full_summary_link_is_not_part_of_the_plot() -> None:
             "Two sisters run a night ferry across a dark lake. Read more »",
             "Two sisters run a night ferry across a dark lake.",
         ),
+        (
+            "Directed by Mira Osei.  With Tom Vale. Two sisters run a night ferry. Visit "
+            "Films Example for Photos, Showtimes, Cast, Crew, Reviews, Plot Summary",
+            "Two sisters run a night ferry.",
+        ),
         # Plots that only look like it are kept whole.
+        (
+            "The town is quiet. Visit the lake for a swim, they say, and never come back.",
+            "The town is quiet. Visit the lake for a swim, they say, and never come back.",
+        ),
         (
             "With great power comes great trouble, as a ferry pilot learns one winter.",
             "With great power comes great trouble, as a ferry pilot learns one winter.",
