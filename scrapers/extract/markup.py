@@ -196,14 +196,18 @@ def facts_of(sel: Selector) -> Facts:
             continue
         label = norm(first[0].xpath("string()").get())
         if not label or len(label) > 32:
-            continue  # checked before the whole row's text: containers are large
+            continue
+        # A label ends with its colon or names a fact; a <div> label only with its colon
+        # ("<div class=label>In Theaters:</div>"). Decided before reading the whole row's
+        # text, which is costly for the many containers this loop visits.
+        named = _label(label) in TITLE_EVIDENCE + ID_LABELS and first[0].root.tag != "div"
+        if not (label.endswith(":") or named):
+            continue
         whole = spaced_text(node)
         if not whole.startswith(label):
             continue
         rest = whole[len(label) :].lstrip(" :\u00a0").strip()
-        # A <div> label only with its colon ("<div class=label>In Theaters:</div>").
-        named = _label(label) in TITLE_EVIDENCE + ID_LABELS and first[0].root.tag != "div"
-        if rest and (label.endswith(":") or named):
+        if rest:
             facts.add(label, node, rest)
     for text in sel.xpath(f"//li[not({_SKIP_ANCESTORS})]/text()").getall():
         match = _LABEL_TEXT.match(norm(text))
