@@ -40,13 +40,16 @@ _GENERIC_SEGMENTS = TAB_SEGMENTS | REVIEW_SEGMENTS | frozenset(
 )  # fmt: skip
 
 
+_SUBPAGE_SEGMENTS = TAB_SEGMENTS | REVIEW_SEGMENTS
+
+
 def is_title_subpage(url: str | None) -> bool:
     """True for a title's tab page ("/title/tt0133093/fullcredits", ".../photos") or
     one of its reviews pages (".../criticreviews")."""
     if not url:
         return False
     segments = [s for s in urlsplit(url).path.lower().split("/") if s]
-    return len(segments) >= 2 and segments[-1] in TAB_SEGMENTS | REVIEW_SEGMENTS
+    return len(segments) >= 2 and segments[-1] in _SUBPAGE_SEGMENTS
 
 
 _SCRIPT = re.compile(r"\.(?:php|aspx?|jsp|cgi|pl)$", re.I)
