@@ -17,12 +17,14 @@ on a bad fixture (a rating of 11) must fail on a dbt test.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -227,15 +229,34 @@ def dbt_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "dbt.cli.main"]
 
 
+_DBT_WORK: Path | None = None
+
+
+def dbt_workdir() -> Path:
+    """This test process's dbt folder: the target, the logs and the one warehouse path that
+    every build here runs against. dbt parses the whole project again for a new target or a
+    changed profile (another warehouse path), so the builds share both, and dbt parses only
+    what changed, as the pipeline's dbt steps do."""
+    global _DBT_WORK
+    if _DBT_WORK is None:
+        _DBT_WORK = Path(tempfile.mkdtemp(prefix="dbt-build-"))
+        atexit.register(shutil.rmtree, _DBT_WORK, True)
+    return _DBT_WORK
+
+
 def run_dbt_build(
-    tmp_path: Path, warehouse: Path, command: tuple[str, ...] = ("build",)
+    warehouse: Path, command: tuple[str, ...] = ("build",)
 ) -> tuple[int, dict[str, str], str]:
     """`dbt build` (or ``command``) against `warehouse`; (exit code, status by node name,
-    output)."""
-    target, logs = tmp_path / "target", tmp_path / "logs"
+    output). dbt builds a copy at :func:`dbt_workdir`'s warehouse path, copied back after."""
+    work = dbt_workdir()
+    scratch, target = work / "warehouse.duckdb", work / "target"
+    for stale in (scratch, scratch.with_name(scratch.name + ".wal"), target / "run_results.json"):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(warehouse, scratch)
     env = {
         **os.environ,
-        "TRENDING_WAREHOUSE_PATH": str(warehouse),
+        "TRENDING_WAREHOUSE_PATH": str(scratch),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -250,7 +271,7 @@ def run_dbt_build(
             "--target-path",
             str(target),
             "--log-path",
-            str(logs),
+            str(work / "logs"),
         ],
         cwd=REPO_ROOT,
         env=env,
@@ -258,6 +279,7 @@ def run_dbt_build(
         text=True,
         timeout=300,
     )
+    shutil.copyfile(scratch, warehouse)
     output = completed.stdout + completed.stderr
     results_file = target / "run_results.json"
     statuses: dict[str, str] = {}
@@ -277,7 +299,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPy
     warehouse = tmp_path / "warehouse.duckdb"
     write_raw_warehouse(warehouse)
     started = time.monotonic()
-    code, statuses, output = run_dbt_build(tmp_path, warehouse)
+    code, statuses, output = run_dbt_build(warehouse)
     elapsed = time.monotonic() - started
     failed = {
         node: status
@@ -671,13 +693,11 @@ def _staged(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     }
 
 
-def _build_staging(tmp_path: Path, warehouse: Path, *flags: str) -> bool:
+def _build_staging(warehouse: Path, *flags: str) -> bool:
     """dbt run of the crawl's staging models; whether both read only the newer raw rows."""
-    code, statuses, output = run_dbt_build(
-        tmp_path, warehouse, ("run", "--select", *CRAWL_STAGING, *flags)
-    )
+    code, statuses, output = run_dbt_build(warehouse, ("run", "--select", *CRAWL_STAGING, *flags))
     assert code == 0 and set(statuses.values()) == {"success"}, output[-3000:]
-    compiled = tmp_path / "target/compiled/trending_now/models/staging/crawl"
+    compiled = dbt_workdir() / "target/compiled/trending_now/models/staging/crawl"
     filtered = ["where ingested_at >" in (compiled / f"{m}.sql").read_text() for m in CRAWL_STAGING]
     assert len(set(filtered)) == 1, filtered
     return filtered[0]
@@ -712,13 +732,13 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
                 con.executemany(f"insert into raw.{table} values ({marks})", batch)
 
     ingest(D1, T1)
-    assert not _build_staging(tmp_path / "1", warehouse)  # the first build: every row
+    assert not _build_staging(warehouse)  # the first build: every row
     ingest(D3, T3)
-    assert _build_staging(tmp_path / "2", warehouse)
+    assert _build_staging(warehouse)
     later = datetime(2026, 9, 27, 6)
     ingest(D2, later)  # an older day backfilled after D3
     ingest(D3, later.replace(hour=7), replace=True, plot="A painter sails away.")
-    assert _build_staging(tmp_path / "3", warehouse)
+    assert _build_staging(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (plot,) = rows(con, "select plot from stg_crawl__listings where source_title_id = 'rh-1'")
         assert plot == ("A painter sails away.",)
@@ -733,7 +753,7 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
     # D3 crawled once more without rh-1 (its copy falls back to D1's), rh-2 and the review
     # rv-2 (both seen on D3 only: removed, as a build over the raw rows would not have them)
     ingest(D3, later.replace(hour=8), replace=True, drop={"rh-1", "rh-2", "rv-2"})
-    assert _build_staging(tmp_path / "3b", warehouse)
+    assert _build_staging(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         day_by_day = _staged(con)
         (fallback,) = rows(
@@ -747,7 +767,7 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
 
     full = tmp_path / "full.duckdb"
     shutil.copyfile(warehouse, full)
-    assert not _build_staging(tmp_path / "4", full, "--full-refresh")
+    assert not _build_staging(full, "--full-refresh")
     with duckdb.connect(str(full), read_only=True) as con:
         assert _staged(con) == day_by_day
         assert [len(v) for v in day_by_day.values()] == [5, 4]
@@ -757,10 +777,10 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
     with duckdb.connect(str(warehouse)) as con:
         con.execute("update stg_crawl__reviews set review_text = 'stale', staged_by = 'old'")
         con.execute("update stg_crawl__listings set plot = 'stale', staged_by = 'old'")
-    assert not _build_staging(tmp_path / "5", warehouse)
+    assert not _build_staging(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert _staged(con) == day_by_day
-    assert _build_staging(tmp_path / "6", warehouse)  # incremental again: nothing new
+    assert _build_staging(warehouse)  # incremental again: nothing new
     with duckdb.connect(str(warehouse)) as con:
         assert _staged(con) == day_by_day
         # a new day stamped by a clock half an hour behind the last batch's is still read
@@ -770,7 +790,7 @@ def test_crawl_staging_built_day_by_day_equals_a_full_build(tmp_path: Path) -> N
             " from raw.listings where source_title_id = 'm-1'",
             [date(2026, 9, 27), latest - timedelta(minutes=30)],
         )
-    assert _build_staging(tmp_path / "7", warehouse)
+    assert _build_staging(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (seen,) = rows(
             con,
@@ -818,7 +838,7 @@ def test_dbt_build_fails_when_a_test_catches_bad_data(tmp_path: Path) -> None:
     bad_review = ("reelhub", "rv-9", "rh-1", "Eve", 11, date(2026, 9, 23), "Off the scale!", T3, D3)
     warehouse = tmp_path / "warehouse.duckdb"
     write_raw_warehouse(warehouse, crawl_reviews=[*CRAWL_REVIEWS, bad_review])
-    code, statuses, output = run_dbt_build(tmp_path, warehouse)
+    code, statuses, output = run_dbt_build(warehouse)
     assert code != 0, output[-3000:]
     failed_tests = {node for node, status in statuses.items() if status in ("fail", "error")}
     assert any(

@@ -68,7 +68,7 @@ def hostile_api(
         _insert(con, "raw.api_releases",
                 _row(dbt_fixture.API_RELEASES[0], "x-4", "Night &lt;a href=&quot;javascript:alert(4)&quot;&gt;Owl&lt;/a&gt;",
                      XSS_PLOT))  # fmt: skip
-    code, _, output = dbt_fixture.run_dbt_build(tmp_path, warehouse)
+    code, _, output = dbt_fixture.run_dbt_build(warehouse)
     assert code == 0, output[-4000:]
     serving = tmp_path / "serving"
     publish_snapshot(serving, build_snapshot(warehouse, serving).version)
