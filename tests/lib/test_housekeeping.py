@@ -118,6 +118,46 @@ def test_crawl_dirs_are_stale_by_their_newest_file(tmp_path) -> None:
     assert hk.stale_crawl_dirs(tmp_path / "missing", max_age_s=900, now=NOW) == []
 
 
+def _invocation(target: Path, name: str, age_s: float) -> Path:
+    """A dbt invocation folder as dagster-dbt leaves it, last written ``age_s`` ago."""
+    _touch(target / name / "run_results.json", age_s)
+    _touch(target / name / "compiled", age_s)
+    return _touch(target / name, age_s)
+
+
+def test_each_dbt_step_keeps_its_newest_invocation_folders(tmp_path) -> None:
+    models = [
+        _invocation(tmp_path, f"warehouse_dbt_models-{i:07x}-abcdef{i % 10}", (20 - i) * HOUR)
+        for i in range(12)
+    ]
+    seeds = [
+        _invocation(tmp_path, f"warehouse_dbt_seeds-{i:07x}-0123456", (20 - i) * HOUR)
+        for i in range(3)
+    ]
+    # Not dagster-dbt's invocation folders: the project's own files and other names.
+    _touch(tmp_path / "manifest.json", 30 * HOUR)
+    _touch(tmp_path / "partial_parse.msgpack", 30 * HOUR)
+    _touch(tmp_path / "compiled" / "x.sql", 30 * HOUR)
+    _touch(tmp_path / "warehouse_dbt_models-notahex-0000000" / "x", 30 * HOUR)
+    _touch(tmp_path / "warehouse_dbt_models-0000000-0000000.json", 30 * HOUR)
+
+    old = hk.old_dbt_invocations(tmp_path, keep=10, now=NOW)
+    assert old == sorted(models[:2])  # the two oldest models' folders; all three seeds' kept
+    assert hk.old_dbt_invocations(tmp_path, keep=2, now=NOW) == sorted(models[:10] + seeds[:1])
+    assert hk.old_dbt_invocations(tmp_path / "missing", now=NOW) == []
+
+
+def test_an_invocation_folder_written_within_the_hour_is_kept(tmp_path) -> None:
+    """Age is the newest file's: a step of another run may still be writing an old folder."""
+    busy = _invocation(tmp_path, "warehouse_dbt_serving-aaaaaaa-0000001", 30 * HOUR)
+    _touch(busy / "dbt_output.log", 60)
+    young = _invocation(tmp_path, "warehouse_dbt_serving-aaaaaaa-0000002", 30 * 60)
+    for i in range(3):
+        _invocation(tmp_path, f"warehouse_dbt_serving-bbbbbbb-000000{i}", 10)
+    assert hk.old_dbt_invocations(tmp_path, keep=1, now=NOW) == []
+    assert busy.is_dir() and young.is_dir()
+
+
 def test_remove_paths_skips_what_vanished(tmp_path) -> None:
     here = _touch(tmp_path / "a.tmp", 0)
     assert hk.remove_paths([here, tmp_path / "gone.tmp"]) == [here]

@@ -4,6 +4,10 @@ them from every raw row. Checked with the real dbt assets on a real DuckDB file.
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 
@@ -46,8 +50,24 @@ def test_a_full_run_rebuilds_the_incremental_staging(tmp_path: Path) -> None:
             staged = con.execute("select source_title_id from stg_crawl__listings").fetchall()
         return [row[0] for row in staged]
 
+    # A step's old invocation folders beyond its newest 10 go when a dbt step runs (these
+    # stand for a step's folders from earlier days, under a name of their own).
+    target = DBT_PROJECT_DIR / "target"
+    step = f"zz_pruned_{uuid.uuid4().hex[:8]}"
+    old = [target / f"{step}-{i:07x}-0000000" for i in range(12)]
+    for i, folder in enumerate(old):
+        (folder / "compiled").mkdir(parents=True)
+        for path in (folder / "compiled", folder):
+            stamp = time.time() - (30 - i) * 3600
+            os.utime(path, (stamp, stamp))
+
     with dg.instance_for_test() as instance:
-        assert build(instance) == []  # the raw tables are created empty, then staged
+        try:
+            assert build(instance) == []  # the raw tables are created empty, then staged
+            assert [f.is_dir() for f in old] == [False] * 2 + [True] * 10
+        finally:
+            for folder in old:
+                shutil.rmtree(folder, ignore_errors=True)
         columns, marks = ", ".join(LISTING), ", ".join("?" * len(LISTING))
         with duckdb.connect(str(warehouse)) as con:
             con.execute(

@@ -1,6 +1,7 @@
-"""Housekeeping before a run: what a killed run leaves behind, and whether a run's process lives.
+"""Housekeeping: what a killed run leaves behind, old dbt invocation folders, and whether a run's process lives.
 
-Pure logic, no Dagster: the CLI (`trending_assets/cli.py`) applies it to the instance.
+Pure logic, no Dagster: the CLI (`trending_assets/cli.py`) applies it to the instance, and the
+dbt steps (`defs/warehouse/assets.py`) to the dbt target folder.
 
 - **Stale temporary files.** Every write in the project is atomic (a temporary name in the
   target's folder, then ``os.replace``), so a process killed mid-write leaves its temporary
@@ -12,6 +13,12 @@ Pure logic, no Dagster: the CLI (`trending_assets/cli.py`) applies it to the ins
 - **Crawl temp folders.** ``raw_crawl`` crawls into ``<system temp>/crawl-<day>-<random>/``
   (a ``TemporaryDirectory``, removed when the step ends, but not when its process is
   killed). One whose newest file is older than the crawl timeout has no crawl writing to it.
+- **Old dbt invocation folders.** dagster-dbt gives every dbt command its own target
+  folder, ``<step>-<run id[:7]>-<7 hex>/`` in the dbt project's ``target/`` (the manifest,
+  compiled SQL, run results and our ``dbt_output.log``: several MB each). Nothing removes
+  them, so they grew by three a run for ever. Each step keeps its newest
+  ``DBT_INVOCATIONS_KEPT`` folders; older ones go, but never one touched within the hour (a
+  step of another run may still be writing it).
 - **Run owners.** The CLI tags each run it executes with its process id, host and process
   start time (`owner_tags`); `owner_gone` says whether that process is gone (not running,
   a zombie, or the pid now belongs to a newer process), so the run can be marked failed
@@ -43,6 +50,9 @@ START_TIME_TOLERANCE_S = 2.0
 # name keeps its extension); `*.tmp` matches everything else.
 _HIDDEN_TEMPORARY = re.compile(r"^\.[^/]+(\.tmp-\d+|\.[^/.]+\.[a-z0-9_]{8})$")
 _CRAWL_DIR = re.compile(r"^crawl-\d{4}-\d{2}-\d{2}-")
+# dagster-dbt's name for an invocation's target folder: `<op name>-<run id[:7]>-<uuid[:7]>`.
+_DBT_INVOCATION_DIR = re.compile(r"^(?P<step>[A-Za-z_][A-Za-z0-9_]*)-[0-9a-f]{7}-[0-9a-f]{7}$")
+DBT_INVOCATIONS_KEPT = 10
 _HAS_PROC = Path("/proc/self/stat").exists()
 
 
@@ -139,6 +149,38 @@ def stale_crawl_dirs(
         except FileNotFoundError:
             continue
     return sorted(found)
+
+
+def old_dbt_invocations(
+    target_dir: Path,
+    *,
+    keep: int = DBT_INVOCATIONS_KEPT,
+    min_age_s: float = STALE_FILE_AGE_S,
+    now: float | None = None,
+) -> list[Path]:
+    """dbt invocation folders in ``target_dir`` beyond each step's newest ``keep``, and
+    untouched for ``min_age_s`` (the folder itself and its files, by modification time)."""
+    now = time.time() if now is None else now
+    by_step: dict[str, list[tuple[float, Path]]] = {}
+    target_dir = Path(target_dir)
+    if not target_dir.is_dir():
+        return []
+    for entry in target_dir.iterdir():
+        match = _DBT_INVOCATION_DIR.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if entry.is_symlink() or not entry.is_dir():
+                continue
+            newest = _newest_mtime(entry)
+        except FileNotFoundError:
+            continue
+        by_step.setdefault(match["step"], []).append((newest, entry))
+    old: list[Path] = []
+    for folders in by_step.values():
+        folders.sort(key=lambda pair: (pair[0], pair[1].name), reverse=True)
+        old.extend(path for newest, path in folders[keep:] if now - newest > min_age_s)
+    return sorted(old)
 
 
 def remove_paths(paths: Iterable[Path]) -> list[Path]:

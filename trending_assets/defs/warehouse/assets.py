@@ -23,6 +23,7 @@ from dagster_duckdb import DuckDBResource
 from trending_assets.defs.resources import WAREHOUSE_POOL, ProjectDbtResource
 from trending_assets.defs.shared import FULL_RUN_TAG
 from trending_assets.lib.dbt_summary import summarise_run_results
+from trending_assets.lib.housekeeping import old_dbt_invocations, remove_paths
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
@@ -206,9 +207,14 @@ def _dbt_build(
         (context.log.info if summary.ok and error is None else context.log.error)(line)
     else:
         context.log.error(f"dbt wrote no run_results.json; full dbt output: {log_path}")
+    project_target = dbt_project.project_dir / dbt_project.target_path
+    # Each dbt command leaves a folder of several MB; a step keeps its newest few.
+    removed = remove_paths(old_dbt_invocations(project_target))
+    if removed:
+        context.log.info(f"removed {len(removed)} old dbt invocation folder(s) in {project_target}")
     if error is not None:
         raise error
-    _keep_partial_parse(invocation.target_path, dbt_project.project_dir / dbt_project.target_path)
+    _keep_partial_parse(invocation.target_path, project_target)
 
 
 def _keep_partial_parse(run_target: Path, project_target: Path) -> None:
