@@ -158,6 +158,16 @@ def test_an_invocation_folder_written_within_the_hour_is_kept(tmp_path) -> None:
     assert busy.is_dir() and young.is_dir()
 
 
+def test_parse_states_of_warehouses_no_step_built_for_a_week_go(tmp_path) -> None:
+    week = 7 * 24 * HOUR
+    stale = _touch(tmp_path / "partial_parse.0123456789ab.msgpack", week + HOUR)
+    _touch(tmp_path / "partial_parse.ba9876543210.msgpack", week - HOUR)
+    _touch(tmp_path / "partial_parse.msgpack", 2 * week)  # the project's own: dbt's business
+    _touch(tmp_path / "partial_parse.0123456789ab.msgpack.bak", 2 * week)
+    assert hk.old_parse_states(tmp_path, now=NOW) == [stale]
+    assert hk.old_parse_states(tmp_path / "missing", now=NOW) == []
+
+
 def test_remove_paths_skips_what_vanished(tmp_path) -> None:
     here = _touch(tmp_path / "a.tmp", 0)
     assert hk.remove_paths([here, tmp_path / "gone.tmp"]) == [here]

@@ -28,25 +28,29 @@ LISTING = {
 
 def test_a_full_run_rebuilds_the_incremental_staging(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    resources = {
-        "warehouse": WarehouseResource(database=str(warehouse)),
-        "dbt": ProjectDbtResource(
-            project_dir=str(DBT_PROJECT_DIR),
-            profiles_dir=str(DBT_PROJECT_DIR),
-            dbt_executable=DBT_EXECUTABLE,
-        ),
-    }
     staging = dg.AssetSelection.assets(
         dbt_key("stg_crawl__listings"), dbt_key("stg_crawl__reviews")
     ).without_checks()
+    runs: list[str] = []
 
-    def build(instance: dg.DagsterInstance, tags: dict[str, str] | None = None) -> list[str]:
+    def build(
+        instance: dg.DagsterInstance, tags: dict[str, str] | None = None, database: Path = warehouse
+    ) -> list[str]:
+        resources = {
+            "warehouse": WarehouseResource(database=str(database)),
+            "dbt": ProjectDbtResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=DBT_EXECUTABLE,
+            ),
+        }
         result = dg.materialize(
             [warehouse_dbt_models], selection=staging, resources=resources,
             instance=instance, tags=tags,
         )  # fmt: skip
         assert result.success
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs.append(result.run_id)
+        with duckdb.connect(str(database), read_only=True) as con:
             staged = con.execute("select source_title_id from stg_crawl__listings").fetchall()
         return [row[0] for row in staged]
 
@@ -85,3 +89,12 @@ def test_a_full_run_rebuilds_the_incremental_staging(tmp_path: Path) -> None:
             )
         assert sorted(build(instance)) == ["rh-1", "rh-gone"]
         assert build(instance, tags={FULL_RUN_TAG: "true"}) == ["rh-1"]
+
+        # dbt's parse state is kept per warehouse: a build on another one in between (a
+        # second home, another test) does not make the next build here parse everything.
+        assert build(instance, database=tmp_path / "other.duckdb") == []
+        assert build(instance) == ["rh-1"]
+    (folder,) = target.glob(f"warehouse_dbt_models-{runs[-1][:7]}-*")
+    output = (folder / "dbt_output.log").read_text(encoding="utf-8")
+    assert "Unable to do partial parsing" not in output, output[:2000]
+    assert "Partial parse save file not found" not in output

@@ -18,7 +18,8 @@ dbt steps (`defs/warehouse/assets.py`) to the dbt target folder.
   compiled SQL, run results and our ``dbt_output.log``: several MB each). Nothing removes
   them, so they grew by three a run for ever. Each step keeps its newest
   ``DBT_INVOCATIONS_KEPT`` folders; older ones go, but never one touched within the hour (a
-  step of another run may still be writing it).
+  step of another run may still be writing it). The steps also keep dbt's parse state per
+  warehouse there (``partial_parse.<hash>.msgpack``); one no step wrote for a week goes.
 - **Run owners.** The CLI tags each run it executes with its process id, host and process
   start time (`owner_tags`); `owner_gone` says whether that process is gone (not running,
   a zombie, or the pid now belongs to a newer process), so the run can be marked failed
@@ -53,6 +54,10 @@ _CRAWL_DIR = re.compile(r"^crawl-\d{4}-\d{2}-\d{2}-")
 # dagster-dbt's name for an invocation's target folder: `<op name>-<run id[:7]>-<uuid[:7]>`.
 _DBT_INVOCATION_DIR = re.compile(r"^(?P<step>[A-Za-z_][A-Za-z0-9_]*)-[0-9a-f]{7}-[0-9a-f]{7}$")
 DBT_INVOCATIONS_KEPT = 10
+# The dbt steps' parse state per warehouse: `partial_parse.<12 hex>.msgpack` in the target.
+PARSE_STATE_PREFIX, PARSE_STATE_SUFFIX = "partial_parse.", ".msgpack"
+_PARSE_STATE = re.compile(r"^partial_parse\.[0-9a-f]{12}\.msgpack$")
+PARSE_STATE_MAX_AGE_S = 7 * 24 * 3600.0
 _HAS_PROC = Path("/proc/self/stat").exists()
 
 
@@ -180,6 +185,29 @@ def old_dbt_invocations(
     for folders in by_step.values():
         folders.sort(key=lambda pair: (pair[0], pair[1].name), reverse=True)
         old.extend(path for newest, path in folders[keep:] if now - newest > min_age_s)
+    return sorted(old)
+
+
+def old_parse_states(
+    target_dir: Path, *, max_age_s: float = PARSE_STATE_MAX_AGE_S, now: float | None = None
+) -> list[Path]:
+    """The dbt steps' parse states of warehouses no step built for ``max_age_s`` (a home
+    removed, a test's)."""
+    now = time.time() if now is None else now
+    target_dir = Path(target_dir)
+    if not target_dir.is_dir():
+        return []
+    old = []
+    for entry in target_dir.iterdir():
+        try:
+            if (
+                _PARSE_STATE.match(entry.name)
+                and entry.is_file()
+                and _age_s(entry, now) > max_age_s
+            ):
+                old.append(entry)
+        except FileNotFoundError:
+            continue
     return sorted(old)
 
 

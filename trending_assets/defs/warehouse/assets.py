@@ -2,9 +2,11 @@
 DuckDB, dbt tests as checks."""
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +25,13 @@ from dagster_duckdb import DuckDBResource
 from trending_assets.defs.resources import WAREHOUSE_POOL, ProjectDbtResource
 from trending_assets.defs.shared import FULL_RUN_TAG
 from trending_assets.lib.dbt_summary import summarise_run_results
-from trending_assets.lib.housekeeping import old_dbt_invocations, remove_paths
+from trending_assets.lib.housekeeping import (
+    PARSE_STATE_PREFIX,
+    PARSE_STATE_SUFFIX,
+    old_dbt_invocations,
+    old_parse_states,
+    remove_paths,
+)
 from trending_assets.lib.served_tables import ensure_declared_tables
 from trending_assets.lib.warehouse import ensure_raw_tables
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, get_settings
@@ -186,7 +194,15 @@ def _dbt_build(
     # On a subset (one model, some checks) dagster-dbt chooses the indirect selection itself.
     if indirect_selection and not context.is_subset:
         args += ["--indirect-selection", indirect_selection]
-    invocation = dbt.cli(args, context=context)
+    # dagster-dbt's own naming (`<step>-<run id>-<random>`), chosen here so that the parse
+    # state of this warehouse is in the folder before dbt starts.
+    run_target = dbt_project.target_path / (
+        f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    )
+    project_target = dbt_project.project_dir / dbt_project.target_path
+    warehouse_path = str(warehouse.database)
+    _start_from_parse_state(dbt_project.project_dir / run_target, project_target, warehouse_path)
+    invocation = dbt.cli(args, context=context, target_path=run_target)
     # dbt prints a line per node (hundreds); they go to a file beside run_results.json, and
     # the run's log gets one summary line (lib/dbt_summary.py). Events are held until dbt
     # exits, then passed on, also when it failed, so the nodes that built are recorded.
@@ -207,35 +223,58 @@ def _dbt_build(
         (context.log.info if summary.ok and error is None else context.log.error)(line)
     else:
         context.log.error(f"dbt wrote no run_results.json; full dbt output: {log_path}")
-    project_target = dbt_project.project_dir / dbt_project.target_path
     # Each dbt command leaves a folder of several MB; a step keeps its newest few.
-    removed = remove_paths(old_dbt_invocations(project_target))
+    removed = remove_paths(old_dbt_invocations(project_target) + old_parse_states(project_target))
     if removed:
         context.log.info(f"removed {len(removed)} old dbt invocation folder(s) in {project_target}")
     if error is not None:
         raise error
-    _keep_partial_parse(invocation.target_path, project_target)
+    _keep_partial_parse(invocation.target_path, project_target, warehouse_path)
 
 
-def _keep_partial_parse(run_target: Path, project_target: Path) -> None:
-    """Make this invocation's parse state the one the next invocation starts from.
+def _parse_state(project_target: Path, warehouse_path: str) -> Path:
+    """Where the parse state of the dbt commands on one warehouse is kept between steps."""
+    key = hashlib.sha256(warehouse_path.encode("utf-8")).hexdigest()[:12]
+    return project_target / f"{PARSE_STATE_PREFIX}{key}{PARSE_STATE_SUFFIX}"
 
-    dagster-dbt copies the project's ``partial_parse.msgpack`` into each invocation's own
-    target folder. The project's copy comes from the parse at load time, without the
-    ``warehouse_path`` variable, so dbt would find its variables changed and parse the
-    whole project again at every step (about 10 s each). The copy is swapped in
-    atomically; a read-only project folder only costs the re-parse.
+
+def _start_from_parse_state(run_target: Path, project_target: Path, warehouse_path: str) -> None:
+    """Put the last parse state of this warehouse in the invocation's target folder, where
+    dbt looks for it. dagster-dbt copies the project's ``partial_parse.msgpack`` only into a
+    folder without one, and that copy is the last step's of any warehouse: another one's
+    (a second home, a test) has another ``warehouse_path`` variable, which makes dbt parse
+    the whole project again (3-10 s)."""
+    state = _parse_state(project_target, warehouse_path)
+    if not state.exists():
+        return  # this warehouse's first step: dagster-dbt's copy (the load-time parse's)
+    try:
+        run_target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state, run_target / "partial_parse.msgpack")
+    except OSError:
+        pass  # a read-only project folder only costs the whole parse
+
+
+def _keep_partial_parse(run_target: Path, project_target: Path, warehouse_path: str) -> None:
+    """Make this invocation's parse state the one the next invocation starts from: the
+    next on this warehouse (:func:`_start_from_parse_state`), and, as the project's
+    ``partial_parse.msgpack``, a first step on any (the parse at load time has no
+    ``warehouse_path`` variable, so dbt would otherwise parse the whole project again at
+    every step). Each copy is swapped in atomically; a read-only project folder only costs
+    the re-parse.
     """
     source = run_target / "partial_parse.msgpack"
     if not source.exists():
         return
-    target = project_target / "partial_parse.msgpack"
-    temporary = project_target / f".partial_parse.{os.getpid()}.tmp"
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    for target in (
+        _parse_state(project_target, warehouse_path),
+        project_target / "partial_parse.msgpack",
+    ):
+        temporary = project_target / f".{target.name}.{os.getpid()}.tmp"
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        except OSError:
+            temporary.unlink(missing_ok=True)
 
 
 @dbt_assets(
