@@ -1,4 +1,4 @@
-"""Housekeeping: what a killed run leaves behind, old dbt invocation folders, and whether a run's process lives.
+"""Housekeeping: what killed runs leave behind, old dbt folders, and whether a run's process lives.
 
 Pure logic, no Dagster: the CLI (`trending_assets/cli.py`) applies it to the instance, and the
 dbt steps (`defs/warehouse/assets.py`) to the dbt target folder.

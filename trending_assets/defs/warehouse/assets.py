@@ -224,9 +224,13 @@ def _dbt_build(
     else:
         context.log.error(f"dbt wrote no run_results.json; full dbt output: {log_path}")
     # Each dbt command leaves a folder of several MB; a step keeps its newest few.
-    removed = remove_paths(old_dbt_invocations(project_target) + old_parse_states(project_target))
-    if removed:
-        context.log.info(f"removed {len(removed)} old dbt invocation folder(s) in {project_target}")
+    folders = remove_paths(old_dbt_invocations(project_target))
+    states = remove_paths(old_parse_states(project_target))
+    if folders or states:
+        context.log.info(
+            f"removed {len(folders)} old dbt invocation folder(s) and {len(states)} unused "
+            f"parse state(s) in {project_target}"
+        )
     if error is not None:
         raise error
     _keep_partial_parse(invocation.target_path, project_target, warehouse_path)
