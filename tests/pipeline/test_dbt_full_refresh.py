@@ -1,6 +1,8 @@
 """The crawl's staging models are incremental (dbt_project/macros/incremental_crawl.sql);
 a run tagged as full (`trending materialize --full`, `make materialize FULL=1`) rebuilds
-them from every raw row. Checked with the real dbt assets on a real DuckDB file."""
+them from every raw row. Checked with the real dbt assets on a real DuckDB file, with two
+things every dbt step does on the way: it prunes old invocation folders, and it starts from
+its own warehouse's parse state (docs/operations.md)."""
 
 from __future__ import annotations
 
