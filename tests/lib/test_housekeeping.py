@@ -166,6 +166,11 @@ def test_parse_states_of_warehouses_no_step_built_for_a_week_go(tmp_path) -> Non
     _touch(tmp_path / "partial_parse.0123456789ab.msgpack.bak", 2 * week)
     assert hk.old_parse_states(tmp_path, now=NOW) == [stale]
     assert hk.old_parse_states(tmp_path / "missing", now=NOW) == []
+    # the name the dbt steps give a warehouse's state is one this finds
+    state = hk.parse_state_path(tmp_path, "/data/warehouse.duckdb")
+    assert state.parent == tmp_path and state != hk.parse_state_path(tmp_path, "/other.duckdb")
+    _touch(state, week + HOUR)
+    assert state in hk.old_parse_states(tmp_path, now=NOW)
 
 
 def test_remove_paths_skips_what_vanished(tmp_path) -> None:

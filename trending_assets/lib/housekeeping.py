@@ -28,6 +28,7 @@ dbt steps (`defs/warehouse/assets.py`) to the dbt target folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -55,7 +56,6 @@ _CRAWL_DIR = re.compile(r"^crawl-\d{4}-\d{2}-\d{2}-")
 _DBT_INVOCATION_DIR = re.compile(r"^(?P<step>[A-Za-z_][A-Za-z0-9_]*)-[0-9a-f]{7}-[0-9a-f]{7}$")
 DBT_INVOCATIONS_KEPT = 10
 # The dbt steps' parse state per warehouse: `partial_parse.<12 hex>.msgpack` in the target.
-PARSE_STATE_PREFIX, PARSE_STATE_SUFFIX = "partial_parse.", ".msgpack"
 _PARSE_STATE = re.compile(r"^partial_parse\.[0-9a-f]{12}\.msgpack$")
 PARSE_STATE_MAX_AGE_S = 7 * 24 * 3600.0
 _HAS_PROC = Path("/proc/self/stat").exists()
@@ -186,6 +186,12 @@ def old_dbt_invocations(
         folders.sort(key=lambda pair: (pair[0], pair[1].name), reverse=True)
         old.extend(path for newest, path in folders[keep:] if now - newest > min_age_s)
     return sorted(old)
+
+
+def parse_state_path(target_dir: Path, warehouse_path: str) -> Path:
+    """Where the dbt steps keep the parse state of their commands on one warehouse."""
+    key = hashlib.sha256(warehouse_path.encode("utf-8")).hexdigest()[:12]
+    return Path(target_dir) / f"partial_parse.{key}.msgpack"
 
 
 def old_parse_states(

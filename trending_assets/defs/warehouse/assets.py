@@ -2,7 +2,6 @@
 DuckDB, dbt tests as checks."""
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -26,10 +25,9 @@ from trending_assets.defs.resources import WAREHOUSE_POOL, ProjectDbtResource
 from trending_assets.defs.shared import FULL_RUN_TAG
 from trending_assets.lib.dbt_summary import summarise_run_results
 from trending_assets.lib.housekeeping import (
-    PARSE_STATE_PREFIX,
-    PARSE_STATE_SUFFIX,
     old_dbt_invocations,
     old_parse_states,
+    parse_state_path,
     remove_paths,
 )
 from trending_assets.lib.served_tables import ensure_declared_tables
@@ -236,19 +234,13 @@ def _dbt_build(
     _keep_partial_parse(invocation.target_path, project_target, warehouse_path)
 
 
-def _parse_state(project_target: Path, warehouse_path: str) -> Path:
-    """Where the parse state of the dbt commands on one warehouse is kept between steps."""
-    key = hashlib.sha256(warehouse_path.encode("utf-8")).hexdigest()[:12]
-    return project_target / f"{PARSE_STATE_PREFIX}{key}{PARSE_STATE_SUFFIX}"
-
-
 def _start_from_parse_state(run_target: Path, project_target: Path, warehouse_path: str) -> None:
     """Put the last parse state of this warehouse in the invocation's target folder, where
     dbt looks for it. dagster-dbt copies the project's ``partial_parse.msgpack`` only into a
     folder without one, and that copy is the last step's of any warehouse: another one's
     (a second home, a test) has another ``warehouse_path`` variable, which makes dbt parse
     the whole project again (3-10 s)."""
-    state = _parse_state(project_target, warehouse_path)
+    state = parse_state_path(project_target, warehouse_path)
     if not state.exists():
         return  # this warehouse's first step: dagster-dbt's copy (the load-time parse's)
     try:
@@ -270,7 +262,7 @@ def _keep_partial_parse(run_target: Path, project_target: Path, warehouse_path: 
     if not source.exists():
         return
     for target in (
-        _parse_state(project_target, warehouse_path),
+        parse_state_path(project_target, warehouse_path),
         project_target / "partial_parse.msgpack",
     ):
         temporary = project_target / f".{target.name}.{os.getpid()}.tmp"
