@@ -22,7 +22,7 @@ for _module in pkgutil.walk_packages(trending_assets.defs.__path__, "trending_as
 # the CLI, the UI and the daemon): the steps forked from here use them, so they import them
 # once, here, instead of once per step.
 STEP_LIBRARIES = ("sklearn.feature_extraction.text", "sklearn.linear_model", "scipy.stats",
-                  "scipy.spatial.distance", "openai")  # fmt: skip
+                  "scipy.spatial.distance", "openai", "dbt.cli.main")  # fmt: skip
 for _name in STEP_LIBRARIES:
     with contextlib.suppress(ImportError):
         importlib.import_module(_name)

@@ -14,7 +14,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
-    DbtCliResource,
     DbtProject,
     dbt_assets,
     get_asset_key_for_model,
@@ -176,15 +175,15 @@ def _with_row_counts(events: list, warehouse: DuckDBResource) -> list:
 
 def _dbt_build(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: ProjectDbtResource,
     warehouse: DuckDBResource,
     *,
     indirect_selection: str | None = None,
 ):
     with warehouse.get_connection() as con:
         ensure_raw_tables(con)  # sources must exist even before every raw asset has run
-    # dbt is a subprocess: the warehouse it writes is passed as a dbt variable (profiles.yml
-    # reads `warehouse_path`), never by changing this process's environment.
+    # The warehouse dbt writes is passed as a dbt variable (profiles.yml reads
+    # `warehouse_path`), never by changing this process's environment.
     args = ["build", "--vars", json.dumps({"warehouse_path": str(warehouse.database)})]
     if context.run.tags.get(FULL_RUN_TAG) == "true":
         # `--full`: the incremental models (the crawl's staging) are rebuilt from every row
@@ -200,7 +199,8 @@ def _dbt_build(
     project_target = dbt_project.project_dir / dbt_project.target_path
     warehouse_path = str(warehouse.database)
     _start_from_parse_state(dbt_project.project_dir / run_target, project_target, warehouse_path)
-    invocation = dbt.cli(args, context=context, target_path=run_target)
+    # dbt Core runs in this process (ProjectDbtResource.invoke): no dbt start-up per step.
+    invocation = dbt.invoke(args, context=context, target_path=run_target)
     # dbt prints a line per node (hundreds); they go to a file beside run_results.json, and
     # the run's log gets one summary line (lib/dbt_summary.py). Events are held until dbt
     # exits, then passed on, also when it failed, so the nodes that built are recorded.
@@ -236,13 +236,16 @@ def _dbt_build(
 
 def _start_from_parse_state(run_target: Path, project_target: Path, warehouse_path: str) -> None:
     """Put the last parse state of this warehouse in the invocation's target folder, where
-    dbt looks for it. dagster-dbt copies the project's ``partial_parse.msgpack`` only into a
-    folder without one, and that copy is the last step's of any warehouse: another one's
-    (a second home, a test) has another ``warehouse_path`` variable, which makes dbt parse
-    the whole project again (3-10 s)."""
+    dbt looks for it; a warehouse's first step starts from the project's
+    ``partial_parse.msgpack`` (the last step's, of any warehouse, or the load-time parse's).
+    dagster-dbt would copy only the project's: another warehouse's state (a second home, a
+    test) has another ``warehouse_path`` variable, which makes dbt parse the whole project
+    again (3-10 s)."""
     state = parse_state_path(project_target, warehouse_path)
     if not state.exists():
-        return  # this warehouse's first step: dagster-dbt's copy (the load-time parse's)
+        state = project_target / "partial_parse.msgpack"
+    if not state.exists():
+        return  # nothing parsed yet: dbt parses the whole project
     try:
         run_target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(state, run_target / "partial_parse.msgpack")
@@ -282,7 +285,7 @@ def _keep_partial_parse(run_target: Path, project_target: Path, warehouse_path: 
     name="warehouse_dbt_seeds",
 )
 def warehouse_dbt_seeds(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: ProjectDbtResource, warehouse: DuckDBResource
 ):
     """`dbt build` of the seeds (taxonomy, source registry, genre maps) and their tests.
 
@@ -301,7 +304,7 @@ def warehouse_dbt_seeds(
     name="warehouse_dbt_models",
 )
 def warehouse_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: ProjectDbtResource, warehouse: DuckDBResource
 ):
     """`dbt build`: models and their tests, in dependency order (after the seeds' step,
     before the Python assets; the serving models are the serving step's)."""
@@ -317,7 +320,7 @@ def warehouse_dbt_models(
     name="warehouse_dbt_serving",
 )
 def warehouse_dbt_serving(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext, dbt: ProjectDbtResource, warehouse: DuckDBResource
 ):
     """`dbt build` of the served tables and their tests, after the Python assets they read.
 
