@@ -134,6 +134,43 @@ def test_an_evaluation_of_the_same_artifact_and_split_is_read_back(
         evaluate_on_test(registry, logreg.version, other)
 
 
+def test_a_day_whose_new_titles_all_train_keeps_the_stored_evaluation(
+    trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next day's split keeps every title's part; when its new titles all went to
+    training and validation, the test examples are the same, and so is the score."""
+    from trending_assets.lib.ml import lifecycle
+
+    split, registry, logreg, _, _ = trained
+    first = evaluate_on_test(registry, logreg.version, split, reuse=False)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded again")
+
+    monkeypatch.setattr(lifecycle, "load_model", no_loading)
+    grown = examples(154)  # the same 150 titles and four new ones
+    parts = split.assignment()
+    new_parts = {"t150": "train", "t151": "validation", "t152": "train", "t153": "train"}
+    next_day = make_split(grown, seed=3, min_genre_count=5, previous={**parts, **new_parts})
+    assert next_day.fingerprint != split.fingerprint
+    assert next_day.test.ids == split.test.ids and len(next_day.train) == len(split.train) + 3
+    again = evaluate_on_test(registry, logreg.version, next_day)
+    assert again.reused and again.test == first.test
+
+    # A new title in the test part, or a test title whose plot changed, is scored again.
+    with pytest.raises(AssertionError, match="loaded again"):
+        evaluate_on_test(
+            registry, logreg.version, make_split(grown, seed=3, min_genre_count=5,
+            previous={**parts, **new_parts, "t150": "test"}),
+        )  # fmt: skip
+    edited = examples(150)
+    edited.texts[edited.ids.index(split.test.ids[0])] += " grimwold"
+    with pytest.raises(AssertionError, match="loaded again"):
+        evaluate_on_test(
+            registry, logreg.version, make_split(edited, seed=3, min_genre_count=5, previous=parts)
+        )
+
+
 def test_champion_gate_promotes_the_best_challenger_then_keeps_it(trained) -> None:
     _, registry, logreg, keyword, _ = trained
     score = lambda t: t.version.metrics["validation_macro_f1"]  # noqa: E731

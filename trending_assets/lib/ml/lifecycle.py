@@ -344,17 +344,24 @@ def _evaluation_key(version: ModelVersion) -> str:
 def stored_evaluation(
     registry: ModelRegistry, version: ModelVersion, split: SplitResult, code_version: str = ""
 ) -> Evaluation | None:
-    """The evaluation stored beside ``version`` when it scored this same artifact on this
-    same test split under the same ``code_version`` (the caller's hash of the ML code,
-    which covers metrics, slices, behaviour checks and cards); else None (also for an
-    unreadable file)."""
+    """The evaluation stored beside ``version`` when it scored this same artifact on the
+    same test examples (``SplitResult.test_fingerprint``: a day whose new titles all went
+    to training or validation keeps it) under the same ``code_version`` (the caller's hash
+    of the ML code, which covers metrics, slices, behaviour checks and cards); else None
+    (also for an unreadable file). An evaluation stored before test fingerprints needs the
+    same whole split."""
     key = _evaluation_key(version)
     if not registry.lake.exists(key):  # (an S3 lake raises its own error for a missing key)
         return None
     try:
         stored = json.loads(registry.lake.read_bytes(key))
+        same_test = (
+            stored["test_fingerprint"] == split.test_fingerprint()
+            if "test_fingerprint" in stored
+            else stored.get("fingerprint") == split.fingerprint
+        )
         fits = (
-            stored.get("fingerprint") == split.fingerprint
+            same_test
             and stored.get("artifact_sha256") == version.artifact_sha256
             and stored.get("code_version", "") == code_version
         )
@@ -414,6 +421,7 @@ def evaluate_on_test(
             {
                 "test": test, "slices": slices.to_dict(orient="records"),
                 "behaviour_failures": failures, "fingerprint": split.fingerprint,
+                "test_fingerprint": split.test_fingerprint(),
                 "artifact_sha256": version.artifact_sha256,
                 "code_version": code_version,
             },

@@ -66,6 +66,24 @@ class SplitResult:
         """Title id -> part (train / validation / test): ``make_split``'s ``previous``."""
         return {i: name for name in SPLIT_NAMES for i in getattr(self, name).ids}
 
+    def test_fingerprint(self) -> str:
+        """sha256 over what a test score depends on: the kept genres and the test part's
+        examples (id, text, labels, known cells, meta), in id order. Unlike
+        ``fingerprint`` it stays the same when only training or validation titles change,
+        as on a day whose new titles all went to those parts (titles keep their part)."""
+        test = self.test
+        digest = hashlib.sha256(json.dumps({"genres": list(self.genres)}).encode())
+        known = test.known_mask()
+        meta = test.meta.astype(object).where(test.meta.notna(), None).to_dict(orient="records")
+        for i in sorted(range(len(test)), key=lambda i: (test.ids[i], test.texts[i])):
+            record = [test.ids[i], test.texts[i], test.labels[i].tolist(), known[i].tolist()]
+            record.append(meta[i])
+            digest.update(
+                json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+            )
+            digest.update(b"\n")
+        return digest.hexdigest()
+
     def summary(self) -> dict[str, object]:
         """A JSON-able summary (sizes, per-split genre counts, drops) for metadata and cards."""
         return {
