@@ -5,9 +5,11 @@ directory, the database file)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -151,3 +153,69 @@ def test_an_unknown_flag_is_a_failure_with_its_reason(project: Path, tmp_path: P
 
     assert not result.success and not result.interrupted
     assert result.exception is not None and "no-such-flag" in str(result.exception)
+
+
+INTERRUPTED_RUN = """
+import signal, sys
+from trending_assets.lib.dbt_runner import run_dbt
+
+
+class Interrupted(BaseException):  # what Dagster raises in a step on SIGINT / SIGTERM
+    pass
+
+
+def interrupt(signum, frame):
+    raise Interrupted()
+
+
+signal.signal(signal.SIGINT, interrupt)
+result = run_dbt(sys.argv[1:])
+print("RESULT", result.success, result.interrupted, type(result.interruption).__name__, flush=True)
+"""
+
+
+def test_an_interrupted_command_stops_its_queries_and_lets_go_of_the_warehouse(
+    project: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C, or a run's termination, in the middle of a long model: the query stops (the
+    table is never created), the command says it was interrupted, and the process ends
+    cleanly with the warehouse free."""
+    (project / "models" / "titles.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        "select sum(hash(i) % 1000) as s from range(100000000000) t(i)\n"  # minutes of work
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    target = project / "target" / "run"
+    script = tmp_path / "interrupted_run.py"
+    script.write_text(INTERRUPTED_RUN)
+    repo = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [
+            sys.executable, str(script), "run",
+            "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", str(target), "--log-path", str(target),
+            "--vars", f'{{"warehouse_path": "{warehouse}"}}',
+        ],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "START sql table model" in line:
+            break
+    time.sleep(2)  # the query is running (it runs for minutes)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    output = "".join(lines) + out
+
+    assert process.returncode == 0, output[-3000:]
+    assert "RESULT False True Interrupted" in output, output[-3000:]
+    assert "terminate called" not in output and "FATAL" not in output, output[-3000:]
+    assert _opens_for_writing_in_another_process(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {
+            row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()
+        }
+    assert "titles" not in tables

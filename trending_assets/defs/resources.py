@@ -171,8 +171,8 @@ class InProcessDbtInvocation:
         from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
         result = run_dbt(self.args)
-        if result.interrupted:  # Ctrl-C, the run terminated: not dbt's failure
-            raise result.exception  # type: ignore[misc]
+        if result.interruption is not None:  # Ctrl-C, the run terminated: not dbt's failure
+            raise result.interruption
         for raw_event in result.events:
             yield from DbtCoreCliEventMessage(
                 raw_event=raw_event, event_history_metadata={}

@@ -39,8 +39,23 @@ class DbtCommandResult:
     @property
     def interrupted(self) -> bool:
         """Stopped by something that is not an error of dbt's or ours (Ctrl-C, a run's
-        termination): the caller re-raises it as it came."""
-        return self.exception is not None and not isinstance(self.exception, Exception)
+        termination), also when dbt's clean-up raised another error while handling it."""
+        return _interruption(self.exception) is not None
+
+    @property
+    def interruption(self) -> BaseException | None:
+        """The interruption to re-raise as it came, if the command was interrupted."""
+        return _interruption(self.exception)
+
+
+def _interruption(error: BaseException | None) -> BaseException | None:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if not isinstance(error, Exception):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def run_dbt(args: Sequence[str]) -> DbtCommandResult:
@@ -66,10 +81,17 @@ def run_dbt(args: Sequence[str]) -> DbtCommandResult:
 
     with _ONE_AT_A_TIME:
         cwd = os.getcwd()
+        threads_before = set(threading.enumerate())
         try:
             result = dbtRunner(callbacks=[collect]).invoke(list(args))
         finally:
             os.chdir(cwd)
+            # An interruption (Ctrl-C, a run's termination) reaches dbt's main thread while
+            # its worker threads still run queries: stop them, as a dbt process does on
+            # SIGINT, and let them end before the database is closed under them (a query
+            # still running when the process exits aborts it).
+            _cancel_open_queries()
+            _wait_for_workers(set(threading.enumerate()) - threads_before)
             _let_go_of_the_database()
             # dbt's loggers hold the streams of this command (a redirected stdout, the
             # command's dbt.log); the next command sets up its own.
@@ -81,6 +103,24 @@ def run_dbt(args: Sequence[str]) -> DbtCommandResult:
         errors=errors,
         exception=result.exception,
     )
+
+
+def _cancel_open_queries() -> None:
+    """Cancel the queries dbt's adapters still have open (none after a command that ran
+    to its end; dbt's own clean-up closed them)."""
+    from dbt.adapters.factory import FACTORY
+
+    for adapter in list(FACTORY.adapters.values()):
+        with contextlib.suppress(Exception):
+            adapter.cancel_open_connections()
+
+
+def _wait_for_workers(threads: set[threading.Thread], timeout_s: float = 30.0) -> None:
+    """Join the worker threads of dbt's thread pool that outlived the command (only an
+    interrupted command leaves any), each for at most ``timeout_s``."""
+    for thread in threads:
+        if thread.name.endswith("(worker)") and thread.is_alive():
+            thread.join(timeout_s)
 
 
 def _let_go_of_the_database() -> None:
