@@ -14,6 +14,7 @@ import pytest
 
 from trending_assets.defs.resources import ProjectDbtResource, WarehouseResource
 from trending_assets.defs.warehouse.assets import dbt_key, warehouse_dbt_models, warehouse_dbt_seeds
+from trending_assets.lib.warehouse import ensure_raw_tables
 from trending_assets.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 LISTINGS = [
@@ -39,8 +40,6 @@ def _run(warehouse: Path, *, in_process: bool) -> dict[str, object]:
     }
     assert resources["dbt"].runs_in_process is in_process
     with duckdb.connect(str(warehouse)) as con:
-        from trending_assets.lib.warehouse import ensure_raw_tables
-
         ensure_raw_tables(con)
         columns, marks = ", ".join(LISTINGS[0]), ", ".join("?" * len(LISTINGS[0]))
         for listing in LISTINGS:

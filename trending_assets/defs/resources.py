@@ -170,6 +170,7 @@ class InProcessDbtInvocation:
         from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
         from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+        self.context.log.info(f"Running dbt in this process: `{self.dbt_command}`")
         result = run_dbt(self.args)
         if result.interruption is not None:  # Ctrl-C, the run terminated: not dbt's failure
             raise result.interruption
