@@ -44,7 +44,8 @@ class WarehouseResource(DuckDBResource):
 
 class ProjectDbtResource(DbtCliResource):
     """dagster-dbt's dbt CLI resource, knowing this project's dbt version without asking,
-    and loading no dbt adapter in the orchestrating process.
+    loading no dbt adapter in the orchestrating process, and running this environment's
+    dbt Core in the step's process (:meth:`invoke`).
 
     Before its first command in a process, dagster-dbt runs ``dbt --version`` to tell dbt
     Core from the Fusion engine: 2.3 s on 2 cores, in every run's process. The project's dbt
