@@ -8,13 +8,9 @@ crawl log: one outcome per fetched page) in DIR (the crawl landing contract in
 docs/contracts.md).
 
 Scrapy runs a process's spiders on one thread, so on a machine with more than one CPU
-each spider gets its own process (``--processes``, default ``auto``: two per usable CPU):
-the spiders' parsing then runs side by side instead of taking turns. With processes to
-spare and more than one source, a spider's sources are dealt out over several processes,
-each landing in a folder of its own under ``DIR/.parts``, and the spider's files are then
-merged from them (:mod:`scrapers.merge`). The ``reviews`` spider reads twice the pages
-the ``listings`` spider does, so split by source the four processes finish closer
-together. What lands is the same either way.
+each spider gets its own process (``--processes``, default ``auto``): the two spiders'
+parsing then runs side by side instead of taking turns. What lands is the same either
+way.
 
 Exit status: 0 for a usable crawl; 1 for a hard failure (a spider that did not finish,
 no stats, a source none of whose pages could be read); 3 when the crawl completed but a
@@ -26,11 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,7 +32,6 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from scrapers.merge import merge_parts
 from scrapers.sites import SiteConfig, SiteConfigError, resolve_sources
 from scrapers.spiders.base import CatalogSpider
 from scrapers.spiders.listings import ListingsSpider
@@ -49,7 +42,7 @@ EXIT_OK, EXIT_FAILED, EXIT_EMPTY_SOURCE = 0, 1, 3
 
 
 def crawl_settings(
-    out: Path, log_level: str = "INFO", timeout_s: float = 0, max_pages: int = 0, label: str = ""
+    out: Path, log_level: str = "INFO", timeout_s: float = 0, max_pages: int = 0
 ) -> Settings:
     """Project settings with both feeds and stats files pointed at ``out``."""
     settings = Settings()
@@ -73,8 +66,6 @@ def crawl_settings(
         settings.set("CLOSESPIDER_TIMEOUT", timeout_s, priority="cmdline")
     if max_pages:
         settings.set("CLOSESPIDER_PAGECOUNT", max_pages, priority="cmdline")
-    if label:
-        settings.set("CRAWL_PROGRESS_LABEL", label, priority="cmdline")
     return settings
 
 
@@ -143,13 +134,11 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def process_count(requested: str, jobs: int) -> int:
-    """How many processes run a crawl of ``jobs`` (spider, source) pairs: ``auto`` is two
-    per usable CPU (a spider's sources take different times, so more parts than cores
-    keep both cores busy to the end), a number is taken as given; never more than
-    ``jobs``."""
+def process_count(requested: str, spiders: int) -> int:
+    """How many processes run ``spiders`` spiders: ``auto`` is one per spider, up to the
+    usable CPUs; a number is taken as given (at most one per spider)."""
     if requested == "auto":
-        wanted = 2 * usable_cpus() if usable_cpus() > 1 else 1
+        wanted = usable_cpus()
     else:
         try:
             wanted = int(requested)
@@ -157,52 +146,7 @@ def process_count(requested: str, jobs: int) -> int:
             raise ValueError(f"--processes takes 'auto' or a number, not {requested!r}") from None
         if wanted < 1:
             raise ValueError(f"--processes must be at least 1, not {wanted}")
-    return max(1, min(wanted, jobs))
-
-
-@dataclass(frozen=True)
-class Part:
-    """One process of a crawl: a spider and the source entries it crawls. ``split`` when
-    the spider's sources are spread over several parts: the part then lands its files in
-    a folder of its own, merged into the spider's files when every part has ended."""
-
-    spider: type[CatalogSpider]
-    sources: tuple[str, ...]
-    index: int = 0
-    split: bool = False
-
-    @property
-    def label(self) -> str:
-        """The part's name in progress lines and errors: ``reviews`` or ``reviews (reelhub)``."""
-        if not self.split:
-            return self.spider.name
-        return f"{self.spider.name} ({', '.join(_entry_name(e) for e in self.sources)})"
-
-    def out(self, out: Path) -> Path:
-        return out / PARTS_DIR / f"{self.spider.name}.{self.index}" if self.split else out
-
-
-PARTS_DIR = ".parts"
-
-
-def _entry_name(entry: str) -> str:
-    name, sep, _ = entry.partition("=")
-    return name if sep and "://" not in name else entry
-
-
-def plan_parts(
-    spiders: tuple[type[CatalogSpider], ...], sources: list[str], processes: int
-) -> list[Part]:
-    """The crawl's processes: each spider in its own, and with processes to spare, each
-    spider's sources dealt out over several (round robin, in the order given)."""
-    per_spider = max(1, processes // max(1, len(spiders)))
-    groups = min(per_spider, len(sources)) or 1
-    parts: list[Part] = []
-    for spider in spiders:
-        for index in range(groups):
-            chosen = tuple(sources[index::groups])
-            parts.append(Part(spider, chosen, index, split=groups > 1))
-    return parts
+    return max(1, min(wanted, spiders))
 
 
 def _die_with_parent() -> None:
@@ -215,23 +159,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def run_in_processes(args: argparse.Namespace, parts: list[Part]) -> list[int]:
-    """Run each part as ``python -m scrapers.crawl ... --spider NAME --part`` at once; the
-    exit statuses, in order.
+def run_in_processes(
+    args: argparse.Namespace, spiders: tuple[type[CatalogSpider], ...]
+) -> list[int]:
+    """Run each spider as ``python -m scrapers.crawl ... --spider NAME`` at once; the exit
+    statuses, in order.
 
-    The parts' processes have their own session, so a signal reaches them once: SIGINT
+    The spiders' processes have their own session, so a signal reaches them once: SIGINT
     and SIGTERM sent to this process (or to its group, as Ctrl-C in a terminal does) are
     passed on, and each spider shuts down as a single process would, stats files written.
     """
-    for part in parts:
-        part.out(args.out).mkdir(parents=True, exist_ok=True)
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "scrapers.crawl", *spider_argv(args, part.spider.name, part)],
+            [sys.executable, "-m", "scrapers.crawl", *spider_argv(args, spider.name)],
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        for part in parts
+        for spider in spiders
     ]
 
     def forward(signum: int, _frame: object) -> None:
@@ -251,21 +195,9 @@ def run_in_processes(args: argparse.Namespace, parts: list[Part]) -> list[int]:
                 child.wait()
 
 
-def merge_split_spiders(out: Path, parts: list[Part]) -> list[str]:
-    """Each split spider's files from its parts' folders (:mod:`scrapers.merge`)."""
-    problems: list[str] = []
-    for spider in dict.fromkeys(part.spider for part in parts if part.split):
-        part_dirs = [part.out(out) for part in parts if part.spider is spider]
-        problems += merge_parts(out, spider.name, part_dirs)
-    if (out / PARTS_DIR).is_dir() and not any((out / PARTS_DIR).iterdir()):
-        (out / PARTS_DIR).rmdir()
-    return problems
-
-
 def run_here(args: argparse.Namespace, spiders: tuple[type[CatalogSpider], ...]) -> None:
     """Run ``spiders`` in this process, on one Twisted reactor."""
-    settings = crawl_settings(args.out, args.log_level, args.timeout, args.max_pages, args.label)
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(crawl_settings(args.out, args.log_level, args.timeout, args.max_pages))
     for spider in spiders:
         process.crawl(
             spider,
@@ -289,10 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
-        "--max-pages",
-        type=int,
-        default=0,
-        help="stop each spider after N responses (smoke runs; its sources then share a process)",
+        "--max-pages", type=int, default=0, help="stop each spider after N responses (smoke runs)"
     )
     parser.add_argument("--timeout", type=float, default=0, help="close spiders after N seconds")
     parser.add_argument(
@@ -311,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Set on the per-spider processes of a crawl: the parent checks and reports.
     parser.add_argument("--part", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     parser.add_argument(
         "sources",
         nargs="+",
@@ -328,34 +256,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     spiders = tuple(s for s in SPIDERS if not args.spider or s.name in args.spider)
     try:
-        jobs = len(spiders) * len(args.sources)
-        processes = 1 if args.part else process_count(args.processes, jobs)
+        processes = 1 if args.part else process_count(args.processes, len(spiders))
     except ValueError as error:
         parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.part:  # a spider that dies before writing its stats must not pass on old ones
         for spider in spiders:
             (args.out / f"{spider.name}.stats.json").unlink(missing_ok=True)
-        shutil.rmtree(args.out / PARTS_DIR, ignore_errors=True)  # an earlier crawl's parts
     statuses: list[int] = []
-    parts: list[Part] = []
-    problems: list[str] = []
     if processes > 1:
-        # --max-pages caps each spider's pages: its sources stay in one process.
-        spread = min(processes, len(spiders)) if args.max_pages else processes
-        parts = plan_parts(spiders, list(args.sources), spread)
-        statuses = run_in_processes(args, parts)
-        problems += merge_split_spiders(args.out, parts)
+        statuses = run_in_processes(args, spiders)
     else:
         run_here(args, spiders)
     if args.part:
         return EXIT_OK  # the parent checks every spider's files
 
-    found, empty = check_crawl(args.out, sites, bool(args.max_pages), spiders)
-    problems = found + problems
+    problems, empty = check_crawl(args.out, sites, bool(args.max_pages), spiders)
     problems += [
-        f"{part.label}: its process exited with status {status}"
-        for part, status in zip(parts, statuses, strict=True)
+        f"{spider.name}: its process exited with status {status}"
+        for spider, status in zip(spiders, statuses, strict=False)
         if status != EXIT_OK
     ]
     for problem in problems + empty:
@@ -375,22 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_EMPTY_SOURCE if empty else EXIT_OK
 
 
-def spider_argv(args: argparse.Namespace, spider: str, part: Part | None = None) -> list[str]:
-    """The command line of one part's process: this crawl's options, that spider only, and
-    the part's sources and folder (all sources and the crawl's folder without a part).
+def spider_argv(args: argparse.Namespace, spider: str) -> list[str]:
+    """The command line of one spider's process: this crawl's options, that spider only.
 
     Built from the parsed options, not by editing the command line, so that no spelling
     of ``--spider`` or ``--processes`` given to the parent reaches a child."""
-    out = part.out(args.out) if part is not None else args.out
-    sources = part.sources if part is not None else args.sources
-    argv = ["--out", str(out), "--date", args.date.isoformat()]
+    argv = ["--out", str(args.out), "--date", args.date.isoformat()]
     argv += ["--log-level", args.log_level, "--max-pages", str(args.max_pages)]
     argv += ["--timeout", str(args.timeout)]
     if args.sites_dir:
         argv += ["--sites-dir", str(args.sites_dir)]
-    if part is not None and part.split:
-        argv += ["--label", part.label]
-    return [*argv, "--spider", spider, "--part", "--", *sources]
+    return [*argv, "--spider", spider, "--part", "--", *args.sources]
 
 
 if __name__ == "__main__":

@@ -184,22 +184,16 @@ class CrawlProgress:
     sees them in the terminal. ``0`` turns them off.
     """
 
-    def __init__(self, crawler: Crawler, every: int, label: str = "") -> None:
+    def __init__(self, crawler: Crawler, every: int) -> None:
         self.crawler = crawler
         self.every = every
-        # Set when a spider's sources are split over processes: "reviews (reelhub)".
-        self.label = label
         self.pages = 0
         self.items = 0
         self.dropped = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
-        ext = cls(
-            crawler,
-            crawler.settings.getint("CRAWL_PROGRESS_EVERY_PAGES", 50),
-            crawler.settings.get("CRAWL_PROGRESS_LABEL") or "",
-        )
+        ext = cls(crawler, crawler.settings.getint("CRAWL_PROGRESS_EVERY_PAGES", 50))
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
@@ -208,7 +202,7 @@ class CrawlProgress:
 
     def line(self, spider: Spider, final: str = "") -> str:
         text = (
-            f"crawl progress: {self.label or spider.name}: {self.pages} pages, {self.items} items, "
+            f"crawl progress: {spider.name}: {self.pages} pages, {self.items} items, "
             f"{self.dropped} dropped"
         )
         return f"{text} ({final})" if final else text

@@ -1,6 +1,5 @@
-"""One process per spider (and per share of its sources): the crawl CLI runs its spiders
-side by side, lands what one process lands, and a signal or a kill of the crawl reaches
-every spider."""
+"""One process per spider: the crawl CLI runs its two spiders side by side, lands what one
+process lands, and a signal or a kill of the crawl reaches both spiders."""
 
 from __future__ import annotations
 
@@ -16,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.crawl import PARTS_DIR, main, plan_parts, process_count, spider_argv
+from scrapers.crawl import main, process_count, spider_argv
 from scrapers.demo_site import build_catalog, serve_demo_sites
-from scrapers.spiders.listings import ListingsSpider
-from scrapers.spiders.reviews import ReviewsSpider
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 20)
@@ -80,19 +77,15 @@ def _wait_for_spiders(out: Path, n: int, process: subprocess.Popen, timeout_s: f
     raise AssertionError(f"{n} spider processes did not start within {timeout_s}s")
 
 
-def test_auto_is_two_processes_per_usable_cpu_up_to_the_spider_source_pairs(monkeypatch) -> None:
+def test_auto_is_one_process_per_spider_up_to_the_usable_cpus(monkeypatch) -> None:
     monkeypatch.setattr("scrapers.crawl.usable_cpus", lambda: 8)
-    assert process_count("auto", 4) == 4
-    assert process_count("auto", 40) == 16
-    assert process_count("auto", 1) == 1
-    monkeypatch.setattr("scrapers.crawl.usable_cpus", lambda: 2)
-    assert process_count("auto", 4) == 4
     assert process_count("auto", 2) == 2
+    assert process_count("auto", 1) == 1
     monkeypatch.setattr("scrapers.crawl.usable_cpus", lambda: 1)
-    assert process_count("auto", 4) == 1
-    assert process_count("2", 4) == 2
-    assert process_count("5", 4) == 4
-    assert process_count("1", 4) == 1
+    assert process_count("auto", 2) == 1
+    assert process_count("2", 2) == 2
+    assert process_count("5", 2) == 2
+    assert process_count("1", 2) == 1
     for bad in ("0", "-1", "two", ""):
         with pytest.raises(ValueError, match="--processes"):
             process_count(bad, 2)
@@ -132,65 +125,6 @@ def test_each_spider_process_gets_the_crawl_options_and_its_own_spider(tmp_path,
         ]
 
 
-def test_spare_processes_deal_each_spiders_sources_out_round_robin() -> None:
-    spiders = (ListingsSpider, ReviewsSpider)
-    sources = ["a=http://a/", "b=http://b/", "c=http://c/"]
-    two = plan_parts(spiders, sources, 2)
-    assert [(p.spider, p.sources, p.split) for p in two] == [
-        (ListingsSpider, tuple(sources), False), (ReviewsSpider, tuple(sources), False),
-    ]  # fmt: skip
-    assert [p.label for p in two] == ["listings", "reviews"]
-    four = plan_parts(spiders, sources, 4)
-    assert [(p.spider.name, p.sources) for p in four] == [
-        ("listings", ("a=http://a/", "c=http://c/")), ("listings", ("b=http://b/",)),
-        ("reviews", ("a=http://a/", "c=http://c/")), ("reviews", ("b=http://b/",)),
-    ]  # fmt: skip
-    assert four[0].label == "listings (a, c)" and all(p.split for p in four)
-    assert four[3].out(Path("/x")) == Path("/x") / PARTS_DIR / "reviews.1"
-    # No more parts than sources; one spider takes every process.
-    assert len(plan_parts(spiders, sources, 16)) == 6
-    assert len(plan_parts((ReviewsSpider,), ["a", "b"], 2)) == 2
-    assert plan_parts((ReviewsSpider,), ["a"], 4)[0].split is False
-
-
-def test_split_parts_crawl_their_own_sources_into_their_own_folders(tmp_path, monkeypatch):
-    launched: list[list[str]] = []
-
-    class Recorder:
-        def __init__(self, command, **kwargs):
-            launched.append(command)
-
-        def poll(self):
-            return 0
-
-        def wait(self):
-            return 0
-
-    monkeypatch.setattr("scrapers.crawl.subprocess.Popen", Recorder)
-    monkeypatch.setattr("scrapers.crawl.check_crawl", lambda *a, **k: ([], []))
-    main(["--out", str(tmp_path), "--date", "2026-11-20", "--processes", "4",
-          "reelhub=http://127.0.0.1:9/", "filmfolio=http://127.0.0.1:8/"])  # fmt: skip
-    assert len(launched) == 4
-    seen = set()
-    for command in launched:
-        argv = command[3:]
-        spider = argv[argv.index("--spider") + 1]
-        source = argv[argv.index("--") + 1 :]
-        assert len(source) == 1
-        name = source[0].split("=")[0]
-        index = 0 if name == "reelhub" else 1
-        assert argv[argv.index("--out") + 1] == str(tmp_path / PARTS_DIR / f"{spider}.{index}")
-        assert argv[argv.index("--label") + 1] == f"{spider} ({name})"
-        seen.add((spider, name))
-    assert len(seen) == 4
-    assert not (tmp_path / PARTS_DIR).exists()  # nothing landed there, nothing left behind
-    # --max-pages caps each spider's pages, so a capped spider's sources stay together.
-    launched.clear()
-    main(["--out", str(tmp_path), "--date", "2026-11-20", "--processes", "4", "--max-pages",
-          "8", "reelhub=http://127.0.0.1:9/", "filmfolio=http://127.0.0.1:8/"])  # fmt: skip
-    assert len(launched) == 2 and all("--label" not in command for command in launched)
-
-
 def test_a_spider_process_is_given_every_crawl_option(tmp_path) -> None:
     import argparse
 
@@ -215,10 +149,10 @@ def test_a_bad_processes_value_is_a_usage_error(tmp_path: Path) -> None:
     assert "--processes takes 'auto' or a number, not 'none'" in result.stderr
 
 
-def test_one_process_one_per_spider_and_one_per_spider_and_source_land_the_same(tmp_path):
+def test_one_process_and_one_per_spider_land_the_same_crawl(tmp_path: Path) -> None:
     catalog = build_catalog(60, seed=7)
     landed = {}
-    for processes in ("1", "2", "4"):
+    for processes in ("1", "2"):
         out = tmp_path / processes
         # Fresh sites per crawl: a page that fails once fails once for each crawl.
         with serve_demo_sites(catalog, as_of=AS_OF) as sites:
@@ -230,15 +164,8 @@ def test_one_process_one_per_spider_and_one_per_spider_and_source_land_the_same(
         assert result.returncode == 0, result.stderr[-3000:]
         assert "listings: " in result.stderr and "reviews: " in result.stderr
         landed[processes] = _landed(out, urls)
-        if processes == "4":  # each spider's two sources in two processes, then merged
-            assert "crawl progress: listings (reelhub): " in result.stderr
-            assert not (out / PARTS_DIR).exists()
-            stats = json.loads((out / "reviews.stats.json").read_text())
-            assert set(stats["sources"]) == set(urls) and stats["finish_reason"] == "finished"
-            assert stats["items"] == len(landed["4"]["reviews"])
     assert landed["2"]["listings"] and landed["2"]["reviews"]
     assert landed["2"] == landed["1"]
-    assert landed["4"] == landed["1"]
 
 
 def test_one_spider_can_be_run_alone(tmp_path: Path) -> None:

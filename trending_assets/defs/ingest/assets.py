@@ -156,7 +156,7 @@ def raw_crawl(
                     on_progress=progress_lines(step_progress(context)),
                 )
             # The feeds, stats and crawl logs are the raw record of the crawl: kept as they came.
-            for path in sorted(p for p in out_dir.iterdir() if p.is_file()):
+            for path in sorted(out_dir.iterdir()):
                 store.write_bytes(
                     f"{landing.LANDING}/{landing.BUILTIN_SPIDER}/{day}/{path.name}",
                     path.read_bytes(),
