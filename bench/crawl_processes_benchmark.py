@@ -1,14 +1,14 @@
-"""The daily crawl in one process against one process per spider, side by side.
+"""The daily crawl with different numbers of processes, side by side.
 
-    .venv/bin/python bench/crawl_processes_benchmark.py --titles 1000 --rounds 3
+    .venv/bin/python bench/crawl_processes_benchmark.py --titles 1000 --rounds 3 [--compare 1,auto]
 
 Serves the demo sites (``build_catalog(n_titles=--titles, seed=42)``, as they stood on
 ``--date``) on loopback from this process, then runs the real crawl CLI, ``python -m
-scrapers.crawl --processes 1`` and ``--processes auto``, alternating (the order flips every
-round), each against freshly started sites. Prints per run the wall time, the CPU time
-of the crawl's processes and of the demo server (this process), and per round the ratio
-auto / 1 of wall time. Exit status 1 when a crawl fails or the two land different
-numbers of items.
+scrapers.crawl --processes A`` and ``--processes B`` (``--compare A,B``; ``1,auto`` by
+default), alternating (the order flips every round), each against freshly started sites.
+Prints per run the wall time, the CPU time of the crawl's processes and of the demo server
+(this process), and per round the ratio B / A of wall time. Exit status 1 when a crawl
+fails or the two land different numbers of items.
 """
 
 from __future__ import annotations
@@ -59,7 +59,11 @@ def main() -> int:
     parser.add_argument("--titles", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 29))
+    parser.add_argument(
+        "--compare", default="1,auto", help="the two --processes values, A,B (ratio B / A)"
+    )
     args = parser.parse_args()
+    first, second = (value.strip() for value in args.compare.split(","))
 
     catalog = build_catalog(n_titles=args.titles, seed=42)
     ratios: list[float] = []
@@ -67,7 +71,7 @@ def main() -> int:
     print("| round | processes | wall s | crawl CPU s | server CPU s | listings | reviews |")
     print("|---|---|---|---|---|---|---|")
     for round_no in range(1, args.rounds + 1):
-        order = ("1", "auto") if round_no % 2 else ("auto", "1")
+        order = (first, second) if round_no % 2 else (second, first)
         runs = {p: crawl_once(catalog, args.date, p) for p in order}
         for p in order:
             r = runs[p]
@@ -75,13 +79,13 @@ def main() -> int:
                 f"| {round_no} | {p} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['server']:.1f} "
                 f"| {r['listings']:.0f} | {r['reviews']:.0f} |"
             )
-        if any(runs["1"][feed] != runs["auto"][feed] for feed in ("listings", "reviews")):
+        if any(runs[first][feed] != runs[second][feed] for feed in ("listings", "reviews")):
             print(f"round {round_no}: the two crawls landed different numbers of items")
             status = 1
-        ratios.append(runs["auto"]["wall"] / runs["1"]["wall"])
+        ratios.append(runs[second]["wall"] / runs[first]["wall"])
     ratios.sort()
     print(
-        f"\nwall auto / 1 per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"\nwall {second} / {first} per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
         f"median {ratios[len(ratios) // 2]:.2f}"
     )
     return status
