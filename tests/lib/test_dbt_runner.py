@@ -156,7 +156,7 @@ def test_an_unknown_flag_is_a_failure_with_its_reason(project: Path, tmp_path: P
 
 
 INTERRUPTED_RUN = """
-import signal, sys
+import signal, sys, threading
 from trending_assets.lib.dbt_runner import run_dbt
 
 
@@ -171,6 +171,8 @@ def interrupt(signum, frame):
 signal.signal(signal.SIGINT, interrupt)
 result = run_dbt(sys.argv[1:])
 print("RESULT", result.success, result.interrupted, type(result.interruption).__name__, flush=True)
+workers = [t for t in threading.enumerate() if t.name.endswith("(worker)") and t.is_alive()]
+print("WORKERS LEFT", len(workers), flush=True)
 """
 
 
@@ -212,6 +214,9 @@ def test_an_interrupted_command_stops_its_queries_and_lets_go_of_the_warehouse(
 
     assert process.returncode == 0, output[-3000:]
     assert "RESULT False True Interrupted" in output, output[-3000:]
+    # dbt's pool is ended, not left with idle workers waiting for a next task (dbt ends it
+    # itself only for a KeyboardInterrupt; Dagster interrupts a step with its own error).
+    assert "WORKERS LEFT 0" in output, output[-3000:]
     assert "terminate called" not in output and "FATAL" not in output, output[-3000:]
     assert _opens_for_writing_in_another_process(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:

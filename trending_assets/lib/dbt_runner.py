@@ -16,10 +16,12 @@ runs; the caller's is put back.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from multiprocessing.pool import ThreadPool
 from typing import Any
 
 _ONE_AT_A_TIME = threading.Lock()
@@ -117,10 +119,23 @@ def _cancel_open_queries() -> None:
 
 def _wait_for_workers(threads: set[threading.Thread], timeout_s: float = 30.0) -> None:
     """Join the worker threads of dbt's thread pool that outlived the command (only an
-    interrupted command leaves any), each for at most ``timeout_s``."""
-    for thread in threads:
-        if thread.name.endswith("(worker)") and thread.is_alive():
-            thread.join(timeout_s)
+    interrupted command leaves any), each for at most ``timeout_s``.
+
+    Such a worker is most often idle, waiting for its pool's next task: its query was
+    cancelled, and its pool was never told to stop (dbt ends its pool on a
+    ``KeyboardInterrupt`` only; Dagster interrupts a step with an error of its own). dbt's
+    pools are ``multiprocessing.pool.ThreadPool``s, so the ones these workers belong to are
+    found among the live objects and terminated, as dbt ends a pool: an idle worker then
+    ends at once, and only a query still ending is waited for."""
+    workers = [t for t in threads if t.name.endswith("(worker)") and t.is_alive()]
+    if not workers:
+        return
+    for pool in [obj for obj in gc.get_objects() if isinstance(obj, ThreadPool)]:
+        if any(worker in getattr(pool, "_pool", ()) for worker in workers):
+            with contextlib.suppress(Exception):
+                pool.terminate()
+    for worker in workers:
+        worker.join(timeout_s)
 
 
 def _let_go_of_the_database() -> None:
