@@ -72,7 +72,8 @@ def crawl_settings(
 def _empty_cause(source: dict[str, Any], stats: dict[str, Any]) -> str:
     """Why a source gave no titles, from its counters."""
     fetched = sum(
-        source.get(k, 0) for k in ("title", "listing_pages", "other", "skipped", "empty", "reviews")
+        source.get(k, 0)
+        for k in ("title", "carried", "listing_pages", "other", "skipped", "empty", "reviews")
     )
     if not fetched:
         errors = source.get("errors", 0)
@@ -111,7 +112,8 @@ def check_crawl(
             read = sum(
                 v
                 for k, v in counters.items()
-                if k in ("title", "listing_pages", "other", "skipped", "reviews", "empty")
+                if k
+                in ("title", "carried", "listing_pages", "other", "skipped", "reviews", "empty")
             )
             if not read:
                 problems.append(
@@ -204,6 +206,8 @@ def run_here(args: argparse.Namespace, spiders: tuple[type[CatalogSpider], ...])
             sources=list(args.sources),
             crawl_date=args.date.isoformat(),
             sites_dir=args.sites_dir,
+            previous=str(args.previous) if args.previous else None,
+            previous_date=args.previous_date.isoformat() if args.previous_date else None,
         )
     process.start()
 
@@ -228,6 +232,19 @@ def main(argv: list[str] | None = None) -> int:
         "--sites-dir", default=None, help="a folder of extra site files (<name>.yml)"
     )
     parser.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        help="the previous crawl's landing directory: title pages its sitemap says are "
+        "unchanged since then are carried forward, not fetched (scrapers/carry.py)",
+    )
+    parser.add_argument(
+        "--previous-date",
+        type=date.fromisoformat,
+        default=None,
+        help="the crawl day of --previous (required with it)",
+    )
+    parser.add_argument(
         "--spider",
         action="append",
         choices=[spider.name for spider in SPIDERS],
@@ -249,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if (args.previous is None) != (args.previous_date is None):
+        parser.error("--previous and --previous-date go together")
+    if args.previous_date is not None and args.previous_date >= args.date:
+        parser.error("--previous-date must be before --date")
     dirs = [args.sites_dir] if args.sites_dir else []
     try:
         sites: dict[str, SiteConfig] = resolve_sources(args.sources, dirs)
@@ -283,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / f"{spider.name}.stats.json"
         if path.exists():
             stats = json.loads(path.read_text(encoding="utf-8"))
+            carried = stats["pages"].get("carried", 0)
             print(
-                f"{spider.name}: {stats['items']} items, {stats['pages']['total']} pages, "
+                f"{spider.name}: {stats['items']} items, {stats['pages']['total']} pages"
+                + (f" (+{carried} carried)" if carried else "")
+                + ", "
                 f"{stats['dropped']} dropped {stats['drops']}, errors {stats['errors']}, "
                 f"{stats['elapsed_seconds']}s",
                 file=sys.stderr,
@@ -304,6 +328,13 @@ def spider_argv(args: argparse.Namespace, spider: str) -> list[str]:
     argv += ["--timeout", str(args.timeout)]
     if args.sites_dir:
         argv += ["--sites-dir", str(args.sites_dir)]
+    if args.previous is not None:
+        argv += [
+            "--previous",
+            str(args.previous),
+            "--previous-date",
+            args.previous_date.isoformat(),
+        ]
     return [*argv, "--spider", spider, "--part", "--", *args.sources]
 
 

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 PAGE_KINDS = ("listing", "title", "reviews")
 OUTCOMES = (
     "title",
+    "carried",
     "reviews",
     "listing",
     "skipped",
@@ -65,6 +66,8 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "reviews": outcomes.get("reviews", 0) + outcomes.get("empty", 0),
     }
     pages["total"] = stats.get("response_received_count", 0)  # every fetched page
+    # Title pages not fetched: unchanged since the previous crawl (scrapers/carry.py).
+    pages["carried"] = outcomes.get("carried", 0)
     start = stats.get("start_time")
     elapsed = (datetime.now(UTC) - start).total_seconds() if isinstance(start, datetime) else None
     summary = {
@@ -74,6 +77,7 @@ def summarize_stats(stats: dict[str, Any], spider_name: str, reason: str) -> dic
         "pages": pages,
         "responses": stats.get("response_received_count", 0),
         "items": stats.get("item_scraped_count", 0),
+        "carried_items": stats.get("carry/items", 0),
         "drops": drops,
         "dropped": sum(drops.values()),
         "errors": errors,

@@ -105,6 +105,12 @@ def _visible_reviews(listing: Listing, as_of: date) -> list[Review]:
     return sorted(shown, key=lambda r: (r.review_date, r.review_id), reverse=True)
 
 
+def _last_change(listing: Listing, as_of: date) -> date:
+    """The day a title page (and its reviews pages) last changed, as of ``as_of``."""
+    shown = [r.review_date for r in listing.reviews if r.review_date <= as_of]
+    return max([listing.listed_on, *shown])
+
+
 class SiteRenderer:
     """Routing and shared page furniture; subclasses supply each site's markup."""
 
@@ -152,12 +158,25 @@ class SiteRenderer:
 
     def sitemap(self, as_of: date, base_url: str) -> Page:
         listed = self.catalog.listed(as_of)
-        urls = [
-            f"{base_url}{self.listing_path.lstrip('/')}?{self.page_param}={n}"
+        # Listing pages change with every new title: no <lastmod>. A title page changes
+        # when it is listed and when a review appears on it (its reviews pages with it).
+        urls: list[tuple[str, date | None]] = [
+            (f"{base_url}{self.listing_path.lstrip('/')}?{self.page_param}={n}", None)
             for n in range(1, self._page_count(len(listed)) + 1)
         ]
-        urls += [f"{base_url}{title_path(self.name, lst.site_id).lstrip('/')}" for lst in listed]
-        entries = "\n".join(f"  <url><loc>{_esc(u)}</loc></url>" for u in urls)
+        urls += [
+            (
+                f"{base_url}{title_path(self.name, lst.site_id).lstrip('/')}",
+                _last_change(lst, as_of),
+            )
+            for lst in listed
+        ]
+        entries = "\n".join(
+            f"  <url><loc>{_esc(u)}</loc>"
+            + (f"<lastmod>{changed.isoformat()}</lastmod>" if changed else "")
+            + "</url>"
+            for u, changed in urls
+        )
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'

@@ -146,6 +146,9 @@ class SiteConfig(_Strict):
     politeness: Politeness = Field(default_factory=Politeness)
     max_pages: int = Field(default=2000, ge=1)  # page budget per crawl
     max_depth: int = Field(default=8, ge=0)  # link hops from a start URL (pagination is free)
+    # A title page whose sitemap <lastmod> predates the previous crawl's fetch is carried
+    # forward, not fetched, for at most this many days since its last fetch (0: never).
+    recrawl_after_days: int = Field(default=7, ge=0)
 
     @field_validator("name")
     @classmethod

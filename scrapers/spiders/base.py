@@ -18,6 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from scrapers import extract
+from scrapers.carry import PreviousCrawl, lastmod_day
 from scrapers.extract.links import _REVIEWS_HREF
 from scrapers.sites import SiteConfig, resolve_sources
 
@@ -64,12 +66,17 @@ class CatalogSpider(scrapy.Spider):
 
     emits_listings = False
     emits_reviews = False
+    # A title page is carried forward only if the previous feed holds its items (its
+    # listing); the reviews spider carries titles without reviews too.
+    carry_requires_items = True
 
     def __init__(
         self,
         sources: str | dict[str, str] | list[str] = "",
         crawl_date: str | None = None,
         sites_dir: str | None = None,
+        previous: str | None = None,
+        previous_date: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,9 +86,15 @@ class CatalogSpider(scrapy.Spider):
         if not self.sites:
             raise ValueError("no sources: pass -a sources=name=URL[,name=URL...] or a site name")
         self.sources = {n: (s.start_urls[0] if s.start_urls else "") for n, s in self.sites.items()}
-        self.crawl_date = (
-            date.fromisoformat(crawl_date).isoformat() if crawl_date else date.today().isoformat()
-        )
+        self.crawl_day = date.fromisoformat(crawl_date) if crawl_date else date.today()
+        self.crawl_date = self.crawl_day.isoformat()
+        # The previous crawl's page log and feed, to carry unchanged title pages forward
+        # (scrapers/carry.py); None: every page is fetched.
+        self.previous: PreviousCrawl | None = None
+        if previous and previous_date:
+            self.previous = PreviousCrawl.load(
+                Path(previous), self.name, date.fromisoformat(previous_date)
+            )
         self.netlocs: dict[str, set[str]] = {}
         for name, site in self.sites.items():
             netlocs = {urlsplit(u).netloc.lower() for u in site.start_urls + site.sitemaps}
@@ -129,8 +142,10 @@ class CatalogSpider(scrapy.Spider):
         items: int = 0,
         url: str | None = None,
         status: int | None = None,
+        **extra: Any,
     ) -> None:
-        """One fetched page's outcome: counted and logged with its URL."""
+        """One page's outcome: counted and logged with its URL (``extra``: ``title_id``
+        and ``fetched_on`` for title and reviews pages, which the next crawl carries by)."""
         entry = {
             "url": url or (response.url if response is not None else ""),
             "source": source,
@@ -138,6 +153,7 @@ class CatalogSpider(scrapy.Spider):
             "outcome": outcome,
             "detail": detail,
             "items": items,
+            **extra,
         }
         self.page_log.append(entry)
         self.count(f"outcome/{outcome}")
@@ -246,10 +262,14 @@ class CatalogSpider(scrapy.Spider):
             self.record(response, source, "error", f"not a sitemap: {type(error).__name__}")
             return
         site = self.sites[source]
-        urls = [entry["loc"] for entry in sitemap if entry.get("loc")]
-        self.record(response, source, "sitemap", f"{sitemap.type} with {len(urls)} URL(s)")
-        for url in urls:
-            url = url.strip()
+        entries = [(e["loc"].strip(), e.get("lastmod")) for e in sitemap if e.get("loc")]
+        self.record(response, source, "sitemap", f"{sitemap.type} with {len(entries)} URL(s)")
+        # The whole sitemap is settled (requests made, pages carried forward) before
+        # anything is yielded: Scrapy consumes a callback's output lazily, and links found
+        # meanwhile on other pages would otherwise request the pages carried here.
+        requests: list[scrapy.Request] = []
+        carried: list[Any] = []
+        for url, lastmod in entries:
             if sitemap.type == "sitemapindex":
                 req = self.request(url, source, self.parse_sitemap, priority=40, force=True)
             else:
@@ -258,13 +278,57 @@ class CatalogSpider(scrapy.Spider):
                 reviews = self.looks_like_reviews(site, url) and not site.title_urls.matches(url)
                 if reviews and not self.emits_reviews:
                     continue
+                items = None if reviews else self.carry_forward(source, url, lastmod)
+                if items is not None:
+                    carried += items
+                    continue
                 priority = 20 if self.looks_like_title(site, url) else 5
                 req = self.request(
                     url, source, self.parse_page, hops=1, priority=priority,
                     role="reviews" if reviews else "page",
                 )  # fmt: skip
             if req is not None:
-                yield req
+                requests.append(req)
+        yield from requests
+        yield from carried
+
+    def carry_forward(self, source: str, url: str, lastmod: object) -> list[Any] | None:
+        """The items of a title page that did not change since the previous crawl read it,
+        or ``None`` when it must be fetched (the rule: scrapers/carry.py). A carried page
+        and its reviews pages count as requested: links to them are not followed."""
+        if self.previous is None or not len(self.previous):
+            return None
+        key = canonicalize_url(url)
+        if key in self.requested:
+            return None  # fetched already in this crawl (linked before the sitemap came)
+        site = self.sites[source]
+        changed = lastmod_day(lastmod)
+        page = self.previous.carryable(
+            source, url, changed, self.crawl_day, site.recrawl_after_days,
+            requires_items=self.carry_requires_items,
+        )  # fmt: skip
+        if page is None:
+            self.count("carry/fetched" if changed is not None else "carry/no_lastmod")
+            return None
+        rows = self.previous.carried_rows(source, page, url, self.crawl_day)
+        self.requested.add(key)
+        for reviews_url in self.previous.reviews_page_urls(source, page, url):
+            self.requested.add(canonicalize_url(reviews_url))
+        self.title_urls.add(url)
+        if page.title_id not in self.title_ids[source]:
+            self.title_ids[source].add(page.title_id)
+            self.count(f"source/{source}/titles")
+        self.count("carry/pages")
+        self.count("carry/items", len(rows))
+        self.record(
+            None, source, "carried", f"unchanged since {changed}", items=len(rows), url=url,
+            status=None, title_id=page.title_id, fetched_on=page.fetched_on.isoformat(),
+        )  # fmt: skip
+        return [self.carried_item(source, row) for row in rows]
+
+    def carried_item(self, source: str, row: dict[str, Any]) -> Any:
+        """One row of the previous feed as this spider's item (the subclass's item type)."""
+        raise NotImplementedError
 
     def worth_following(self, source: str, url: str) -> bool:
         site = self.sites[source]
@@ -314,7 +378,10 @@ class CatalogSpider(scrapy.Spider):
                 self.count(f"missing/{name}")
                 self.count(f"source/{source}/missing_{name}")
             yield from self.on_title(response, record, result, links)
-            self.record(response, source, "title", result.method, items=1 + len(result.reviews))
+            self.record(
+                response, source, "title", result.method, items=1 + len(result.reviews),
+                title_id=record["source_title_id"], fetched_on=self.crawl_date,
+            )  # fmt: skip
         elif result.skipped:
             self.record(response, source, "skipped", result.skipped)
         else:

@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.http import Response
 
 from scrapers import extract
-from scrapers.items import ListingItem
+from scrapers.items import LISTING_FIELDS, ListingItem
 from scrapers.spiders.base import CatalogSpider
 
 
@@ -37,3 +37,6 @@ class ListingsSpider(CatalogSpider):
             genre_vocabulary=site.genre_vocabulary,
             **record,
         )
+
+    def carried_item(self, source: str, row: dict[str, Any]) -> ListingItem:
+        return ListingItem(**{name: row[name] for name in LISTING_FIELDS if name in row})

@@ -10,7 +10,7 @@ from scrapy.http import Response
 
 from scrapers import extract
 from scrapers.extract.common import id_from_url
-from scrapers.items import ReviewItem
+from scrapers.items import REVIEW_FIELDS, ReviewItem
 from scrapers.spiders.base import CatalogSpider
 
 
@@ -19,11 +19,16 @@ class ReviewsSpider(CatalogSpider):
 
     name = "reviews"
     emits_reviews = True
+    carry_requires_items = False
 
     def emit(self, source: str, records: list[dict[str, Any]], page_url: str) -> Iterator[Any]:
         for record in records:
             self.count(f"source/{source}/reviews")
             yield ReviewItem(source=source, crawl_date=self.crawl_date, **record)
+
+    def carried_item(self, source: str, row: dict[str, Any]) -> ReviewItem:
+        self.count(f"source/{source}/reviews")
+        return ReviewItem(**{name: row[name] for name in REVIEW_FIELDS if name in row})
 
     def on_title(
         self,
@@ -60,10 +65,15 @@ class ReviewsSpider(CatalogSpider):
         if result.jsonld_repaired:
             self.count("extract/jsonld_repaired", result.jsonld_repaired)
         if result.records:
-            self.record(response, source, "reviews", result.method, items=len(result.records))
+            self.record(
+                response, source, "reviews", result.method, items=len(result.records),
+                title_id=title_id,
+            )  # fmt: skip
         else:
             self.count("errors/extract/reviews_empty")
-            self.record(response, source, "empty", "no reviews found on a reviews page")
+            self.record(
+                response, source, "empty", "no reviews found on a reviews page", title_id=title_id
+            )
             self.logger.warning("No reviews extracted from %s", response.url)
         yield from self.emit(source, result.records, response.url)
         links = extract.page_links(response, response.url)

@@ -130,12 +130,19 @@ def test_a_spider_process_is_given_every_crawl_option(tmp_path) -> None:
 
     args = argparse.Namespace(
         out=tmp_path, date=AS_OF, log_level="WARNING", max_pages=0, timeout=0.0,
-        sites_dir=None, sources=["reelhub=http://a/"],
+        sites_dir=None, sources=["reelhub=http://a/"], previous=None, previous_date=None,
     )  # fmt: skip
     assert spider_argv(args, "reviews") == [
         "--out", str(tmp_path), "--date", "2026-11-20", "--log-level", "WARNING",
         "--max-pages", "0", "--timeout", "0.0", "--spider", "reviews", "--part", "--",
         "reelhub=http://a/",
+    ]  # fmt: skip
+    args.previous, args.previous_date = tmp_path / "prev", date(2026, 11, 19)
+    assert spider_argv(args, "reviews") == [
+        "--out", str(tmp_path), "--date", "2026-11-20", "--log-level", "WARNING",
+        "--max-pages", "0", "--timeout", "0.0",
+        "--previous", str(tmp_path / "prev"), "--previous-date", "2026-11-19",
+        "--spider", "reviews", "--part", "--", "reelhub=http://a/",
     ]  # fmt: skip
 
 

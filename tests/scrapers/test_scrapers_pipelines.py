@@ -233,7 +233,7 @@ def test_summarize_stats_shape():
         "extract/jsonld_malformed": 1,
     }
     summary = summarize_stats(raw, "listings", "finished")
-    assert summary["pages"] == {"listing": 3, "title": 40, "reviews": 10, "total": 53}
+    assert summary["pages"] == {"listing": 3, "title": 40, "reviews": 10, "total": 53, "carried": 0}
     assert summary["drops"] == {"duplicate": 2} and summary["dropped"] == 2
     assert summary["errors"] == {"status/404": 3, "type/TimeoutError": 1}
     assert summary["outcomes"] == {"listing": 3, "title": 40, "reviews": 10, "skipped": 2}

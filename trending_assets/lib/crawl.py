@@ -176,8 +176,13 @@ def run_crawl(
     max_pages: int = 0,
     sites_dir: Path | str | None = None,
     on_progress: Callable[[str, bool], Any] | None = None,
+    previous: tuple[Path, date] | None = None,
 ) -> CrawlOutput:
     """Crawl ``sources`` into ``out_dir``.
+
+    ``previous`` (a folder with an earlier crawl's feeds and page logs, and its day): title
+    pages that its sitemap says did not change since are carried forward, not fetched
+    (scrapers/carry.py; :func:`fetch_previous_crawl` finds and copies one).
 
     ``on_progress(text, final)`` receives the crawl's ``crawl progress:`` lines while it
     runs (``listings: 150 pages, 140 items, 2 dropped``; ``final`` on a spider's last one).
@@ -200,6 +205,8 @@ def run_crawl(
         command += ["--max-pages", str(max_pages)]
     if sites_dir:
         command += ["--sites-dir", str(sites_dir)]
+    if previous is not None:
+        command += ["--previous", str(previous[0]), "--previous-date", previous[1].isoformat()]
     command += arguments
     completed = _run_streaming(command, timeout_s=timeout_s, on_progress=on_progress)
     if completed.returncode not in (0, EXIT_EMPTY_SOURCES):
@@ -232,6 +239,43 @@ def run_crawl(
             }
         output.empty_sources = sorted(output.empty_causes)
     return output
+
+
+# What a crawl needs of the previous one to carry unchanged pages forward.
+CARRY_FILES = tuple(f"{feed}{suffix}" for feed in FEEDS for suffix in (".jsonl", ".pages.jsonl"))
+
+
+def previous_crawl_day(keys: Iterable[str], prefix: str, day: date) -> date | None:
+    """The latest day before ``day`` whose folder ``<prefix>/<YYYY-MM-DD>/`` holds every
+    file of :data:`CARRY_FILES`, from a listing of lake keys."""
+    files: dict[date, set[str]] = {}
+    head = prefix.rstrip("/") + "/"
+    for key in keys:
+        if not key.startswith(head):
+            continue
+        folder, _, name = key[len(head) :].partition("/")
+        try:
+            landed = date.fromisoformat(folder)
+        except ValueError:
+            continue
+        if landed < day and "/" not in name:
+            files.setdefault(landed, set()).add(name)
+    complete = [landed for landed, names in files.items() if set(CARRY_FILES) <= names]
+    return max(complete, default=None)
+
+
+def fetch_previous_crawl(
+    read_bytes: Callable[[str], bytes], keys: Iterable[str], prefix: str, day: date, into: Path
+) -> tuple[Path, date] | None:
+    """Copy the latest complete crawl before ``day`` (:func:`previous_crawl_day`) into
+    ``into``: the ``previous`` argument of :func:`run_crawl`, or ``None`` if there is none."""
+    landed = previous_crawl_day(keys, prefix, day)
+    if landed is None:
+        return None
+    into.mkdir(parents=True, exist_ok=True)
+    for name in CARRY_FILES:
+        (into / name).write_bytes(read_bytes(f"{prefix.rstrip('/')}/{landed}/{name}"))
+    return into, landed
 
 
 PROGRESS_PREFIX = "crawl progress: "
@@ -397,6 +441,8 @@ def summarise_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
     }
     return {
         "pages": stats.get("response_received_count", stats.get("downloader/response_count", 0)),
+        # Title pages not fetched: unchanged since the previous crawl (scrapers/carry.py).
+        "carried_pages": stats.get("carry/pages", 0),
         "items": stats.get("item_scraped_count", 0),
         "drops": drops,
         "errors": errors,

@@ -17,7 +17,7 @@ from trending_assets.defs.resources import (
     LakeResource,
     TmdbApiResource,
 )
-from trending_assets.defs.shared import step_progress
+from trending_assets.defs.shared import FULL_RUN_TAG, step_progress
 from trending_assets.lib import crawl, landing
 from trending_assets.lib.coercion import TextLimits
 from trending_assets.lib.ingest import StoredBatch, store_raw_batch
@@ -96,6 +96,10 @@ class RawCrawlConfig(dg.Config):
     """
 
     source: Literal["crawl", "landing"] = "crawl"
+    # Carry title pages forward from the latest earlier crawl when the site's sitemap says
+    # they did not change since (scrapers/carry.py); a full run (`make materialize
+    # FULL=1`) fetches every page.
+    carry_forward: bool = True
 
 
 @dg.multi_asset(
@@ -132,7 +136,15 @@ def raw_crawl(
         sources: crawl.Sources = {}
         summary: pd.DataFrame | None = None
         if config.source == "crawl":
-            out_dir = Path(tmp)
+            out_dir = Path(tmp) / "crawl"
+            previous = None
+            if config.carry_forward and context.run.tags.get(FULL_RUN_TAG) != "true":
+                prefix = f"{landing.LANDING}/{landing.BUILTIN_SPIDER}"
+                previous = crawl.fetch_previous_crawl(
+                    store.read_bytes, store.list_keys(prefix), prefix, day, Path(tmp) / "previous"
+                )
+                if previous is not None:
+                    context.log.info(f"unchanged title pages carried forward from {previous[1]}")
             # Configured sites (entries checked: a bare name needs its site file), or the
             # demo catalog's sites served for this day.
             entries, with_demo = crawl_plan(
@@ -154,6 +166,7 @@ def raw_crawl(
                     max_pages=crawler.max_pages,
                     sites_dir=crawler.sites_dir,
                     on_progress=progress_lines(step_progress(context)),
+                    previous=previous,
                 )
             # The feeds, stats and crawl logs are the raw record of the crawl: kept as they came.
             for path in sorted(out_dir.iterdir()):
@@ -226,6 +239,7 @@ def raw_crawl(
                         landed_spiders=dg.MetadataValue.json(landed.spiders),
                         landed_files=dg.MetadataValue.json(landed.files),
                         crawl_pages=totals["pages"],
+                        crawl_carried_pages=totals["carried_pages"],
                         crawl_items=totals["items"],
                         crawl_drops=dg.MetadataValue.json(totals["drops"]),
                         crawl_errors=dg.MetadataValue.json(totals["errors"]),
