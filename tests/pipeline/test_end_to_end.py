@@ -432,9 +432,13 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
             return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
         split = metadata("training_set")
+        crawled = metadata("raw/listings")
         models = {name: metadata(f"genre_model_{name}") for name in ("logreg", "bert")}
         enrichments = metadata("llm_enrichments")
     assert split["kept_assignment"] > 0
+    # The previous crawl fetched its pages 41 days before: more than a site's
+    # recrawl_after_days (7), so every page is fetched again, none carried forward.
+    assert crawled["crawl_carried_pages"] == 0 and crawled["crawl_pages"] > 0
     # Titles enriched again (a new champion is part of their cache key) read the vectors
     # of the sentences the first day embedded.
     assert enrichments["summary_sentences_reused"] > 0, enrichments
