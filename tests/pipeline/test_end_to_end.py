@@ -428,7 +428,7 @@ def test_a_later_crawl_day_finds_new_titles(pipeline_run) -> None:
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
 
         def metadata(key: str) -> dict:
-            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            event = instance.get_latest_materialization_event(dg.AssetKey.from_user_string(key))
             return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
         split = metadata("training_set")
