@@ -115,7 +115,7 @@ class PreviousCrawl:
                 continue
             outcome = entry.get("outcome")
             if outcome in TITLE_OUTCOMES:
-                fetched_on = _day(entry.get("fetched_on")) or self.crawl_date
+                fetched_on = lastmod_day(entry.get("fetched_on")) or self.crawl_date
                 self.pages[(source, page_key(url))] = PreviousPage(url, title_id, fetched_on)
             elif outcome in REVIEWS_OUTCOMES:
                 reviews_pages[(source, title_id)].append(page_key(url))
@@ -173,15 +173,6 @@ class PreviousCrawl:
         """Today's URLs of the reviews pages the previous crawl read for that title."""
         base = origin(url)
         return [base + key for key in self.reviews_pages.get((source, page.title_id), [])]
-
-
-def _day(value: object) -> date | None:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
